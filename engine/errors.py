@@ -80,3 +80,11 @@ class AuthenticationError(ShareError):
 class GeneralFaultError(ShareError):
     def __init__(self, message: str) -> None:
         super().__init__(AlertCategory.GENERAL_FAULT, message)
+
+
+class SourceError(IbsError):
+    """A role's source data could not be read; that role fails, the others go on."""
+
+    def __init__(self, role: str, message: str) -> None:
+        super().__init__(f"role {role}: {message}")
+        self.role = role

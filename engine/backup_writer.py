@@ -1,0 +1,160 @@
+"""Writing one backup to a share, one step per sealed chunk (docs/FORMAT.md, "Writing").
+
+The writer never touches the clock or the job's bookkeeping: the controller drives ``steps()``
+and records what happened. Nothing under the backup's GUID exists until the final rename.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from engine import chunks, keys, layout
+from engine.certs import Certificate
+from engine.entries import END, STREAM_MAGIC, Chunk, Chunker, Kind, pack_entry
+from engine.errors import SourceError
+from engine.manifest import Manifest, RoleRecord, role_file
+from engine.pipeline import sealed_records
+from engine.source import RoleSource
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    role: str
+    done_bytes: int  # entry-stream bytes sealed and written so far, all roles
+    total_bytes: int  # file bytes of every role at the start (an estimate: files may change)
+
+
+@dataclass(slots=True)
+class RoleOutcome:
+    name: str
+    record: RoleRecord | None = None
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    entries: int = 0
+    file_bytes: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.record is not None
+
+
+def role_chunks(name: str, source: RoleSource, chunker: Chunker,
+                outcome: RoleOutcome) -> Iterator[Chunk]:
+    """The role's entry stream, cut into chunks. Source failures become ``SourceError``."""
+    try:
+        yield from chunker.write(STREAM_MAGIC)
+        count = 0
+        for item in source.items():
+            entry = item.entry
+            yield from chunker.write(pack_entry(entry))
+            if entry.kind is Kind.FILE:
+                assert item.open is not None
+                with item.open() as f:
+                    got = yield from chunker.fill_from(f.readinto, entry.size)
+                outcome.file_bytes += entry.size
+                if got < entry.size:
+                    outcome.warnings.append(
+                        f"{entry.path!r} shrank while being read; padded with zeros")
+            elif entry.kind is Kind.SYMLINK:
+                assert item.target is not None
+                yield from chunker.write(item.target)
+            count += 1
+        outcome.entries = count
+        yield from chunker.write(END.pack(Kind.END, count))
+        yield from chunker.finish()
+    except OSError as exc:
+        where = f" ({exc.filename!r})" if exc.filename else ""
+        raise SourceError(name, f"cannot read source data: {exc.strerror or exc}{where}") from None
+    except ValueError as exc:  # a path too long for the format
+        raise SourceError(name, str(exc)) from None
+
+
+class BackupWriter:
+    def __init__(self, share, cert: Certificate, backup_id: uuid.UUID, created: dt.datetime,
+                 sources: dict[str, RoleSource], *, chunk_size: int = chunks.DEFAULT_CHUNK_SIZE,
+                 info: dict[str, str] | None = None, threads: bool = True) -> None:
+        self.share = share
+        self.cert = cert
+        self.backup_id = backup_id
+        self.created = created
+        self.sources = dict(sorted(sources.items()))
+        self.chunk_size = chunk_size
+        self.info = dict(info or {})
+        self.threads = threads
+        self.outcomes: list[RoleOutcome] = []
+        self.stored_bytes = 0
+        self.total_bytes = sum(s.total_bytes() for s in self.sources.values())
+        self._done = 0
+
+    @property
+    def partial(self) -> str:
+        return layout.partial_dir(self.backup_id)
+
+    @property
+    def final(self) -> str:
+        return layout.backup_dir(self.backup_id)
+
+    def steps(self) -> Iterator[Progress]:
+        """Write everything; yield after each chunk. Raises ``ShareError`` if the share fails."""
+        self.share.makedirs(layout.ROOT)
+        self.share.makedirs(f"{self.partial}/roles")
+        data_key = keys.new_data_key()
+        wrapped = keys.wrap(self.cert, data_key, self.backup_id)
+        for name, source in self.sources.items():
+            outcome = RoleOutcome(name)
+            self.outcomes.append(outcome)
+            try:
+                outcome.record = yield from self._write_role(name, source, data_key, outcome)
+            except SourceError as exc:
+                outcome.error = str(exc)
+                self.share.remove(f"{self.partial}/{role_file(name)}")
+        records = tuple(o.record for o in self.outcomes if o.record is not None)
+        if records:
+            manifest = Manifest(
+                backupId=self.backup_id, createdDateTime=self.created,
+                encryptionCertThumbprint=self.cert.thumbprint, wrappedKey=wrapped,
+                chunkSize=self.chunk_size, roles=records, info=self.info,
+            )
+            body = manifest.to_bytes(keys.derive(data_key, self.backup_id, "manifest"))
+            self.share.write_bytes(f"{self.partial}/{layout.MANIFEST}", body)
+            self.stored_bytes += len(body)
+            self.share.rename(self.partial, self.final)
+
+    def _write_role(self, name: str, source: RoleSource, data_key: bytes,
+                    outcome: RoleOutcome) -> Iterator[Progress]:
+        sealer = chunks.ChunkSealer(keys.derive(data_key, self.backup_id, f"role/{name}"),
+                                    self.backup_id, name)
+        digest = hashlib.sha256()
+        stored = 0
+        count = 0
+        chunker_box: list[Chunker] = []
+
+        def produce(acquire):
+            chunker = Chunker(self.chunk_size, acquire)
+            chunker_box.append(chunker)
+            return role_chunks(name, source, chunker, outcome)
+
+        def seal(chunk: Chunk, out: bytearray) -> int:
+            return sealer.seal_into(chunk.index, chunk.data, chunk.final, out)
+
+        path = f"{self.partial}/{role_file(name)}"
+        with self.share.create(path) as f:
+            for record in sealed_records(produce, seal, self.chunk_size,
+                                         chunks.max_record_size(self.chunk_size), self.threads):
+                f.write(record.view)
+                digest.update(record.view)
+                stored += len(record.view)
+                count += 1
+                self._done += record.plain_length
+                record.release()
+                yield Progress(name, self._done, self.total_bytes)
+        self.stored_bytes += stored
+        return RoleRecord(
+            name=name, file=role_file(name), plaintextBytes=chunker_box[0].total,
+            storedBytes=stored, chunks=count, sha256=digest.hexdigest(),
+            entries=outcome.entries, fileBytes=outcome.file_bytes,
+        )

@@ -1,0 +1,62 @@
+"""Key handling for one backup: the data key, its RSA-OAEP wrapping, and derived subkeys.
+
+Every backup has a fresh 256-bit data key from the OS's CSPRNG (never from a seeded source,
+even in simulation). It is wrapped with RSA-OAEP (SHA-256, MGF1-SHA-256) under the encryption
+certificate's public key, with the backup id in the OAEP label so a wrapped key cannot be
+moved to another backup. Subkeys come from HKDF-SHA256 (RFC 5869) with the backup id as salt,
+so no key is used for two purposes and nonces can be counters (docs/FORMAT.md, Keys).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from engine.certs import Certificate, DecryptionKey
+from engine.errors import IntegrityError
+
+DATA_KEY_BYTES = 32
+OAEP_LABEL_PREFIX = b"IBS1 data key "
+
+
+def new_data_key() -> bytes:
+    return os.urandom(DATA_KEY_BYTES)
+
+
+def _oaep(backup_id: uuid.UUID) -> padding.OAEP:
+    return padding.OAEP(
+        mgf=padding.MGF1(algorithm=hashes.SHA256()),
+        algorithm=hashes.SHA256(),
+        label=OAEP_LABEL_PREFIX + backup_id.bytes,
+    )
+
+
+def wrap(cert: Certificate, data_key: bytes, backup_id: uuid.UUID) -> bytes:
+    return cert.public_key.encrypt(data_key, _oaep(backup_id))
+
+
+def unwrap(key: DecryptionKey, wrapped: bytes, backup_id: uuid.UUID) -> bytes:
+    try:
+        data_key = key.private_key.decrypt(wrapped, _oaep(backup_id))
+    except ValueError:
+        raise IntegrityError(
+            f"backup {backup_id}: the wrapped data key does not decrypt with this PFX "
+            "(the key was altered, or belongs to another backup)"
+        ) from None
+    if len(data_key) != DATA_KEY_BYTES:
+        raise IntegrityError(f"backup {backup_id}: the wrapped data key has the wrong length")
+    return data_key
+
+
+def derive(data_key: bytes, backup_id: uuid.UUID, purpose: str) -> bytes:
+    """A 256-bit subkey for ``purpose`` (``"manifest"`` or ``"role/<NAME>"``)."""
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=backup_id.bytes,
+        info=b"IBS1 " + purpose.encode("ascii"),
+    ).derive(data_key)

@@ -1,0 +1,189 @@
+"""The manifest: what a backup holds, and the wrapped key that opens it (docs/FORMAT.md).
+
+It is JSON, readable without the PFX (so a backup can be listed and its files checked for
+corruption with the share alone), and authenticated with HMAC-SHA256 under a key derived from
+the data key (so verifying it needs the PFX). It holds no role data and no secret: the data
+key appears only wrapped under the certificate's public key.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import re
+import uuid
+from dataclasses import asdict, dataclass, field
+
+from engine.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from engine.errors import IntegrityError
+
+FORMAT_VERSION = 1
+ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_THUMB = re.compile(r"^[0-9A-F]{40}$")
+
+
+@dataclass(frozen=True, slots=True)
+class RoleRecord:
+    name: str
+    file: str  # relative to the backup folder
+    plaintextBytes: int  # length of the role's entry stream
+    storedBytes: int  # length of the role's data file
+    chunks: int
+    sha256: str  # of the data file as stored
+    entries: int
+    fileBytes: int  # sum of file contents in the role
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    backupId: uuid.UUID
+    createdDateTime: dt.datetime
+    encryptionCertThumbprint: str
+    wrappedKey: bytes
+    chunkSize: int
+    roles: tuple[RoleRecord, ...]
+    info: dict[str, str] = field(default_factory=dict)  # stampVersion, deploymentID, ...
+    formatVersion: int = FORMAT_VERSION
+
+    def body(self) -> dict[str, object]:
+        return {
+            "formatVersion": self.formatVersion,
+            "backupId": str(self.backupId),
+            "createdDateTime": format_time(self.createdDateTime),
+            "encryptionCertThumbprint": self.encryptionCertThumbprint,
+            "keyWrap": {"algorithm": "RSA-OAEP-SHA256",
+                        "wrappedKey": base64.b64encode(self.wrappedKey).decode("ascii")},
+            "cipher": "AES-256-GCM",
+            "compression": "zstd",
+            "chunkSize": self.chunkSize,
+            "roles": [asdict(r) for r in self.roles],
+            "info": dict(sorted(self.info.items())),
+        }
+
+    def role(self, name: str) -> RoleRecord | None:
+        return next((r for r in self.roles if r.name == name), None)
+
+    def to_bytes(self, mac_key: bytes) -> bytes:
+        body = self.body()
+        body["mac"] = mac(mac_key, body)
+        return json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+
+
+def canonical(body: dict[str, object]) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def mac(key: bytes, body: dict[str, object]) -> str:
+    return hmac.new(key, b"IBS1 manifest\n" + canonical(body), hashlib.sha256).hexdigest()
+
+
+def format_time(t: dt.datetime) -> str:
+    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(s: str) -> dt.datetime:
+    try:
+        return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+    except (TypeError, ValueError):
+        raise IntegrityError(f"manifest time {s!r} is malformed") from None
+
+
+class ParsedManifest:
+    """A manifest read from the share: structurally valid, authenticated only by ``verify``."""
+
+    def __init__(self, manifest: Manifest, body: dict[str, object], tag: str) -> None:
+        self.manifest = manifest
+        self._body = body
+        self._tag = tag
+
+    def verify(self, mac_key: bytes) -> Manifest:
+        if not hmac.compare_digest(mac(mac_key, self._body), self._tag):
+            raise IntegrityError(f"backup {self.manifest.backupId}: the manifest does not authenticate")
+        return self.manifest
+
+
+def _need(obj: dict[str, object], key: str, kind: type) -> object:
+    value = obj.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise IntegrityError(f"manifest field {key!r} is missing or not a {kind.__name__}")
+    return value
+
+
+def parse(data: bytes, expected_id: uuid.UUID | None = None) -> ParsedManifest:
+    try:
+        body = json.loads(data.decode("ascii"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise IntegrityError("manifest is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise IntegrityError("manifest is not a JSON object")
+    tag = _need(body, "mac", str)
+    body = {k: v for k, v in body.items() if k != "mac"}
+    version = _need(body, "formatVersion", int)
+    if version != FORMAT_VERSION:
+        raise IntegrityError(f"manifest format version {version} is not supported (expected {FORMAT_VERSION})")
+    if body.get("cipher") != "AES-256-GCM" or body.get("compression") != "zstd":
+        raise IntegrityError("manifest names an unknown cipher or compression")
+    try:
+        backup_id = uuid.UUID(str(_need(body, "backupId", str)))
+    except ValueError:
+        raise IntegrityError("manifest backupId is not a GUID") from None
+    if expected_id is not None and backup_id != expected_id:
+        raise IntegrityError(f"manifest belongs to backup {backup_id}, found in folder {expected_id}")
+    thumb = str(_need(body, "encryptionCertThumbprint", str))
+    if not _THUMB.match(thumb):
+        raise IntegrityError("manifest thumbprint is malformed")
+    wrap = _need(body, "keyWrap", dict)
+    assert isinstance(wrap, dict)
+    if wrap.get("algorithm") != "RSA-OAEP-SHA256":
+        raise IntegrityError("manifest names an unknown key wrapping")
+    try:
+        wrapped = base64.b64decode(str(_need(wrap, "wrappedKey", str)), validate=True)
+    except ValueError:
+        raise IntegrityError("manifest wrapped key is not base64") from None
+    chunk_size = _need(body, "chunkSize", int)
+    assert isinstance(chunk_size, int)
+    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
+        raise IntegrityError(f"manifest chunk size {chunk_size} is out of bounds")
+    roles_raw = _need(body, "roles", list)
+    assert isinstance(roles_raw, list)
+    roles = []
+    for raw in roles_raw:
+        if not isinstance(raw, dict):
+            raise IntegrityError("manifest role entry is not an object")
+        try:
+            role = RoleRecord(
+                name=str(_need(raw, "name", str)), file=str(_need(raw, "file", str)),
+                plaintextBytes=int(_need(raw, "plaintextBytes", int)),  # type: ignore[arg-type]
+                storedBytes=int(_need(raw, "storedBytes", int)),  # type: ignore[arg-type]
+                chunks=int(_need(raw, "chunks", int)),  # type: ignore[arg-type]
+                sha256=str(_need(raw, "sha256", str)),
+                entries=int(_need(raw, "entries", int)),  # type: ignore[arg-type]
+                fileBytes=int(_need(raw, "fileBytes", int)),  # type: ignore[arg-type]
+            )
+        except TypeError:
+            raise IntegrityError("manifest role entry has unknown fields") from None
+        if not ROLE_NAME.match(role.name) or role.file != role_file(role.name):
+            raise IntegrityError(f"manifest role {role.name!r} is malformed")
+        if not _HEX64.match(role.sha256) or min(role.plaintextBytes, role.storedBytes,
+                                                 role.chunks, role.entries, role.fileBytes) < 0:
+            raise IntegrityError(f"manifest role {role.name!r} has invalid figures")
+        roles.append(role)
+    if len({r.name for r in roles}) != len(roles):
+        raise IntegrityError("manifest lists a role twice")
+    info = body.get("info", {})
+    if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+        raise IntegrityError("manifest info is malformed")
+    manifest = Manifest(
+        backupId=backup_id, createdDateTime=parse_time(str(_need(body, "createdDateTime", str))),
+        encryptionCertThumbprint=thumb, wrappedKey=wrapped, chunkSize=chunk_size,
+        roles=tuple(roles), info=dict(info),
+    )
+    return ParsedManifest(manifest, body, str(tag))
+
+
+def role_file(name: str) -> str:
+    return f"roles/{name}.ibsr"

@@ -1,0 +1,123 @@
+"""File objects over an SMB ``Open``: a reader and a durable writer.
+
+Each READ/WRITE asks for at most ``chunk`` bytes: the negotiated MaxReadSize/MaxWriteSize
+([MS-SMB2] 2.2.4), capped at 4 MiB. A request of N bytes costs ceil(N / 64 KiB) credits
+([MS-SMB2] 3.1.5.2); ``SmbShare`` tops the credit window up before a large request.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from smbprotocol.exceptions import EndOfFile
+from smbprotocol.open import Open
+
+if TYPE_CHECKING:
+    from engine.share.smb_wire import SmbWire
+
+
+class _SmbFile(io.RawIOBase):
+    def __init__(self, wire: SmbWire, handle: Open, label: str, chunk: int,
+                 ensure_credits: Callable[[int], None]) -> None:
+        self._wire = wire
+        self._handle = handle
+        self._label = label
+        self._chunk = chunk
+        self._ensure_credits = ensure_credits
+        self._offset = 0
+
+    def tell(self) -> int:
+        return self._offset
+
+    def _close_handle(self, flush: bool) -> None:
+        handle, self._handle = self._handle, None
+        if handle is None or self._wire.dead is not None:
+            return
+        if flush:
+            # FLUSH makes the server write its caches to stable storage ([MS-SMB2] 3.3.5.11).
+            with self._wire.call(f"flushing {self._label}"):
+                handle.flush()
+        with self._wire.call(f"closing {self._label}"):
+            handle.close(False)
+
+
+class SmbReader(_SmbFile):
+    """Sequential reads; ``readinto`` fills the buffer unless the file ends first."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if self._handle is None:
+            raise ValueError("I/O operation on closed file")
+        view = memoryview(buffer).cast("B")
+        done = 0
+        while done < len(view):
+            want = min(self._chunk, len(view) - done)
+            self._ensure_credits(want)
+            with self._wire.call(f"reading {self._label}"):
+                data = self._read(want)
+            if not data:
+                break
+            view[done : done + len(data)] = data
+            done += len(data)
+            self._offset += len(data)
+        return done
+
+    def _read(self, want: int) -> bytes:
+        try:
+            return self._handle.read(self._offset, want)  # type: ignore[union-attr]
+        except EndOfFile:
+            # Reading at or past the end is STATUS_END_OF_FILE, not an empty answer ([MS-SMB2] 3.3.5.12).
+            return b""
+
+    def readall(self) -> bytes:
+        out = bytearray()
+        buf = bytearray(self._chunk)
+        while True:
+            n = self.readinto(buf)
+            if not n:
+                return bytes(out)
+            out += memoryview(buf)[:n]
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._close_handle(flush=False)
+        finally:
+            super().close()
+
+
+class SmbWriter(_SmbFile):
+    """Sequential writes in chunks; ``close`` flushes, so a closed file is on stable storage."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        if self._handle is None:
+            raise ValueError("I/O operation on closed file")
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            part = view[done : done + self._chunk]
+            self._ensure_credits(len(part))
+            with self._wire.call(f"writing {self._label}"):
+                # smbprotocol packs the buffer with bytes concatenation; hand it bytes.
+                written = self._handle.write(bytes(part), self._offset)
+            if written <= 0:
+                break
+            done += written
+            self._offset += written
+        return done
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        try:
+            self._close_handle(flush=True)
+        finally:
+            super().close()

@@ -1,0 +1,213 @@
+"""One SMB 3 connection, session and tree on smbprotocol, with every request time-bounded.
+
+smbprotocol waits for responses on a ``threading.Event`` with no timeout (only NEGOTIATE and
+LOGOFF take one), and writes with a blocking ``socket.send``: a stalled peer can hold a caller
+for the worker's 600 s idle timer plus an echo round, about 20 minutes. We do not patch it.
+Instead a watchdog thread bounds each call: when a deadline passes it shuts the socket down,
+which makes a blocked ``send`` fail, ends the worker's ``select``, and the worker's ``finally``
+then wakes every waiting ``receive``. The connection is dead after that, as after any timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+from smbprotocol.connection import Connection, Dialects
+from smbprotocol.session import Session
+from smbprotocol.tree import TreeConnect
+
+from engine.errors import ConnectivityError, ShareError
+from engine.share.smb_errors import status_of, translate
+from engine.share.unc import UncPath
+
+DIALECT_NAMES = {
+    Dialects.SMB_2_0_2: "SMB 2.0.2",
+    Dialects.SMB_2_1_0: "SMB 2.1",
+    Dialects.SMB_3_0_0: "SMB 3.0",
+    Dialects.SMB_3_0_2: "SMB 3.0.2",
+    Dialects.SMB_3_1_1: "SMB 3.1.1",
+}
+
+
+def dialect_name(dialect: int | None) -> str:
+    if dialect is None:
+        return "no dialect"
+    return DIALECT_NAMES.get(dialect, f"dialect 0x{dialect:04X}")
+
+
+class _Watchdog:
+    """One daemon thread that calls ``on_expire`` when the armed deadline passes."""
+
+    def __init__(self, on_expire) -> None:  # noqa: ANN001 - a plain callable
+        self._on_expire = on_expire
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        self._stopped = False
+        self.fired = False
+        self._thread = threading.Thread(target=self._run, name="smb-watchdog", daemon=True)
+        self._thread.start()
+
+    def arm(self, seconds: float) -> None:
+        with self._cond:
+            self._deadline = time.monotonic() + seconds
+            self._cond.notify()
+
+    def disarm(self) -> None:
+        with self._cond:
+            self._deadline = None
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._cond.notify()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        with self._cond:
+            while not self._stopped:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                left = self._deadline - time.monotonic()
+                if left > 0:
+                    self._cond.wait(left)
+                    continue
+                self._deadline = None
+                self.fired = True
+                self._on_expire()
+
+
+class SmbWire:
+    """Connect, authenticate and tree-connect; then ``call()`` bounds each operation."""
+
+    def __init__(
+        self,
+        unc: UncPath,
+        username: str | None,
+        password: str | None,
+        port: int,
+        connect_timeout: float,
+        request_timeout: float,
+        require_encryption: bool,
+    ) -> None:
+        self.unc = unc
+        self._username = username
+        self._password = password
+        self.port = port
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.require_encryption = require_encryption
+        self.where = str(unc)
+        self.connection: Connection | None = None
+        self.session: Session | None = None
+        self.tree: TreeConnect | None = None
+        self.encrypted = False
+        self.dead: str | None = None  # why the connection cannot be used any more
+        self._lock = threading.RLock()  # smbprotocol objects are shared; one caller at a time
+        self._dog = _Watchdog(self._kill_socket)
+
+    # -- bounding -----------------------------------------------------------------------------
+
+    def _kill_socket(self) -> None:
+        # Called from the watchdog. Tcp.close() would wait for the lock a blocked send holds,
+        # so shut the raw socket down directly; smbprotocol's own close follows in teardown().
+        conn = self.connection
+        sock = getattr(getattr(conn, "transport", None), "_sock", None)
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    @contextlib.contextmanager
+    def call(self, what: str, timeout: float | None = None) -> Iterator[None]:
+        """Run the body under a deadline; translate failures to ``ShareError``."""
+        limit = self.request_timeout if timeout is None else timeout
+        with self._lock:
+            if self.dead is not None:
+                raise ConnectivityError(f"{self.where}: connection unusable ({self.dead}) while {what}")
+            self._dog.fired = False
+            self._dog.arm(limit)
+            try:
+                yield
+            except ShareError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - every smbprotocol failure is translated
+                fired = self._dog.fired
+                self._dog.disarm()
+                if fired:
+                    self.dead = f"no answer within {limit:g} s"
+                    self._teardown()
+                    raise ConnectivityError(
+                        f"{self.where}: server did not answer within {limit:g} s while {what}"
+                    ) from None
+                err = translate(exc, what, self.where)
+                err.smb_status = status_of(exc)  # type: ignore[attr-defined]
+                if isinstance(err, ConnectivityError):
+                    self.dead = "connection lost"
+                    self._teardown()
+                raise err from None
+            finally:
+                self._dog.disarm()
+
+    # -- lifecycle ----------------------------------------------------------------------------
+
+    def connect(self) -> None:
+        conn = Connection(uuid.uuid4(), self.unc.host, self.port, require_signing=True)
+        self.connection = conn
+        try:
+            with self.call(f"connecting to port {self.port}", self.connect_timeout):
+                conn.connect(timeout=max(1, int(self.connect_timeout + 0.999)))
+            # smbprotocol accepts whatever the server picks, down to SMB 2.0.2 ([MS-SMB2] 3.2.5.2).
+            if conn.dialect is None or conn.dialect < Dialects.SMB_3_0_0:
+                raise ConnectivityError(
+                    f"{self.where}: server offered {dialect_name(conn.dialect)}, "
+                    "but SMB 3.0 or later is required"
+                )
+            offers_encryption = bool(conn.supports_encryption)
+            if self.require_encryption and not offers_encryption:
+                raise ConnectivityError(
+                    f"{self.where}: server does not offer SMB encryption, which is required"
+                )
+            # require_encryption=True makes smbprotocol encrypt every request of the session
+            # ([MS-SMB2] 3.2.4.1.8); leave it off when the server cannot decrypt.
+            session = Session(conn, self._username, self._password, require_encryption=offers_encryption)
+            with self.call("logging on"):
+                session.connect()
+            self.session = session
+            tree = TreeConnect(session, self.unc.tree)
+            with self.call(f"connecting to share {self.unc.share}"):
+                tree.connect()
+            self.tree = tree
+            self.encrypted = bool(session.encrypt_data or tree.encrypt_data)
+        except BaseException:
+            self.close()
+            raise
+
+    def _teardown(self) -> None:
+        conn = self.connection
+        if conn is None or conn.transport is None:
+            return
+        self._kill_socket()
+        with contextlib.suppress(Exception):
+            conn.disconnect(close=False)
+
+    def close(self) -> None:
+        """Log off politely when the link is healthy (bounded), then drop the socket."""
+        with self._lock:
+            conn = self.connection
+            if conn is not None and conn.transport is not None and self.dead is None:
+                with contextlib.suppress(ShareError):
+                    with self.call("disconnecting", min(self.request_timeout, 5.0)):
+                        if self.tree is not None:
+                            self.tree.disconnect()
+                        if self.session is not None:
+                            self.session.disconnect(close=True, timeout=5)
+            self.dead = self.dead or "closed"
+            self._teardown()
+            self.connection = self.session = self.tree = None
+            self._dog.stop()
