@@ -1,7 +1,8 @@
 """Where things live on the share (docs/FORMAT.md, "Layout").
 
 A folder named by a GUID under ``MASBackup`` is a complete backup and nothing else is: a
-backup is written under ``MASBackup/.partial-<id>`` and renamed to its GUID as the last step.
+backup is written under ``MASBackup/.partial-<id>`` and renamed to its GUID as the last step;
+a backup being deleted is first renamed to ``MASBackup/.deleting-<id>``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import uuid
 
 ROOT = "MASBackup"
 PARTIAL_PREFIX = ".partial-"
+DELETING_PREFIX = ".deleting-"
 MANIFEST = "manifest.json"
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -27,5 +29,10 @@ def is_backup_name(name: str) -> bool:
     return bool(_GUID.match(name))
 
 
-def is_partial_name(name: str) -> bool:
-    return name.startswith(PARTIAL_PREFIX)
+def deleting_dir(backup_id: uuid.UUID | str) -> str:
+    return f"{ROOT}/{DELETING_PREFIX}{backup_id}"
+
+
+def is_leftover_name(name: str) -> bool:
+    """A folder an interrupted write or delete left behind; never a complete backup."""
+    return name.startswith((PARTIAL_PREFIX, DELETING_PREFIX))

@@ -1,0 +1,5 @@
+"""The ``ibs`` command line."""
+
+from engine.cli.app import main
+
+__all__ = ["main"]

@@ -1,0 +1,362 @@
+"""The engine's commands: cert, config, backup, alerts, daemon."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+
+from engine.certs import load_pfx, new_certificate
+from engine.clock import SystemClock
+from engine.controller import Controller, Job
+from engine.errors import BadInput
+from engine.history import BackupRecord
+from engine.settings import parse_source
+from engine.store import Store, resolve_store_dir
+from engine.cli.io import (
+    ENV_PFX_PASSWORD,
+    ENV_SHARE_PASSWORD,
+    err,
+    human_bytes,
+    out,
+    print_json,
+    progress_bar,
+    read_file,
+    read_secret,
+    table,
+)
+
+
+def controller(args: argparse.Namespace) -> Controller:
+    return Controller(Store(resolve_store_dir(args.store)), SystemClock())
+
+
+def register(sub) -> None:
+    cert = sub.add_parser("cert", help="encryption certificates").add_subparsers(
+        dest="cert_command", required=True, metavar="ACTION")
+    new = cert.add_parser("new", help="make a self-signed RSA-2048 certificate (.cer and .pfx)")
+    new.add_argument("--out-cer", required=True, metavar="FILE")
+    new.add_argument("--out-pfx", required=True, metavar="FILE")
+    new.add_argument("--subject", default="Azure Stack Hub Infrastructure Backup", metavar="NAME")
+    new.add_argument("--pfx-password-file", metavar="FILE")
+    new.set_defaults(func=cmd_cert_new)
+
+    config = sub.add_parser("config", help="backup settings").add_subparsers(
+        dest="config_command", required=True, metavar="ACTION")
+    cs = config.add_parser("set", help="change settings (only those given)")
+    cs.add_argument("--path", help=r"UNC path \\host\share\folder, or a local folder")
+    cs.add_argument("--smb-port", type=int, metavar="N")
+    cs.add_argument("--username", metavar="USER")
+    cs.add_argument("--password-file", metavar="FILE", help="share password ('-' for stdin)")
+    cs.add_argument("--encryption-cert", metavar="FILE", help="public certificate (.cer)")
+    cs.add_argument("--frequency-hours", type=int, metavar="N", help="4 to 12 (default 12)")
+    cs.add_argument("--retention-days", type=int, metavar="N", help="2 to 14 (default 7)")
+    sched = cs.add_mutually_exclusive_group()
+    sched.add_argument("--scheduler", dest="scheduler", action="store_true", default=None)
+    sched.add_argument("--no-scheduler", dest="scheduler", action="store_false")
+    cs.add_argument("--source", action="append", metavar="ROLE=DIR",
+                    help="a role and the folder holding its data (repeat; replaces all sources)")
+    cs.set_defaults(func=cmd_config_set)
+    show = config.add_parser("show", help="print the settings")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_config_show)
+
+    backup = sub.add_parser("backup", help="backups").add_subparsers(
+        dest="backup_command", required=True, metavar="ACTION")
+    start = backup.add_parser("start", help="run an on-demand backup now")
+    start.add_argument("--json", action="store_true")
+    start.set_defaults(func=cmd_backup_start)
+    lst = backup.add_parser("list", help="list backups")
+    lst.add_argument("--json", action="store_true")
+    lst.set_defaults(func=cmd_backup_list)
+    sh = backup.add_parser("show", help="show one backup")
+    sh.add_argument("id")
+    sh.add_argument("--json", action="store_true")
+    sh.set_defaults(func=cmd_backup_show)
+    for name, func, helptext in (("verify", cmd_backup_verify, "decrypt and check everything, write nothing"),
+                                 ("restore", cmd_backup_restore, "restore roles into a folder")):
+        p = backup.add_parser(name, help=helptext)
+        p.add_argument("id")
+        p.add_argument("--decryption-cert", required=True, metavar="FILE", help="the .pfx")
+        p.add_argument("--decryption-cert-password-file", metavar="FILE")
+        if name == "restore":
+            p.add_argument("--target", required=True, metavar="DIR")
+            p.add_argument("--role", metavar="ROLE", help="restore one role (default: all)")
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func)
+    prune = backup.add_parser("prune", help="delete backups older than the retention period")
+    prune.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    prune.add_argument("--json", action="store_true")
+    prune.set_defaults(func=cmd_backup_prune)
+
+    alerts = sub.add_parser("alerts", help="active alerts and their remediation")
+    alerts.add_argument("--all", action="store_true", help="include cleared alerts")
+    alerts.add_argument("--json", action="store_true")
+    alerts.set_defaults(func=cmd_alerts)
+
+    daemon = sub.add_parser("daemon", help="run scheduled backups in real time")
+    daemon.set_defaults(func=cmd_daemon)
+
+
+# --- cert -------------------------------------------------------------------------------
+
+
+def cmd_cert_new(args: argparse.Namespace) -> int:
+    for path in (args.out_cer, args.out_pfx):
+        if os.path.exists(path):
+            raise BadInput(f"{path} already exists; choose another file name")
+        parent = os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(parent):
+            raise BadInput(f"folder {parent} does not exist")
+    password = read_secret(args.pfx_password_file, ENV_PFX_PASSWORD, "pfx password",
+                           required=True, prompt=True, confirm=True)
+    cer, pfx = new_certificate(args.subject, password, now=SystemClock().now())
+    fd = os.open(args.out_pfx, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pfx)
+    with open(args.out_cer, "xb") as f:
+        f.write(cer)
+    from engine.certs import thumbprint
+
+    out.print(f"certificate {args.out_cer}, private key {args.out_pfx}, thumbprint {thumbprint(cer)}")
+    out.print("keep the .pfx and its password away from the stamp: they are needed only to restore")
+    return 0
+
+
+# --- config -----------------------------------------------------------------------------
+
+
+def cmd_config_set(args: argparse.Namespace) -> int:
+    ctl = controller(args)
+    password = None
+    if args.password_file is not None:
+        password = read_secret(args.password_file, ENV_SHARE_PASSWORD, "password", required=True)
+    elif os.environ.get(ENV_SHARE_PASSWORD) and args.username is not None:
+        password = os.environ[ENV_SHARE_PASSWORD]
+    sources = None
+    if args.source:
+        sources = dict(parse_source(s) for s in args.source)
+    cert = read_file(args.encryption_cert, "certificate") if args.encryption_cert else None
+    result = ctl.configure(path=args.path, smb_port=args.smb_port, username=args.username,
+                           password=password, cert=cert, frequency_hours=args.frequency_hours,
+                           retention_days=args.retention_days, scheduler=args.scheduler,
+                           sources=sources)
+    for path in result.pruned:
+        out.print(f"deleted {path} (older than the new retention period)")
+    for warning in result.warnings:
+        err.print(f"warning: {warning}")
+    missing = result.settings.missing()
+    if missing:
+        err.print(f"note: backup needs {' and '.join(missing)} before it can run")
+    return 0
+
+
+def settings_json(ctl: Controller) -> dict[str, object]:
+    s = ctl.settings
+    nxt = ctl.next_backup_time()
+    done = [r for r in ctl.history.all() if r.status in ("Succeeded", "PartialSucceeded")]
+    return {
+        "path": s.path, "smbPort": s.smb_port, "userName": s.username, "password": None,
+        "encryptionCertThumbprint": s.cert_thumbprint,
+        "backupFrequencyInHours": s.frequency_hours,
+        "backupRetentionPeriodInDays": s.retention_days,
+        "isBackupSchedulerEnabled": s.scheduler,
+        "sources": s.sources,
+        "nextBackupTime": nxt.strftime("%Y-%m-%dT%H:%M:%SZ") if nxt else None,
+        "lastBackupTime": done[-1].createdDateTime if done else None,
+        "store": ctl.store.root,
+    }
+
+
+def cmd_config_show(args: argparse.Namespace) -> int:
+    info = settings_json(controller(args))
+    if args.json:
+        print_json(info)
+        return 0
+    t = table("setting", "value")
+    for key, value in info.items():
+        if key == "password":
+            continue
+        if key == "sources":
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"  # type: ignore[union-attr]
+        t.add_row(key, "-" if value is None else str(value))
+    out.print(t)
+    return 0
+
+
+# --- backup -----------------------------------------------------------------------------
+
+
+def _run_job(job: Job, show_progress: bool) -> BackupRecord:
+    total = 0
+    with progress_bar(f"backup {job.record.id[:8]}", total, show_progress) as update:
+        return job.run(lambda p: update(done=p.done_bytes))
+
+
+def _record_line(r: BackupRecord) -> str:
+    line = f"backup {r.id} {r.status}"
+    if r.timeTakenToCreate:
+        line += f" in {r.timeTakenToCreate}"
+    if r.status in ("Succeeded", "PartialSucceeded"):
+        line += f", {human_bytes(r.sizeBytes)} at {r.location}"
+    if r.error:
+        line += f": {r.error['category']}: {r.error['message']}"
+    return line
+
+
+def cmd_backup_start(args: argparse.Namespace) -> int:
+    ctl = controller(args)
+    job = ctl.start_backup("OnDemand")
+    record = _run_job(job, not args.json)
+    if args.json:
+        print_json(record.to_json())
+    else:
+        (out if record.status == "Succeeded" else err).print(_record_line(record))
+        for w in record.warnings:
+            err.print(f"warning: {w}")
+    return 0 if record.status == "Succeeded" else 1
+
+
+def cmd_backup_list(args: argparse.Namespace) -> int:
+    records = controller(args).backups()
+    if args.json:
+        print_json([r.to_json() for r in records])
+        return 0
+    t = table("id", "status", "trigger", "created", "time taken", "size", "thumbprint")
+    for r in records:
+        t.add_row(r.id, r.status, r.trigger, r.createdDateTime[:19].replace("T", " "),
+                  r.timeTakenToCreate or "-", human_bytes(r.sizeBytes) if r.sizeBytes else "-",
+                  (r.encryptionCertThumbprint or "-")[:12])
+    out.print(t if records else "no backups yet")
+    return 0
+
+
+def cmd_backup_show(args: argparse.Namespace) -> int:
+    record = controller(args).backup(args.id)
+    if args.json:
+        print_json(record.to_json())
+        return 0
+    t = table("field", "value")
+    for key, value in record.to_json().items():
+        if isinstance(value, list):
+            value = ", ".join(f"{v['roleName']}={v['status']}" if isinstance(v, dict) else str(v)
+                              for v in value) or "-"
+        elif isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items())
+        t.add_row(key, "-" if value is None else str(value))
+    out.print(t)
+    return 0
+
+
+def _decryption_key(args: argparse.Namespace):
+    data = read_file(args.decryption_cert, "PFX")
+    password = read_secret(args.decryption_cert_password_file, ENV_PFX_PASSWORD,
+                           "decryption cert password", required=False, prompt=True)
+    return load_pfx(data, password, args.decryption_cert)
+
+
+def cmd_backup_verify(args: argparse.Namespace) -> int:
+    ctl = controller(args)
+    record = ctl.backup(args.id) if _known(ctl, args.id) else None
+    key = _decryption_key(args)
+    total = record.dataBytes if record else 0
+    with progress_bar(f"verify {args.id[:8]}", total, not args.json) as update:
+        result = ctl.verify(args.id, key, on_bytes=lambda n: update(advance=n))
+    if args.json:
+        print_json({"id": args.id, "verified": True,
+                    "roles": [{"roleName": k, "entries": v[0], "bytes": v[1]} for k, v in result.items()]})
+    else:
+        files = sum(v[0] for v in result.values())
+        size = sum(v[1] for v in result.values())
+        out.print(f"backup {args.id} verified: {len(result)} roles, {files} entries, "
+                  f"{human_bytes(size)} of data, every chunk authentic")
+    return 0
+
+
+def _known(ctl: Controller, backup_id: str) -> bool:
+    try:
+        ctl.backup(backup_id)
+        return True
+    except BadInput:
+        return False
+
+
+def cmd_backup_restore(args: argparse.Namespace) -> int:
+    ctl = controller(args)
+    target = os.path.abspath(args.target)
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise BadInput(f"restore target {target} is a file, not a folder")
+    key = _decryption_key(args)
+    with progress_bar(f"restore {args.id[:8]}", 0, not args.json) as update:
+        created = ctl.restore(args.id, key, target, args.role, on_bytes=lambda n: update(advance=n))
+    if args.json:
+        print_json({"id": args.id, "restored": created})
+    else:
+        for path in created:
+            out.print(f"restored {path}")
+    return 0
+
+
+def cmd_backup_prune(args: argparse.Namespace) -> int:
+    paths = controller(args).prune(dry_run=args.dry_run)
+    if args.json:
+        print_json({"pathsToDelete" if args.dry_run else "deleted": paths})
+    elif not paths:
+        out.print("nothing to delete")
+    else:
+        for path in paths:
+            out.print(f"{'would delete' if args.dry_run else 'deleted'} {path}")
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    book = controller(args).alert_book()
+    alerts = book.alerts if args.all else book.active()
+    if args.json:
+        print_json([a.to_json() for a in alerts])
+        return 0
+    if not alerts:
+        out.print("no active alerts")
+        return 0
+    for a in alerts:
+        state = "active" if a.active else f"cleared {a.clearedDateTime}"
+        out.print(f"[bold]{a.category}[/bold] ({state}, raised {a.raisedDateTime}): {a.title}")
+        out.print(f"  {a.message}")
+        out.print(f"  remediation: {a.remediation}")
+    return 0
+
+
+# --- daemon -----------------------------------------------------------------------------
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    ctl = controller(args)
+    clock = ctl.clock
+    assert isinstance(clock, SystemClock)
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+        clock.interrupt()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    err.print(f"ibs daemon: store {ctl.store.root}; next backup "
+              f"{ctl.next_backup_time() or 'not scheduled'}")
+    try:
+        while not stopping:
+            outcome = ctl.start_scheduled()
+            if isinstance(outcome, Job):
+                err.print(_record_line(outcome.run()))
+            elif isinstance(outcome, BackupRecord):
+                err.print(f"backup {outcome.id} Skipped: {'; '.join(outcome.warnings)}")
+            nxt = ctl.next_backup_time()
+            wait = 60.0 if nxt is None else (nxt - clock.now()).total_seconds()
+            clock.sleep(min(max(wait, 0.5), 60.0))
+    except KeyboardInterrupt:
+        pass
+    err.print("ibs daemon: stopped")
+    return 0
+
+

@@ -1,0 +1,102 @@
+"""What the commands share: reading secrets, printing tables and JSON, showing progress."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.table import Table
+
+from engine.errors import BadInput
+
+ENV_SHARE_PASSWORD = "IBS_SHARE_PASSWORD"
+ENV_PFX_PASSWORD = "IBS_PFX_PASSWORD"
+
+# Off a terminal (pipes, CI logs) a wide console keeps ids and paths on one line.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def read_secret(path: str | None, env: str, what: str, *, required: bool, prompt: bool = False,
+                confirm: bool = False) -> str | None:
+    """A password from ``--...-password-file`` (``-`` is stdin), else ``$env``, else a prompt."""
+    if path is not None:
+        try:
+            if path == "-":
+                data = sys.stdin.read()
+            else:
+                with open(path, encoding="utf-8") as f:
+                    data = f.read()
+        except OSError as exc:
+            raise BadInput(f"cannot read the {what} file {path}: {exc.strerror}") from None
+        value = data.rstrip("\r\n")
+        if not value:
+            raise BadInput(f"the {what} file {path} is empty")
+        return value
+    if os.environ.get(env):
+        return os.environ[env]
+    if prompt and sys.stdin.isatty():
+        value = getpass.getpass(f"{what.capitalize()}: ")
+        if confirm and getpass.getpass(f"Repeat the {what}: ") != value:
+            raise BadInput(f"the two {what}s differ")
+        if value:
+            return value
+    if required:
+        raise BadInput(f"a {what} is needed: give --{what.replace(' ', '-')}-file FILE (or -) or set {env}")
+    return None
+
+
+def read_file(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise BadInput(f"cannot read {what} {path}: {exc.strerror}") from None
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def table(*columns: str, title: str | None = None) -> Table:
+    t = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
+    for c in columns:
+        t.add_column(c)
+    return t
+
+
+def human_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if size < 1000 or unit == "TB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{n} B"
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int, enabled: bool) -> Iterator[Any]:
+    """A transfer bar on a terminal; a no-op callback elsewhere (or with --json)."""
+    if not enabled or not err.is_terminal:
+        yield lambda done=None, advance=None: None
+        return
+    with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True) as p:
+        task = p.add_task(label, total=total or None)
+
+        def update(done: int | None = None, advance: int | None = None) -> None:
+            if done is not None:
+                p.update(task, completed=done)
+            if advance is not None:
+                p.advance(task, advance)
+
+        yield update

@@ -1,0 +1,529 @@
+"""The backup controller: settings, the one job slot, jobs, schedule, retention and alerts.
+
+One code path for every caller: the CLI, the daemon, the REST provider and the simulator all
+drive this class. Time comes from the injected clock; a job advances one chunk per step, so
+whoever drives it decides what happens between two steps.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from engine import layout
+from engine.alerts import AlertBook
+from engine.backup_reader import BackupReader, verify_role
+from engine.backup_writer import BackupWriter, Progress
+from engine.certs import Certificate, DecryptionKey, load_certificate
+from engine.chunks import DEFAULT_CHUNK_SIZE
+from engine.clock import Clock, iso_duration
+from engine.errors import (
+    AlertCategory,
+    BadInput,
+    IbsError,
+    IntegrityError,
+    JobSlotTaken,
+    MaintenanceInProgress,
+    ShareCapacityError,
+    ShareError,
+)
+from engine.history import BackupRecord, History
+from engine.jobstate import ACTIVE, ON_SHARE, Status
+from engine.manifest import format_time, parse, parse_time
+from engine.restore import restore_roles
+from engine.settings import (
+    Settings,
+    check_frequency,
+    check_path,
+    check_port,
+    check_retention,
+)
+from engine.share import LocalShare, Share
+from engine.source import DirectorySource, RoleSource
+from engine.store import JobSlot, Store
+
+ShareFactory = Callable[[Settings, "str | None"], Share]
+SourceFactory = Callable[[str, str], RoleSource]
+
+# Room for the manifest and chunk framing when a backup's size is estimated from its sources.
+_OVERHEAD = 64 * 1024
+
+
+def default_share_factory(settings: Settings, password: str | None) -> Share:
+    from engine.share.unc import is_unc
+
+    assert settings.path is not None
+    if is_unc(settings.path):
+        from engine.share.smb import SmbShare
+
+        return SmbShare(settings.path, settings.username, password, port=settings.smb_port)
+    return LocalShare(settings.path)
+
+
+@dataclass
+class ConfigResult:
+    settings: Settings
+    pruned: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _OnShare:
+    backup_id: str
+    created: dt.datetime
+
+
+class Controller:
+    def __init__(self, store: Store, clock: Clock, *,
+                 share_factory: ShareFactory = default_share_factory,
+                 source_factory: SourceFactory = lambda role, folder: DirectorySource(folder),
+                 new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+                 threads: bool = True, chunk_size: int = DEFAULT_CHUNK_SIZE,
+                 info: dict[str, str] | None = None,
+                 maintenance: Callable[[], str | None] = lambda: None) -> None:
+        self.store = store
+        self.clock = clock
+        self.share_factory = share_factory
+        self.source_factory = source_factory
+        self.new_id = new_id
+        self.threads = threads
+        self.chunk_size = chunk_size
+        self.info = dict(info or {})
+        self.maintenance = maintenance
+        self.history = History(store)
+        self.slot = JobSlot(store)
+
+    # --- settings ------------------------------------------------------------------------
+
+    @property
+    def settings(self) -> Settings:
+        raw = self.store.read_json("settings.json", {})
+        cert = raw.get("encryptionCert")
+        return Settings(
+            path=raw.get("path"), smb_port=raw.get("smbPort", 445), username=raw.get("userName"),
+            has_password=raw.get("password") is not None,
+            cert_der=base64.b64decode(cert) if cert else None,
+            cert_thumbprint=raw.get("encryptionCertThumbprint"),
+            frequency_hours=raw.get("backupFrequencyInHours", 12),
+            retention_days=raw.get("backupRetentionPeriodInDays", 7),
+            scheduler=raw.get("isBackupSchedulerEnabled", True),
+            sources=raw.get("sources", {}),
+        )
+
+    def _password(self) -> str | None:
+        sealed = self.store.read_json("settings.json", {}).get("password")
+        return self.store.open_password(sealed) if sealed else None
+
+    def configure(self, *, path: str | None = None, smb_port: int | None = None,
+                  username: str | None = None, password: str | None = None,
+                  cert: bytes | None = None, frequency_hours: int | None = None,
+                  retention_days: int | None = None, scheduler: bool | None = None,
+                  sources: dict[str, str] | None = None) -> ConfigResult:
+        """Validate every change first; store them all or none."""
+        old = self.settings
+        raw = dict(self.store.read_json("settings.json", {}))
+        if path is not None:
+            raw["path"] = check_path(path)
+        if smb_port is not None:
+            raw["smbPort"] = check_port(smb_port)
+        if username is not None:
+            raw["userName"] = username or None
+        if cert is not None:
+            parsed: Certificate = load_certificate(cert, "encryption certificate")
+            raw["encryptionCert"] = base64.b64encode(parsed.der).decode("ascii")
+            raw["encryptionCertThumbprint"] = parsed.thumbprint
+        if frequency_hours is not None:
+            raw["backupFrequencyInHours"] = check_frequency(frequency_hours)
+        if retention_days is not None:
+            raw["backupRetentionPeriodInDays"] = check_retention(retention_days)
+        if scheduler is not None:
+            raw["isBackupSchedulerEnabled"] = bool(scheduler)
+        if sources is not None:
+            for role, folder in sources.items():
+                if not os.path.isdir(folder):
+                    raise BadInput(f"source folder {folder} for role {role} does not exist")
+            raw["sources"] = dict(sorted(sources.items()))
+        if password is not None:
+            raw["password"] = self.store.seal_password(password) if password else None
+        self.store.write_json("settings.json", raw)
+        new = self.settings
+        result = ConfigResult(new)
+        restart = (new.configured and not old.configured
+                   or new.frequency_hours != old.frequency_hours
+                   or (new.scheduler and not old.scheduler))
+        if restart:
+            self._set_next_slot(self.clock.now() + dt.timedelta(hours=new.frequency_hours))
+        if old.configured and new.retention_days < old.retention_days:
+            try:
+                result.pruned = self.prune()
+            except (ShareError, JobSlotTaken) as exc:
+                result.warnings.append(
+                    f"retention lowered, but old backups could not be deleted now ({exc}); "
+                    "the next backup will delete them")
+        return result
+
+    def share(self) -> Share:
+        settings = self.settings
+        if settings.path is None:
+            raise BadInput("no storage location is set; run 'ibs config set --path ...' first")
+        return self.share_factory(settings, self._password())
+
+    # --- schedule ------------------------------------------------------------------------
+
+    def _next_slot(self) -> dt.datetime | None:
+        raw = self.store.read_json("schedule.json", {}).get("nextSlot")
+        return parse_time(raw) if raw else None
+
+    def _set_next_slot(self, when: dt.datetime) -> None:
+        self.store.write_json("schedule.json", {"nextSlot": format_time(when)})
+
+    def next_backup_time(self) -> dt.datetime | None:
+        settings = self.settings
+        return self._next_slot() if settings.configured and settings.scheduler else None
+
+    def start_scheduled(self) -> Job | BackupRecord | None:
+        """If a scheduled time has come: a Job to run, a Skipped record, or None if not due.
+
+        Missed slots (the daemon was down) collapse into one run. With the scheduler off the
+        slots still pass, so turning it back on keeps the same rhythm.
+        """
+        settings = self.settings
+        slot = self._next_slot()
+        now = self.clock.now()
+        if not settings.configured or slot is None or now < slot:
+            return None
+        step = dt.timedelta(hours=settings.frequency_hours)
+        while slot <= now:
+            slot += step
+        self._set_next_slot(slot)
+        if not settings.scheduler:
+            return None
+        reason = self.maintenance()
+        if reason is None:
+            try:
+                return self.start_backup("Scheduled")
+            except JobSlotTaken:
+                reason = "another backup job was running"
+        record = self._new_record("Scheduled")
+        record.move_to(Status.SKIPPED)
+        record.warnings.append(f"skipped: {reason}")
+        self.history.save(record)
+        return record
+
+    # --- jobs ----------------------------------------------------------------------------
+
+    def _new_record(self, trigger: str) -> BackupRecord:
+        record = BackupRecord(id=str(self.new_id()), status=Status.QUEUED.value, trigger=trigger,
+                              createdDateTime=format_time(self.clock.now()), pid=os.getpid())
+        record.stampVersion = self.info.get("stampVersion")
+        record.deploymentID = self.info.get("deploymentID")
+        record.oemVersion = self.info.get("oemVersion")
+        return record
+
+    def start_backup(self, trigger: str = "OnDemand") -> Job:
+        """Take the one job slot and queue a backup; ``JobSlotTaken`` if a job holds it."""
+        settings = self.settings
+        if not settings.configured:
+            raise BadInput(f"backup is not configured: set {' and '.join(settings.missing())} "
+                           "with 'ibs config set'")
+        if not settings.sources:
+            raise BadInput("no role sources are set: add them with 'ibs config set --source ROLE=DIR'")
+        if trigger == "OnDemand" and (reason := self.maintenance()) is not None:
+            raise MaintenanceInProgress(f"on-demand backups are refused during {reason}")
+        self.slot.acquire()
+        try:
+            self._fail_interrupted()
+            record = self._new_record(trigger)
+            self.history.save(record)
+        except BaseException:
+            self.slot.release()
+            raise
+        return Job(self, record, settings)
+
+    def _fail_interrupted(self) -> None:
+        """Mark Failed the jobs left Queued or Running by a process that died. Needs the slot."""
+        for record in self.history.all():
+            if Status(record.status) in ACTIVE:
+                record.move_to(Status.FAILED)
+                record.error = {"category": AlertCategory.GENERAL_FAULT.value,
+                                "message": "the job was interrupted (its process ended)"}
+                record.completedDateTime = format_time(self.clock.now())
+                self.history.save(record)
+
+    # --- queries -------------------------------------------------------------------------
+
+    def backups(self) -> list[BackupRecord]:
+        records = self.history.all()
+        if any(Status(r.status) in ACTIVE for r in records) and not self.slot.held:
+            try:
+                self.slot.acquire()
+            except JobSlotTaken:
+                return records  # a live job: its records are right
+            try:
+                self._fail_interrupted()
+            finally:
+                self.slot.release()
+            records = self.history.all()
+        return records
+
+    def backup(self, backup_id: str) -> BackupRecord:
+        try:
+            key = str(uuid.UUID(backup_id))
+        except ValueError:
+            raise BadInput(f"{backup_id!r} is not a backup id (a GUID)") from None
+        for record in self.backups():
+            if record.id == key:
+                return record
+        raise BadInput(f"no backup with id {key}; see 'ibs backup list'")
+
+    def alert_book(self) -> AlertBook:
+        return AlertBook.from_json(self.store.read_json("alerts.json", []))
+
+    def _save_alerts(self, book: AlertBook) -> None:
+        self.store.write_json("alerts.json", book.to_json())
+
+    # --- retention -----------------------------------------------------------------------
+
+    def _complete_backups(self, share: Share) -> list[_OnShare]:
+        if share.stat(layout.ROOT) is None:
+            return []
+        found = []
+        for name in share.listdir(layout.ROOT):
+            if not layout.is_backup_name(name):
+                continue
+            try:
+                parsed = parse(share.read_bytes(f"{layout.backup_dir(name)}/{layout.MANIFEST}"),
+                               uuid.UUID(name))
+            except (IntegrityError, ShareError):
+                continue  # not ours to judge; verify reports it
+            found.append(_OnShare(name, parsed.manifest.createdDateTime))
+        return found
+
+    def _plan_prune(self, share: Share) -> list[str]:
+        settings = self.settings
+        cutoff = self.clock.now() - dt.timedelta(days=settings.retention_days)
+        records = {r.id: r for r in self.history.all()}
+        on_share = self._complete_backups(share)
+        good = [b for b in on_share
+                if b.backup_id not in records or records[b.backup_id].status == Status.SUCCEEDED.value]
+        newest = max(good, key=lambda b: (b.created, b.backup_id)).backup_id if good else None
+        doomed = [b.backup_id for b in on_share if b.created < cutoff and b.backup_id != newest]
+        leftovers = [f"{layout.ROOT}/{n}" for n in share.listdir(layout.ROOT)
+                     if layout.is_leftover_name(n)] if share.stat(layout.ROOT) else []
+        return [layout.backup_dir(b) for b in doomed] + leftovers
+
+    def _display(self, share: Share, path: str) -> str:
+        base = share.describe()
+        sep = "\\" if base.startswith("\\\\") else "/"
+        return base.rstrip(sep) + sep + path.replace("/", sep)
+
+    def prune(self, dry_run: bool = False) -> list[str]:
+        """Delete (or list) backups past retention and leftovers; the newest Succeeded stays."""
+        held_here = not self.slot.held
+        if held_here:
+            self.slot.acquire()
+        try:
+            with self.share() as share:
+                return self._prune_with(share, dry_run)
+        finally:
+            if held_here:
+                self.slot.release()
+
+    def _prune_with(self, share: Share, dry_run: bool) -> list[str]:
+        plan = self._plan_prune(share)
+        shown = [self._display(share, p) for p in plan]
+        if dry_run:
+            return shown
+        now = format_time(self.clock.now())
+        for path in plan:
+            name = path.rsplit("/", 1)[1]
+            if layout.is_backup_name(name):
+                # Renamed first, so a crash mid-delete never leaves a GUID folder half empty.
+                share.rename(path, layout.deleting_dir(name))
+                share.rmtree(layout.deleting_dir(name))
+                record = self.history.get(name)
+                if record is not None and Status(record.status) in ON_SHARE:
+                    record.move_to(Status.DELETED)
+                    record.deletedDateTime = now
+                    self.history.save(record)
+            else:
+                share.rmtree(path)
+        return shown
+
+    # --- reading backups back ------------------------------------------------------------
+
+    def open_backup(self, share: Share, backup_id: str) -> BackupReader:
+        return BackupReader(share, backup_id)
+
+    def verify(self, backup_id: str, key: DecryptionKey,
+               on_bytes: Callable[[int], None] = lambda n: None) -> dict[str, tuple[int, int]]:
+        with self.share() as share:
+            reader = BackupReader(share, backup_id)
+            reader.unlock(key)
+            result = {}
+            for role in reader.manifest.roles:
+                result[role.name] = verify_role(reader, role.name)
+                on_bytes(role.fileBytes)
+            return result
+
+    def restore(self, backup_id: str, key: DecryptionKey, target: str, role: str | None = None,
+                on_bytes: Callable[[int], None] = lambda n: None) -> list[str]:
+        with self.share() as share:
+            reader = BackupReader(share, backup_id)
+            roles = [role] if role else [r.name for r in reader.manifest.roles]
+            for name in roles:
+                reader.role(name)
+            reader.unlock(key)
+            return restore_roles(reader, roles, target, on_bytes)
+
+
+class Job:
+    """One backup job holding the job slot. Drive it with ``steps()`` or ``run()``."""
+
+    def __init__(self, controller: Controller, record: BackupRecord, settings: Settings) -> None:
+        self.ctl = controller
+        self.record = record
+        self.settings = settings
+        self.progress: Progress | None = None
+        self._killed = False
+        self._started: dt.datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return Status(self.record.status) not in ACTIVE
+
+    def run(self, on_progress: Callable[[Progress], None] = lambda p: None) -> BackupRecord:
+        for progress in self.steps():
+            on_progress(progress)
+        return self.record
+
+    def kill(self) -> None:
+        """Stop as a crash would: no bookkeeping, leftovers stay (for simulating crashes)."""
+        self._killed = True
+
+    def steps(self) -> Iterator[Progress]:
+        ctl, record = self.ctl, self.record
+        self._started = ctl.clock.now()
+        try:
+            record.move_to(Status.RUNNING)
+            ctl.history.save(record)
+            yield from self._write()
+        except ShareError as exc:
+            self._finish_failed(exc.category, str(exc))
+        except IbsError as exc:
+            self._finish_failed(AlertCategory.GENERAL_FAULT, str(exc))
+        except GeneratorExit:
+            if not self._killed:
+                self._finish_failed(AlertCategory.GENERAL_FAULT, "the job was cancelled")
+            raise
+        except Exception as exc:
+            self._finish_failed(AlertCategory.GENERAL_FAULT, f"internal error: {type(exc).__name__}: {exc}")
+            raise
+        finally:
+            ctl.slot.release()
+
+    def _write(self) -> Iterator[Progress]:
+        ctl, record, settings = self.ctl, self.record, self.settings
+        assert settings.cert_der is not None
+        cert = load_certificate(settings.cert_der, "stored encryption certificate")
+        record.encryptionCertThumbprint = cert.thumbprint
+        sources = {role: ctl.source_factory(role, folder) for role, folder in settings.sources.items()}
+        with ctl.share() as share:
+            record.transferEncrypted = share.transfer_encrypted
+            record.location = share.describe()
+            for leftover in ctl._plan_prune(share):
+                if layout.is_leftover_name(leftover.rsplit("/", 1)[1]):
+                    share.rmtree(leftover)
+            writer = BackupWriter(share, cert, uuid.UUID(record.id), parse_time(record.createdDateTime),
+                                  sources, chunk_size=ctl.chunk_size, info=ctl.info,
+                                  threads=ctl.threads)
+            self._check_space(share, writer.total_bytes)
+            try:
+                for progress in writer.steps():
+                    self.progress = progress
+                    yield progress
+            except BaseException:
+                if not self._killed:
+                    self._discard(share, writer.partial)
+                raise
+            record.roleStatus = [{"roleName": o.name, "status": "Succeeded" if o.ok else "Failed"}
+                                 for o in writer.outcomes]
+            record.warnings = [w for o in writer.outcomes for w in o.warnings]
+            record.warnings += [o.error for o in writer.outcomes if o.error]
+            record.sizeBytes = writer.stored_bytes
+            record.dataBytes = sum(o.record.fileBytes for o in writer.outcomes if o.record)
+            failed = [o for o in writer.outcomes if not o.ok]
+            if len(failed) == len(writer.outcomes):
+                raise _AllRolesFailed("; ".join(o.error or o.name for o in failed))
+            self._finish(Status.PARTIAL if failed else Status.SUCCEEDED)
+            if not failed:
+                try:
+                    ctl._prune_with(share, dry_run=False)
+                except ShareError as exc:
+                    record.warnings.append(f"retention could not delete old backups: {exc}")
+                    ctl.history.save(record)
+
+    @staticmethod
+    def _discard(share: Share, partial: str) -> None:
+        """Best effort: remove what a failed write left; the next job retries if this fails."""
+        try:
+            share.rmtree(partial)
+        except (ShareError, OSError):
+            pass
+
+    def _check_space(self, share: Share, source_bytes: int) -> None:
+        previous = [r for r in self.ctl.history.all()
+                    if r.status == Status.SUCCEEDED.value and r.dataBytes > 0]
+        if previous:
+            last = previous[-1]
+            needed = int(last.sizeBytes * max(source_bytes, 1) / last.dataBytes) + _OVERHEAD
+        else:
+            needed = source_bytes + _OVERHEAD
+        free = share.free_space()
+        if needed > free:
+            raise ShareCapacityError(
+                f"the share has {free} bytes free; this backup needs about {needed} bytes")
+
+    def _finish(self, status: Status) -> None:
+        ctl, record = self.ctl, self.record
+        now = ctl.clock.now()
+        record.move_to(status)
+        record.completedDateTime = format_time(now)
+        assert self._started is not None
+        record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
+        record.isCloudRecoveryReady = status is Status.SUCCEEDED
+        ctl.history.save(record)
+        book = ctl.alert_book()
+        if status is Status.SUCCEEDED:
+            book.clear_all(record.completedDateTime)
+        else:
+            book.raise_alert(AlertCategory.GENERAL_FAULT,
+                             f"backup {record.id} completed without roles: "
+                             + "; ".join(r["roleName"] for r in record.roleStatus if r["status"] == "Failed"),
+                             record.completedDateTime, record.id)
+        ctl._save_alerts(book)
+
+    def _finish_failed(self, category: AlertCategory, message: str) -> None:
+        if self._killed:
+            return
+        ctl, record = self.ctl, self.record
+        now = ctl.clock.now()
+        if Status(record.status) is Status.QUEUED:
+            record.move_to(Status.RUNNING)
+        record.move_to(Status.FAILED)
+        record.error = {"category": category.value, "message": message}
+        record.completedDateTime = format_time(now)
+        if self._started is not None:
+            record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
+        ctl.history.save(record)
+        book = ctl.alert_book()
+        book.raise_alert(category, message, record.completedDateTime, record.id)
+        ctl._save_alerts(book)
+
+
+class _AllRolesFailed(IbsError):
+    pass
