@@ -59,13 +59,20 @@ class BackupReader:
 
     def unlock(self, key: DecryptionKey) -> None:
         expected = self.manifest.encryptionCertThumbprint
-        if key.thumbprint != expected:
-            raise CertificateError(
-                f"backup {self.backup_id} was encrypted for the certificate with thumbprint "
-                f"{expected}; the PFX given holds {key.thumbprint}"
-            )
-        data_key = keys.unwrap(key, self.manifest.wrappedKey, self.backup_id)
+        try:
+            data_key = keys.unwrap(key, self.manifest.wrappedKey, self.backup_id)
+        except IntegrityError:
+            if key.thumbprint != expected:
+                raise CertificateError(
+                    f"backup {self.backup_id} was encrypted for the certificate with thumbprint "
+                    f"{expected}; the PFX given holds {key.thumbprint}"
+                ) from None
+            raise
+        # The key opened, so this PFX is the right one: a thumbprint that disagrees can only
+        # be an altered manifest, which the MAC check reports as such.
         self._parsed.verify(keys.derive(data_key, self.backup_id, "manifest"))
+        if key.thumbprint != expected:
+            raise IntegrityError(f"backup {self.backup_id}: the manifest's thumbprint was altered")
         self._data_key = data_key
 
     def role(self, name: str) -> RoleRecord:

@@ -35,7 +35,8 @@ class DirectorySource:
     """A role's data in a local folder. Special files (sockets, FIFOs, devices) are skipped."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = os.fsencode(os.fspath(root))
+        # str paths (undecodable bytes kept by surrogateescape) work on every os.* backend.
+        self.root = os.fsdecode(os.fspath(root))
         self.skipped: list[bytes] = []
 
     def total_bytes(self) -> int:
@@ -55,15 +56,16 @@ class DirectorySource:
         yield SourceItem(Entry(Kind.DIR, b"", stat.S_IMODE(st.st_mode), st.st_mtime_ns, 0))
         yield from self._walk(self.root, b"")
 
-    def _walk(self, folder: bytes, rel: bytes) -> Iterator[SourceItem]:
+    def _walk(self, folder: str, rel: bytes) -> Iterator[SourceItem]:
         with os.scandir(folder) as it:
-            children = sorted(it, key=lambda e: e.name)
+            children = sorted(it, key=lambda e: os.fsencode(e.name))
         for child in children:
-            path = child.name if not rel else rel + b"/" + child.name
+            name = os.fsencode(child.name)
+            path = name if not rel else rel + b"/" + name
             st = child.stat(follow_symlinks=False)
             mode = stat.S_IMODE(st.st_mode)
             if stat.S_ISLNK(st.st_mode):
-                target = os.readlink(child.path)
+                target = os.fsencode(os.readlink(child.path))
                 yield SourceItem(Entry(Kind.SYMLINK, path, mode, st.st_mtime_ns, len(target)),
                                  target=target)
             elif stat.S_ISDIR(st.st_mode):

@@ -7,6 +7,7 @@ Each READ/WRITE asks for at most ``chunk`` bytes: the negotiated MaxReadSize/Max
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -33,7 +34,7 @@ class _SmbFile(io.RawIOBase):
 
     def _close_handle(self, flush: bool) -> None:
         handle, self._handle = self._handle, None
-        if handle is None or self._wire.dead is not None:
+        if handle is None:
             return
         if flush:
             # FLUSH makes the server write its caches to stable storage ([MS-SMB2] 3.3.5.11).
@@ -48,6 +49,19 @@ class SmbReader(_SmbFile):
 
     def readable(self) -> bool:
         return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self._handle is None:
+            raise ValueError("I/O operation on closed file")
+        # The size is the one CREATE reported; backups are immutable once closed.
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._offset, io.SEEK_END: int(self._handle.end_of_file)}
+        if whence not in base or base[whence] + offset < 0:
+            raise ValueError(f"invalid seek({offset}, {whence})")
+        self._offset = base[whence] + offset
+        return self._offset
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         if self._handle is None:
@@ -86,13 +100,18 @@ class SmbReader(_SmbFile):
         if self.closed:
             return
         try:
-            self._close_handle(flush=False)
+            if self._wire.dead is None:
+                self._close_handle(flush=False)
+            # else: the server dropped the handle with the connection; nothing was promised.
         finally:
+            self._handle = None
             super().close()
 
 
 class SmbWriter(_SmbFile):
     """Sequential writes in chunks; ``close`` flushes, so a closed file is on stable storage."""
+
+    _failed = False
 
     def writable(self) -> bool:
         return True
@@ -104,10 +123,14 @@ class SmbWriter(_SmbFile):
         done = 0
         while done < len(view):
             part = view[done : done + self._chunk]
-            self._ensure_credits(len(part))
-            with self._wire.call(f"writing {self._label}"):
-                # smbprotocol packs the buffer with bytes concatenation; hand it bytes.
-                written = self._handle.write(bytes(part), self._offset)
+            try:
+                self._ensure_credits(len(part))
+                with self._wire.call(f"writing {self._label}"):
+                    # smbprotocol packs the buffer with bytes concatenation; hand it bytes.
+                    written = self._handle.write(bytes(part), self._offset)
+            except Exception:
+                self._failed = True  # the caller has the error; close() must not claim success
+                raise
             if written <= 0:
                 break
             done += written
@@ -118,6 +141,13 @@ class SmbWriter(_SmbFile):
         if self.closed:
             return
         try:
-            self._close_handle(flush=True)
+            if self._failed:
+                # A write already raised: drop the handle quietly (best effort) so the error the
+                # caller is handling is not replaced by a second one from __exit__.
+                with contextlib.suppress(Exception):
+                    self._close_handle(flush=False)
+            else:
+                # Raises if the connection died since the last write: the bytes are not durable.
+                self._close_handle(flush=True)
         finally:
             super().close()

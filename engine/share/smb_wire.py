@@ -137,13 +137,14 @@ class SmbWire:
             except ShareError:
                 raise
             except Exception as exc:  # noqa: BLE001 - every smbprotocol failure is translated
-                fired = self._dog.fired
                 self._dog.disarm()
+                # smbprotocol's own receive timeout (NEGOTIATE, ECHO) says the same as ours.
+                fired = self._dog.fired or "Connection timeout of" in str(exc)
                 if fired:
-                    self.dead = f"no answer within {limit:g} s"
+                    self.dead = f"no answer within {limit:.3g} s"
                     self._teardown()
                     raise ConnectivityError(
-                        f"{self.where}: server did not answer within {limit:g} s while {what}"
+                        f"{self.where}: server did not answer within {limit:.3g} s while {what}"
                     ) from None
                 err = translate(exc, what, self.where)
                 err.smb_status = status_of(exc)  # type: ignore[attr-defined]
@@ -156,12 +157,39 @@ class SmbWire:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
+    def _resolve(self) -> str:
+        """Resolve the host within connect_timeout: getaddrinfo itself has no timeout."""
+        result: list[object] = []
+
+        def lookup() -> None:
+            try:
+                result.append(socket.getaddrinfo(self.unc.host, self.port, type=socket.SOCK_STREAM))
+            except OSError as exc:
+                result.append(exc)
+
+        worker = threading.Thread(target=lookup, name="smb-resolve", daemon=True)
+        worker.start()
+        worker.join(self.connect_timeout)
+        if not result:
+            raise ConnectivityError(
+                f"{self.where}: host name lookup took longer than {self.connect_timeout:g} s"
+            )
+        if isinstance(result[0], OSError):
+            raise ConnectivityError(f"{self.where}: host name {self.unc.host} does not resolve")
+        return result[0][0][4][0]  # type: ignore[index]
+
     def connect(self) -> None:
-        conn = Connection(uuid.uuid4(), self.unc.host, self.port, require_signing=True)
-        self.connection = conn
+        started = time.monotonic()
         try:
-            with self.call(f"connecting to port {self.port}", self.connect_timeout):
-                conn.connect(timeout=max(1, int(self.connect_timeout + 0.999)))
+            address = self._resolve()
+            left = max(0.1, self.connect_timeout - (time.monotonic() - started))
+            conn = Connection(uuid.uuid4(), address, self.port, require_signing=True)
+            self.connection = conn
+            with self.call(f"connecting to port {self.port}", left):
+                # smbprotocol truncates its NEGOTIATE wait to whole seconds (int(t - elapsed)), so
+                # give it the extra fraction and let the watchdog enforce ``left`` exactly. The TCP
+                # connect itself uses this value too and cannot be cut short: at most +1 s.
+                conn.connect(timeout=left + 0.999)
             # smbprotocol accepts whatever the server picks, down to SMB 2.0.2 ([MS-SMB2] 3.2.5.2).
             if conn.dialect is None or conn.dialect < Dialects.SMB_3_0_0:
                 raise ConnectivityError(
@@ -175,7 +203,8 @@ class SmbWire:
                 )
             # require_encryption=True makes smbprotocol encrypt every request of the session
             # ([MS-SMB2] 3.2.4.1.8); leave it off when the server cannot decrypt.
-            session = Session(conn, self._username, self._password, require_encryption=offers_encryption)
+            session = Session(conn, self._username, self._password, require_encryption=offers_encryption,
+                              hostname_override=self.unc.host)
             with self.call("logging on"):
                 session.connect()
             self.session = session
@@ -203,8 +232,7 @@ class SmbWire:
             if conn is not None and conn.transport is not None and self.dead is None:
                 with contextlib.suppress(ShareError):
                     with self.call("disconnecting", min(self.request_timeout, 5.0)):
-                        if self.tree is not None:
-                            self.tree.disconnect()
+                        # Closes the session's opens, then its trees, then LOGOFF.
                         if self.session is not None:
                             self.session.disconnect(close=True, timeout=5)
             self.dead = self.dead or "closed"
