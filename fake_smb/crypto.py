@@ -1,0 +1,159 @@
+"""SMB 3 key derivation, message signing and the encryption transform.
+
+Pure functions over bytes, no sockets: the connection layer feeds them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import struct
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives import cmac, hashes
+from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM
+from cryptography.hazmat.primitives.kdf.kbkdf import (
+    KBKDFHMAC,
+    CounterLocation,
+    Mode,
+)
+
+from fake_smb.dialects import SMB_3_0, SMB_3_1_1
+
+# Cipher ids of the SMB2_ENCRYPTION_CAPABILITIES context (MS-SMB2 2.2.3.1.2).
+AES_128_CCM = 0x0001
+AES_128_GCM = 0x0002
+SUPPORTED_CIPHERS = (AES_128_GCM, AES_128_CCM)
+
+# Signing algorithm ids of SMB2_SIGNING_CAPABILITIES (MS-SMB2 2.2.3.1.7).
+SIGN_HMAC_SHA256 = 0x0000
+SIGN_AES_CMAC = 0x0001
+
+TRANSFORM_PROTOCOL_ID = b"\xfdSMB"
+TRANSFORM_HEADER_SIZE = 52
+_SIGNATURE = slice(48, 64)  # Signature field of the SMB2 header (MS-SMB2 2.2.1)
+
+
+def kdf(key: bytes, label: bytes, context: bytes, length: int = 16) -> bytes:
+    """SP800-108 KDF in counter mode with HMAC-SHA256 (MS-SMB2 3.1.4.2).
+
+    r = 32, L = 128; cryptography inserts the 0x00 separator between label
+    and context, which is what MS-SMB2 asks for.
+    """
+    return KBKDFHMAC(
+        algorithm=hashes.SHA256(),
+        mode=Mode.CounterMode,
+        length=length,
+        rlen=4,
+        llen=4,
+        location=CounterLocation.BeforeFixed,
+        label=label,
+        context=context,
+        fixed=None,
+    ).derive(key)
+
+
+@dataclass(frozen=True)
+class SessionKeys:
+    """The keys of one authenticated session, seen from the server side."""
+
+    dialect: int
+    signing: bytes
+    encrypt: bytes  # server -> client (Session.EncryptionKey)
+    decrypt: bytes  # client -> server (Session.DecryptionKey)
+
+
+def derive_keys(session_key: bytes, dialect: int, preauth_hash: bytes) -> SessionKeys:
+    """Derive the session keys per MS-SMB2 3.3.5.5.3.
+
+    SMB 3.0/3.0.2 use constant contexts; 3.1.1 uses the session's
+    pre-authentication integrity hash as the context.  2.x signs with the
+    session key itself (HMAC-SHA256) and has no encryption.
+    """
+    key = session_key[:16].ljust(16, b"\x00")
+    if dialect >= SMB_3_1_1:
+        return SessionKeys(
+            dialect,
+            kdf(key, b"SMBSigningKey\x00", preauth_hash),
+            kdf(key, b"SMBS2CCipherKey\x00", preauth_hash),
+            kdf(key, b"SMBC2SCipherKey\x00", preauth_hash),
+        )
+    if dialect >= SMB_3_0:
+        return SessionKeys(
+            dialect,
+            kdf(key, b"SMB2AESCMAC\x00", b"SmbSign\x00"),
+            kdf(key, b"SMB2AESCCM\x00", b"ServerOut\x00"),
+            kdf(key, b"SMB2AESCCM\x00", b"ServerIn \x00"),
+        )
+    return SessionKeys(dialect, key, b"", b"")
+
+
+def signature(keys: SessionKeys, message: bytes | bytearray) -> bytes:
+    """Signature of one SMB2 message whose Signature field is zero (MS-SMB2 3.1.4.1)."""
+    if keys.dialect >= SMB_3_0:
+        mac = cmac.CMAC(algorithms.AES(keys.signing))
+        mac.update(bytes(message))
+        return mac.finalize()
+    return hmac.new(keys.signing, message, hashlib.sha256).digest()[:16]
+
+
+def sign_in_place(keys: SessionKeys, buf: bytearray, start: int, end: int) -> None:
+    """Set SMB2_FLAGS_SIGNED and sign the message buf[start:end] in place."""
+    flags = struct.unpack_from("<I", buf, start + 16)[0] | 0x00000008
+    struct.pack_into("<I", buf, start + 16, flags)
+    buf[start + 48 : start + 64] = b"\x00" * 16
+    buf[start + 48 : start + 64] = signature(keys, memoryview(buf)[start:end])
+
+
+def _aead(cipher_id: int, key: bytes) -> tuple[AESCCM | AESGCM, int]:
+    if cipher_id == AES_128_GCM:
+        return AESGCM(key), 12
+    if cipher_id == AES_128_CCM:
+        return AESCCM(key), 11
+    raise ValueError(f"unsupported cipher id {cipher_id:#x}")
+
+
+def encrypt(keys: SessionKeys, cipher_id: int, session_id: int, message: bytes) -> bytes:
+    """Wrap a plaintext SMB2 message in a transform header (MS-SMB2 2.2.41, 3.1.4.3).
+
+    The AEAD's associated data is the transform header from Nonce on (32
+    bytes); its tag is the header's Signature.
+    """
+    aead, nonce_len = _aead(cipher_id, keys.encrypt)
+    nonce = os.urandom(nonce_len)
+    aad = nonce.ljust(16, b"\x00") + struct.pack("<IHHQ", len(message), 0, 1, session_id)
+    sealed = aead.encrypt(nonce, message, aad)
+    return TRANSFORM_PROTOCOL_ID + sealed[-16:] + aad + sealed[:-16]
+
+
+class DecryptError(Exception):
+    """A transform message that does not decrypt with this session's key."""
+
+
+def transform_session_id(frame: bytes | bytearray | memoryview) -> int:
+    return struct.unpack_from("<Q", frame, 44)[0]
+
+
+def decrypt(keys: SessionKeys, cipher_id: int, frame: bytes | bytearray | memoryview) -> bytes:
+    """Open a transform message from the client (MS-SMB2 3.3.5.2.1)."""
+    if len(frame) < TRANSFORM_HEADER_SIZE:
+        raise DecryptError("transform header too short")
+    aead, nonce_len = _aead(cipher_id, keys.decrypt)
+    view = memoryview(frame)
+    tag = bytes(view[4:20])
+    aad = bytes(view[20:52])
+    size = struct.unpack_from("<I", aad, 16)[0]
+    body = view[52:]
+    if len(body) != size:
+        raise DecryptError("transform OriginalMessageSize does not match the payload")
+    try:
+        return aead.decrypt(aad[:nonce_len], bytes(body) + tag, aad)
+    except Exception as exc:  # InvalidTag
+        raise DecryptError("transform message failed authentication") from exc
+
+
+def preauth_update(previous: bytes, message: bytes | bytearray | memoryview) -> bytes:
+    """One step of the SHA-512 pre-authentication integrity hash (MS-SMB2 3.3.5.4)."""
+    return hashlib.sha512(bytes(previous) + bytes(message)).digest()

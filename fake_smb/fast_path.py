@@ -1,0 +1,59 @@
+"""A direct route for single READ and WRITE requests around impacket's dispatcher.
+
+impacket's dispatcher parses every request with its generic Structure class,
+first as SMB1, then as SMB2; on a 4 MiB WRITE that costs ~50 ms of slicing,
+capping uploads near 40 MB/s.  READ and WRITE handlers are ours anyway, so a
+lone (non-compound) READ/WRITE on an authenticated connection goes straight
+to them; everything else still goes through impacket.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from fake_smb import file_io
+
+SMB2_READ = 0x0008
+SMB2_WRITE = 0x0009
+_HANDLERS = {SMB2_READ: file_io.read_handler, SMB2_WRITE: file_io.write_handler}
+_FLAGS_SERVER_TO_REDIR = 0x00000001
+_HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
+
+
+def response_header(request: bytes | memoryview, status: int, session_id: int) -> bytes:
+    """The SMB2 header (MS-SMB2 2.2.1.2) answering one request, unsigned."""
+    credit_charge, command, credits = struct.unpack_from("<HxxxxHH", request, 6)
+    message_id, tree_id = struct.unpack_from("<Q4xI", request, 24)
+    return _HEADER.pack(
+        b"\xfeSMB", 64, credit_charge, status, command, max(1, credits),
+        _FLAGS_SERVER_TO_REDIR, 0, message_id, 0, tree_id, session_id, b"\x00" * 16,
+    )
+
+
+class _Request:
+    """Just the parts of impacket's SMB2Packet that our handlers read."""
+
+    def __init__(self, message: bytes) -> None:
+        self._message = message
+
+    def __getitem__(self, key: str):
+        if key == "Data":
+            return memoryview(self._message)[64:]
+        if key == "TreeID":
+            return struct.unpack_from("<I", self._message, 36)[0]
+        if key == "MessageID":
+            return struct.unpack_from("<Q", self._message, 24)[0]
+        raise KeyError(key)
+
+
+def try_fast(server, conn_id: str, message: bytes) -> bytes | None:
+    """The response to a lone READ/WRITE, or None to use impacket's dispatcher."""
+    command, next_command = struct.unpack_from("<H", message, 12)[0], struct.unpack_from("<I", message, 20)[0]
+    handler = _HANDLERS.get(command)
+    if handler is None or next_command:
+        return None
+    conn_data = server.getConnectionData(conn_id, checkStatus=False)
+    if not conn_data.get("Authenticated"):
+        return None  # impacket answers STATUS_ACCESS_DENIED
+    commands, _, status = handler(conn_id, server, _Request(message))
+    return response_header(message, status, conn_data["Uid"]) + commands[0].getData()

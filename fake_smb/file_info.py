@@ -1,0 +1,147 @@
+"""SMB2 SET_INFO and the volume-size part of QUERY_INFO (MS-SMB2 3.3.5.21, 3.3.5.20).
+
+Fixed against impacket: end-of-file really truncates, delete-on-close works
+for files and empty directories (and refuses non-empty ones), and rename
+works for directories and across folders.  Free space is real (or the quota).
+Every other information class goes to impacket's own handlers.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+import struct
+
+from impacket import smb3structs as smb2
+from impacket.nt_errors import (
+    STATUS_ACCESS_DENIED,
+    STATUS_DIRECTORY_NOT_EMPTY,
+    STATUS_DISK_FULL,
+    STATUS_INVALID_HANDLE,
+    STATUS_OBJECT_NAME_COLLISION,
+    STATUS_OBJECT_NAME_INVALID,
+    STATUS_OBJECT_PATH_NOT_FOUND,
+    STATUS_SUCCESS,
+)
+
+from fake_smb import quota
+from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
+from fake_smb.open_close import resolve_path
+
+SMB2_0_INFO_FILE = 0x01
+SMB2_0_INFO_FILESYSTEM = 0x02
+# File information classes (MS-FSCC 2.4)
+FILE_RENAME_INFORMATION = 10
+FILE_DISPOSITION_INFORMATION = 13
+FILE_END_OF_FILE_INFORMATION = 20
+FILE_DISPOSITION_INFORMATION_EX = 64
+# File system information classes (MS-FSCC 2.5)
+FILE_FS_SIZE_INFORMATION = 3
+FILE_FS_FULL_SIZE_INFORMATION = 7
+
+_SECTOR = 512
+_SECTORS_PER_UNIT = 8
+_UNIT = _SECTOR * _SECTORS_PER_UNIT
+
+
+def _rename(entry: dict, root: str, buf: bytes) -> int:
+    # FILE_RENAME_INFORMATION_TYPE_2: ReplaceIfExists(1) Reserved(7)
+    # RootDirectory(8) FileNameLength(4) FileName (MS-FSCC 2.4.37.2)
+    replace = buf[0] != 0
+    (name_len,) = struct.unpack_from("<I", buf, 16)
+    target = resolve_path(root, buf[20 : 20 + name_len].decode("utf-16le"))
+    if target is None:
+        return STATUS_OBJECT_NAME_INVALID
+    source = entry["FileName"]
+    if not os.path.isdir(os.path.dirname(target)):
+        return STATUS_OBJECT_PATH_NOT_FOUND
+    if os.path.lexists(target) and os.path.realpath(target) != os.path.realpath(source):
+        if not replace or os.path.isdir(target):
+            return STATUS_OBJECT_NAME_COLLISION
+    try:
+        os.replace(source, target)
+    except OSError:
+        return STATUS_ACCESS_DENIED
+    entry["FileName"] = target
+    return STATUS_SUCCESS
+
+
+def _disposition(entry: dict, delete: bool) -> int:
+    path = entry["FileName"]
+    if delete and os.path.isdir(path):
+        with os.scandir(path) as it:
+            if next(it, None) is not None:
+                return STATUS_DIRECTORY_NOT_EMPTY
+    entry["DeleteOnClose"] = delete
+    return STATUS_SUCCESS
+
+
+def _end_of_file(entry: dict, root: str, quota_bytes: int | None, buf: bytes) -> int:
+    (new_size,) = struct.unpack_from("<Q", buf, 0)
+    fd = entry["FileHandle"]
+    if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
+        return STATUS_ACCESS_DENIED
+    if quota.would_exceed(root, quota_bytes, new_size - os.fstat(fd).st_size):
+        return STATUS_DISK_FULL
+    os.ftruncate(fd, new_size)  # shrinks as well as grows
+    return STATUS_SUCCESS
+
+
+def make_set_info_handler(original):
+    def set_info_handler(connId, smbServer, recvPacket):
+        req = smb2.SMB2SetInfo(recvPacket["Data"])
+        cls = req["FileInfoClass"]
+        if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
+            FILE_RENAME_INFORMATION,
+            FILE_DISPOSITION_INFORMATION,
+            FILE_DISPOSITION_INFORMATION_EX,
+            FILE_END_OF_FILE_INFORMATION,
+        ):
+            return original(connId, smbServer, recvPacket)
+        conn_data = smbServer.getConnectionData(connId)
+        entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, req["FileID"].getData()))
+        root = share_root(conn_data, recvPacket["TreeID"])
+        if entry is None or root is None:
+            return error(STATUS_INVALID_HANDLE)
+        buf = req["Buffer"]
+        if cls == FILE_RENAME_INFORMATION:
+            status = _rename(entry, root, buf)
+        elif cls == FILE_END_OF_FILE_INFORMATION:
+            status = _end_of_file(entry, root, smbServer.fake_config.quota_bytes, buf)
+        else:
+            # FileDispositionInformation(Ex): bit 0 is DeletePending / FILE_DISPOSITION_DELETE.
+            status = _disposition(entry, bool(buf[0] & 1))
+        if status != STATUS_SUCCESS:
+            return error(status)
+        return [smb2.SMB2SetInfo_Response()], None, STATUS_SUCCESS
+
+    return set_info_handler
+
+
+def _fs_size(root: str, quota_bytes: int | None, full: bool) -> bytes:
+    total, free = quota.space(root, quota_bytes)
+    total_units, free_units = total // _UNIT, free // _UNIT
+    if full:  # FILE_FS_FULL_SIZE_INFORMATION (MS-FSCC 2.5.4)
+        return struct.pack("<QQQII", total_units, free_units, free_units, _SECTORS_PER_UNIT, _SECTOR)
+    return struct.pack("<QQII", total_units, free_units, _SECTORS_PER_UNIT, _SECTOR)  # 2.5.8
+
+
+def make_query_info_handler(original):
+    def query_info_handler(connId, smbServer, recvPacket):
+        req = smb2.SMB2QueryInfo(recvPacket["Data"])
+        cls = req["FileInfoClass"]
+        if req["InfoType"] != SMB2_0_INFO_FILESYSTEM or cls not in (
+            FILE_FS_SIZE_INFORMATION,
+            FILE_FS_FULL_SIZE_INFORMATION,
+        ):
+            return original(connId, smbServer, recvPacket)
+        conn_data = smbServer.getConnectionData(connId)
+        entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, req["FileID"].getData()))
+        root = share_root(conn_data, recvPacket["TreeID"])
+        if entry is None or root is None:
+            return error(STATUS_INVALID_HANDLE)
+        info = _fs_size(root, smbServer.fake_config.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION)
+        # QUERY_INFO response (2.2.38): StructureSize 9, OutputBufferOffset 0x48, length.
+        return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_SUCCESS
+
+    return query_info_handler

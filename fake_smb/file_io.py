@@ -1,0 +1,79 @@
+"""SMB2 WRITE and READ (MS-SMB2 3.3.5.13, 3.3.5.12).
+
+impacket drops a write that starts past end of file while reporting it as
+written, and reads/writes through lseek+read on the shared descriptor; these
+use pwrite/pread.  WRITE is also where the quota and the write faults bite.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from impacket.nt_errors import (
+    STATUS_DISK_FULL,
+    STATUS_END_OF_FILE,
+    STATUS_INVALID_DEVICE_REQUEST,
+    STATUS_INVALID_HANDLE,
+    STATUS_INVALID_PARAMETER,
+    STATUS_SUCCESS,
+)
+
+from fake_smb import quota
+from fake_smb.faults import DropConnection
+from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
+
+_WRITE_REQ = struct.Struct("<HHIQ16s")  # StructureSize .. FileId (MS-SMB2 2.2.21)
+_READ_REQ = struct.Struct("<HBBIQ16sI")  # StructureSize .. MinimumCount (2.2.19)
+
+
+def write_handler(connId, smbServer, recvPacket):
+    conn_data = smbServer.getConnectionData(connId)
+    cfg = smbServer.fake_config
+    body = recvPacket["Data"]
+    _, data_offset, length, offset, raw_fid = _WRITE_REQ.unpack_from(body, 0)
+    entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
+    if entry is None:
+        return error(STATUS_INVALID_HANDLE)
+    start = data_offset - 64
+    data = memoryview(body)[start : start + length]
+    if len(data) != length:
+        return error(STATUS_INVALID_PARAMETER)
+    fd = entry["FileHandle"]
+
+    faults = cfg.faults
+    if faults.write_delay > 0:
+        cfg.stopping.wait(faults.write_delay)  # wakes at once on stop()
+    size = os.fstat(fd).st_size
+    root = share_root(conn_data, recvPacket["TreeID"]) or ""
+    if quota.would_exceed(root, cfg.quota_bytes, offset + length - size):
+        return error(STATUS_DISK_FULL)
+    if faults.drop_mid_write:
+        os.pwrite(fd, data[: length // 2], offset)
+        raise DropConnection("fault: connection dropped in the middle of a write")
+    try:
+        written = os.pwrite(fd, data, offset)  # past EOF leaves a zero-filled gap
+    except IsADirectoryError:
+        return error(STATUS_INVALID_DEVICE_REQUEST)
+    except OSError as exc:
+        smbServer.log(f"write to {entry['FileName']} failed: {exc}")
+        return error(STATUS_DISK_FULL if exc.errno == 28 else STATUS_INVALID_DEVICE_REQUEST)
+    # SMB2 WRITE response: StructureSize 17, Reserved, Count, Remaining, channel info.
+    return [RawBody(struct.pack("<HHIIHH", 17, 0, written, 0, 0, 0))], None, STATUS_SUCCESS
+
+
+def read_handler(connId, smbServer, recvPacket):
+    conn_data = smbServer.getConnectionData(connId)
+    _, _, _, length, offset, raw_fid, minimum = _READ_REQ.unpack_from(recvPacket["Data"], 0)
+    entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
+    if entry is None:
+        return error(STATUS_INVALID_HANDLE)
+    try:
+        data = os.pread(entry["FileHandle"], length, offset)
+    except IsADirectoryError:
+        return error(STATUS_INVALID_DEVICE_REQUEST)
+    if not data or len(data) < minimum:
+        return error(STATUS_END_OF_FILE)
+    # SMB2 READ response (2.2.20): data right after the 16-byte body, offset 0x50.
+    head = struct.pack("<HBBIII", 17, 0x50, 0, len(data), 0, 0)
+    return [RawBody(head + data)], None, STATUS_SUCCESS

@@ -1,0 +1,195 @@
+"""SMB2 CREATE and CLOSE (MS-SMB2 3.3.5.9, 3.3.5.10) over a local directory.
+
+Replaces impacket's handlers, which report the CreateDisposition as the
+CreateAction (smbprotocol then misreads the result), answer a missing file
+with STATUS_NO_SUCH_FILE instead of STATUS_OBJECT_NAME_NOT_FOUND, and delete a
+non-empty directory tree on delete-on-close.  The open table stays impacket's
+(connData['OpenedFiles']) so its READ, QUERY_INFO and QUERY_DIRECTORY
+handlers keep working on our opens.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat as stat_mod
+
+from impacket import smb3structs as smb2
+from impacket import uuid
+from impacket.nt_errors import (
+    STATUS_ACCESS_DENIED,
+    STATUS_DIRECTORY_NOT_EMPTY,
+    STATUS_FILE_IS_A_DIRECTORY,
+    STATUS_INVALID_HANDLE,
+    STATUS_INVALID_PARAMETER,
+    STATUS_NOT_A_DIRECTORY,
+    STATUS_OBJECT_NAME_COLLISION,
+    STATUS_OBJECT_NAME_INVALID,
+    STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_OBJECT_PATH_NOT_FOUND,
+    STATUS_NETWORK_NAME_DELETED,
+    STATUS_SUCCESS,
+)
+
+from fake_smb.handler_util import error, resolve_fid, share_root, times_and_sizes
+
+# CreateDisposition (MS-SMB2 2.2.13)
+FILE_SUPERSEDE, FILE_OPEN, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE, FILE_OVERWRITE_IF = range(6)
+# CreateAction (MS-SMB2 2.2.14)
+FILE_SUPERSEDED, FILE_OPENED, FILE_CREATED, FILE_OVERWRITTEN = range(4)
+# CreateOptions
+FILE_DIRECTORY_FILE = 0x00000001
+FILE_NON_DIRECTORY_FILE = 0x00000040
+FILE_DELETE_ON_CLOSE = 0x00001000
+SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB = 0x0001
+
+
+def resolve_path(root: str, name: str) -> str | None:
+    """Map an SMB path (backslashes, relative to the share) into root, or
+    None when it would escape the share."""
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if any(p == ".." for p in parts):
+        return None
+    full = os.path.join(root, *parts) if parts else root
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(full)
+    if real != real_root and not real.startswith(real_root + os.sep):
+        return None
+    return full
+
+
+def _is_empty_dir(path: str) -> bool:
+    with os.scandir(path) as it:
+        return next(it, None) is None
+
+
+def _open_existing(path: str, is_dir: bool) -> int:
+    if is_dir:
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return os.open(path, os.O_RDWR)
+    except PermissionError:
+        return os.open(path, os.O_RDONLY)
+
+
+def _status_for(exc: OSError) -> int:
+    return {
+        errno.ENOENT: STATUS_OBJECT_PATH_NOT_FOUND,
+        errno.EEXIST: STATUS_OBJECT_NAME_COLLISION,
+        errno.ENOTDIR: STATUS_OBJECT_PATH_NOT_FOUND,
+        errno.EISDIR: STATUS_FILE_IS_A_DIRECTORY,
+        errno.ENAMETOOLONG: STATUS_OBJECT_NAME_INVALID,
+    }.get(exc.errno, STATUS_ACCESS_DENIED)
+
+
+def _create(path: str, disposition: int, options: int) -> tuple[int, int, int]:
+    """Carry out the disposition; return (status, fd, create action)."""
+    want_dir = bool(options & FILE_DIRECTORY_FILE)
+    want_file = bool(options & FILE_NON_DIRECTORY_FILE)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except NotADirectoryError:
+        return STATUS_OBJECT_PATH_NOT_FOUND, -1, 0
+
+    if st is None:
+        if not os.path.isdir(os.path.dirname(path)):
+            return STATUS_OBJECT_PATH_NOT_FOUND, -1, 0
+        if disposition in (FILE_OPEN, FILE_OVERWRITE):
+            return STATUS_OBJECT_NAME_NOT_FOUND, -1, 0
+        if disposition not in (FILE_SUPERSEDE, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE_IF):
+            return STATUS_INVALID_PARAMETER, -1, 0
+        if want_dir:
+            os.mkdir(path)
+            return STATUS_SUCCESS, os.open(path, os.O_RDONLY | os.O_DIRECTORY), FILE_CREATED
+        return STATUS_SUCCESS, os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644), FILE_CREATED
+
+    is_dir = stat_mod.S_ISDIR(st.st_mode)
+    if disposition == FILE_CREATE:
+        return STATUS_OBJECT_NAME_COLLISION, -1, 0
+    if is_dir and want_file:
+        return STATUS_FILE_IS_A_DIRECTORY, -1, 0
+    if not is_dir and want_dir:
+        return STATUS_NOT_A_DIRECTORY, -1, 0
+    fd = _open_existing(path, is_dir)
+    if disposition in (FILE_SUPERSEDE, FILE_OVERWRITE, FILE_OVERWRITE_IF) and not is_dir:
+        # Overwrite means the old contents are gone (MS-FSA 2.1.5.1.2.1).
+        os.ftruncate(fd, 0)
+        return STATUS_SUCCESS, fd, FILE_SUPERSEDED if disposition == FILE_SUPERSEDE else FILE_OVERWRITTEN
+    return STATUS_SUCCESS, fd, FILE_OPENED
+
+
+def create_handler(connId, smbServer, recvPacket):
+    conn_data = smbServer.getConnectionData(connId)
+    root = share_root(conn_data, recvPacket["TreeID"])
+    if root is None:
+        # IPC$ (no path) or an unknown tree: no named pipes are served.
+        status = STATUS_NETWORK_NAME_DELETED if recvPacket["TreeID"] not in conn_data["ConnectedShares"] else STATUS_OBJECT_NAME_NOT_FOUND
+        return error(status)
+    req = smb2.SMB2Create(recvPacket["Data"])
+    name = req["Buffer"][: req["NameLength"]].decode("utf-16le")
+    path = resolve_path(root, name)
+    if path is None:
+        return error(STATUS_OBJECT_NAME_INVALID)
+    options = req["CreateOptions"]
+    try:
+        status, fd, action = _create(path, req["CreateDisposition"], options)
+    except OSError as exc:
+        return error(_status_for(exc))
+    if status != STATUS_SUCCESS:
+        return error(status)
+
+    st = os.fstat(fd)
+    delete_on_close = bool(options & FILE_DELETE_ON_CLOSE)
+    if delete_on_close and stat_mod.S_ISDIR(st.st_mode) and not _is_empty_dir(path):
+        os.close(fd)
+        return error(STATUS_DIRECTORY_NOT_EMPTY)
+
+    fid = uuid.generate()
+    resp = smb2.SMB2Create_Response()
+    resp["FileID"] = fid
+    resp["CreateAction"] = action
+    for key, value in times_and_sizes(st).items():
+        resp[key] = value
+    resp["Buffer"] = b"\x00"
+    conn_data["OpenedFiles"][fid] = {
+        "FileHandle": fd,
+        "FileName": path,
+        "DeleteOnClose": delete_on_close,
+        "Open": {"EnumerationLocation": 0, "EnumerationSearchPattern": ""},
+    }
+    conn_data["LastRequest"]["SMB2_CREATE"] = {"FileID": fid}
+    return [resp], None, STATUS_SUCCESS
+
+
+def close_handler(connId, smbServer, recvPacket):
+    conn_data = smbServer.getConnectionData(connId)
+    req = smb2.SMB2Close(recvPacket["Data"])
+    fid = resolve_fid(conn_data, req["FileID"].getData())
+    entry = conn_data["OpenedFiles"].pop(fid, None)
+    if entry is None:
+        return error(STATUS_INVALID_HANDLE)
+    path = entry["FileName"]
+    resp = smb2.SMB2Close_Response()
+    try:
+        st = os.fstat(entry["FileHandle"])
+        if req["Flags"] & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB:
+            resp["Flags"] = SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB
+            fields = times_and_sizes(st)
+            fields["EndofFile"] = fields.pop("EndOfFile")
+            for key, value in fields.items():
+                resp[key] = value
+    finally:
+        os.close(entry["FileHandle"])
+    if entry["DeleteOnClose"]:
+        try:
+            if stat_mod.S_ISDIR(st.st_mode):
+                os.rmdir(path)  # never a tree: only an empty directory goes
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            smbServer.log(f"delete on close of {path} failed: {exc}")
+    return [resp], None, STATUS_SUCCESS

@@ -1,0 +1,114 @@
+"""impacket's SMBSERVER, subclassed and hooked for fake_smb.
+
+Built directly rather than through SimpleSMBServer, whose two DCE/RPC helper
+listeners (srvsvc, wkssvc) outlive stop(); the share is served without them.
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import socket
+import threading
+
+from impacket import ntlm
+from impacket import smb3structs as smb2
+from impacket.smbserver import SMBSERVER
+
+from fake_smb import file_info, file_io, negotiate, open_close, session_setup
+from fake_smb.connection import SmbConnectionHandler
+
+# impacket logs every request at INFO; keep a test run readable.
+logging.getLogger("impacket").setLevel(logging.WARNING)
+
+
+def _config(share_name: str, share_dir: str) -> configparser.ConfigParser:
+    cfg = configparser.ConfigParser()
+    cfg.add_section("global")
+    for key, value in {
+        "server_name": "FAKESMB",
+        "server_os": "fake_smb",
+        "server_domain": "WORKGROUP",
+        "log_file": "None",
+        "credentials_file": "",
+        "challenge": os.urandom(8).hex(),
+        "SMB2Support": "True",
+        # Our SESSION_SETUP wrapper decides about anonymous logons.
+        "anonymous_logon": "True",
+    }.items():
+        cfg.set("global", key, value)
+    # impacket finds shares by upper-cased section name.
+    cfg.add_section("IPC$")
+    for key, value in {"comment": "", "read only": "yes", "share type": "3", "path": ""}.items():
+        cfg.set("IPC$", key, value)
+    section = share_name.upper()
+    cfg.add_section(section)
+    for key, value in {"comment": "", "read only": "no", "share type": "0", "path": share_dir}.items():
+        cfg.set(section, key, value)
+    return cfg
+
+
+class FakeSmbCore(SMBSERVER):
+    """SMBSERVER with our connection loop and our SMB2 command handlers."""
+
+    daemon_threads = False
+    block_on_close = True  # server_close() joins every connection thread
+
+    def __init__(self, address: tuple[str, int], fake_config, share_name: str, share_dir: str) -> None:
+        self.fake_config = fake_config
+        self._sockets: set[socket.socket] = set()
+        self._sockets_lock = threading.Lock()
+        super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))
+        self.processConfigFile()
+        self.setAuthCallback(None)
+        self._hook()
+
+    def _hook(self) -> None:
+        replaced = {
+            smb2.SMB2_NEGOTIATE: negotiate.negotiate_handler,
+            smb2.SMB2_CREATE: open_close.create_handler,
+            smb2.SMB2_CLOSE: open_close.close_handler,
+            smb2.SMB2_WRITE: file_io.write_handler,
+            smb2.SMB2_READ: file_io.read_handler,
+        }
+        for command, handler in replaced.items():
+            self.hookSmb2Command(command, handler)
+        # These wrap impacket's handler and fall back to it for what they do not fix.
+        wrapped = {
+            smb2.SMB2_SESSION_SETUP: session_setup.make_session_setup_handler,
+            smb2.SMB2_SET_INFO: file_info.make_set_info_handler,
+            smb2.SMB2_QUERY_INFO: file_info.make_query_info_handler,
+        }
+        for command, make in wrapped.items():
+            original = self.hookSmb2Command(command, None)
+            self.hookSmb2Command(command, make(original))
+        self.getIoctls()[smb2.FSCTL_VALIDATE_NEGOTIATE_INFO] = negotiate.validate_negotiate_ioctl
+
+    # -- credentials ----------------------------------------------------------
+    def set_password(self, user: str, password: str) -> None:
+        self.addCredential(user, 0, "", ntlm.compute_nthash(password).hex())
+
+    def remove_user(self, user: str) -> None:
+        self.getCredentials().pop(user.lower(), None)
+
+    # -- sockets, so stop() can cut live connections ---------------------------
+    def track_socket(self, sock: socket.socket) -> None:
+        with self._sockets_lock:
+            self._sockets.add(sock)
+
+    def untrack_socket(self, sock: socket.socket) -> None:
+        with self._sockets_lock:
+            self._sockets.discard(sock)
+
+    def cut_all(self) -> None:
+        with self._sockets_lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a broken connection is routine here; the loop already logged it

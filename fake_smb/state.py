@@ -1,0 +1,42 @@
+"""Per-connection SMB 3 state that impacket's connection data has no room for.
+
+It lives in impacket's per-connection dict under the key ``STATE_KEY`` so the
+hooked command handlers and the connection loop share it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fake_smb.crypto import SessionKeys
+
+STATE_KEY = "FakeSmbState"
+
+
+@dataclass
+class ConnState:
+    # Negotiated in SMB2 NEGOTIATE (MS-SMB2 3.3.5.4).
+    dialect: int = 0
+    cipher_id: int = 0  # 0: this connection cannot encrypt
+    server_caps: int = 0
+    security_mode: int = 0
+    server_guid: bytes = b"\x00" * 16
+    # Connection.PreauthIntegrityHashValue (3.1.1 only).
+    preauth: bytes = b"\x00" * 64
+    # Session state; impacket keeps one session per connection, so do we.
+    session_preauth: bytes = b"\x00" * 64
+    session_id: int = 0
+    keys: SessionKeys | None = None
+    encrypt_data: bool = False  # Session.EncryptData: unencrypted requests are refused
+    bytes_moved: int = 0  # in + out, for the stall fault
+
+    @property
+    def can_encrypt(self) -> bool:
+        return self.cipher_id != 0
+
+
+def get_state(conn_data: dict) -> ConnState:
+    state = conn_data.get(STATE_KEY)
+    if state is None:
+        state = conn_data[STATE_KEY] = ConnState()
+    return state

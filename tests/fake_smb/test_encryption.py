@@ -1,0 +1,109 @@
+"""Encryption required / desired / off, checked on the wire through a relay."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from smbprotocol.connection import Ciphers, Connection
+from smbprotocol.exceptions import AccessDenied, SMBException
+from smbprotocol.open import CreateDisposition, CreateOptions, FilePipePrinterAccessMask, ImpersonationLevel, Open, ShareAccess
+from smbprotocol.session import Session
+from smbprotocol.tree import TreeConnect
+
+from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
+from tests.fake_smb.relay import RecordingRelay, frames
+
+SECRET = b"plain-text-marker-" * 64
+
+
+def _write_through_relay(server, dialect="3.1.1", require_encryption=False, ciphers=None):
+    """Log on through a recording relay, write SECRET, read it back; return
+    (session, relay) with the relay closed."""
+    relay = RecordingRelay(server.port)
+    conn = Connection(uuid.uuid4(), "127.0.0.1", relay.port)
+    try:
+        conn.connect(dialect=DIALECT_CODES[dialect], timeout=5, preferred_encryption_algos=ciphers)
+        session = Session(conn, USER, PASSWORD, require_encryption=require_encryption, auth_protocol="ntlm")
+        session.connect()
+        tree = TreeConnect(session, server.unc)
+        tree.connect()
+        fh = Open(tree, "secret.txt")
+        fh.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL,
+                  0, ShareAccess.FILE_SHARE_READ, CreateDisposition.FILE_OVERWRITE_IF,
+                  CreateOptions.FILE_NON_DIRECTORY_FILE)
+        fh.write(SECRET, 0)
+        assert fh.read(0, len(SECRET)) == SECRET
+        fh.close()
+        return session, conn, relay
+    finally:
+        conn.disconnect(close=False)
+        relay.close()
+
+
+def _transforms(stream: bytes) -> list[bytes]:
+    return [f for f in frames(stream) if f[:4] == b"\xfdSMB"]
+
+
+@pytest.mark.parametrize(
+    "dialect,ciphers,expected",
+    [
+        ("3.1.1", [Ciphers.AES_128_GCM], Ciphers.AES_128_GCM),
+        ("3.1.1", [Ciphers.AES_128_CCM], Ciphers.AES_128_CCM),
+        ("3.0.2", None, None),
+        ("3.0", None, None),
+    ],
+)
+def test_required_encrypts_everything_after_logon(server, share, dialect, ciphers, expected):
+    server.encryption = "required"
+    session, conn, relay = _write_through_relay(server, dialect, ciphers=ciphers)
+    assert session.encrypt_data is True
+    if expected is not None:
+        assert conn.cipher_id == expected
+    assert SECRET[:32] not in relay.to_server and SECRET[:32] not in relay.to_client
+    assert _transforms(relay.to_server) and _transforms(relay.to_client)
+    assert (share / "secret.txt").read_bytes() == SECRET
+
+
+def test_required_refuses_a_client_that_cannot_encrypt(server, clients):
+    server.encryption = "required"
+    with pytest.raises(AccessDenied):
+        clients.login(dialect="2.1")
+
+
+def test_required_refuses_an_unencrypted_request_on_an_encrypted_session(server, clients):
+    server.encryption = "required"
+    client = clients.login(tree=False)
+    assert client.session.encrypt_data
+    client.session.encrypt_data = False  # misbehave: send the tree connect in clear
+    with pytest.raises(AccessDenied):
+        TreeConnect(client.session, server.unc).connect()
+
+
+def test_desired_offers_but_does_not_force(server):
+    server.encryption = "desired"
+    session, _, relay = _write_through_relay(server, require_encryption=False)
+    assert session.encrypt_data is False
+    assert SECRET[:32] in relay.to_server
+    assert not _transforms(relay.to_server)
+
+
+def test_desired_lets_a_client_encrypt(server):
+    server.encryption = "desired"
+    session, _, relay = _write_through_relay(server, require_encryption=True)
+    assert session.encrypt_data is True
+    assert SECRET[:32] not in relay.to_server and SECRET[:32] not in relay.to_client
+
+
+def test_off_does_not_offer_encryption(server, clients):
+    server.encryption = "off"
+    session, conn, relay = _write_through_relay(server, require_encryption=False)
+    assert conn.supports_encryption is False
+    assert not _transforms(relay.to_server) and not _transforms(relay.to_client)
+    with pytest.raises(SMBException, match="encryption"):
+        clients.login(require_encryption=True)
+
+
+def test_bad_encryption_value(server):
+    with pytest.raises(ValueError, match="encryption"):
+        server.encryption = "maybe"
