@@ -330,6 +330,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
+    from engine.daemon import serve
+
     ctl = controller(args)
     clock = ctl.clock
     assert isinstance(clock, SystemClock)
@@ -339,24 +341,11 @@ def cmd_daemon(args: argparse.Namespace) -> int:
         nonlocal stopping
         stopping = True
         clock.interrupt()
-        raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     err.print(f"ibs daemon: store {ctl.store.root}; next backup "
               f"{ctl.next_backup_time() or 'not scheduled'}")
-    try:
-        while not stopping:
-            outcome = ctl.start_scheduled()
-            if isinstance(outcome, Job):
-                err.print(_record_line(outcome.run()))
-            elif isinstance(outcome, BackupRecord):
-                err.print(f"backup {outcome.id} Skipped: {'; '.join(outcome.warnings)}")
-            nxt = ctl.next_backup_time()
-            wait = 60.0 if nxt is None else (nxt - clock.now()).total_seconds()
-            clock.sleep(min(max(wait, 0.5), 60.0))
-    except KeyboardInterrupt:
-        pass
+    serve(ctl, lambda: stopping, lambda line: err.print(line))
     err.print("ibs daemon: stopped")
     return 0
-
-
