@@ -39,8 +39,10 @@ from engine.settings import (
     Settings,
     check_frequency,
     check_path,
+    DEFAULT_SMB_TIMEOUT_SECONDS,
     check_port,
     check_retention,
+    check_smb_timeout,
 )
 from engine.share import LocalShare, Share
 from engine.source import DirectorySource, RoleSource
@@ -60,7 +62,10 @@ def default_share_factory(settings: Settings, password: str | None) -> Share:
     if is_unc(settings.path):
         from engine.share.smb import SmbShare
 
-        return SmbShare(settings.path, settings.username, password, port=settings.smb_port)
+        # A stalled server must fail the job in bounded time (smbprotocol alone waits ~20 min).
+        return SmbShare(settings.path, settings.username, password, port=settings.smb_port,
+                        connect_timeout=min(10, settings.smb_timeout),
+                        request_timeout=settings.smb_timeout)
     return LocalShare(settings.path)
 
 
@@ -105,6 +110,7 @@ class Controller:
         cert = raw.get("encryptionCert")
         return Settings(
             path=raw.get("path"), smb_port=raw.get("smbPort", 445), username=raw.get("userName"),
+            smb_timeout=raw.get("smbTimeoutSeconds", DEFAULT_SMB_TIMEOUT_SECONDS),
             has_password=raw.get("password") is not None,
             cert_der=base64.b64decode(cert) if cert else None,
             cert_thumbprint=raw.get("encryptionCertThumbprint"),
@@ -119,6 +125,7 @@ class Controller:
         return self.store.open_password(sealed) if sealed else None
 
     def configure(self, *, path: str | None = None, smb_port: int | None = None,
+                  smb_timeout: int | None = None,
                   username: str | None = None, password: str | None = None,
                   cert: bytes | None = None, frequency_hours: int | None = None,
                   retention_days: int | None = None, scheduler: bool | None = None,
@@ -130,6 +137,8 @@ class Controller:
             raw["path"] = check_path(path)
         if smb_port is not None:
             raw["smbPort"] = check_port(smb_port)
+        if smb_timeout is not None:
+            raw["smbTimeoutSeconds"] = check_smb_timeout(smb_timeout)
         if username is not None:
             raw["userName"] = username or None
         if cert is not None:

@@ -16,12 +16,15 @@ FREQUENCY_HOURS = (4, 12)
 RETENTION_DAYS = (2, 14)
 DEFAULT_FREQUENCY_HOURS = 12
 DEFAULT_RETENTION_DAYS = 7
+SMB_TIMEOUT_SECONDS = (1, 300)
+DEFAULT_SMB_TIMEOUT_SECONDS = 30
 
 
 @dataclass(frozen=True)
 class Settings:
     path: str | None = None
     smb_port: int = 445
+    smb_timeout: int = DEFAULT_SMB_TIMEOUT_SECONDS  # bounds each SMB request and the connect
     username: str | None = None
     has_password: bool = False
     cert_der: bytes | None = None
@@ -62,6 +65,10 @@ def check_frequency(value: int) -> int:
 
 def check_retention(value: int) -> int:
     return check_range("retention period", value, RETENTION_DAYS, "days")
+
+
+def check_smb_timeout(value: int) -> int:
+    return check_range("SMB timeout", value, SMB_TIMEOUT_SECONDS, "seconds")
 
 
 def check_port(value: int) -> int:

@@ -46,6 +46,8 @@ def register(sub) -> None:
     cs = config.add_parser("set", help="change settings (only those given)")
     cs.add_argument("--path", help=r"UNC path \\host\share\folder, or a local folder")
     cs.add_argument("--smb-port", type=int, metavar="N")
+    cs.add_argument("--smb-timeout", type=int, metavar="SECONDS",
+                    help="fail a stalled SMB request after this long (1 to 300, default 30)")
     cs.add_argument("--username", metavar="USER")
     cs.add_argument("--password-file", metavar="FILE", help="share password ('-' for stdin)")
     cs.add_argument("--encryption-cert", metavar="FILE", help="public certificate (.cer)")
@@ -137,7 +139,8 @@ def cmd_config_set(args: argparse.Namespace) -> int:
     if args.source:
         sources = dict(parse_source(s) for s in args.source)
     cert = read_file(args.encryption_cert, "certificate") if args.encryption_cert else None
-    result = ctl.configure(path=args.path, smb_port=args.smb_port, username=args.username,
+    result = ctl.configure(path=args.path, smb_port=args.smb_port, smb_timeout=args.smb_timeout,
+                           username=args.username,
                            password=password, cert=cert, frequency_hours=args.frequency_hours,
                            retention_days=args.retention_days, scheduler=args.scheduler,
                            sources=sources)
@@ -156,7 +159,8 @@ def settings_json(ctl: Controller) -> dict[str, object]:
     nxt = ctl.next_backup_time()
     done = [r for r in ctl.history.all() if r.status in ("Succeeded", "PartialSucceeded")]
     return {
-        "path": s.path, "smbPort": s.smb_port, "userName": s.username, "password": None,
+        "path": s.path, "smbPort": s.smb_port, "smbTimeoutSeconds": s.smb_timeout,
+        "userName": s.username, "password": None,
         "encryptionCertThumbprint": s.cert_thumbprint,
         "backupFrequencyInHours": s.frequency_hours,
         "backupRetentionPeriodInDays": s.retention_days,

@@ -188,6 +188,7 @@ def test_a_successful_backup_applies_retention(rig):
     ({"path": "/does/not/exist"}, "does not exist"),
     ({"path": "relative/path"}, "neither a UNC path"),
     ({"sources": {"CA": "/does/not/exist"}}, "does not exist"),
+    ({"smb_timeout": 0}, "between 1 and 300 seconds"),
     ({"cert": b"not a certificate"}, "not an X.509 certificate"),
 ])
 def test_bad_settings_are_refused_and_change_nothing(rig, change, message):
