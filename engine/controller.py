@@ -320,7 +320,8 @@ class Controller:
         good = [b for b in on_share
                 if b.backup_id not in records or records[b.backup_id].status == Status.SUCCEEDED.value]
         newest = max(good, key=lambda b: (b.created, b.backup_id)).backup_id if good else None
-        doomed = [b.backup_id for b in on_share if b.created < cutoff and b.backup_id != newest]
+        # A backup exactly as old as the retention period has served it (24/f x d are kept).
+        doomed = [b.backup_id for b in on_share if b.created <= cutoff and b.backup_id != newest]
         leftovers = [f"{layout.ROOT}/{n}" for n in share.listdir(layout.ROOT)
                      if layout.is_leftover_name(n)] if share.stat(layout.ROOT) else []
         return [layout.backup_dir(b) for b in doomed] + leftovers

@@ -1,0 +1,219 @@
+"""Shared pieces of ``ibs bench``: machine description, progress, timing, report writing."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+MIB = 1024 * 1024
+
+
+def machine() -> dict[str, object]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = 0
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "cpu": cpu,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+
+
+def sync() -> None:
+    subprocess.run(["sync"], check=True)
+
+
+def random_tree(root: Path, size_mib: int, files: int = 4) -> int:
+    """``files`` large files of random data totalling ``size_mib`` MiB; returns the bytes."""
+    root.mkdir(parents=True, exist_ok=True)
+    total = size_mib * MIB
+    per = [total // files] * files
+    per[-1] += total - sum(per)
+    block = 4 * MIB
+    for i, n in enumerate(per):
+        with open(root / f"data{i:02d}.bin", "wb") as f:
+            left = n
+            while left:
+                k = min(block, left)
+                f.write(os.urandom(k))
+                left -= k
+    return total
+
+
+def read_all(root: Path) -> None:
+    """Read every file once, so the page cache holds the source for every contender."""
+    buf = bytearray(4 * MIB)
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(dirpath, name), "rb", buffering=0) as f:
+                while f.readinto(buf):
+                    pass
+
+
+@dataclass
+class Contender:
+    name: str
+    seconds: float | None
+    nbytes: int
+    note: str = ""
+
+    @property
+    def mb_s(self) -> float | None:
+        return self.nbytes / 1e6 / self.seconds if self.seconds else None
+
+
+@dataclass
+class Target:
+    name: str
+    value: float | None  # the ratio (or MB figure) measured
+    target: str  # e.g. ">= 2.0x"
+    passed: bool | None  # None: not measured
+    detail: str  # the absolute figures behind it
+    unit: str = "x"
+
+
+@dataclass
+class Report:
+    kind: str
+    size_mib: int
+    method: str
+    machine: dict[str, object] = field(default_factory=machine)
+    targets: list[Target] = field(default_factory=list)
+    contenders: list[Contender] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def contender(self, name: str) -> Contender | None:
+        return next((c for c in self.contenders if c.name == name), None)
+
+    def ratio(self, name: str, fast: str, slow: str, minimum: float) -> None:
+        """Throughput of ``fast`` over throughput of ``slow`` (= slow's seconds / fast's)."""
+        a, b = self.contender(fast), self.contender(slow)
+        if a is None or b is None or not a.seconds or not b.seconds:
+            missing = [c.name + (f" ({c.note})" if c.note else "") for c in (a, b)
+                       if c is not None and not c.seconds]
+            self.targets.append(Target(name, None, f">= {minimum:g}x", None,
+                                       "not measured: " + ("; ".join(missing) or "missing")))
+            return
+        r = a.mb_s / b.mb_s  # type: ignore[operator]
+        self.targets.append(Target(
+            name, r, f">= {minimum:g}x", r >= minimum,
+            f"{a.name} {a.mb_s:.0f} MB/s ({a.seconds:.2f} s) vs {b.name} {b.mb_s:.0f} MB/s "
+            f"({b.seconds:.2f} s)"))
+
+    # -- output -----------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind, "size_mib": self.size_mib, "method": self.method,
+            "machine": self.machine,
+            "passed": all(t.passed is not False for t in self.targets),
+            "targets": [asdict(t) for t in self.targets],
+            "contenders": [dict(asdict(c), mb_s=c.mb_s) for c in self.contenders],
+            "notes": self.notes, **self.extra,
+        }
+
+    def markdown(self) -> str:
+        m = self.machine
+        out = [f"# ibs bench {self.kind} ({self.size_mib} MiB)", ""]
+        out += ["## Targets (ratios first)", "", "| comparison | measured | target | result | figures |",
+                "|---|---|---|---|---|"]
+        for t in self.targets:
+            out.append(f"| {t.name} | {_fmt_value(t)} | {t.target} | {_verdict(t)} | {t.detail} |")
+        out += ["", "## Contenders", "", "| contender | MB/s | seconds | bytes | note |",
+                "|---|---|---|---|---|"]
+        for c in self.contenders:
+            mbs = f"{c.mb_s:.1f}" if c.mb_s else "-"
+            sec = f"{c.seconds:.3f}" if c.seconds else "-"
+            out.append(f"| {c.name} | {mbs} | {sec} | {c.nbytes} | {c.note} |")
+        out += ["", "## Machine", "",
+                f"- nproc: {m['nproc']}; memory: {m['memory_gib']} GiB; CPU: {m['cpu']}",
+                f"- Python {m['python']}; kernel {m['kernel']}", "", "## Method", "", self.method]
+        if self.notes:
+            out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        return "\n".join(out) + "\n"
+
+    def write(self, out: Path) -> tuple[Path, Path]:
+        out.mkdir(parents=True, exist_ok=True)
+        md = out / f"bench-{self.kind}.md"
+        js = out / f"bench-{self.kind}.json"
+        md.write_text(self.markdown())
+        js.write_text(json.dumps(self.to_json(), indent=2) + "\n")
+        return md, js
+
+    def print(self, console) -> None:  # noqa: ANN001
+        from rich.table import Table
+
+        t = Table(title=f"ibs bench {self.kind} ({self.size_mib} MiB)", title_justify="left")
+        for col in ("comparison", "measured", "target", "result", "figures"):
+            t.add_column(col)
+        for tg in self.targets:
+            colour = {True: "green", False: "red", None: "yellow"}[tg.passed]
+            t.add_row(tg.name, _fmt_value(tg), tg.target, f"[{colour}]{_verdict(tg)}[/{colour}]",
+                      tg.detail)
+        console.print(t)
+        c = Table(title="contenders", title_justify="left")
+        for col in ("contender", "MB/s", "seconds", "note"):
+            c.add_column(col)
+        for ct in self.contenders:
+            c.add_row(ct.name, f"{ct.mb_s:.1f}" if ct.mb_s else "-",
+                      f"{ct.seconds:.3f}" if ct.seconds else "-", ct.note)
+        console.print(c)
+        m = self.machine
+        console.print(f"machine: {m['nproc']} CPUs, {m['memory_gib']} GiB, {m['cpu']}, "
+                      f"Python {m['python']}, kernel {m['kernel']}")
+        for n in self.notes:
+            console.print(f"note: {n}")
+
+
+def _fmt_value(t: Target) -> str:
+    if t.value is None:
+        return "-"
+    return f"{t.value:.2f}x" if t.unit == "x" else f"{t.value:.1f} {t.unit}"
+
+
+def _verdict(t: Target) -> str:
+    return {True: "PASS", False: "FAIL", None: "N/A"}[t.passed]
+
+
+class Steps:
+    """Progress on a terminal (a rich spinner per step), one plain line per step otherwise."""
+
+    def __init__(self, console) -> None:  # noqa: ANN001
+        self.console = console
+
+    @contextlib.contextmanager
+    def step(self, what: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        if self.console.is_terminal:
+            with self.console.status(what + " ..."):
+                yield
+        else:
+            yield
+        self.console.print(f"  {what}: {time.perf_counter() - t0:.2f} s", highlight=False)
+
+
+def python() -> str:
+    return sys.executable
