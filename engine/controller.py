@@ -255,8 +255,10 @@ class Controller:
 
     def _fail_interrupted(self) -> None:
         """Mark Failed the jobs left Queued or Running by a process that died. Needs the slot."""
-        for record in self.history.all():
-            if Status(record.status) in ACTIVE:
+        for stale in self.history.all():
+            if Status(stale.status) in ACTIVE:
+                record = self.history.get(stale.id)
+                assert record is not None
                 record.move_to(Status.FAILED)
                 record.error = {"category": AlertCategory.GENERAL_FAULT.value,
                                 "message": "the job was interrupted (its process ended)"}

@@ -6,6 +6,7 @@ was; a record left Queued or Running by a dead process is marked Failed on the n
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -49,16 +50,39 @@ class BackupRecord:
 
 
 class History:
+    """Job records, one JSON file each under ``jobs/``, cached in memory.
+
+    Records are replaced by rename, which changes the folder's modification time, so the cache
+    is reloaded whenever another process (a CLI call beside the daemon) has saved one.
+    """
+
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._folder = store.path("jobs")
+        self._cache: dict[str, BackupRecord] = {}
+        self._stamp: int | None = None
+
+    def _folder_stamp(self) -> int:
+        return os.stat(self._folder).st_mtime_ns
+
+    def _load(self) -> dict[str, BackupRecord]:
+        stamp = self._folder_stamp()
+        if stamp != self._stamp:
+            self._cache = {raw["id"]: BackupRecord(**raw) for raw in self._store.list_json("jobs")}
+            self._stamp = stamp
+        return self._cache
 
     def save(self, record: BackupRecord) -> None:
+        known = self._stamp == self._folder_stamp()
         self._store.write_json(f"jobs/{record.id}.json", asdict(record))
+        if known:  # nobody else wrote since we loaded: our cache plus this record is current
+            self._cache[record.id] = BackupRecord(**asdict(record))
+            self._stamp = self._folder_stamp()
 
     def all(self) -> list[BackupRecord]:
-        records = [BackupRecord(**raw) for raw in self._store.list_json("jobs")]
-        return sorted(records, key=lambda r: (r.createdDateTime, r.id))
+        """Every record, oldest first. Treat them as read-only: change a record from ``get``."""
+        return sorted(self._load().values(), key=lambda r: (r.createdDateTime, r.id))
 
     def get(self, backup_id: str) -> BackupRecord | None:
-        raw = self._store.read_json(f"jobs/{backup_id}.json")
-        return BackupRecord(**raw) if raw else None
+        record = self._load().get(backup_id)
+        return BackupRecord(**asdict(record)) if record else None

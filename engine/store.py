@@ -34,10 +34,15 @@ def resolve_store_dir(flag: str | None) -> str:
 
 
 class Store:
-    """One state directory. Created with mode 0700 if missing; refused if others can write it."""
+    """One state directory. Created with mode 0700 if missing; refused if others can write it.
 
-    def __init__(self, root: str) -> None:
+    ``durable=False`` skips the fsyncs: for simulations, whose store is scratch space and
+    whose thousands of jobs would otherwise wait on the disk.
+    """
+
+    def __init__(self, root: str, *, durable: bool = True) -> None:
         self.root = os.path.abspath(root)
+        self.durable = durable
         if not os.path.exists(self.root):
             try:
                 os.makedirs(self.root, mode=0o700)
@@ -74,10 +79,13 @@ class Store:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             os.write(fd, data)
-            os.fsync(fd)
+            if self.durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.replace(tmp, target)
+        if not self.durable:
+            return
         dfd = os.open(os.path.dirname(target), os.O_RDONLY | os.O_DIRECTORY)
         try:
             os.fsync(dfd)
