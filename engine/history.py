@@ -6,7 +6,7 @@ was; a record left Queued or Running by a dead process is marked Failed on the n
 
 from __future__ import annotations
 
-import os
+import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -52,32 +52,33 @@ class BackupRecord:
 class History:
     """Job records, one JSON file each under ``jobs/``, cached in memory.
 
-    Records are replaced by rename, which changes the folder's modification time, so the cache
-    is reloaded whenever another process (a CLI call beside the daemon) has saved one.
+    Every save also writes ``jobs/.generation`` with a fresh random token, so a reader knows
+    its cache is current by reading one small file, whichever process saved last.
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._folder = store.path("jobs")
         self._cache: dict[str, BackupRecord] = {}
-        self._stamp: int | None = None
+        self._token: str | None = None
 
-    def _folder_stamp(self) -> int:
-        return os.stat(self._folder).st_mtime_ns
+    def _current_token(self) -> str | None:
+        return self._store.read_json("jobs/.generation")
 
     def _load(self) -> dict[str, BackupRecord]:
-        stamp = self._folder_stamp()
-        if stamp != self._stamp:
+        token = self._current_token()
+        if token is None or token != self._token:
             self._cache = {raw["id"]: BackupRecord(**raw) for raw in self._store.list_json("jobs")}
-            self._stamp = stamp
+            self._token = token
         return self._cache
 
     def save(self, record: BackupRecord) -> None:
-        known = self._stamp == self._folder_stamp()
+        current = self._token is not None and self._token == self._current_token()
         self._store.write_json(f"jobs/{record.id}.json", asdict(record))
-        if known:  # nobody else wrote since we loaded: our cache plus this record is current
+        token = secrets.token_hex(8)
+        self._store.write_json("jobs/.generation", token)
+        if current:  # nobody else saved since we loaded: the cache plus this record is current
             self._cache[record.id] = BackupRecord(**asdict(record))
-            self._stamp = self._folder_stamp()
+            self._token = token
 
     def all(self) -> list[BackupRecord]:
         """Every record, oldest first. Treat them as read-only: change a record from ``get``."""

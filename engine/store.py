@@ -93,7 +93,8 @@ class Store:
             os.close(dfd)
 
     def list_json(self, folder: str) -> list[Any]:
-        names = sorted(n for n in os.listdir(self.path(folder)) if n.endswith(".json"))
+        names = sorted(n for n in os.listdir(self.path(folder))
+                       if n.endswith(".json") and not n.startswith("."))
         return [self.read_json(os.path.join(folder, n)) for n in names]
 
     # --- the share password -------------------------------------------------------------

@@ -222,3 +222,10 @@ def test_unconfigured_backup_says_what_is_missing(tmp_path):
     ctl = Controller(Store(str(tmp_path / "s")), ManualClock(T0))
     with pytest.raises(BadInput, match="--path and --encryption-cert"):
         ctl.start_backup()
+
+
+def test_history_sees_what_another_controller_saved(rig):
+    watcher = rig.ctl
+    assert watcher.backups() == []  # loaded (and cached) before the other one writes
+    record = rig.new_controller().start_backup().run()
+    assert [(r.id, r.status) for r in watcher.backups()] == [(record.id, "Succeeded")]
