@@ -183,7 +183,8 @@ class Controller:
 
     # --- schedule ------------------------------------------------------------------------
 
-    def _next_slot(self) -> dt.datetime | None:
+    def next_slot(self) -> dt.datetime | None:
+        """When ``start_scheduled`` next has something to do, scheduler on or off."""
         raw = self.store.read_json("schedule.json", {}).get("nextSlot")
         return parse_time(raw) if raw else None
 
@@ -192,7 +193,7 @@ class Controller:
 
     def next_backup_time(self) -> dt.datetime | None:
         settings = self.settings
-        return self._next_slot() if settings.configured and settings.scheduler else None
+        return self.next_slot() if settings.configured and settings.scheduler else None
 
     def start_scheduled(self) -> Job | BackupRecord | None:
         """If a scheduled time has come: a Job to run, a Skipped record, or None if not due.
@@ -201,7 +202,7 @@ class Controller:
         slots still pass, so turning it back on keeps the same rhythm.
         """
         settings = self.settings
-        slot = self._next_slot()
+        slot = self.next_slot()
         now = self.clock.now()
         if not settings.configured or slot is None or now < slot:
             return None
@@ -447,9 +448,9 @@ class Job:
         with ctl.share() as share:
             record.transferEncrypted = share.transfer_encrypted
             record.location = share.describe()
-            for leftover in ctl._plan_prune(share):
-                if layout.is_leftover_name(leftover.rsplit("/", 1)[1]):
-                    share.rmtree(leftover)
+            # Expired backups and leftovers go before the new backup is written, so a regular
+            # schedule never holds more than 24/f x d backups: the documented budget.
+            ctl._prune_with(share, dry_run=False)
             writer = BackupWriter(share, cert, uuid.UUID(record.id), parse_time(record.createdDateTime),
                                   sources, chunk_size=ctl.chunk_size, info=ctl.info,
                                   threads=ctl.threads)

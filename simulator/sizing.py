@@ -1,0 +1,373 @@
+"""Share sizing for Infrastructure Backup: how much the external share must hold, and until when.
+
+Pure and deterministic: no I/O, no wall clock (the start date is a parameter). All sizes are in
+modelled units, 1 GB = 10^9 bytes (DESIGN.md, Scale model).
+
+The model follows the engine's behaviour (engine/controller.py, retention):
+
+- a full backup is written every ``frequency_hours``, the first at hour 0 of day 0, on a share
+  that is empty at the start;
+- writing is taken as instantaneous: the peak of a write is everything already on the share
+  plus the new backup;
+- only after the new backup succeeds are the backups older than *or exactly as old as* the
+  retention period deleted, so ``ceil(24 × retention / frequency)`` backups stay (24/f × d when f
+  divides 24 × d, as REFERENCE.md says) and a write briefly needs one more;
+- with growth, the size of each new backup is ``base × (1 + growth/100) ** (day / 365)``, where
+  ``day`` is the whole day on which it is written (compound per year, applied per day).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import BadInput
+from engine.settings import (
+    DEFAULT_FREQUENCY_HOURS,
+    DEFAULT_RETENTION_DAYS,
+    FREQUENCY_HOURS,
+    RETENTION_DAYS,
+    check_frequency,
+    check_range,
+    check_retention,
+)
+
+GB = 10**9
+TB = 10**12
+DAYS_PER_YEAR = 365
+
+#: Modelled size of one backup per environment (REFERENCE.md, Sizing), in GB.
+ENV_BACKUP_GB: dict[str, int] = {"asdk": 10, "4-16": 20, "4-16-aad": 1}
+ENV_LABELS: dict[str, str] = {
+    "asdk": "ASDK",
+    "4-16": "4-16 nodes, ADFS-connected or before build 1907",
+    "4-16-aad": "4-16 nodes, Azure AD-connected, build 1907 and later",
+}
+#: The "total" column of REFERENCE.md's sizing table (for 12 h and 7 days), in GB. For 4-16-aad
+#: it is 20 GB although the formula gives 14 GB (1 GB x 14): reported beside, never substituted.
+ENV_DOCUMENTED_TOTAL_GB: dict[str, int] = {"asdk": 140, "4-16": 280, "4-16-aad": 20}
+DEFAULT_ENV = "4-16"
+
+FREQUENCIES: tuple[int, ...] = tuple(range(FREQUENCY_HOURS[0], FREQUENCY_HOURS[1] + 1))
+RETENTIONS: tuple[int, ...] = tuple(range(RETENTION_DAYS[0], RETENTION_DAYS[1] + 1))
+GROWTH_PCT_PER_YEAR = (0, 1000)
+YEARS = (1, 10)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+def check_env(env: str) -> str:
+    if env not in ENV_BACKUP_GB:
+        raise BadInput(f"environment must be one of {', '.join(ENV_BACKUP_GB)}, got {env!r}")
+    return env
+
+
+def _positive_number(name: str, value: float, unit: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BadInput(f"{name} must be a number of {unit} greater than 0, got {value!r}")
+    if value <= 0:
+        raise BadInput(f"{name} must be greater than 0 {unit}, got {value:g}")
+    return value
+
+
+def check_backup_size_gb(value: float) -> float:
+    return _positive_number("backup size", value, "GB")
+
+
+def check_share_capacity_gb(value: float) -> float:
+    return _positive_number("share capacity", value, "GB")
+
+
+def check_growth(value: float) -> float:
+    lo, hi = GROWTH_PCT_PER_YEAR
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BadInput(f"growth must be a number between {lo} and {hi} % per year, got {value!r}")
+    if not lo <= value <= hi:
+        raise BadInput(f"growth must be between {lo} and {hi} % per year, got {value:g}")
+    return value
+
+
+def check_years(value: int) -> int:
+    return check_range("planning horizon", value, YEARS, "years")
+
+
+def gb_to_bytes(gb: float) -> int:
+    """Modelled GB (10^9 bytes) to whole bytes; 2.5 -> 2_500_000_000."""
+    return round(gb * GB)
+
+
+# --- the figures -------------------------------------------------------------------------------
+
+def per_backup_bytes(env: str = DEFAULT_ENV) -> int:
+    """Modelled size of one backup in an environment (asdk 10 GB, 4-16 20 GB, 4-16-aad 1 GB)."""
+    return ENV_BACKUP_GB[check_env(env)] * GB
+
+
+def backups_kept(frequency_hours: int, retention_days: int) -> int:
+    """Backups on the share after a run's retention: ceil(24 / frequency × retention days)."""
+    return -(-24 * retention_days // frequency_hours)
+
+
+def required_bytes(per_backup: int, frequency_hours: int, retention_days: int) -> int:
+    """Size of one backup × backups kept (280 GB for 20 GB at 12 h and 7 days)."""
+    return per_backup * backups_kept(frequency_hours, retention_days)
+
+
+def backup_size_on_day(per_backup: int, growth_pct_per_year: float, day: int) -> int:
+    """Size of a backup written on ``day`` (0 = start) with compound yearly growth per day."""
+    if not growth_pct_per_year or day <= 0:
+        return per_backup
+    return round(per_backup * (1 + growth_pct_per_year / 100) ** (day / DAYS_PER_YEAR))
+
+
+def horizon_days(years: int) -> int:
+    return years * DAYS_PER_YEAR
+
+
+def write_hours(frequency_hours: int, years: int) -> range:
+    """The hours (from hour 0 of day 0) at which backups are written within the horizon."""
+    return range(0, horizon_days(years) * 24, frequency_hours)
+
+
+def peak_bytes(per_backup: int, frequency_hours: int, retention_days: int,
+               growth_pct_per_year: float = 0, years: int = 1) -> int:
+    """The most the share holds within the horizon: during the last write, (kept + 1) backups.
+
+    Without growth this is required + one backup. Sizes never shrink, so the last write of the
+    horizon is the highest point; this is the same number as the largest ``peak_bytes`` of
+    :func:`occupancy_series`.
+    """
+    last = write_hours(frequency_hours, years)[-1]
+    # On the share before the last write: what the previous write's retention kept.
+    window_start = last - frequency_hours - 24 * retention_days  # exclusive
+    total = 0
+    t = last
+    while t > window_start and t >= 0:
+        total += backup_size_on_day(per_backup, growth_pct_per_year, t // 24)
+        t -= frequency_hours
+    return total
+
+
+@dataclass(frozen=True)
+class OccupancyDay:
+    """One day of the share: ``bytes`` after the day's last write and its retention,
+    ``peak_bytes`` the most it held during the day's writes, ``backups`` the count after."""
+
+    day: int
+    date: dt.date
+    bytes: int
+    peak_bytes: int
+    backups: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"day": self.day, "date": self.date.isoformat(), "bytes": self.bytes,
+                "peakBytes": self.peak_bytes, "backups": self.backups}
+
+
+def occupancy_series(per_backup: int, frequency_hours: int, retention_days: int,
+                     growth_pct_per_year: float = 0, years: int = 1,
+                     start: dt.date = dt.date(2000, 1, 1)) -> list[OccupancyDay]:
+    """Bytes on the share, day by day, from an empty share at hour 0 of day 0.
+
+    One entry per day for ``years`` × 365 days. A backup is written every ``frequency_hours``
+    (hour 0, f, 2f...); each write momentarily adds the new backup to what is there (the day's
+    ``peak_bytes``), then backups with age >= retention are deleted.
+    """
+    cutoff_age = 24 * retention_days
+    on_share: deque[tuple[int, int]] = deque()  # (hour written, size)
+    total = 0
+    days: list[OccupancyDay] = []
+    day_peak = 0
+    current_day = 0
+
+    def close(day: int) -> None:
+        days.append(OccupancyDay(day, start + dt.timedelta(days=day), total, day_peak,
+                                 len(on_share)))
+
+    for t in write_hours(frequency_hours, years):
+        day = t // 24
+        while current_day < day:  # days without a write carry the share forward
+            close(current_day)
+            current_day += 1
+            day_peak = total
+        size = backup_size_on_day(per_backup, growth_pct_per_year, day)
+        day_peak = max(day_peak, total + size)
+        on_share.append((t, size))
+        total += size
+        while on_share and on_share[0][0] <= t - cutoff_age:
+            total -= on_share.popleft()[1]
+    for d in range(current_day, horizon_days(years)):
+        close(d)
+        day_peak = total
+    return days
+
+
+@dataclass(frozen=True)
+class TableRow:
+    frequency_hours: int
+    retention_days: int
+    backups_kept: int
+    required_bytes: int
+    peak_bytes: int
+    over_capacity: bool | None  # None without a share capacity
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frequencyHours": self.frequency_hours, "retentionDays": self.retention_days,
+                "backupsKept": self.backups_kept, "requiredBytes": self.required_bytes,
+                "peakBytes": self.peak_bytes, "overCapacity": self.over_capacity}
+
+
+def sizing_table(per_backup: int, growth_pct_per_year: float = 0, years: int = 1,
+                 share_capacity_bytes: int | None = None,
+                 frequencies: tuple[int, ...] = FREQUENCIES,
+                 retentions: tuple[int, ...] = RETENTIONS) -> list[TableRow]:
+    """Every frequency × retention combination (frequency-major order)."""
+    rows = []
+    for f in frequencies:
+        for r in retentions:
+            peak = peak_bytes(per_backup, f, r, growth_pct_per_year, years)
+            rows.append(TableRow(f, r, backups_kept(f, r), required_bytes(per_backup, f, r), peak,
+                                 None if share_capacity_bytes is None
+                                 else peak > share_capacity_bytes))
+    return rows
+
+
+# --- the whole report --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SizingInputs:
+    """Validated inputs. ``env`` is None when a custom ``backup_size_gb`` was given."""
+
+    start: dt.date
+    env: str | None = DEFAULT_ENV
+    backup_size_gb: float | None = None
+    frequency_hours: int = DEFAULT_FREQUENCY_HOURS
+    retention_days: int = DEFAULT_RETENTION_DAYS
+    growth_pct_per_year: float = 0
+    years: int = 1
+    share_capacity_gb: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.backup_size_gb is not None:
+            if self.env is not None:
+                raise BadInput("give either an environment or a backup size, not both")
+            check_backup_size_gb(self.backup_size_gb)
+        else:
+            check_env(self.env if self.env is not None else "")
+        check_frequency(self.frequency_hours)
+        check_retention(self.retention_days)
+        check_growth(self.growth_pct_per_year)
+        check_years(self.years)
+        if self.share_capacity_gb is not None:
+            check_share_capacity_gb(self.share_capacity_gb)
+
+    @property
+    def per_backup_bytes(self) -> int:
+        if self.backup_size_gb is not None:
+            return gb_to_bytes(self.backup_size_gb)
+        return per_backup_bytes(self.env or DEFAULT_ENV)
+
+    @property
+    def share_capacity_bytes(self) -> int | None:
+        return None if self.share_capacity_gb is None else gb_to_bytes(self.share_capacity_gb)
+
+    @property
+    def documented_total_bytes(self) -> int | None:
+        """REFERENCE.md's documented total for the environment, or None for a custom size."""
+        return ENV_DOCUMENTED_TOTAL_GB[self.env] * GB if self.env else None
+
+    @property
+    def env_label(self) -> str:
+        return ENV_LABELS[self.env] if self.env else "custom backup size"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"env": self.env, "envLabel": self.env_label, "backupSizeGb": self.backup_size_gb,
+                "frequencyHours": self.frequency_hours, "retentionDays": self.retention_days,
+                "growthPctPerYear": self.growth_pct_per_year, "years": self.years,
+                "shareCapacityGb": self.share_capacity_gb,
+                "shareCapacityBytes": self.share_capacity_bytes,
+                "startDate": self.start.isoformat()}
+
+
+@dataclass(frozen=True)
+class SizingReport:
+    inputs: SizingInputs
+    per_backup_bytes: int
+    backups_kept: int
+    required_bytes: int
+    peak_bytes: int
+    final_per_backup_bytes: int  # the last backup of the horizon (= per backup without growth)
+    final_required_bytes: int    # final_per_backup_bytes × backups kept
+    headroom_bytes: int | None
+    runs_out_on: dt.date | None
+    occupancy: list[OccupancyDay] = field(repr=False)
+    table: list[TableRow] = field(repr=False)
+
+    @property
+    def end_date(self) -> dt.date:
+        return self.occupancy[-1].date
+
+    def row(self, frequency_hours: int, retention_days: int) -> TableRow:
+        for r in self.table:
+            if (r.frequency_hours, r.retention_days) == (frequency_hours, retention_days):
+                return r
+        raise KeyError((frequency_hours, retention_days))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "inputs": self.inputs.to_dict(),
+            "units": "1 GB = 10^9 bytes (modelled)",
+            "perBackupBytes": self.per_backup_bytes,
+            "backupsKept": self.backups_kept,
+            "requiredBytes": self.required_bytes,
+            "peakBytes": self.peak_bytes,
+            "finalPerBackupBytes": self.final_per_backup_bytes,
+            "finalRequiredBytes": self.final_required_bytes,
+            "documentedTotalBytes": self.inputs.documented_total_bytes,
+            "headroomBytes": self.headroom_bytes,
+            "runsOutOn": self.runs_out_on.isoformat() if self.runs_out_on else None,
+            "endDate": self.end_date.isoformat(),
+            "occupancy": [d.to_dict() for d in self.occupancy],
+            "table": [r.to_dict() for r in self.table],
+        }
+
+
+def plan(inputs: SizingInputs) -> SizingReport:
+    """All figures for one policy: the headline numbers, the daily series and the table."""
+    size = inputs.per_backup_bytes
+    f, r, g, y = (inputs.frequency_hours, inputs.retention_days, inputs.growth_pct_per_year,
+                  inputs.years)
+    capacity = inputs.share_capacity_bytes
+    series = occupancy_series(size, f, r, g, y, inputs.start)
+    peak = peak_bytes(size, f, r, g, y)
+    kept = backups_kept(f, r)
+    final_size = backup_size_on_day(size, g, write_hours(f, y)[-1] // 24)
+    runs_out = None
+    if capacity is not None:
+        runs_out = next((d.date for d in series if d.peak_bytes > capacity), None)
+    return SizingReport(
+        inputs=inputs, per_backup_bytes=size, backups_kept=kept, required_bytes=size * kept,
+        peak_bytes=peak, final_per_backup_bytes=final_size, final_required_bytes=final_size * kept,
+        headroom_bytes=None if capacity is None else capacity - peak, runs_out_on=runs_out,
+        occupancy=series, table=sizing_table(size, g, y, capacity),
+    )
+
+
+def format_bytes(n: int | None) -> str:
+    """Modelled bytes for people: 280 GB, 1.68 TB, 500 MB; negative values keep their sign."""
+    if n is None:
+        return "n/a"
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    for unit, scale in (("TB", TB), ("GB", GB), ("MB", 10**6), ("kB", 10**3)):
+        if n >= scale:
+            value = n / scale
+            digits = 2 if value < 100 else 1 if value < 1000 else 0
+            text = f"{value:.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"{sign}{text} {unit}"
+    return f"{sign}{n} B"

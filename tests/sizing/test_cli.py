@@ -1,0 +1,130 @@
+"""``ibs sizing`` through the installed console script: formats, files, and bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+IBS = str(Path(sys.executable).with_name("ibs"))
+GB = 10**9
+
+
+def ibs(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([IBS, "sizing", "--start-date", "2026-01-01", *args],
+                          capture_output=True, text=True, timeout=120)
+    if ok:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def test_json_defaults_to_stdout() -> None:
+    data = json.loads(ibs("--format", "json").stdout)
+    for key in ("perBackupBytes", "backupsKept", "requiredBytes", "peakBytes", "table", "inputs",
+                "headroomBytes", "runsOutOn", "occupancy"):
+        assert key in data
+    assert (data["perBackupBytes"], data["backupsKept"], data["requiredBytes"],
+            data["peakBytes"]) == (20 * GB, 14, 280 * GB, 300 * GB)
+    assert data["inputs"]["frequencyHours"] == 12 and data["inputs"]["retentionDays"] == 7
+    assert data["inputs"]["startDate"] == "2026-01-01"
+    assert data["headroomBytes"] is None and data["runsOutOn"] is None
+    assert len(data["occupancy"]) == 365
+    assert {"day", "date", "bytes", "peakBytes"} <= data["occupancy"][0].keys()
+    row = next(r for r in data["table"] if (r["frequencyHours"], r["retentionDays"]) == (12, 7))
+    assert (row["backupsKept"], row["requiredBytes"], row["peakBytes"]) == (14, 280 * GB, 300 * GB)
+
+
+@pytest.mark.parametrize(("args", "required"), [
+    (["--env", "asdk"], 140 * GB), (["--env", "4-16-aad"], 14 * GB),
+    (["--frequency-hours", "4", "--retention-days", "14"], 1680 * GB),
+    (["--backup-size-gb", "2.5"], 35 * GB)])
+def test_reference_cases(args: list[str], required: int) -> None:
+    assert json.loads(ibs("--format", "json", *args).stdout)["requiredBytes"] == required
+
+
+def test_capacity_and_growth() -> None:
+    data = json.loads(ibs("--format", "json", "--share-capacity-gb", "400",
+                          "--growth-pct-per-year", "15", "--years", "3").stdout)
+    assert data["headroomBytes"] == 400 * GB - data["peakBytes"] < 0
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", data["runsOutOn"])
+    roomy = json.loads(ibs("--format", "json", "--share-capacity-gb", "1000").stdout)
+    assert roomy["headroomBytes"] == 700 * GB and roomy["runsOutOn"] is None
+
+
+def test_csv_parses(tmp_path: Path) -> None:
+    rows = list(csv.DictReader(io.StringIO(ibs("--format", "csv").stdout)))
+    assert len(rows) == 9 * 13
+    assert set(rows[0]) >= {"frequencyHours", "retentionDays", "backupsKept", "requiredBytes",
+                            "peakBytes"}
+    r = next(r for r in rows if (r["frequencyHours"], r["retentionDays"]) == ("4", "14"))
+    assert (r["backupsKept"], r["requiredBytes"]) == ("84", str(1680 * GB))
+    out = tmp_path / "t.csv"
+    ibs("--format", "csv", "--out", str(out))
+    assert list(csv.DictReader(out.open())) == rows
+
+
+def test_md_writes_png_beside(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    ibs("--format", "md", "--out", str(out), "--share-capacity-gb", "500")
+    png = tmp_path / "report.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = out.read_text()
+    assert "](report.png)" in md
+    assert "280 GB" in md and "300 GB" in md and "14 backups" in md
+    assert "A full backup every 12 hours kept for 7 days means 14 backups" in md
+    # stdout md: no chart file, same figures
+    assert "280 GB" in ibs().stdout
+
+
+def test_html_is_self_contained(tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    ibs("--format", "html", "--out", str(out), "--share-capacity-gb", "300",
+        "--growth-pct-per-year", "10", "--years", "2")
+    html = out.read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html, re.I)
+    assert "@import" not in html and "url(http" not in html
+    assert re.search(r'<img[^>]+src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', html)
+    assert not list(tmp_path.glob("*.png"))  # nothing beside it
+    for text in ("280 GB", "14", "Headroom", "Share runs out", "current policy",
+                 "A full backup every 12 hours kept for 7 days means 14 backups"):
+        assert text in html
+    assert 'class="policy' in html and " over" in html
+
+
+def test_same_inputs_same_bytes(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.md", tmp_path / "b.md"
+    ibs("--out", str(a), "--growth-pct-per-year", "7")
+    ibs("--out", str(b), "--growth-pct-per-year", "7")
+    assert a.read_text().replace("(a.png)", "(b.png)") == b.read_text()
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+    h1, h2 = (ibs("--format", "html", "--share-capacity-gb", "300").stdout for _ in range(2))
+    assert h1 == h2
+
+
+@pytest.mark.parametrize(("args", "bounds"), [
+    (["--frequency-hours", "3"], ("4", "12")), (["--frequency-hours", "13"], ("4", "12")),
+    (["--retention-days", "1"], ("2", "14")), (["--retention-days", "15"], ("2", "14")),
+    (["--growth-pct-per-year", "-1"], ("0", "1000")),
+    (["--growth-pct-per-year", "1001"], ("0", "1000")),
+    (["--years", "0"], ("1", "10")), (["--years", "11"], ("1", "10")),
+    (["--backup-size-gb", "0"], ("greater than 0",)),
+    (["--share-capacity-gb", "-1"], ("greater than 0",)),
+    (["--env", "big"], ("asdk", "4-16-aad")),
+    (["--env", "asdk", "--backup-size-gb", "3"], ("not allowed with",)),
+    (["--frequency-hours", "x"], ("invalid int",)),
+])
+def test_bad_input_exits_2(args: list[str], bounds: tuple[str, ...]) -> None:
+    proc = ibs(*args, ok=False)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    err = proc.stderr.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    for b in bounds:
+        assert b in err, err
+    assert proc.stdout == ""
