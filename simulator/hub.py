@@ -103,6 +103,7 @@ class Hub:
         self.storage.dirs |= {SHARE_NAME, f"{SHARE_NAME}/{SHARE_FOLDER}"}
         self.path = rf"\\{SHARE_HOST}\{SHARE_NAME}\{SHARE_FOLDER}"
         self.certs: dict[str, tuple[bytes, bytes, str]] = {"initial": cert_pair(f"{config.seed}")}
+        self.current_cert = "initial"
         self.snapshots: dict[str, dict[str, RoleSnapshot]] = {}
         self.peak_bytes = 0
         self.job_running: str | None = None

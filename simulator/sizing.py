@@ -3,15 +3,17 @@
 Pure and deterministic: no I/O, no wall clock (the start date is a parameter). All sizes are in
 modelled units, 1 GB = 10^9 bytes (DESIGN.md, Scale model).
 
-The model follows the engine's behaviour (engine/controller.py, retention):
+The model follows the engine (engine/controller.py, ``Job._write`` and ``_plan_prune``):
 
-- a full backup is written every ``frequency_hours``, the first at hour 0 of day 0, on a share
-  that is empty at the start;
-- writing is taken as instantaneous: the peak of a write is everything already on the share
-  plus the new backup;
-- only after the new backup succeeds are the backups older than *or exactly as old as* the
-  retention period deleted, so ``ceil(24 × retention / frequency)`` backups stay (24/f × d when f
-  divides 24 × d, as REFERENCE.md says) and a write briefly needs one more;
+- backup is enabled at hour 0 of day 0 on an empty share; the scheduler writes a full backup
+  every ``frequency_hours``, the first one period later (hours f, 2f, 3f... none at hour 0);
+- before each write at hour t, the backups written at or before t - 24 × retention are deleted
+  (a backup exactly as old as the retention period has served it; the newest always stays);
+- the write is taken as instantaneous: its peak is what remains plus the new backup, so a regular
+  schedule never holds more than ``ceil(24 × retention / frequency)`` backups (24/f × d when f
+  divides 24 × d, as REFERENCE.md says): without growth the peak *is* the required budget;
+- an on-demand backup between two scheduled ones adds one backup until it expires; that is
+  reported beside the peak (``on_demand_peak_bytes``), never folded into it;
 - with growth, the size of each new backup is ``base × (1 + growth/100) ** (day / 365)``, where
   ``day`` is the whole day on which it is written (compound per year, applied per day).
 """
@@ -107,7 +109,7 @@ def per_backup_bytes(env: str = DEFAULT_ENV) -> int:
 
 
 def backups_kept(frequency_hours: int, retention_days: int) -> int:
-    """Backups on the share after a run's retention: ceil(24 / frequency × retention days)."""
+    """Most backups on the share on a regular schedule: ceil(24 / frequency × retention days)."""
     return -(-24 * retention_days // frequency_hours)
 
 
@@ -128,33 +130,46 @@ def horizon_days(years: int) -> int:
 
 
 def write_hours(frequency_hours: int, years: int) -> range:
-    """The hours (from hour 0 of day 0) at which backups are written within the horizon."""
-    return range(0, horizon_days(years) * 24, frequency_hours)
+    """The hours at which scheduled backups are written within the horizon: f, 2f, 3f...
+
+    Backup is enabled at hour 0 and the first backup comes one period later.
+    """
+    return range(frequency_hours, horizon_days(years) * 24, frequency_hours)
 
 
 def peak_bytes(per_backup: int, frequency_hours: int, retention_days: int,
                growth_pct_per_year: float = 0, years: int = 1) -> int:
-    """The most the share holds within the horizon: during the last write, (kept + 1) backups.
+    """The most the share holds within the horizon on the schedule alone.
 
-    Without growth this is required + one backup. Sizes never shrink, so the last write of the
-    horizon is the highest point; this is the same number as the largest ``peak_bytes`` of
+    Expired backups go before each write, so right after a write at hour t the share holds the
+    backups written after t - 24 × retention: at most :func:`backups_kept` of them. Without
+    growth this is :func:`required_bytes`. Sizes never shrink, so the last write of the horizon
+    is the highest point; this is the same number as the largest ``peak_bytes`` of
     :func:`occupancy_series`.
     """
     last = write_hours(frequency_hours, years)[-1]
-    # On the share before the last write: what the previous write's retention kept.
-    window_start = last - frequency_hours - 24 * retention_days  # exclusive
-    total = 0
-    t = last
-    while t > window_start and t >= 0:
-        total += backup_size_on_day(per_backup, growth_pct_per_year, t // 24)
-        t -= frequency_hours
-    return total
+    kept = range(last, max(last - 24 * retention_days, 0), -frequency_hours)
+    return sum(backup_size_on_day(per_backup, growth_pct_per_year, t // 24) for t in kept)
+
+
+def on_demand_peak_bytes(per_backup: int, frequency_hours: int, retention_days: int,
+                         growth_pct_per_year: float = 0, years: int = 1) -> int:
+    """Advisory: :func:`peak_bytes` plus one backup of the largest size in the horizon.
+
+    An on-demand backup taken between two scheduled ones stays until it expires, so for a
+    retention period the share holds one backup more than the schedule alone.
+    """
+    last_day = write_hours(frequency_hours, years)[-1] // 24  # sizes never shrink
+    largest = backup_size_on_day(per_backup, growth_pct_per_year, last_day)
+    return peak_bytes(per_backup, frequency_hours, retention_days, growth_pct_per_year,
+                      years) + largest
 
 
 @dataclass(frozen=True)
 class OccupancyDay:
-    """One day of the share: ``bytes`` after the day's last write and its retention,
-    ``peak_bytes`` the most it held during the day's writes, ``backups`` the count after."""
+    """One day of the share: ``bytes`` on it at the end of the day, ``peak_bytes`` the day's
+    highest point (at the start of the day or just after one of its writes), ``backups`` the
+    count at the end of the day."""
 
     day: int
     date: dt.date
@@ -170,11 +185,11 @@ class OccupancyDay:
 def occupancy_series(per_backup: int, frequency_hours: int, retention_days: int,
                      growth_pct_per_year: float = 0, years: int = 1,
                      start: dt.date = dt.date(2000, 1, 1)) -> list[OccupancyDay]:
-    """Bytes on the share, day by day, from an empty share at hour 0 of day 0.
+    """Bytes on the share, day by day, from an empty share when backup is enabled (hour 0, day 0).
 
     One entry per day for ``years`` × 365 days. A backup is written every ``frequency_hours``
-    (hour 0, f, 2f...); each write momentarily adds the new backup to what is there (the day's
-    ``peak_bytes``), then backups with age >= retention are deleted.
+    (hours f, 2f...); before each write, backups written at or before t - 24 × retention are
+    deleted, then the new backup is added. Scheduled backups only (no on-demand ones).
     """
     cutoff_age = 24 * retention_days
     on_share: deque[tuple[int, int]] = deque()  # (hour written, size)
@@ -189,16 +204,16 @@ def occupancy_series(per_backup: int, frequency_hours: int, retention_days: int,
 
     for t in write_hours(frequency_hours, years):
         day = t // 24
-        while current_day < day:  # days without a write carry the share forward
+        while current_day < day:  # the day ends; the next one starts where it left off
             close(current_day)
             current_day += 1
             day_peak = total
-        size = backup_size_on_day(per_backup, growth_pct_per_year, day)
-        day_peak = max(day_peak, total + size)
-        on_share.append((t, size))
-        total += size
-        while on_share and on_share[0][0] <= t - cutoff_age:
+        while on_share and on_share[0][0] <= t - cutoff_age:  # retention first...
             total -= on_share.popleft()[1]
+        size = backup_size_on_day(per_backup, growth_pct_per_year, day)
+        on_share.append((t, size))  # ...then the new backup
+        total += size
+        day_peak = max(day_peak, total)
     for d in range(current_day, horizon_days(years)):
         close(d)
         day_peak = total
@@ -298,7 +313,8 @@ class SizingReport:
     per_backup_bytes: int
     backups_kept: int
     required_bytes: int
-    peak_bytes: int
+    peak_bytes: int              # scheduled backups only
+    on_demand_peak_bytes: int    # advisory: peak + one backup of the largest size
     final_per_backup_bytes: int  # the last backup of the horizon (= per backup without growth)
     final_required_bytes: int    # final_per_backup_bytes × backups kept
     headroom_bytes: int | None
@@ -324,6 +340,7 @@ class SizingReport:
             "backupsKept": self.backups_kept,
             "requiredBytes": self.required_bytes,
             "peakBytes": self.peak_bytes,
+            "onDemandPeakBytes": self.on_demand_peak_bytes,
             "finalPerBackupBytes": self.final_per_backup_bytes,
             "finalRequiredBytes": self.final_required_bytes,
             "documentedTotalBytes": self.inputs.documented_total_bytes,
@@ -350,7 +367,8 @@ def plan(inputs: SizingInputs) -> SizingReport:
         runs_out = next((d.date for d in series if d.peak_bytes > capacity), None)
     return SizingReport(
         inputs=inputs, per_backup_bytes=size, backups_kept=kept, required_bytes=size * kept,
-        peak_bytes=peak, final_per_backup_bytes=final_size, final_required_bytes=final_size * kept,
+        peak_bytes=peak, on_demand_peak_bytes=on_demand_peak_bytes(size, f, r, g, y),
+        final_per_backup_bytes=final_size, final_required_bytes=final_size * kept,
         headroom_bytes=None if capacity is None else capacity - peak, runs_out_on=runs_out,
         occupancy=series, table=sizing_table(size, g, y, capacity),
     )
