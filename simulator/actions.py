@@ -76,7 +76,7 @@ def server_max_dialect(hub: Hub, dialect: str) -> None:
 def fill_share(hub: Hub, free_gb: float) -> None:
     """Other data fills the share until only ``free_gb`` (modelled) is left."""
     storage = hub.storage
-    used_by_backups = storage.used - storage.filler
+    used_by_backups = scale.to_real(hub.share_used_bytes())
     target_free = scale.to_real(free_gb * scale.GB)
     storage.filler = max(0, storage.capacity - used_by_backups - target_free)
     _changed(hub, "share filled", freeBytes=int(free_gb * scale.GB))

@@ -1,0 +1,109 @@
+"""The ``wire`` fidelity: the simulated share is a real fake_smb server behind the port-445 proxy.
+
+Every backup crosses TCP on 127.0.0.1 through smbprotocol, SMB 3 encryption and the fault
+proxy. The world's state (users, encryption, dialect, capacity, firewall verdict for the
+active ERCS VM) is mirrored onto the server and the proxy whenever it changes. Name
+resolution stays a model: the PEP's answer decides whether the client is pointed at the proxy.
+Virtual time is unaffected by how long the real transfer takes, so runs stay deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from engine.errors import ConnectivityError
+from engine.share.smb import SmbShare
+from engine.share.unc import UncPath
+from fake_smb import FakeSmbServer
+from fake_smb.proxy import FaultProxy
+from simulator.network import SMB_PORT
+
+_FILLER = ".filler"  # other data on the file server, for "share filled"
+
+
+class _WireShare(SmbShare):
+    """An SmbShare to 127.0.0.1 that names itself by the UNC path the operator configured."""
+
+    def __init__(self, display: str, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        self._display = display
+
+    def describe(self) -> str:
+        return self._display
+
+
+class WireWorld:
+    def __init__(self, hub) -> None:
+        from simulator.hub import SHARE_FOLDER, SHARE_NAME
+
+        self.hub = hub
+        self.root = os.path.join(hub.workdir, "smb-share")
+        os.makedirs(os.path.join(self.root, SHARE_FOLDER), exist_ok=True)
+        self._users = set(hub.server.users)
+        self.server = FakeSmbServer(self.root, share_name=SHARE_NAME, users=dict(hub.server.users),
+                                    encryption=hub.server.encryption)
+        self.server.start()
+        self.proxy = FaultProxy("127.0.0.1", self.server.port)
+        self.proxy.start()
+        self.sync()
+
+    def share(self, unc: UncPath, username: str | None, password: str | None) -> SmbShare:
+        from simulator.hub import SHARE_HOST
+
+        self.sync()
+        if unc.host.lower() != SHARE_HOST or not self.hub.dns.resolves(unc.host):
+            raise ConnectivityError(f"host name {unc.host} does not resolve from the privileged endpoint")
+        timeout = self.hub.ctl.settings.smb_timeout
+        local = rf"\\127.0.0.1\{unc.share}" + (rf"\{unc.folder}" if unc.folder else "")
+        return _WireShare(str(unc), local, username, password, port=self.proxy.port,
+                          connect_timeout=timeout, request_timeout=timeout)
+
+    def sync(self) -> None:
+        """Mirror the world's state onto the real server and the proxy."""
+        hub = self.hub
+        model = hub.server
+        for user in self._users - set(model.users):
+            self.server.remove_user(user)
+        for user, password in model.users.items():
+            self.server.set_user(user, password)
+        self._users = set(model.users)
+        self.server.encryption = model.encryption
+        self.server.max_dialect = model.max_dialect
+        self.server.quota_bytes = hub.storage.capacity
+        filler = os.path.join(self.root, _FILLER)
+        with open(filler, "ab") as f:
+            f.truncate(hub.storage.filler)
+        from simulator.hub import SHARE_HOST
+
+        verdict = hub.firewall.verdict(hub.active_vm, SHARE_HOST, SMB_PORT, hub.env.now)
+        if verdict == "reject" or not model.up:
+            self.proxy.reject()
+        elif verdict == "drop":
+            self.proxy.blackhole()
+        else:
+            self.proxy.allow()
+
+    def used_bytes(self) -> int:
+        total = 0
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if dirpath == self.root and name == _FILLER:
+                    continue
+                total += os.path.getsize(os.path.join(dirpath, name))
+        return total
+
+    def flip_bit(self, path: str, offset: int) -> None:
+        from simulator.hub import SHARE_FOLDER
+
+        full = os.path.join(self.root, SHARE_FOLDER, path)
+        with open(full, "r+b") as f:
+            data = bytearray(f.read())
+            data[offset % len(data)] ^= 0x01
+            f.seek(0)
+            f.write(data)
+
+    def close(self) -> None:
+        self.proxy.stop()
+        self.server.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
