@@ -139,14 +139,17 @@ class BackupWriter:
             return role_chunks(name, source, chunker, outcome)
 
         def seal(chunk: Chunk, out: bytearray) -> int:
-            return sealer.seal_into(chunk.index, chunk.data, chunk.final, out)
+            # The seal stage takes chunks one at a time, in order, so the file's digest can be
+            # taken here, off the writing thread, and still covers the records in file order.
+            n = sealer.seal_into(chunk.index, chunk.data, chunk.final, out)
+            digest.update(memoryview(out)[:n])
+            return n
 
         path = f"{self.partial}/{role_file(name)}"
         with self.share.create(path) as f:
             for record in sealed_records(produce, seal, self.chunk_size,
                                          chunks.max_record_size(self.chunk_size), self.threads):
                 f.write(record.view)
-                digest.update(record.view)
                 stored += len(record.view)
                 count += 1
                 self._done += record.plain_length

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from engine.backup_reader import BackupReader
 from engine.entries import Entry, FileData, FileEnd, Kind, StreamEnd, Symlink
 from engine.errors import BadInput, IntegrityError
+from engine.share.local import Writeback
 
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
@@ -31,17 +32,20 @@ def check_target(target: str, roles: Iterable[str]) -> None:
 
 
 def _stage_role(reader: BackupReader, role: str, staging: str,
-                on_bytes: Callable[[int], None]) -> None:
+                on_bytes: Callable[[int], None], threads: bool = True) -> None:
     dirs: list[tuple[str, Entry]] = []
     fd = -1
     file_entry: Entry | None = None
     file_path = ""
+    writeback: Writeback | None = None  # of the file being restored (engine.share.local)
     try:
-        for event in reader.events(role):
+        for event in reader.events(role, threads=threads):
             if isinstance(event, FileData):
                 view = event.data
                 while view:
                     view = view[os.write(fd, view):]
+                assert writeback is not None
+                writeback.wrote(len(event.data))
                 on_bytes(len(event.data))
             elif isinstance(event, Entry):
                 path = os.path.join(staging, os.fsdecode(event.path)) if event.path else staging
@@ -51,6 +55,7 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
                 else:  # FILE
                     fd = os.open(path, _FILE_FLAGS, 0o600)
                     file_entry, file_path = event, path
+                    writeback = Writeback(fd)
             elif isinstance(event, FileEnd):
                 assert file_entry is not None
                 os.fchmod(fd, file_entry.mode)
@@ -75,8 +80,13 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
 
 
 def restore_roles(reader: BackupReader, roles: list[str], target: str,
-                  on_bytes: Callable[[int], None] = lambda n: None) -> list[str]:
-    """Restore ``roles`` into ``target/<ROLE>``; return the folders created."""
+                  on_bytes: Callable[[int], None] = lambda n: None,
+                  threads: bool = True) -> list[str]:
+    """Restore ``roles`` into ``target/<ROLE>``; return the folders created.
+
+    With ``threads`` (the default) each role's records are read, hashed and opened ahead in
+    two threads while this thread parses entries and writes files; the result is the same.
+    """
     for role in roles:
         reader.role(role)
     check_target(target, roles)
@@ -86,7 +96,7 @@ def restore_roles(reader: BackupReader, roles: list[str], target: str,
         for role in roles:
             staging = os.path.join(target, f".ibs-restore-{role}-{secrets.token_hex(4)}")
             staged.append((staging, os.path.join(target, role)))
-            _stage_role(reader, role, staging, on_bytes)
+            _stage_role(reader, role, staging, on_bytes, threads)
         for staging, dest in staged:
             os.rename(staging, dest)
         return [dest for _, dest in staged]

@@ -6,6 +6,7 @@ import json
 import os
 import secrets
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 from reports.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all, sync
 
 ROLE = "SRP"
+ROUNDS = 3  # measured rounds per contender, after one warm-up; the median counts
 RSS_LIMIT_MB = 150.0
 RSS_GROWTH = 1.25  # "about the same": the 4N peak within 25 % of the N peak
 
@@ -21,7 +23,8 @@ METHOD = (
     "Source: N MiB of random data in 4 files under /tmp, just written and then read once, so "
     "every contender starts from the same warm page cache (dropping the cache is not reliable "
     "here). Each contender runs once to warm up (discarded, into its own fresh destination) and "
-    "is then measured once. Backup times include making everything durable: the engine's local "
+    "is then measured ROUNDS times, each into a fresh destination; its figure is the median of "
+    "those rounds (min/median/max are in its note), and ratios are ratios of medians. Backup times include making everything durable: the engine's local "
     "share fsyncs each file on close, and `sync` is run after `cp -r` and after `restic backup`. "
     "The engine's backup runs in a subprocess (Controller, LocalShare, SystemClock, default chunk "
     "size, threads=True); its time is measured inside that process around `start_backup().run()` "
@@ -89,6 +92,26 @@ def _timed(fn) -> float:  # noqa: ANN001
     return time.perf_counter() - t0
 
 
+def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]:  # noqa: ANN001
+    """One warm-up (discarded), then ``rounds`` measured runs of ``run(tag) -> seconds``."""
+    with steps.step(f"{what} (warm-up)"):
+        run("warm")
+    times = []
+    for i in range(rounds):
+        with steps.step(f"{what} (round {i + 1}/{rounds})"):
+            times.append(run(f"r{i}"))
+    return times
+
+
+def _median(times: list[float]) -> float:
+    return statistics.median(times)
+
+
+def _spread(times: list[float]) -> str:
+    return (f"min/median/max {min(times):.3f}/{statistics.median(times):.3f}/{max(times):.3f} s "
+            f"over {len(times)} rounds")
+
+
 def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # noqa: ANN001
     from engine import certs
     from engine.clock import SystemClock
@@ -109,34 +132,41 @@ def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # n
         key = certs.load_pfx(pfx, pfx_password)
         eng = _Engine(work, cer)
 
-        def engine_run(tag: str) -> tuple[Path, dict, float]:
+        # --- backup --------------------------------------------------------------------
+        kept: dict[str, object] = {}  # the last measured backup, restored below
+        rss_runs: list[float] = []
+
+        def engine_run(tag: str) -> float:
             share = work / f"share-{tag}"
             share.mkdir()
             store = eng.configure(src, str(share))
             line, rss = eng.backup(store)
-            return store, line, rss
+            if tag == "warm":
+                shutil.rmtree(share)
+            else:
+                rss_runs.append(rss)
+                if "share" in kept:
+                    shutil.rmtree(kept["share"])  # type: ignore[arg-type]
+                kept.update(share=share, store=store, line=line)
+            return line["seconds"]
 
-        # --- backup --------------------------------------------------------------------
-        with steps.step("engine backup (warm-up)"):
-            store, _line, _rss = engine_run("warm")
-            shutil.rmtree(work / "share-warm")
-        with steps.step("engine backup"):
-            store, line, rss_n = engine_run("bench")
-        engine_s = line["seconds"]
-        report.contenders.append(Contender("engine backup", engine_s, nbytes,
-                                           f"stored {line['sizeBytes']} bytes; peak RSS {rss_n:.0f} MB"))
+        engine_times = _rounds(steps, "engine backup", engine_run)
+        store, line = kept["store"], kept["line"]  # type: ignore[assignment]
+        rss_n = max(rss_runs)
+        report.contenders.append(Contender(
+            "engine backup", _median(engine_times), nbytes,
+            f"{_spread(engine_times)}; stored {line['sizeBytes']} bytes; peak RSS {rss_n:.0f} MB"))
 
-        def cp_sync(dst: Path) -> float:
-            return _timed(lambda: (subprocess.run(["cp", "-r", str(src), str(dst)], check=True),
+        def cp_sync(tag: str) -> float:
+            dst = work / f"cp-{tag}"
+            took = _timed(lambda: (subprocess.run(["cp", "-r", str(src), str(dst)], check=True),
                                    sync()))
+            shutil.rmtree(dst)
+            return took
 
-        with steps.step("cp -r + sync (warm-up)"):
-            cp_sync(work / "cp-warm")
-            shutil.rmtree(work / "cp-warm")
-        with steps.step("cp -r + sync"):
-            cp_s = cp_sync(work / "cp-bench")
-            shutil.rmtree(work / "cp-bench")
-        report.contenders.append(Contender("cp -r + sync", cp_s, nbytes))
+        cp_times = _rounds(steps, "cp -r + sync", cp_sync)
+        report.contenders.append(Contender("cp -r + sync", _median(cp_times), nbytes,
+                                           _spread(cp_times)))
 
         restic = shutil.which("restic")
         if restic is None:
@@ -159,31 +189,36 @@ def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # n
                 shutil.rmtree(repo)
                 return t
 
-            with steps.step("restic backup + sync (warm-up)"):
-                restic_run("warm")
-            with steps.step("restic backup + sync"):
-                restic_s = restic_run("bench")
+            restic_times = _rounds(steps, "restic backup + sync", restic_run)
             version = subprocess.run([restic, "version"], capture_output=True, text=True).stdout.strip()
-            report.contenders.append(Contender("restic backup + sync", restic_s, nbytes, version))
+            report.extra["restic_rounds"] = restic_times
+            report.contenders.append(Contender("restic backup + sync", _median(restic_times), nbytes,
+                                               f"{_spread(restic_times)}; {version}"))
 
         # --- restore -------------------------------------------------------------------
         ctl = Controller(Store(str(store)), SystemClock())
 
-        def restore(target: Path) -> float:
-            return _timed(lambda: (ctl.restore(line["id"], key, str(target)), sync()))
+        same_all: list[bool] = []
 
-        with steps.step("engine restore (warm-up)"):
-            restore(work / "restore-warm")
-            shutil.rmtree(work / "restore-warm")
-        with steps.step("engine restore + sync"):
-            restore_s = restore(work / "restore-bench")
-        same = _same_tree(src, work / "restore-bench" / ROLE)
-        shutil.rmtree(work / "restore-bench")
-        report.contenders.append(Contender("engine restore + sync", restore_s, nbytes,
-                                           "identical to the source" if same else "DIFFERS"))
+        def restore(tag: str) -> float:
+            target = work / f"restore-{tag}"
+            took = _timed(lambda: (ctl.restore(line["id"], key, str(target)), sync()))
+            same_all.append(_same_tree(src, target / ROLE))
+            shutil.rmtree(target)
+            return took
+
+        restore_times = _rounds(steps, "engine restore + sync", restore)
+        same = all(same_all)
+        report.contenders.append(Contender(
+            "engine restore + sync", _median(restore_times), nbytes,
+            "identical to the source" if same else "DIFFERS"))
+        report.extra["rounds"] = {"engine backup": engine_times, "cp -r + sync": cp_times,
+                                  "engine restore + sync": restore_times}
+        report.extra["restore_spread"] = _spread(restore_times)
         if not same:
             report.notes.append("the restored tree differs from the source")
-        shutil.rmtree(work / "share-bench")
+        report.notes.append(f"engine restore + sync: {_spread(restore_times)}")
+        shutil.rmtree(kept["share"])  # type: ignore[arg-type]
 
         # --- memory at 4N --------------------------------------------------------------
         with steps.step(f"engine backup of {4 * size_mib} MiB for peak RSS"):
