@@ -67,14 +67,16 @@ def explanation(report: SizingReport) -> list[str]:
             f"is deleted only once it is {_plural(i.retention_days, 'day')} old).")]
     what = "each" if i.env is None else f"each ({i.env_label})"
     s.append(f"At {size} {what} that is {format_bytes(report.required_bytes)}.")
-    s.append(f"The oldest backup is deleted only after the new one has succeeded, so while a "
-             f"backup is being written the share briefly holds {kept + 1} backups: "
-             f"{format_bytes(report.required_bytes + report.per_backup_bytes)}.")
+    s.append(f"The engine deletes expired backups before it writes the next one, so the share "
+             f"holds at most {_plural(kept, 'backup')}: {format_bytes(report.required_bytes)}.")
     if i.growth_pct_per_year:
         s.append(f"With backups growing {_pct(i.growth_pct_per_year)} a year, the last backup in "
                  f"{_plural(i.years, 'year')} is {format_bytes(report.final_per_backup_bytes)} and "
                  f"the peak reaches {format_bytes(report.peak_bytes)} by "
                  f"{long_date(report.end_date)}.")
+    extra = report.on_demand_peak_bytes - report.peak_bytes
+    s.append(f"One on-demand backup between two scheduled ones adds {format_bytes(extra)} until "
+             f"it expires ({format_bytes(report.on_demand_peak_bytes)} in all).")
     documented = i.documented_total_bytes
     if documented is not None and (i.frequency_hours, i.retention_days) == (12, 7) \
             and documented != report.required_bytes:
@@ -84,7 +86,9 @@ def explanation(report: SizingReport) -> list[str]:
         cap = format_bytes(i.share_capacity_bytes)
         if report.runs_out_on is None:
             s.append(f"A share of {cap} leaves {format_bytes(report.headroom_bytes)} of headroom "
-                     f"at that peak: it does not run out within {_plural(i.years, 'year')}.")
+                     f"at that peak: it does not run out within {_plural(i.years, 'year')}"
+                     + (", but it has no room for an on-demand backup at the peak."
+                        if report.on_demand_peak_bytes > i.share_capacity_bytes else "."))
         else:
             s.append(f"A share of {cap} is {format_bytes(-report.headroom_bytes)} too small at the "
                      f"peak: it runs out on {long_date(report.runs_out_on)}, when a backup no "
@@ -105,8 +109,10 @@ def key_figures(report: SizingReport) -> list[dict[str, str]]:
         {"label": "Required", "value": format_bytes(report.required_bytes),
          "note": "per backup × backups kept"},
         {"label": "Peak during a write", "value": format_bytes(report.peak_bytes),
-         "note": (f"kept + 1, with growth, by {short_date(report.end_date)}" if grown
-                  else "kept + 1 backups")},
+         "note": (f"scheduled backups, with growth, by {short_date(report.end_date)}" if grown
+                  else "= required: expired backups go first")},
+        {"label": "With one on-demand backup", "value": format_bytes(report.on_demand_peak_bytes),
+         "note": "advisory: peak + one backup, until it expires"},
     ]
     if i.share_capacity_bytes is None:
         figs.append({"label": "Headroom", "value": "—", "note": "give --share-capacity-gb"})
@@ -174,9 +180,9 @@ def chart_png(report: SizingReport, dpi: int = 150) -> bytes:
     try:
         ax.fill_between(dates, on_share, step="post", color="#0f6cbd", alpha=0.18, linewidth=0)
         ax.step(dates, on_share, where="post", color="#0f6cbd", linewidth=1.6,
-                label="on the share (after retention)")
+                label="on the share at the end of the day")
         ax.step(dates, peaks, where="post", color="#e3008c", linewidth=1.0, alpha=0.85,
-                label="peak while a backup is written")
+                label="highest point of the day (just after a write)")
         ax.axhline(report.required_bytes, color="#3c4043", linestyle=(0, (5, 3)), linewidth=1.3,
                    zorder=4,
                    label=f"budget: {format_bytes(report.required_bytes)} (per backup × kept)")

@@ -30,14 +30,16 @@ def test_json_defaults_to_stdout() -> None:
                 "headroomBytes", "runsOutOn", "occupancy"):
         assert key in data
     assert (data["perBackupBytes"], data["backupsKept"], data["requiredBytes"],
-            data["peakBytes"]) == (20 * GB, 14, 280 * GB, 300 * GB)
+            data["peakBytes"], data["onDemandPeakBytes"]) == (20 * GB, 14, 280 * GB, 280 * GB,
+                                                             300 * GB)
     assert data["inputs"]["frequencyHours"] == 12 and data["inputs"]["retentionDays"] == 7
     assert data["inputs"]["startDate"] == "2026-01-01"
     assert data["headroomBytes"] is None and data["runsOutOn"] is None
     assert len(data["occupancy"]) == 365
     assert {"day", "date", "bytes", "peakBytes"} <= data["occupancy"][0].keys()
     row = next(r for r in data["table"] if (r["frequencyHours"], r["retentionDays"]) == (12, 7))
-    assert (row["backupsKept"], row["requiredBytes"], row["peakBytes"]) == (14, 280 * GB, 300 * GB)
+    assert (row["backupsKept"], row["requiredBytes"], row["peakBytes"]) == (14, 280 * GB, 280 * GB)
+    assert "onDemandPeakBytes" not in row  # the table stays scheduled-only
 
 
 @pytest.mark.parametrize(("args", "required"), [
@@ -54,7 +56,7 @@ def test_capacity_and_growth() -> None:
     assert data["headroomBytes"] == 400 * GB - data["peakBytes"] < 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", data["runsOutOn"])
     roomy = json.loads(ibs("--format", "json", "--share-capacity-gb", "1000").stdout)
-    assert roomy["headroomBytes"] == 700 * GB and roomy["runsOutOn"] is None
+    assert roomy["headroomBytes"] == 720 * GB and roomy["runsOutOn"] is None
 
 
 def test_csv_parses(tmp_path: Path) -> None:
@@ -78,6 +80,11 @@ def test_md_writes_png_beside(tmp_path: Path) -> None:
     assert "](report.png)" in md
     assert "280 GB" in md and "300 GB" in md and "14 backups" in md
     assert "A full backup every 12 hours kept for 7 days means 14 backups" in md
+    assert "deletes expired backups before it writes the next one, so the share holds at most " \
+        "14 backups: 280 GB" in md
+    assert "One on-demand backup between two scheduled ones adds 20 GB until it expires" in md
+    assert "| With one on-demand backup | **300 GB** |" in md
+    assert "| Peak during a write | **280 GB** |" in md
     # stdout md: no chart file, same figures
     assert "280 GB" in ibs().stdout
 
@@ -93,6 +100,7 @@ def test_html_is_self_contained(tmp_path: Path) -> None:
     assert re.search(r'<img[^>]+src="data:image/png;base64,[A-Za-z0-9+/=]{1000,}"', html)
     assert not list(tmp_path.glob("*.png"))  # nothing beside it
     for text in ("280 GB", "14", "Headroom", "Share runs out", "current policy",
+                 "With one on-demand backup",
                  "A full backup every 12 hours kept for 7 days means 14 backups"):
         assert text in html
     assert 'class="policy' in html and " over" in html
