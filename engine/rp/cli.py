@@ -1,0 +1,94 @@
+"""``ibs serve-rp``: the Backup Resource Provider (REST API and operator page) in one process."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+
+from engine.errors import BadInput
+from engine.store import Store, resolve_store_dir
+
+DEFAULT_PORT = 8480
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve-rp", help="serve the Backup Resource Provider API and operator page")
+    # SUPPRESS: 'ibs --store X serve-rp' keeps X when this subcommand's --store is not given.
+    p.add_argument("--store", default=argparse.SUPPRESS, metavar="DIR",
+                   help="state directory (as 'ibs --store')")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
+                   help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+    p.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
+                   help="address to listen on (default 127.0.0.1, loopback only)")
+    p.add_argument("--restore-root", metavar="DIR",
+                   help="where restores go, each into <DIR>/<backup-id>-<n>/ "
+                        "(default <store>/restores)")
+    p.add_argument("--with-scheduler", action="store_true",
+                   help="also run scheduled backups in this process (as 'ibs daemon' does)")
+    p.set_defaults(func=cmd_serve_rp)
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _start_scheduler(store: Store, stopping: threading.Event) -> threading.Thread:
+    """The daemon's own loop (engine.daemon.serve) in a thread; the job slot keeps it and the
+    API's on-demand backups apart."""
+    from engine.clock import SystemClock
+    from engine.controller import Controller
+    from engine.daemon import serve
+
+    clock = SystemClock()
+    ctl = Controller(store, clock)
+    threading.Thread(target=lambda: (stopping.wait(), clock.interrupt()), daemon=True).start()
+    thread = threading.Thread(target=serve, args=(ctl, stopping.is_set, _say),
+                              name="rp-scheduler", daemon=True)
+    thread.start()
+    _say(f"ibs serve-rp: scheduler on; next backup {ctl.next_backup_time() or 'not scheduled'}")
+    return thread
+
+
+def cmd_serve_rp(args: argparse.Namespace) -> int:
+    from engine.rp.api import Api
+    from engine.rp.auth import ENV_TOKEN, TOKEN_FILE, load_or_create
+    from engine.rp.server import make_server
+
+    if not 0 <= args.port <= 65535:
+        raise BadInput(f"--port must be between 0 and 65535, got {args.port}")
+    store = Store(resolve_store_dir(getattr(args, "store", None)))
+    check, new_token = load_or_create(store)
+    api = Api(store.root, check, restore_root=args.restore_root, log=_say)
+    try:
+        server = make_server(api, args.bind, args.port, log=_say)
+    except OSError as exc:
+        raise BadInput(f"cannot listen on {args.bind}:{args.port}: {exc.strerror}") from None
+    stopping = threading.Event()
+
+    def stop(signum, frame):
+        stopping.set()
+
+    # Before the first line is printed: whoever waits for "listening" may stop us right away.
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    if new_token is not None:
+        _say(f"ibs serve-rp: new API token (shown once; only its hash is kept in "
+             f"{store.path(TOKEN_FILE)}): {new_token}")
+    elif not os.environ.get(ENV_TOKEN):
+        _say(f"ibs serve-rp: using the token made on an earlier start (hash in "
+             f"{store.path(TOKEN_FILE)}; delete that file for a new one, or set {ENV_TOKEN})")
+    _say(f"ibs serve-rp: listening on {server.url}/ (store {store.root}, restores into "
+         f"{api.restore_root})")
+
+    server.start()
+    scheduler = _start_scheduler(store, stopping) if args.with_scheduler else None
+    stopping.wait()
+    _say("ibs serve-rp: stopping (waiting for a running job to finish)")
+    server.stop()
+    if scheduler is not None:
+        scheduler.join(60)
+    _say("ibs serve-rp: stopped")
+    return 0

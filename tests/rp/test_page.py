@@ -1,0 +1,118 @@
+"""The operator's page in a real browser: Debian's chromium, headless, no internet needed.
+
+Skipped without /usr/bin/chromium unless IBS_REQUIRE_BROWSER=1. The screenshot lands in
+$IBS_SCREENSHOT_DIR when set (to look at the page), else in the test's tmp folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.rp.conftest import TOKEN, Rp
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("IBS_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and IBS_REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, rp: Rp):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    # no request may leave the machine: the page works offline
+    outside: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith(rp.url) else outside.append(r.url))
+    yield page
+    context.close()
+    assert not outside, outside
+    assert not [e for e in errors if "401" not in e], errors
+
+
+def expect(locator):
+    from playwright.sync_api import expect as _expect
+
+    return _expect(locator)
+
+
+def _login(page, rp: Rp, token: str = TOKEN) -> None:
+    page.goto(rp.url + "/")
+    page.fill("#token-input", token)
+    page.click("#token-submit")
+
+
+def test_wrong_token_is_refused(page, rp: Rp):
+    _login(page, rp, "not-the-token")
+    page.wait_for_selector("#login-error:not([hidden])")
+    assert "not accepted" in page.inner_text("#login-error")
+    assert page.is_hidden("#app")
+
+
+def test_enable_backup_run_it_and_watch_it_succeed(page, rp: Rp, cert_pair, tmp_path):
+    cer, _, _ = cert_pair.write(tmp_path)
+    _login(page, rp)
+    page.wait_for_selector("#app:not([hidden])")
+    expect(page.locator("#state-pill")).to_have_text("not configured")
+    # enable backup through the form
+    page.fill("#f-path", str(rp.share))
+    page.fill("#f-user", "backupadmin")
+    page.fill("#f-password", "form-Secret-0042")
+    page.set_input_files("#f-cert", str(cer))
+    page.fill("#f-frequency", "6")
+    page.fill("#f-retention", "5")
+    page.fill("#f-sources", "\n".join(f"{k}={v}" for k, v in rp.sources.items()))
+    page.click("#save-settings")
+    expect(page.locator("#s-thumbprint")).to_have_text(cert_pair.thumbprint)
+    assert page.inner_text("#s-path") == str(rp.share)
+    assert page.inner_text("#s-frequency") == "every 6 h"
+    expect(page.locator("#state-pill")).to_have_text("enabled")
+    assert page.input_value("#f-password") == ""
+    assert rp.api.controller().settings.has_password
+
+    # a failing backup first (the share folder is gone): its alert and remediation show
+    rp.share.rmdir()
+    page.click("#backup-now")
+    page.wait_for_selector("#backups tr[data-status=Failed]")
+    page.wait_for_selector("#alerts .alert[data-category=PathFault]")
+    assert "Remediation" in page.inner_text("#alerts")
+    out = Path(os.environ.get("IBS_SCREENSHOT_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(out / "rp-page-alert.png"), full_page=True)
+
+    # then the button again, held mid-job so the running row (and its progress) is seen
+    rp.share.mkdir()
+    rp.gate.close()
+    page.click("#backup-now")
+    page.wait_for_selector("#backups tr[data-status=Running] .progress")
+    assert page.is_disabled("#backup-now")
+    page.screenshot(path=str(out / "rp-page-running.png"), full_page=True)
+    rp.gate.open()
+    row = page.wait_for_selector("#backups tr[data-status=Succeeded]", timeout=60000)
+    assert "CA: Succeeded" in row.inner_text() and "ECE: Succeeded" in row.inner_text()
+    expect(page.locator("#alerts .alert")).to_have_count(0)
+    expect(page.locator("#s-last")).not_to_have_text("–")
+    page.screenshot(path=str(out / "rp-page.png"), full_page=True)
+    # the token stays in this tab's sessionStorage, not in a cookie
+    assert page.evaluate("sessionStorage.getItem('ibs-rp-token')") == TOKEN
+    assert page.context.cookies() == []
