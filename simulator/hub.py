@@ -97,7 +97,7 @@ class Hub:
         self.dns = PepDns()
         self.link = config.link
         self.maintenance_windows: list[tuple[float, float, str]] = []
-        self.share_password = f"pw-{config.seed}-{self.rng.getrandbits(32):08x}"
+        self.share_password = initial_share_password(config.seed)
         self.server = ServerModel(users={SHARE_USER: self.share_password})
         self.storage = ShareStorage(scale.to_real(config.share_capacity_bytes))
         self.storage.dirs |= {SHARE_NAME, f"{SHARE_NAME}/{SHARE_FOLDER}"}
@@ -106,6 +106,7 @@ class Hub:
         self.current_cert = "initial"
         self.snapshots: dict[str, dict[str, RoleSnapshot]] = {}
         self.peak_bytes = 0
+        self.occupancy: list[tuple[float, int]] = [(0.0, 0)]  # (virtual seconds, modelled bytes)
         self.job_running: str | None = None
         self._owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ibs-sim-", dir=_scratch())
@@ -304,7 +305,14 @@ class Hub:
         self.log.add(self.env.now, "backup finished", **fields)
 
     def _sample(self) -> None:
-        self.peak_bytes = max(self.peak_bytes, self.share_used_bytes())
+        used = self.share_used_bytes()
+        self.peak_bytes = max(self.peak_bytes, used)
+        if used != self.occupancy[-1][1]:
+            self.occupancy.append((self.env.now, used))
+
+    def storage_root(self) -> str:
+        """The configured folder's path inside the in-memory file server."""
+        return f"{SHARE_NAME}/{SHARE_FOLDER}"
 
     def share_used_bytes(self) -> int:
         """Modelled bytes on the share now."""
@@ -363,6 +371,11 @@ class Hub:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def initial_share_password(seed: int) -> str:
+    """The share account's password at the start of a run with ``seed``."""
+    return f"pw-{seed}-{random.Random(f'share-password:{seed}').getrandbits(48):012x}"
 
 
 def _check_vm(vm: str) -> None:

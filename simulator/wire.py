@@ -22,17 +22,6 @@ from simulator.network import SMB_PORT
 _FILLER = ".filler"  # other data on the file server, for "share filled"
 
 
-class _WireShare(SmbShare):
-    """An SmbShare to 127.0.0.1 that names itself by the UNC path the operator configured."""
-
-    def __init__(self, display: str, *args, **kw) -> None:
-        super().__init__(*args, **kw)
-        self._display = display
-
-    def describe(self) -> str:
-        return self._display
-
-
 class WireWorld:
     def __init__(self, hub) -> None:
         from simulator.hub import SHARE_FOLDER, SHARE_NAME
@@ -55,9 +44,9 @@ class WireWorld:
         if unc.host.lower() != SHARE_HOST or not self.hub.dns.resolves(unc.host):
             raise ConnectivityError(f"host name {unc.host} does not resolve from the privileged endpoint")
         timeout = self.hub.ctl.settings.smb_timeout
-        local = rf"\\127.0.0.1\{unc.share}" + (rf"\{unc.folder}" if unc.folder else "")
-        return _WireShare(str(unc), local, username, password, port=self.proxy.port,
-                          connect_timeout=timeout, request_timeout=timeout)
+        # The PEP's model resolved the name; the bytes go to the proxy in front of fake_smb.
+        return SmbShare(str(unc), username, password, port=self.proxy.port, address="127.0.0.1",
+                        connect_timeout=timeout, request_timeout=timeout)
 
     def sync(self) -> None:
         """Mirror the world's state onto the real server and the proxy."""

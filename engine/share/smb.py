@@ -59,8 +59,12 @@ class SmbShare(Share):
         connect_timeout: float = 10.0,
         request_timeout: float = 30.0,
         require_encryption: bool = False,
+        address: str | None = None,
     ) -> None:
+        """``address``: connect there instead of resolving the UNC host (a name resolved
+        elsewhere, e.g. by a simulated PEP); messages still name the UNC path."""
         self.unc: UncPath = parse_unc(unc)
+        self.address = address
         self._username = username
         self._password = password
         self.port = port
@@ -84,6 +88,7 @@ class SmbShare(Share):
         wire = SmbWire(
             self.unc, self._username, self._password, self.port,
             self.connect_timeout, self.request_timeout, self.require_encryption,
+            address=self.address,
         )
         wire.connect()
         self._wire = wire

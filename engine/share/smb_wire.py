@@ -95,8 +95,10 @@ class SmbWire:
         connect_timeout: float,
         request_timeout: float,
         require_encryption: bool,
+        address: str | None = None,
     ) -> None:
         self.unc = unc
+        self.address = address
         self._username = username
         self._password = password
         self.port = port
@@ -181,7 +183,7 @@ class SmbWire:
     def connect(self) -> None:
         started = time.monotonic()
         try:
-            address = self._resolve()
+            address = self.address or self._resolve()
             left = max(0.1, self.connect_timeout - (time.monotonic() - started))
             conn = Connection(uuid.uuid4(), address, self.port, require_signing=True)
             self.connection = conn

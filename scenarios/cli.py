@@ -1,0 +1,180 @@
+"""``ibs run``: run scenario suites, show progress, print a summary, write the reports.
+
+With no path it runs the built-in library at wire fidelity: every backup crosses real SMB 3
+to the embedded fake_smb server. The exit code is 0 only when every expectation holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
+from pathlib import Path
+
+from engine.errors import BadInput
+from scenarios.loader import ScenarioError, load
+from scenarios.model import Scenario
+from scenarios.runner import ScenarioResult, run_scenario, scan_for_secrets
+
+LIBRARY = Path(__file__).parent / "library"
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="run scenario suites (default: the built-in library over SMB)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders of them")
+    p.add_argument("--fidelity", choices=("sim", "wire"),
+                   help="override every scenario's fidelity (default: wire for the built-in "
+                        "library, else each file's own)")
+    p.add_argument("--seed", type=int, help="override every scenario's seed")
+    p.add_argument("-k", dest="keyword", metavar="EXPR",
+                   help="run scenarios whose name or tags match, e.g. 'smb and not encryption'")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG",
+                   help="run scenarios with this tag (repeat for any of several)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N", help="scenarios run in N processes")
+    p.add_argument("--report", default="ibs-report", metavar="DIR")
+    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    p.add_argument("--list", action="store_true", help="list the selected scenarios; run nothing")
+    p.set_defaults(func=run)
+
+
+def discover(paths: list[str]) -> list[str]:
+    found: list[str] = []
+    for raw in paths or [str(LIBRARY)]:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(str(p) for p in path.rglob("*.toml"))
+        elif path.is_file():
+            found.append(str(path))
+        else:
+            raise BadInput(f"{raw}: no such scenario file or folder")
+    if not found:
+        raise BadInput(f"no scenario files (*.toml) in {', '.join(paths)}")
+    return found
+
+
+_TOKEN = re.compile(r"\(|\)|[^\s()]+")
+
+
+def keyword_matcher(expr: str):
+    """pytest's -k: words match as substrings of name and tags; and, or, not, parentheses."""
+    parts = []
+    words = []
+    for token in _TOKEN.findall(expr):
+        if token in ("and", "or", "not", "(", ")"):
+            parts.append(token)
+        else:
+            parts.append(f"w[{len(words)}]")
+            words.append(token.lower())
+    code = " ".join(parts)
+    try:
+        compiled = compile(code, "<-k>", "eval")
+        eval(compiled, {"__builtins__": {}}, {"w": [False] * len(words)})
+    except SyntaxError:
+        raise BadInput(f"-k {expr!r} is not a valid expression (words, and, or, not, parentheses)") from None
+
+    def matches(scenario: Scenario) -> bool:
+        haystack = " ".join([scenario.name, *scenario.tags, Path(scenario.path).stem]).lower()
+        return bool(eval(compiled, {"__builtins__": {}}, {"w": [w in haystack for w in words]}))
+
+    return matches
+
+
+def select(args: argparse.Namespace) -> list[Scenario]:
+    files = discover(args.paths)
+    scenarios = [load(f) for f in files]  # every file is checked before anything runs
+    fidelity = args.fidelity or ("wire" if not args.paths else None)
+    scenarios = [s.with_overrides(fidelity=fidelity, seed=args.seed) for s in scenarios]
+    if args.tag:
+        scenarios = [s for s in scenarios if set(args.tag) & set(s.tags)]
+    if args.keyword:
+        matches = keyword_matcher(args.keyword)
+        scenarios = [s for s in scenarios if matches(s)]
+    if not scenarios:
+        raise BadInput("no scenario matches the selection")
+    return scenarios
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs < 1:
+        raise BadInput(f"--jobs must be 1 or more, got {args.jobs}")
+    try:
+        scenarios = select(args)
+    except ScenarioError:
+        raise
+    if args.list:
+        for s in scenarios:
+            print(f"{s.path}  [{', '.join(s.tags)}]  {s.name}")
+        return 0
+    results = execute(scenarios, args.jobs)
+    return finish(scenarios, results, args)
+
+
+def execute(scenarios: list[Scenario], jobs: int) -> list[ScenarioResult]:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    console = Console(stderr=True, highlight=False)
+    results: list[ScenarioResult | None] = [None] * len(scenarios)
+    show = console.is_terminal
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, transient=True, disable=not show) as bar:
+        task = bar.add_task("scenarios", total=len(scenarios))
+
+        def done(i: int, result: ScenarioResult) -> None:
+            results[i] = result
+            bar.advance(task)
+            mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
+            console.print(f"{mark} {result.name} ({result.fidelity}, {result.seconds:.1f} s)")
+
+        if jobs == 1:
+            for i, s in enumerate(scenarios):
+                bar.update(task, description=s.name[:40])
+                done(i, run_scenario(s))
+        else:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+                futures = {pool.submit(run_scenario, s): i for i, s in enumerate(scenarios)}
+                for future in as_completed(futures):
+                    done(futures[future], future.result())
+    return [r for r in results if r is not None]
+
+
+def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from reports.scenario_report import write_reports
+    from scenarios.secrets import scenario_secrets
+
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    paths = write_reports([r.to_json() for r in results], args.report, junit=args.junit)
+    # The reports are read by people and machines far from the stamp: prove they hold no secret.
+    secrets = [s for sc in scenarios for s in scenario_secrets(sc)]
+    leaked = scan_for_secrets(args.report, secrets)
+    if args.junit:
+        leaked += scan_for_secrets(os.path.dirname(os.path.abspath(args.junit)), secrets) \
+            if os.path.exists(args.junit) else []
+    table = Table(title="scenario suite", title_justify="left", show_edge=False, header_style="bold")
+    for col in ("scenario", "tags", "fidelity", "result", "checks", "seconds"):
+        table.add_column(col)
+    for r in results:
+        good = sum(c["passed"] for c in r.checks)
+        table.add_row(r.name, ", ".join(r.tags), r.fidelity,
+                      "[green]pass[/green]" if r.passed else "[red]FAIL[/red]",
+                      f"{good}/{len(r.checks)}", f"{r.seconds:.1f}")
+    out.print(table)
+    failed = [r for r in results if not r.passed]
+    for r in failed:
+        out.print(f"\n[bold red]FAILED[/bold red] {r.name} (seed {r.seed}, {r.fidelity})")
+        for c in r.checks:
+            if not c["passed"]:
+                out.print(f"  {c['name']}: {c['detail']}")
+        out.print(f"  replay: {r.replay}")
+    if leaked:
+        out.print(f"[bold red]secrets found in reports:[/bold red] {', '.join(sorted(set(leaked)))}")
+    passed = len(results) - len(failed)
+    out.print(f"\n{passed} passed, {len(failed)} failed; reports in {args.report}/ "
+              f"({', '.join(os.path.basename(p) for p in paths.values())})")
+    return 0 if not failed and not leaked else 1
