@@ -175,6 +175,24 @@ class Controller:
                     "the next backup will delete them")
         return result
 
+    def location(self) -> dict[str, object]:
+        """The settings as the REST model's externalStoreDefault names them, secrets as null."""
+        s = self.settings
+        nxt = self.next_backup_time()
+        done = [r for r in self.history.all() if r.status in ("Succeeded", "PartialSucceeded")]
+        return {
+            "path": s.path, "smbPort": s.smb_port, "smbTimeoutSeconds": s.smb_timeout,
+            "userName": s.username, "password": None,
+            "encryptionCertThumbprint": s.cert_thumbprint,
+            "backupFrequencyInHours": s.frequency_hours,
+            "backupRetentionPeriodInDays": s.retention_days,
+            "isBackupSchedulerEnabled": s.scheduler,
+            "sources": s.sources,
+            "nextBackupTime": nxt.strftime("%Y-%m-%dT%H:%M:%SZ") if nxt else None,
+            "lastBackupTime": done[-1].createdDateTime if done else None,
+            "store": self.store.root,
+        }
+
     def share(self) -> Share:
         settings = self.settings
         if settings.path is None:

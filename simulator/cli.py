@@ -68,7 +68,7 @@ def print_summary(r: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from engine.cli.io import human_bytes
+    from engine.units import human_bytes
 
     console = Console(highlight=False)
     console.print(f"[bold]{r['hub']}[/bold] hub ({r['identity']}, {r['stampVersion']}), "

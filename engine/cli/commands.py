@@ -154,26 +154,8 @@ def cmd_config_set(args: argparse.Namespace) -> int:
     return 0
 
 
-def settings_json(ctl: Controller) -> dict[str, object]:
-    s = ctl.settings
-    nxt = ctl.next_backup_time()
-    done = [r for r in ctl.history.all() if r.status in ("Succeeded", "PartialSucceeded")]
-    return {
-        "path": s.path, "smbPort": s.smb_port, "smbTimeoutSeconds": s.smb_timeout,
-        "userName": s.username, "password": None,
-        "encryptionCertThumbprint": s.cert_thumbprint,
-        "backupFrequencyInHours": s.frequency_hours,
-        "backupRetentionPeriodInDays": s.retention_days,
-        "isBackupSchedulerEnabled": s.scheduler,
-        "sources": s.sources,
-        "nextBackupTime": nxt.strftime("%Y-%m-%dT%H:%M:%SZ") if nxt else None,
-        "lastBackupTime": done[-1].createdDateTime if done else None,
-        "store": ctl.store.root,
-    }
-
-
 def cmd_config_show(args: argparse.Namespace) -> int:
-    info = settings_json(controller(args))
+    info = controller(args).location()
     if args.json:
         print_json(info)
         return 0

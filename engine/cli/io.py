@@ -15,6 +15,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from engine.errors import BadInput
+from engine.units import human_bytes  # noqa: F401  (re-exported for the commands)
 
 ENV_SHARE_PASSWORD = "IBS_SHARE_PASSWORD"
 ENV_PFX_PASSWORD = "IBS_PFX_PASSWORD"
@@ -70,17 +71,6 @@ def table(*columns: str, title: str | None = None) -> Table:
     for c in columns:
         t.add_column(c)
     return t
-
-
-def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if size < 1000 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1000
-    return f"{n} B"
 
 
 @contextlib.contextmanager

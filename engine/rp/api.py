@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from engine.certs import load_pfx
-from engine.cli.io import human_bytes
+from engine.units import human_bytes
 from engine.clock import Clock, SystemClock
 from engine.controller import Controller, Job
 from engine.errors import (

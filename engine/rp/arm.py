@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.cli.commands import settings_json
 from engine.controller import Controller
 from engine.history import BackupRecord
 
@@ -21,7 +20,7 @@ BACKUP_TYPE = f"{NAMESPACE}/backupLocations/backups"
 API_VERSIONS = ("2018-09-01", "2021-09-01")
 PATCH_API_VERSION = "2021-09-01"
 
-# What the engine's settings_json gives that is not part of externalStoreDefault.
+# What the engine's Controller.location() gives that is not part of externalStoreDefault.
 _NOT_PUBLISHED = ("store",)
 
 
@@ -30,7 +29,7 @@ def base_path(subscription: str, group: str) -> str:
 
 
 def location_resource(ctl: Controller, base: str, capacity: str | None) -> dict[str, Any]:
-    store = {k: v for k, v in settings_json(ctl).items() if k not in _NOT_PUBLISHED}
+    store = {k: v for k, v in ctl.location().items() if k not in _NOT_PUBLISHED}
     store["password"] = None  # write-only
     store["encryptionCertBase64"] = None  # write-only
     store["availableCapacity"] = capacity
