@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from engine import chunks, keys, layout, read_pipeline
+from engine import chunks, keys, layout, pipeline
 from engine.certs import DecryptionKey
 from engine.entries import (
     NEED_DATA,
@@ -88,7 +88,7 @@ class BackupReader:
         """Every entry event of role ``name``, each authenticated before it is yielded.
 
         ``FileData`` views are valid only until the next event is requested. With ``threads``
-        the records are read, hashed and opened ahead in two threads (``engine.read_pipeline``);
+        the records are read, hashed and opened ahead in two threads (``engine.pipeline``);
         the events, the checks and the errors are the same either way.
         """
         if self._data_key is None:
@@ -134,9 +134,8 @@ class BackupReader:
             return opener.open(rec.index, rec.header, memoryview(rec.buffer)[:rec.size],
                                rec.codec, rec.final, out)
 
-        stages = read_pipeline.staged(records, open_record,
-                                      self.manifest.chunkSize + chunks.TAG_SIZE,
-                                      self.manifest.chunkSize, threads)
+        stages = pipeline.staged(records, open_record, self.manifest.chunkSize + chunks.TAG_SIZE,
+                                 self.manifest.chunkSize, threads, name="restore")
         # closing(): leaving early (an error, or the caller dropping us) stops the stages' threads
         # before the file they read from is closed.
         with f, contextlib.closing(stages):

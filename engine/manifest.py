@@ -70,7 +70,12 @@ class Manifest:
     def to_bytes(self, mac_key: bytes) -> bytes:
         body = self.body()
         body["mac"] = mac(mac_key, body)
-        return json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+        return file_form(body)
+
+
+def file_form(body: dict[str, object]) -> bytes:
+    """The one byte sequence a manifest file may have (so even whitespace cannot change)."""
+    return json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
 
 
 def canonical(body: dict[str, object]) -> bytes:
@@ -120,6 +125,8 @@ def parse(data: bytes, expected_id: uuid.UUID | None = None) -> ParsedManifest:
         raise IntegrityError("manifest is not valid JSON") from None
     if not isinstance(body, dict):
         raise IntegrityError("manifest is not a JSON object")
+    if file_form(body) != data:
+        raise IntegrityError("manifest is not in its canonical form (altered or truncated)")
     tag = _need(body, "mac", str)
     body = {k: v for k, v in body.items() if k != "mac"}
     version = _need(body, "formatVersion", int)

@@ -1,9 +1,12 @@
-"""Running a role's read -> seal stages ahead of the writer, in threads, with bounded memory.
+"""Two stages ahead of the caller, in threads, with bounded memory: produce, then transform.
 
-The writer stays in the caller's thread and receives sealed records one by one, so a job still
-advances in steps the caller controls. With ``threads=False`` (the simulator, whose runs must
-be deterministic) every stage runs inline in the caller's thread; the bytes written are the
-same either way. Buffers come from fixed pools, so memory does not grow with the data size.
+Backup produces plaintext chunks and seals them; restore reads records and opens them. The
+caller (the writer, or the entry parser) stays in its own thread and takes results one by one,
+in order, so a job still advances in steps the caller controls. Any exception a stage raises is
+re-raised in the caller after every result that came before it, where the inline path would
+raise it. With ``threads=False`` (the simulator, whose runs must be deterministic) everything
+runs inline; the bytes are the same either way. Buffers come from fixed pools, so memory does
+not grow with the data size.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import queue
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from engine.entries import Chunk
 
@@ -57,19 +61,14 @@ ChunkSource = Callable[[Callable[[], bytearray]], Iterator[Chunk]]
 
 def sealed_records(chunks: ChunkSource, seal: Seal, chunk_size: int, record_size: int,
                    threads: bool, depth: int = 3) -> Iterator[Record]:
-    """Yield sealed records in order. Exceptions from any stage surface here, in the caller."""
-    if not threads:
-        yield from _inline(chunks, seal, chunk_size, record_size)
-    else:
-        yield from _threaded(chunks, seal, chunk_size, record_size, depth)
+    """Backup's pipeline: chunks of the entry stream, sealed into records, in order."""
 
+    def transform(chunk: Chunk, out: bytearray) -> memoryview:
+        return memoryview(out)[: seal(chunk, out)]
 
-def _inline(chunks: ChunkSource, seal: Seal, chunk_size: int, record_size: int) -> Iterator[Record]:
-    plain = bytearray(chunk_size)
-    out = bytearray(record_size)
-    for chunk in chunks(lambda: plain):
-        n = seal(chunk, out)
-        yield Record(chunk.index, chunk.length, memoryview(out)[:n], lambda: None)
+    for chunk, view, release in staged(chunks, transform, chunk_size, record_size, threads,
+                                       depth, name="backup"):
+        yield Record(chunk.index, chunk.length, view, release)
 
 
 class _Failed:
@@ -80,13 +79,48 @@ class _Failed:
 _DONE = object()
 
 
-def _threaded(chunks: ChunkSource, seal: Seal, chunk_size: int, record_size: int,
-              depth: int) -> Iterator[Record]:
+class HasBuffer(Protocol):
+    buffer: bytearray
+
+
+T = TypeVar("T", bound=HasBuffer)
+U = TypeVar("U")
+Release = Callable[[], None]
+
+
+def _noop() -> None:
+    pass
+
+
+def staged(produce: Callable[[Callable[[], bytearray]], Iterator[T]],
+           transform: Callable[[T, bytearray], U], in_size: int, out_size: int,
+           threads: bool, depth: int = 1, name: str = "stage") -> Iterator[tuple[T, U, Release]]:
+    """Yield ``(item, transform(item, out), release)`` in order.
+
+    ``produce(acquire)`` yields items that each hold a buffer from ``acquire`` in ``.buffer``;
+    ``transform`` writes into ``out``, a buffer of ``out_size`` bytes, and its result stays
+    valid until ``release()`` is called (or, inline, until the next item is requested).
+    """
+    if not threads:
+        yield from _inline(produce, transform, in_size, out_size)
+    else:
+        yield from _threaded(produce, transform, in_size, out_size, depth, name)
+
+
+def _inline(produce, transform, in_size: int, out_size: int):  # noqa: ANN001, ANN202
+    a = bytearray(in_size)
+    b = bytearray(out_size)
+    for item in produce(lambda: a):
+        yield item, transform(item, b), _noop
+
+
+def _threaded(produce, transform, in_size: int, out_size: int, depth: int,  # noqa: ANN001
+              name: str):  # noqa: ANN202
     stop = threading.Event()
-    plain_pool = BufferPool(chunk_size, depth + 2, stop)
-    out_pool = BufferPool(record_size, depth + 2, stop)
-    to_seal: queue.Queue[object] = queue.Queue(maxsize=depth)
-    to_write: queue.Queue[object] = queue.Queue(maxsize=depth)
+    in_pool = BufferPool(in_size, depth + 2, stop)
+    out_pool = BufferPool(out_size, depth + 2, stop)
+    to_transform: queue.Queue[object] = queue.Queue(maxsize=depth)
+    to_caller: queue.Queue[object] = queue.Queue(maxsize=depth)
 
     def put(q: queue.Queue[object], item: object) -> None:
         while True:
@@ -105,51 +139,56 @@ def _threaded(chunks: ChunkSource, seal: Seal, chunk_size: int, record_size: int
                 if stop.is_set():
                     raise Cancelled() from None
 
-    def read_stage() -> None:
+    def fail(q: queue.Queue[object], exc: BaseException) -> None:
         try:
-            for chunk in chunks(plain_pool.get):
-                put(to_seal, chunk)
-            put(to_seal, _DONE)
+            put(q, _Failed(exc))
         except Cancelled:
             pass
-        except BaseException as exc:  # handed to the caller, who re-raises it
-            try:
-                put(to_seal, _Failed(exc))
-            except Cancelled:
-                pass
 
-    def seal_stage() -> None:
+    def read_stage() -> None:
+        try:
+            for item in produce(in_pool.get):
+                put(to_transform, item)
+            put(to_transform, _DONE)
+        except Cancelled:
+            pass
+        except BaseException as exc:  # handed on, in order, to the caller, who re-raises it
+            fail(to_transform, exc)
+
+    def transform_stage() -> None:
         try:
             while True:
-                item = get(to_seal)
-                if not isinstance(item, Chunk):
-                    put(to_write, item)
+                item = get(to_transform)
+                if item is _DONE or isinstance(item, _Failed):
+                    put(to_caller, item)
                     return
                 out = out_pool.get()
-                n = seal(item, out)
-                plain_pool.put(item.buffer)
-                put(to_write, (item.index, item.length, out, n))
+                try:
+                    result = transform(item, out)
+                except BaseException:
+                    out_pool.put(out)
+                    raise
+                finally:
+                    in_pool.put(item.buffer)  # type: ignore[attr-defined]
+                put(to_caller, (item, result, out))
         except Cancelled:
             pass
         except BaseException as exc:
-            try:
-                put(to_write, _Failed(exc))
-            except Cancelled:
-                pass
+            fail(to_caller, exc)
 
-    workers = [threading.Thread(target=read_stage, name="ibs-read", daemon=True),
-               threading.Thread(target=seal_stage, name="ibs-seal", daemon=True)]
+    workers = [threading.Thread(target=read_stage, name=f"ibs-{name}-produce", daemon=True),
+               threading.Thread(target=transform_stage, name=f"ibs-{name}-transform", daemon=True)]
     for w in workers:
         w.start()
     try:
         while True:
-            item = to_write.get()
-            if item is _DONE:
+            got = to_caller.get()
+            if got is _DONE:
                 return
-            if isinstance(item, _Failed):
-                raise item.exc
-            index, length, out, n = item  # type: ignore[misc]
-            yield Record(index, length, memoryview(out)[:n], lambda out=out: out_pool.put(out))
+            if isinstance(got, _Failed):
+                raise got.exc
+            item, result, out = got  # type: ignore[misc]
+            yield item, result, (lambda out=out: out_pool.put(out))
     finally:
         stop.set()
         for w in workers:

@@ -15,8 +15,7 @@ from engine.backup_reader import BackupReader
 from engine.backup_writer import BackupWriter
 from engine.certs import load_certificate
 from engine.entries import Chunk, FileData
-from engine.pipeline import sealed_records
-from engine.read_pipeline import staged
+from engine.pipeline import sealed_records, staged
 from engine.restore import restore_roles
 from engine.share.local import LocalShare
 from engine.source import DirectorySource
@@ -36,7 +35,7 @@ def _no_threads_left():
     assert _stage_threads() == []
 
 
-# --- engine.read_pipeline.staged -------------------------------------------------------------
+# --- engine.pipeline.staged -------------------------------------------------------------
 
 
 @dataclass
