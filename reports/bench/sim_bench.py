@@ -1,0 +1,357 @@
+"""``ibs bench sim``: the simulated hub against a bare SimPy model processing as many events.
+
+The hub is ``Hub(HubConfig(HubProfile(nodes=N))).run(days)`` at the default policy (every 12 h,
+kept 7 days) and ``sim`` fidelity. The bare model is a SimPy environment with a few processes
+that only wait on timeouts (no engine work), sized to process exactly as many events as the hub
+run did. Both run side by side in each round, in this process; the medians of the rounds count.
+
+Events are counted from outside the simulator (nothing in simulator/ is changed):
+
+- measured rounds: SimPy numbers every event it schedules (``Environment._eid``), so after a run
+  ``scheduled - still queued`` is the number of events processed, at no cost per event;
+- the warm-up round cross-checks that with an exact count: ``simulator.hub.simpy.Environment`` is
+  replaced, for the construction of that one hub only, by a subclass whose ``step`` counts.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import io
+import pstats
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import simpy
+
+from reports.bench.common import Report, Steps, Target, _fmt_value, _verdict
+
+ROUNDS = 3  # measured rounds, after one warm-up; the median counts
+MAX_RATIO = 5.0  # hub time / bare SimPy time for the same number of events
+MAX_SECONDS = 10.0  # hub time for the whole run (365 days by default)
+BARE_PROCESSES = 4
+PROFILE_TOP = 15
+
+METHOD = (
+    "Hub: `Hub(HubConfig(HubProfile(nodes=N)))` with the default policy (a backup every 12 h, "
+    "kept 7 days), `sim` fidelity, seed 1, then `hub.run(days)`. The hub's time is the wall time "
+    "of `hub.run(days)` alone (perf_counter); building the hub (controller, certificate, "
+    "calibration backup) and closing it are timed apart and shown in the notes. Bare SimPy: "
+    f"{BARE_PROCESSES} processes that only `yield env.timeout(d)` (fixed d per process, no other "
+    "work), with the timeouts split so the environment processes exactly as many events as the "
+    "hub run did (initialisation and process-end events included); timed around `env.run()`. "
+    "Events are counted from outside the simulator: scheduled events (SimPy's event id counter) "
+    "minus those still queued when the run stops; the warm-up round checks that against an exact "
+    "count by a `step`-counting Environment subclass. One warm-up round (discarded), then "
+    f"{ROUNDS} measured rounds, each running the hub and then the bare model in the same process; "
+    "each figure is the median of the rounds and the ratio is hub median / bare median. "
+    "Simulated days per second = days / hub seconds."
+)
+
+
+# --- event counting -------------------------------------------------------------------------
+
+
+def events_processed(env: simpy.Environment) -> int:
+    """Events ``env`` has processed so far: every event scheduled takes the next id; those still
+    queued have not been processed. (Reading the counter takes one id; harmless after a run.)"""
+    return next(env._eid) - len(env._queue)  # noqa: SLF001
+
+
+class CountingEnvironment(simpy.Environment):
+    """An exact, per-step count of processed events (costs one Python call per event)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.steps = 0
+
+    def step(self) -> None:
+        # Counted once popped: the event that stops ``run(until=...)`` counts like any other.
+        if self._queue:  # noqa: SLF001
+            self.steps += 1
+        super().step()
+
+
+@contextmanager
+def counting_hub_environment():  # noqa: ANN201
+    """Hubs built inside this block get a ``CountingEnvironment`` (restored on exit)."""
+    import simulator.hub as hub_module
+
+    original = hub_module.simpy.Environment
+    hub_module.simpy.Environment = CountingEnvironment
+    try:
+        yield
+    finally:
+        hub_module.simpy.Environment = original
+
+
+# --- the two contenders ---------------------------------------------------------------------
+
+
+@dataclass
+class HubRun:
+    setup_s: float
+    run_s: float
+    close_s: float
+    events: int
+    backups: int
+    succeeded: int
+
+
+def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None) -> tuple[HubRun, Any]:
+    from simulator.hub import Hub, HubConfig
+    from simulator.profiles import HubProfile
+
+    t0 = time.perf_counter()
+    hub = Hub(HubConfig(HubProfile(nodes=nodes)))
+    t1 = time.perf_counter()
+    try:
+        if profiler is not None:
+            profiler.enable()
+        try:
+            hub.run(days)
+        finally:
+            if profiler is not None:
+                profiler.disable()
+        t2 = time.perf_counter()
+        events = events_processed(hub.env)
+        finished = hub.log.of("backup finished")
+    finally:
+        t3 = time.perf_counter()
+        hub.close()
+    t4 = time.perf_counter()
+    return HubRun(t1 - t0, t2 - t1, t4 - t3, events, len(finished),
+                  sum(1 for e in finished if e.get("status") == "Succeeded")), hub.env
+
+
+def bare_plan(events: int, processes: int = BARE_PROCESSES) -> list[int]:
+    """Timeouts per process so the bare model processes exactly ``events`` events: each process
+    adds its initialisation event and its end event to its timeouts."""
+    processes = max(1, min(processes, events // 2))
+    timeouts = events - 2 * processes
+    if timeouts < 0:
+        raise ValueError(f"a bare model cannot process only {events} events")
+    per = [timeouts // processes] * processes
+    for i in range(timeouts - sum(per)):
+        per[i] += 1
+    return per
+
+
+def _waiter(env: simpy.Environment, n: int, delay: float):  # noqa: ANN202
+    timeout = env.timeout
+    for _ in range(n):
+        yield timeout(delay)
+
+
+def bare_run(events: int) -> tuple[float, int]:
+    """Run the bare model; returns its seconds and the events it processed."""
+    env = simpy.Environment()
+    for i, n in enumerate(bare_plan(events)):
+        env.process(_waiter(env, n, 1.0 + 0.37 * i))
+    t0 = time.perf_counter()
+    env.run()
+    took = time.perf_counter() - t0
+    return took, events_processed(env)
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+@dataclass
+class SimContender:
+    name: str
+    seconds: float | None
+    events: int
+    sim_days: float | None = None
+    note: str = ""
+
+    @property
+    def events_s(self) -> float | None:
+        return self.events / self.seconds if self.seconds else None
+
+    @property
+    def days_s(self) -> float | None:
+        return self.sim_days / self.seconds if self.seconds and self.sim_days else None
+
+
+class SimReport(Report):
+    """``Report`` with events/s and simulated days/s instead of MB/s, and a profile section."""
+
+    days: float = 0
+    nodes: int = 0
+    profile_top: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        data: dict[str, object] = {
+            "kind": self.kind, "days": self.days, "nodes": self.nodes, "method": self.method,
+            "machine": dict(self.machine, simpy=simpy.__version__),
+            "passed": all(t.passed is not False for t in self.targets),
+            "targets": [asdict(t) for t in self.targets],
+            "contenders": [dict(asdict(c), events_per_s=c.events_s, sim_days_per_s=c.days_s)
+                           for c in self.contenders],
+            "notes": self.notes, **self.extra,
+        }
+        if self.profile_top:
+            data["profile_top"] = self.profile_top
+        return data
+
+    def _title(self) -> str:
+        return f"ibs bench sim ({self.days:g} days, {self.nodes}-node hub)"
+
+    def markdown(self) -> str:
+        m = self.machine
+        out = [f"# {self._title()}", ""]
+        out += ["## Targets (ratios first)", "", "| comparison | measured | target | result | figures |",
+                "|---|---|---|---|---|"]
+        for t in self.targets:
+            out.append(f"| {t.name} | {_fmt_value(t)} | {t.target} | {_verdict(t)} | {t.detail} |")
+        out += ["", "## Contenders", "",
+                "| contender | events | events/s | seconds | simulated days/s | note |",
+                "|---|---|---|---|---|---|"]
+        for c in self.contenders:
+            out.append(f"| {c.name} | {c.events} | {_num(c.events_s, '.0f')} | "
+                       f"{_num(c.seconds, '.4g')} | {_num(c.days_s, '.1f')} | {c.note} |")
+        out += ["", "## Machine", "",
+                f"- nproc: {m['nproc']}; memory: {m['memory_gib']} GiB; CPU: {m['cpu']}",
+                f"- Python {m['python']}; kernel {m['kernel']}; SimPy {simpy.__version__}",
+                "", "## Method", "", self.method]
+        if self.notes:
+            out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        if self.profile_top:
+            out += ["", "## Profile of one hub run (cProfile, top by cumulative time)", "",
+                    "```", self.profile_top.rstrip(), "```"]
+        return "\n".join(out) + "\n"
+
+    def print(self, console) -> None:  # noqa: ANN001
+        from rich.table import Table
+
+        t = Table(title=self._title(), title_justify="left")
+        for col in ("comparison", "measured", "target", "result", "figures"):
+            t.add_column(col)
+        for tg in self.targets:
+            colour = {True: "green", False: "red", None: "yellow"}[tg.passed]
+            t.add_row(tg.name, _fmt_value(tg), tg.target, f"[{colour}]{_verdict(tg)}[/{colour}]",
+                      tg.detail)
+        console.print(t)
+        c = Table(title="contenders", title_justify="left")
+        for col in ("contender", "events", "events/s", "seconds", "sim days/s", "note"):
+            c.add_column(col)
+        for ct in self.contenders:
+            c.add_row(ct.name, str(ct.events), _num(ct.events_s, ".0f"), _num(ct.seconds, ".4g"),
+                      _num(ct.days_s, ".1f"), ct.note)
+        console.print(c)
+        m = self.machine
+        console.print(f"machine: {m['nproc']} CPUs, {m['memory_gib']} GiB, {m['cpu']}, "
+                      f"Python {m['python']}, kernel {m['kernel']}, SimPy {simpy.__version__}")
+        for n in self.notes:
+            console.print(f"note: {n}")
+        if self.profile_top:
+            console.print("profile of one hub run (cProfile, cumulative):")
+            console.print(self.profile_top.rstrip(), markup=False)
+
+
+def _num(v: float | None, fmt: str) -> str:
+    return "-" if v is None else format(v, fmt)
+
+
+def _spread(times: list[float]) -> str:
+    return (f"min/median/max {min(times):.4g}/{statistics.median(times):.4g}/{max(times):.4g} s "
+            f"over {len(times)} rounds")
+
+
+def _profile_top(prof: cProfile.Profile, n: int = PROFILE_TOP) -> str:
+    buf = io.StringIO()
+    stats = pstats.Stats(prof, stream=buf)
+    stats.strip_dirs().sort_stats("cumulative").print_stats(n)
+    text = buf.getvalue()
+    # Keep the table only: from the summary line on, without pstats' blank padding.
+    start = text.find("function calls")
+    start = text.rfind("\n", 0, start) + 1 if start >= 0 else 0
+    return "\n".join(line.rstrip() for line in text[start:].splitlines() if line.strip()) + "\n"
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+
+def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,  # noqa: ANN001
+                  profile: bool = False, rounds: int = ROUNDS) -> SimReport:
+    steps = Steps(console)
+    report = SimReport("sim", 0, METHOD)
+    report.days, report.nodes = days, nodes
+
+    # Warm-up: imports, caches, and the exact event count to check the cheap one against.
+    with steps.step("hub (warm-up, counting every step)"):
+        with counting_hub_environment():
+            warm, warm_env = hub_run(days, nodes)
+    exact = warm_env.steps if isinstance(warm_env, CountingEnvironment) else None
+    with steps.step("bare SimPy (warm-up)"):
+        bare_run(warm.events)
+
+    hub_times: list[float] = []
+    bare_times: list[float] = []
+    runs: list[HubRun] = []
+    for i in range(rounds):
+        with steps.step(f"hub, {days:g} days (round {i + 1}/{rounds})"):
+            h, _env = hub_run(days, nodes)
+        runs.append(h)
+        hub_times.append(h.run_s)
+        with steps.step(f"bare SimPy, {h.events} events (round {i + 1}/{rounds})"):
+            b_s, b_events = bare_run(h.events)
+        if b_events != h.events:  # the plan is exact; this would be a SimPy change
+            report.notes.append(f"round {i + 1}: the bare model processed {b_events} events, "
+                                f"not {h.events}")
+        bare_times.append(b_s)
+
+    events = runs[0].events
+    counts = sorted({r.events for r in runs} | {warm.events})
+    if len(counts) > 1:
+        report.notes.append(f"event counts differed between rounds: {counts}; the first is used")
+    if exact is not None:
+        agree = "agrees" if exact == warm.events else "DISAGREES"
+        report.notes.append(f"event count check (warm-up): step-counting Environment {exact}, "
+                            f"scheduled minus queued {warm.events}: {agree}")
+    hub_s = statistics.median(hub_times)
+    bare_s = statistics.median(bare_times)
+    setup_s = statistics.median(r.setup_s for r in runs)
+    close_s = statistics.median(r.close_s for r in runs)
+    last = runs[-1]
+    report.contenders.append(SimContender(
+        "hub (sim fidelity)", hub_s, events, days,
+        f"{_spread(hub_times)}; {last.backups} backups finished, {last.succeeded} succeeded; "
+        f"hub construction {setup_s:.3f} s and close {close_s:.3f} s not included"))
+    report.contenders.append(SimContender("bare SimPy (timeouts only)", bare_s, events, None,
+                                          f"{_spread(bare_times)}; {BARE_PROCESSES} processes"))
+
+    ratio = hub_s / bare_s
+    report.targets.append(Target(
+        "hub time / bare SimPy time (same events)", ratio, f"<= {MAX_RATIO:g}x", ratio <= MAX_RATIO,
+        f"hub {events / hub_s:,.0f} events/s ({hub_s:.4g} s) vs bare SimPy "
+        f"{events / bare_s:,.0f} events/s ({bare_s:.4g} s), {events} events"))
+    report.targets.append(Target(
+        f"hub time, {days:g} days of a {nodes}-node hub", hub_s, f"< {MAX_SECONDS:g} s",
+        hub_s < MAX_SECONDS,
+        f"{days / hub_s:.1f} simulated days/s; with construction and close "
+        f"{hub_s + setup_s + close_s:.2f} s", unit="s"))
+    report.notes.append(f"hub construction (controller, certificate, calibration backup): "
+                        f"{setup_s:.3f} s median; close {close_s:.3f} s")
+    report.extra.update(
+        events=events, exact_event_count=exact,
+        rounds={"hub": hub_times, "bare": bare_times, "hub_setup": [r.setup_s for r in runs]},
+        ratio=ratio, hub_seconds=hub_s, bare_seconds=bare_s,
+        hub_events_per_s=events / hub_s, bare_events_per_s=events / bare_s,
+        sim_days_per_s=days / hub_s, backups=last.backups, backups_succeeded=last.succeeded)
+
+    if profile:
+        with steps.step("hub under cProfile (not timed)"):
+            prof = cProfile.Profile()
+            hub_run(days, nodes, profiler=prof)
+        report.profile_top = _profile_top(prof)
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            path = out / "bench-sim.prof"
+            prof.dump_stats(str(path))
+            report.notes.append(f"full profile of hub.run: {path} (python -m pstats)")
+    return report
