@@ -101,6 +101,7 @@ class Controller:
         self.maintenance = maintenance
         self.history = History(store)
         self.slot = JobSlot(store)
+        self._created: dict[tuple[str, str], dt.datetime] = {}
 
     # --- settings ------------------------------------------------------------------------
 
@@ -322,15 +323,20 @@ class Controller:
         if share.stat(layout.ROOT) is None:
             return []
         found = []
+        where = share.describe()
         for name in share.listdir(layout.ROOT):
             if not layout.is_backup_name(name):
                 continue
-            try:
-                parsed = parse(share.read_bytes(f"{layout.backup_dir(name)}/{layout.MANIFEST}"),
-                               uuid.UUID(name))
-            except (IntegrityError, ShareError):
-                continue  # not ours to judge; verify reports it
-            found.append(_OnShare(name, parsed.manifest.createdDateTime))
+            created = self._created.get((where, name))
+            if created is None:
+                try:
+                    parsed = parse(share.read_bytes(f"{layout.backup_dir(name)}/{layout.MANIFEST}"),
+                                   uuid.UUID(name))
+                except (IntegrityError, ShareError):
+                    continue  # not ours to judge; verify reports it
+                # A committed backup is never rewritten, so its creation time can be remembered.
+                created = self._created[(where, name)] = parsed.manifest.createdDateTime
+            found.append(_OnShare(name, created))
         return found
 
     def _plan_prune(self, share: Share) -> list[str]:

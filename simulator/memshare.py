@@ -26,7 +26,9 @@ class ShareStorage:
 
     @property
     def used(self) -> int:
-        return sum(len(b) for b in self.files.values()) + self.filler
+        # Summed on demand: a running total would have to follow every direct edit of ``files``
+        # (tampering, tests); a few hundred files make this cheap enough.
+        return sum(map(len, self.files.values())) + self.filler
 
 
 class _Writer(io.RawIOBase):
