@@ -109,12 +109,23 @@ def restore_ercs(hub: Hub, vm: str) -> None:
 # --- the operator -----------------------------------------------------------------------------
 
 
+def _shown(key: str, value):
+    """A setting as the event log may show it: no password, a certificate by its thumbprint."""
+    if key == "password":
+        return "***"
+    if key == "cert":
+        from engine.certs import thumbprint
+
+        return f"certificate {thumbprint(value)}"
+    return value
+
+
 def operator_configure(hub: Hub, **changes) -> list[str]:
     """The operator changes settings (Set-AzsBackupConfiguration); returns what retention pruned.
 
     A refused change is logged with its message and changes nothing.
     """
-    shown = {k: ("***" if k == "password" else v) for k, v in changes.items()}
+    shown = {k: _shown(k, v) for k, v in changes.items()}
     try:
         result = hub.ctl.configure(**changes)
     except IbsError as exc:

@@ -117,6 +117,9 @@ class Hub:
         self._data_real = 0
         self._running: tuple[Job, Generator] | None = None
         self._wake = self.env.event()
+        self._crash_requested = False
+        #: Called with each finished job's record, at the moment it finishes (fuzzing invariants).
+        self.after_job: list = []
         self.wire = None
         if config.fidelity == "wire":
             from simulator.wire import WireWorld
@@ -282,13 +285,16 @@ class Hub:
             done = progress.done_bytes
             yield self.env.timeout(self.link.transfer_seconds(moved))
             self._sample()
-            if not self.ercs_up[vm]:
+            if not self.ercs_up[vm] or self._crash_requested:
                 job.kill()
                 steps.close()
                 self._running = None
                 self.job_running = None
                 self.log.add(self.env.now, "controller crashed", id=record.id, vm=vm)
-                self._failover()
+                if self._crash_requested:
+                    self._restart_controller()
+                else:
+                    self._failover()
                 return
         self.job_running = None
         self._running = None
@@ -303,6 +309,8 @@ class Hub:
             fields["category"] = record.error["category"]
             fields["message"] = record.error["message"]
         self.log.add(self.env.now, "backup finished", **fields)
+        for observer in self.after_job:
+            observer(record)
 
     def _sample(self) -> None:
         used = self.share_used_bytes()
@@ -341,6 +349,20 @@ class Hub:
         self.log.add(self.env.now, "controller failover", vm=vm)
         if self.wire is not None:
             self.wire.sync()
+        self.wake_scheduler()
+
+    def crash_controller(self) -> None:
+        """The controller's process dies: at once if idle, else at the running job's next step."""
+        if self.job_running is None:
+            self.log.add(self.env.now, "controller crashed", id=None, vm=self.active_vm)
+            self._restart_controller()
+        else:
+            self._crash_requested = True
+
+    def _restart_controller(self) -> None:
+        self._crash_requested = False
+        self.ctl = self._new_controller()
+        self.log.add(self.env.now, "controller restarted", vm=self.active_vm)
         self.wake_scheduler()
 
     def _failover(self) -> None:
