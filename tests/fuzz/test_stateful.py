@@ -1,0 +1,19 @@
+"""The bounded CI campaign of the stateful fuzzer (scenarios/fuzz.py); `ibs fuzz` runs longer ones."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+from scenarios.fuzz import HubMachine, WireHubMachine
+
+PROGRAMS = int(os.environ.get("IBS_FUZZ_PROGRAMS", "200"))
+
+TestHubSim = HubMachine.TestCase
+TestHubSim.settings = settings(max_examples=PROGRAMS, stateful_step_count=25, deadline=None,
+                               suppress_health_check=list(HealthCheck), derandomize=False)
+
+TestHubWire = WireHubMachine.TestCase
+TestHubWire.settings = settings(max_examples=max(4, PROGRAMS // 25), stateful_step_count=12,
+                                deadline=None, suppress_health_check=list(HealthCheck))
