@@ -81,7 +81,7 @@ class History:
 
     def save(self, record: BackupRecord) -> None:
         current = self._token is not None and self._token == self._current_token()
-        self._store.write_json(f"jobs/{record.id}.json", asdict(record))
+        self._store.write_json(f"jobs/{record.id}.json", vars(record))
         token = secrets.token_hex(8)
         self._store.write_json("jobs/.generation", token)
         if current:  # nobody else saved since we loaded: the cache plus this record is current
