@@ -7,6 +7,7 @@ Each READ/WRITE asks for at most ``chunk`` bytes: the negotiated MaxReadSize/Max
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import io
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from smbprotocol.open import Open
 from engine.errors import GeneralFaultError
 
 _SEND_AT = 64 * 1024  # what is held back at most, below a full request
+_CREDIT_UNIT = 65536  # [MS-SMB2] 3.1.5.2: one credit per 64 KiB of payload
+_WINDOW = 2  # write requests in flight at once ([MS-SMB2] 3.2.4.1.5: credits permitting)
 
 if TYPE_CHECKING:
     from engine.share.smb_wire import SmbWire
@@ -125,6 +128,7 @@ class SmbWriter(_SmbFile):
     def __init__(self, *args, **kw) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kw)
         self._pending = bytearray()
+        self._inflight: collections.deque = collections.deque()
 
     def writable(self) -> bool:
         return True
@@ -151,23 +155,54 @@ class SmbWriter(_SmbFile):
         return memoryview(data).nbytes
 
     def _send(self, view: memoryview) -> None:
+        """Send ``view`` in requests of the negotiated size, ``_WINDOW`` of them in flight:
+        the next request travels while the server writes the previous one."""
+        handle = self._handle
+        tree = handle.tree_connect
         done = 0
         while done < len(view):
-            part = view[done : done + self._chunk]
+            part = bytes(view[done : done + self._chunk])  # smbprotocol packs by concatenation
+            # Requests in flight hold credits; their answers bring them back ([MS-SMB2] 3.2.5.1.4).
+            while self._inflight and not self._credits_for(len(part)):
+                self._collect()
             try:
                 self._ensure_credits(len(part))
                 with self._wire.call(f"writing {self._label}"):
-                    # smbprotocol packs the buffer with bytes concatenation; hand it bytes.
-                    written = self._handle.write(bytes(part), self._offset)
+                    message, receive = handle.write(part, self._offset, send=False)
+                    request = handle.connection.send(message, tree.session.session_id,
+                                                     tree.tree_connect_id)
             except Exception:
                 self._failed = True  # the caller has the error; close() must not claim success
                 raise
-            if written <= 0:
-                self._failed = True
-                raise GeneralFaultError(f"{self._wire.where}: the server accepted no bytes "
-                                        f"while writing {self._label}")
-            done += written
-            self._offset += written
+            self._inflight.append((request, receive, len(part)))
+            done += len(part)
+            self._offset += len(part)
+            if len(self._inflight) >= _WINDOW:
+                self._collect()
+
+    def _credits_for(self, size: int) -> bool:
+        conn = self._handle.connection
+        need = max(1, -(-size // _CREDIT_UNIT)) if conn.supports_multi_credit else 1
+        with conn.sequence_lock:
+            return conn.sequence_window["high"] - conn.sequence_window["low"] >= need
+
+    def _collect(self) -> None:
+        """Wait for the oldest request in flight; a short or failed write fails the file."""
+        request, receive, size = self._inflight.popleft()
+        try:
+            with self._wire.call(f"writing {self._label}"):
+                written = receive(request)
+        except Exception:
+            self._failed = True
+            raise
+        if written != size:
+            self._failed = True
+            raise GeneralFaultError(f"{self._wire.where}: the server wrote {written} of {size} "
+                                    f"bytes while writing {self._label}")
+
+    def _drain(self) -> None:
+        while self._inflight:
+            self._collect()
 
     def close(self) -> None:
         if self.closed:
@@ -183,6 +218,7 @@ class SmbWriter(_SmbFile):
                     if self._pending:
                         self._send(memoryview(self._pending))
                         self._pending.clear()
+                    self._drain()
                 except Exception:
                     with contextlib.suppress(Exception):
                         self._close_handle(flush=False)

@@ -20,14 +20,40 @@ class _Wire:
         yield
 
 
+class _Connection:
+    supports_multi_credit = True
+    sequence_lock = contextlib.nullcontext()
+    sequence_window = {"low": 0, "high": 10_000}
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.in_flight = 0
+        self.most_in_flight = 0
+
+    def send(self, message, session_id, tree_id):
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        return message
+
+
 class _Handle:
+    """smbprotocol's Open as SmbWriter uses it: write(send=False), then connection.send."""
+
     def __init__(self) -> None:
         self.writes: list[tuple[int, bytes]] = []
         self.closed = False
+        self.connection = _Connection(self)
+        self.tree_connect = type("Tree", (), {"session": type("S", (), {"session_id": 1})(),
+                                              "tree_connect_id": 2})()
 
-    def write(self, data: bytes, offset: int) -> int:
-        self.writes.append((offset, data))
-        return len(data)
+    def write(self, data: bytes, offset: int, send: bool = True):
+        assert not send
+        return (offset, data), self._receive
+
+    def _receive(self, request) -> int:
+        self.connection.in_flight -= 1
+        self.writes.append(request)
+        return len(request[1])
 
     def flush(self) -> None:
         pass
@@ -50,6 +76,7 @@ def test_records_of_a_chunk_plus_framing_become_full_size_requests():
     assert [len(d) for _, d in handle.writes] == [1024, 1024, 1024, 72]
     assert b"".join(d for _, d in handle.writes) == b"".join(records)
     assert [o for o, _ in handle.writes] == [0, 1024, 2048, 3072] and handle.closed
+    assert handle.connection.most_in_flight == 2  # the next request travels during the last
 
 
 @given(st.lists(st.binary(max_size=5000), max_size=30), st.sampled_from([512, 4096, 70_000]))
