@@ -33,11 +33,10 @@ from smbprotocol.open import (
 from engine.errors import GeneralFaultError, PathFaultError, ShareError
 from engine.share.base import Share, ShareStat, validate_relpath
 from engine.share.smb_io import SmbReader, SmbWriter
-from engine.share.smb_wire import SmbWire
+from engine.share.smb_wire import CREDIT_UNIT, SmbTarget, SmbWire, credit_shortfall
 from engine.share.unc import UncPath, parse_unc
 
 MAX_IO = 4 * 1024 * 1024  # per READ/WRITE; Samba offers 8 MiB, Windows 8 MiB, credits allowing
-_CREDIT_UNIT = 65536  # [MS-SMB2] 3.1.5.2: one credit per 64 KiB of payload
 
 _NOT_FOUND = {0xC0000034, 0xC000003A, 0xC000000F, 0xC0000103}  # name, path, no such file, not a dir
 _COLLISION = 0xC0000035  # STATUS_OBJECT_NAME_COLLISION
@@ -63,20 +62,15 @@ class SmbShare(Share):
     ) -> None:
         """``address``: connect there instead of resolving the UNC host (a name resolved
         elsewhere, e.g. by a simulated PEP); messages still name the UNC path."""
-        self.unc: UncPath = parse_unc(unc)
-        self.address = address
-        self._username = username
-        self._password = password
-        self.port = port
-        self.connect_timeout = connect_timeout
-        self.request_timeout = request_timeout
-        self.require_encryption = require_encryption
+        self.target = SmbTarget(parse_unc(unc), username, password, port, connect_timeout,
+                                request_timeout, require_encryption, address)
+        self.unc: UncPath = self.target.unc
         self.transfer_encrypted = None
         self.dialect: int | None = None
         self._wire: SmbWire | None = None
 
     def __repr__(self) -> str:  # never the password
-        return f"SmbShare({str(self.unc)!r}, user={self._username!r}, port={self.port})"
+        return f"SmbShare({str(self.unc)!r}, user={self.target.username!r}, port={self.target.port})"
 
     def describe(self) -> str:
         return str(self.unc)
@@ -85,11 +79,7 @@ class SmbShare(Share):
 
     def connect(self) -> None:
         self.close()
-        wire = SmbWire(
-            self.unc, self._username, self._password, self.port,
-            self.connect_timeout, self.request_timeout, self.require_encryption,
-            address=self.address,
-        )
+        wire = SmbWire(self.target)
         wire.connect()
         self._wire = wire
         self.dialect = wire.connection.dialect if wire.connection else None
@@ -114,7 +104,7 @@ class SmbShare(Share):
     def _chunk(self) -> int:
         conn = self.wire.connection
         assert conn is not None
-        return max(_CREDIT_UNIT, min(MAX_IO, conn.max_read_size, conn.max_write_size))
+        return max(CREDIT_UNIT, min(MAX_IO, conn.max_read_size, conn.max_write_size))
 
     def _ensure_credits(self, nbytes: int) -> None:
         """Ask for more credits (with an ECHO) before a request that needs more than we hold."""
@@ -122,13 +112,11 @@ class SmbShare(Share):
         assert conn is not None
         if not conn.supports_multi_credit:
             return
-        need = max(1, -(-nbytes // _CREDIT_UNIT))
-        with conn.sequence_lock:
-            have = conn.sequence_window["high"] - conn.sequence_window["low"]
-        if have < need:
+        short = credit_shortfall(conn, nbytes)
+        if short:
             with self.wire.call("requesting credits"):
-                conn.echo(sid=self.wire.session.session_id, timeout=int(self.request_timeout) + 1,
-                          credit_request=need - have + 1)
+                conn.echo(sid=self.wire.session.session_id, timeout=int(self.target.request_timeout) + 1,
+                          credit_request=short + 1)
 
     # -- helpers ------------------------------------------------------------------------------
 

@@ -17,9 +17,9 @@ from smbprotocol.exceptions import EndOfFile
 from smbprotocol.open import Open
 
 from engine.errors import GeneralFaultError
+from engine.share.smb_wire import credit_shortfall
 
 _SEND_AT = 64 * 1024  # what is held back at most, below a full request
-_CREDIT_UNIT = 65536  # [MS-SMB2] 3.1.5.2: one credit per 64 KiB of payload
 _WINDOW = 2  # write requests in flight at once ([MS-SMB2] 3.2.4.1.5: credits permitting)
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ class SmbWriter(_SmbFile):
         while done < len(view):
             part = bytes(view[done : done + self._chunk])  # smbprotocol packs by concatenation
             # Requests in flight hold credits; their answers bring them back ([MS-SMB2] 3.2.5.1.4).
-            while self._inflight and not self._credits_for(len(part)):
+            while self._inflight and credit_shortfall(handle.connection, len(part)):
                 self._collect()
             try:
                 self._ensure_credits(len(part))
@@ -179,12 +179,6 @@ class SmbWriter(_SmbFile):
             self._offset += len(part)
             if len(self._inflight) >= _WINDOW:
                 self._collect()
-
-    def _credits_for(self, size: int) -> bool:
-        conn = self._handle.connection
-        need = max(1, -(-size // _CREDIT_UNIT)) if conn.supports_multi_credit else 1
-        with conn.sequence_lock:
-            return conn.sequence_window["high"] - conn.sequence_window["low"] >= need
 
     def _collect(self) -> None:
         """Wait for the oldest request in flight; a short or failed write fails the file."""

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
@@ -83,29 +84,38 @@ class _Watchdog:
                 self._on_expire()
 
 
+CREDIT_UNIT = 65536  # [MS-SMB2] 3.1.5.2: one credit per 64 KiB of payload
+
+
+def credit_shortfall(conn: Connection, nbytes: int) -> int:
+    """How many more credits a request carrying ``nbytes`` needs than the client holds."""
+    need = max(1, -(-nbytes // CREDIT_UNIT)) if conn.supports_multi_credit else 1
+    with conn.sequence_lock:
+        have = conn.sequence_window["high"] - conn.sequence_window["low"]
+    return max(0, need - have)
+
+
+@dataclass(frozen=True)
+class SmbTarget:
+    """Where and how to connect: what an SmbShare is given, and all its wire needs."""
+
+    unc: UncPath
+    username: str | None
+    password: str | None = field(repr=False)  # never in a message or a log line
+    port: int = 445
+    connect_timeout: float = 10.0
+    request_timeout: float = 30.0
+    require_encryption: bool = False
+    address: str | None = None  # connect here instead of resolving the UNC host
+
+
 class SmbWire:
     """Connect, authenticate and tree-connect; then ``call()`` bounds each operation."""
 
-    def __init__(
-        self,
-        unc: UncPath,
-        username: str | None,
-        password: str | None,
-        port: int,
-        connect_timeout: float,
-        request_timeout: float,
-        require_encryption: bool,
-        address: str | None = None,
-    ) -> None:
-        self.unc = unc
-        self.address = address
-        self._username = username
-        self._password = password
-        self.port = port
-        self.connect_timeout = connect_timeout
-        self.request_timeout = request_timeout
-        self.require_encryption = require_encryption
-        self.where = str(unc)
+    def __init__(self, target: SmbTarget) -> None:
+        self.target = target
+        self.unc = target.unc
+        self.where = str(target.unc)
         self.connection: Connection | None = None
         self.session: Session | None = None
         self.tree: TreeConnect | None = None
@@ -128,7 +138,7 @@ class SmbWire:
     @contextlib.contextmanager
     def call(self, what: str, timeout: float | None = None) -> Iterator[None]:
         """Run the body under a deadline; translate failures to ``ShareError``."""
-        limit = self.request_timeout if timeout is None else timeout
+        limit = self.target.request_timeout if timeout is None else timeout
         with self._lock:
             if self.dead is not None:
                 raise ConnectivityError(f"{self.where}: connection unusable ({self.dead}) while {what}")
@@ -165,16 +175,16 @@ class SmbWire:
 
         def lookup() -> None:
             try:
-                result.append(socket.getaddrinfo(self.unc.host, self.port, type=socket.SOCK_STREAM))
+                result.append(socket.getaddrinfo(self.unc.host, self.target.port, type=socket.SOCK_STREAM))
             except OSError as exc:
                 result.append(exc)
 
         worker = threading.Thread(target=lookup, name="smb-resolve", daemon=True)
         worker.start()
-        worker.join(self.connect_timeout)
+        worker.join(self.target.connect_timeout)
         if not result:
             raise ConnectivityError(
-                f"{self.where}: host name lookup took longer than {self.connect_timeout:g} s"
+                f"{self.where}: host name lookup took longer than {self.target.connect_timeout:g} s"
             )
         if isinstance(result[0], OSError):
             raise ConnectivityError(f"{self.where}: host name {self.unc.host} does not resolve")
@@ -183,11 +193,11 @@ class SmbWire:
     def connect(self) -> None:
         started = time.monotonic()
         try:
-            address = self.address or self._resolve()
-            left = max(0.1, self.connect_timeout - (time.monotonic() - started))
-            conn = Connection(uuid.uuid4(), address, self.port, require_signing=True)
+            address = self.target.address or self._resolve()
+            left = max(0.1, self.target.connect_timeout - (time.monotonic() - started))
+            conn = Connection(uuid.uuid4(), address, self.target.port, require_signing=True)
             self.connection = conn
-            with self.call(f"connecting to port {self.port}", left):
+            with self.call(f"connecting to port {self.target.port}", left):
                 # smbprotocol truncates its NEGOTIATE wait to whole seconds (int(t - elapsed)), so
                 # give it the extra fraction and let the watchdog enforce ``left`` exactly. The TCP
                 # connect itself uses this value too and cannot be cut short: at most +1 s.
@@ -199,13 +209,13 @@ class SmbWire:
                     "but SMB 3.0 or later is required"
                 )
             offers_encryption = bool(conn.supports_encryption)
-            if self.require_encryption and not offers_encryption:
+            if self.target.require_encryption and not offers_encryption:
                 raise ConnectivityError(
                     f"{self.where}: server does not offer SMB encryption, which is required"
                 )
             # require_encryption=True makes smbprotocol encrypt every request of the session
             # ([MS-SMB2] 3.2.4.1.8); leave it off when the server cannot decrypt.
-            session = Session(conn, self._username, self._password, require_encryption=offers_encryption,
+            session = Session(conn, self.target.username, self.target.password, require_encryption=offers_encryption,
                               hostname_override=self.unc.host)
             with self.call("logging on"):
                 session.connect()
@@ -233,7 +243,7 @@ class SmbWire:
             conn = self.connection
             if conn is not None and conn.transport is not None and self.dead is None:
                 with contextlib.suppress(ShareError):
-                    with self.call("disconnecting", min(self.request_timeout, 5.0)):
+                    with self.call("disconnecting", min(self.target.request_timeout, 5.0)):
                         # Closes the session's opens, then its trees, then LOGOFF.
                         if self.session is not None:
                             self.session.disconnect(close=True, timeout=5)
