@@ -87,6 +87,13 @@ def _end_of_file(entry: dict, root: str, quota_bytes: int | None, buf: bytes) ->
     return STATUS_SUCCESS
 
 
+def _open_file(conn_data, req, packet):
+    """The open file a SET_INFO or QUERY_INFO names, and its share's root; None if unknown."""
+    entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, req["FileID"].getData()))
+    root = share_root(conn_data, packet["TreeID"])
+    return None if entry is None or root is None else (entry, root)
+
+
 def make_set_info_handler(original):
     def set_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2SetInfo(recvPacket["Data"])
@@ -99,10 +106,10 @@ def make_set_info_handler(original):
         ):
             return original(connId, smbServer, recvPacket)
         conn_data = smbServer.getConnectionData(connId)
-        entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, req["FileID"].getData()))
-        root = share_root(conn_data, recvPacket["TreeID"])
-        if entry is None or root is None:
+        found = _open_file(conn_data, req, recvPacket)
+        if found is None:
             return error(STATUS_INVALID_HANDLE)
+        entry, root = found
         buf = req["Buffer"]
         if cls == FILE_RENAME_INFORMATION:
             status = _rename(entry, root, buf)
@@ -136,10 +143,10 @@ def make_query_info_handler(original):
         ):
             return original(connId, smbServer, recvPacket)
         conn_data = smbServer.getConnectionData(connId)
-        entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, req["FileID"].getData()))
-        root = share_root(conn_data, recvPacket["TreeID"])
-        if entry is None or root is None:
+        found = _open_file(conn_data, req, recvPacket)
+        if found is None:
             return error(STATUS_INVALID_HANDLE)
+        entry, root = found
         info = _fs_size(root, smbServer.fake_config.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION)
         # QUERY_INFO response (2.2.38): StructureSize 9, OutputBufferOffset 0x48, length.
         return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_SUCCESS
