@@ -146,7 +146,7 @@ def make_query_info_handler(original):
         found = _open_file(conn_data, req, recvPacket)
         if found is None:
             return error(STATUS_INVALID_HANDLE)
-        entry, root = found
+        _entry, root = found
         info = _fs_size(root, smbServer.fake_config.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION)
         # QUERY_INFO response (2.2.38): StructureSize 9, OutputBufferOffset 0x48, length.
         return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_SUCCESS
