@@ -21,8 +21,6 @@ from engine.entries import (
     EntryDecoder,
     Event,
     FileData,
-    FileEnd,
-    StreamEnd,
     Symlink,
 )
 from engine.errors import BadInput, CertificateError, IntegrityError, PathFaultError
@@ -99,7 +97,7 @@ class BackupReader:
         decoder = EntryDecoder()
         digest = hashlib.sha256()
         counts = {"stored": 0, "records": 0}  # kept by the read stage
-        plain_total = 0
+        plain_total = entries = file_bytes = 0
         try:
             f = self.share.open(f"{self.folder}/{record.file}")
         except PathFaultError:
@@ -143,13 +141,21 @@ class BackupReader:
                 plain_total += len(plain)
                 decoder.feed(plain)
                 while (event := decoder.next_event()) is not NEED_DATA:
+                    if isinstance(event, (Entry, Symlink)):
+                        entries += 1
+                    elif isinstance(event, FileData):
+                        file_bytes += len(event.data)
                     yield event
                 del plain
                 release()
         decoder.close()
-        actual = (counts["records"], plain_total, counts["stored"], digest.hexdigest())
-        claimed = (record.chunks, record.plaintextBytes, record.storedBytes, record.sha256)
+        actual = (counts["records"], plain_total, counts["stored"], digest.hexdigest(),
+                  entries, file_bytes)
+        claimed = (record.chunks, record.plaintextBytes, record.storedBytes, record.sha256,
+                   record.entries, record.fileBytes)
         if actual != claimed:
+            # Checked last, before a restore moves anything into place: every figure the
+            # manifest states, whoever reads the role (verify or restore).
             raise IntegrityError(f"role {name}: data file does not match the manifest")
 
 
@@ -167,15 +173,7 @@ class _Sealed:
 
 def verify_role(reader: BackupReader, name: str) -> tuple[int, int]:
     """Read and check a whole role without writing anything; return (entries, file bytes)."""
-    entries = file_bytes = 0
-    for event in reader.events(name):
-        if isinstance(event, (Entry, Symlink)):
-            entries += 1
-        elif isinstance(event, FileData):
-            file_bytes += len(event.data)
-        elif isinstance(event, (FileEnd, StreamEnd)):
-            pass
+    for _event in reader.events(name):
+        pass  # events() authenticates every chunk and checks every figure of the manifest
     record = reader.role(name)
-    if (entries, file_bytes) != (record.entries, record.fileBytes):
-        raise IntegrityError(f"role {name}: contents do not match the manifest's counts")
-    return entries, file_bytes
+    return record.entries, record.fileBytes

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import warnings
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
@@ -55,7 +57,14 @@ def thumbprint(der: bytes) -> str:
 
 
 def _checked(cert: x509.Certificate, source: str) -> Certificate:
-    key = cert.public_key()
+    try:
+        key = cert.public_key()
+    except (ValueError, UnsupportedAlgorithm):
+        # The certificate parses, but its key does not (corrupt, or an algorithm unknown here).
+        raise CertificateError(
+            f"{source}: the certificate's public key cannot be read; an RSA {KEY_BITS}-bit key "
+            "is required"
+        ) from None
     if not isinstance(key, rsa.RSAPublicKey):
         kind = type(key).__name__.removeprefix("_").replace("PublicKey", "")
         raise CertificateError(
@@ -85,6 +94,14 @@ def load_certificate(data: bytes, source: str = "certificate") -> Certificate:
 def load_pfx(data: bytes, password: str | None, source: str = "PFX") -> DecryptionKey:
     """Parse a PKCS#12 file (OpenSSL's or Windows'), checking its key matches its certificate."""
     secret = password.encode("utf-8") if password else None
+    with warnings.catch_warnings():
+        # cryptography warns when it falls back to BER for a malformed file; the outcome (a
+        # bundle, or our one-line error) is what the user needs, not a library warning.
+        warnings.simplefilter("ignore", UserWarning)
+        return _load_pfx(data, secret, source)
+
+
+def _load_pfx(data: bytes, secret: bytes | None, source: str) -> DecryptionKey:
     try:
         bundle = pkcs12.load_pkcs12(data, secret)
     except ValueError:

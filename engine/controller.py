@@ -41,6 +41,7 @@ from engine.settings import (
     check_path,
     DEFAULT_SMB_TIMEOUT_SECONDS,
     check_port,
+    check_role_name,
     check_retention,
     check_smb_timeout,
 )
@@ -154,6 +155,7 @@ class Controller:
             raw["isBackupSchedulerEnabled"] = bool(scheduler)
         if sources is not None:
             for role, folder in sources.items():
+                check_role_name(role)
                 if not os.path.isdir(folder):
                     raise BadInput(f"source folder {folder} for role {role} does not exist")
             raw["sources"] = dict(sorted(sources.items()))

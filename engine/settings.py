@@ -91,16 +91,22 @@ def check_path(path: str) -> str:
     return os.path.normpath(path)
 
 
+def check_role_name(role: object) -> str:
+    """Role names become file names on the share: letters, digits, '.', '_', '-' only."""
+    if not isinstance(role, str) or not ROLE_NAME.match(role):
+        raise BadInput(
+            f"role name {role!r} must start with a letter and hold only letters, digits, '.', "
+            "'_' or '-' (at most 64)"
+        )
+    return role
+
+
 def parse_source(spec: str) -> tuple[str, str]:
     """``ROLE=DIR`` -> (role, absolute folder), checking both."""
     role, sep, folder = spec.partition("=")
     if not sep or not role or not folder:
         raise BadInput(f"source {spec!r} must be written ROLE=DIR")
-    if not ROLE_NAME.match(role):
-        raise BadInput(
-            f"role name {role!r} must start with a letter and hold only letters, digits, '.', "
-            "'_' or '-' (at most 64)"
-        )
+    check_role_name(role)
     folder = os.path.abspath(folder)
     if not os.path.isdir(folder):
         raise BadInput(f"source folder {folder} for role {role} does not exist or is not a folder")
