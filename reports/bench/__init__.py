@@ -1,5 +1,7 @@
-"""``ibs bench engine``, ``ibs bench smb`` and ``ibs bench sim``: throughput and memory against
-plain tools, and the simulator against bare SimPy.
+"""``ibs bench engine``, ``ibs bench smb``, ``ibs bench sim`` and ``ibs bench all``: throughput
+and memory against plain tools, and the simulator against bare SimPy. ``ibs bench all`` runs
+every kind (and times the stateful fuzzer) into one report; plain ``ibs bench`` means
+``ibs bench all`` with its defaults.
 
 Reports go to ``--out`` (default ``bench-report/``) as ``bench-<kind>.md`` and ``.json``, and
 are printed as a rich table, ratios first.
@@ -14,7 +16,10 @@ from pathlib import Path
 def register(sub) -> None:  # noqa: ANN001
     p = sub.add_parser("bench", help="measure backup/restore throughput and memory against "
                        "cp, restic and plain SMB, and the simulator against bare SimPy")
-    kinds = p.add_subparsers(dest="bench_kind", required=True, metavar="KIND")
+    kinds = p.add_subparsers(dest="bench_kind", required=False, metavar="KIND")
+    # No KIND: ``all`` with its defaults (set after the subparsers, so they win over its None).
+    p.set_defaults(func=run, bench_kind="all", size_mib=1024, sim_days=365.0, fuzz_programs=20,
+                   out="bench-report", keep=False)
     for kind, default, text in (
         ("engine", 1024, "local backup and restore vs cp -r + sync and restic; peak RSS"),
         ("smb", 1024, "backup to Samba vs plain smbprotocol; fake_smb throughput"),
@@ -24,7 +29,7 @@ def register(sub) -> None:  # noqa: ANN001
                        help=f"MiB of random source data (default {default})")
         k.add_argument("--out", default="bench-report", metavar="DIR",
                        help="report folder (default bench-report/)")
-        k.add_argument("--keep", action="store_true", help="keep the working folder under /tmp")
+        k.add_argument("--keep", action="store_true", help="keep the working folder (under $TMPDIR, default /tmp)")
         k.set_defaults(func=run)
     k = kinds.add_parser("sim", help="simulated hub vs a bare SimPy model with as many events")
     k.add_argument("--days", type=float, default=365, metavar="N",
@@ -35,6 +40,19 @@ def register(sub) -> None:  # noqa: ANN001
                    help="report folder (default bench-report/)")
     k.add_argument("--profile", action="store_true",
                    help="also profile one hub run (cProfile) into the report")
+    k.set_defaults(func=run)
+    k = kinds.add_parser("all", help="every kind above in one run and one report "
+                         "(bench-all.md/.json), plus the stateful fuzzer's programs/s; "
+                         "the default KIND")
+    k.add_argument("--size-mib", type=int, default=1024, metavar="N",
+                   help="MiB of random source data for engine and smb (default 1024)")
+    k.add_argument("--sim-days", type=float, default=365.0, metavar="N",
+                   help="simulated days of the 16-node hub (default 365)")
+    k.add_argument("--fuzz-programs", type=int, default=20, metavar="N",
+                   help="stateful fuzzing programs to time (default 20)")
+    k.add_argument("--out", default="bench-report", metavar="DIR",
+                   help="report folder (default bench-report/)")
+    k.add_argument("--keep", action="store_true", help="keep the working folders (under $TMPDIR, default /tmp)")
     k.set_defaults(func=run)
 
 
@@ -47,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     console = Console(highlight=False, **({} if sys.stdout.isatty() else {"width": 160}))
     if args.bench_kind == "sim":
         return _run_sim(args, console)
+    if args.bench_kind == "all":
+        return _run_all(args, console)
     if args.size_mib < 1:
         console.print("ibs: --size-mib must be at least 1")
         return 2
@@ -86,5 +106,28 @@ def _run_sim(args: argparse.Namespace, console) -> int:  # noqa: ANN001
     report = run_sim_bench(args.days, args.nodes, console, out=out, profile=args.profile)
     report.print(console)
     md, js = report.write(out)
+    console.print(f"report: {md} and {js}")
+    return 0
+
+
+def _run_all(args: argparse.Namespace, console) -> int:  # noqa: ANN001
+    import sys
+
+    if args.size_mib < 1:
+        print("ibs: --size-mib must be at least 1", file=sys.stderr)
+        return 2
+    if not args.sim_days > 0:
+        print("ibs: --sim-days must be more than 0", file=sys.stderr)
+        return 2
+    if args.fuzz_programs < 1:
+        print("ibs: --fuzz-programs must be at least 1", file=sys.stderr)
+        return 2
+    from reports.bench.all_bench import run_all_bench
+
+    console.print(f"ibs bench all: {args.size_mib} MiB, {args.sim_days:g} simulated days, "
+                  f"{args.fuzz_programs} fuzz programs")
+    report = run_all_bench(args.size_mib, args.sim_days, args.fuzz_programs, console, args.keep)
+    report.print(console)
+    md, js = report.write(Path(args.out))
     console.print(f"report: {md} and {js}")
     return 0

@@ -30,7 +30,9 @@ METHOD = (
     "size, threads=True); its time is measured inside that process around `start_backup().run()` "
     "(no interpreter start-up), and its peak RSS is the child's ru_maxrss from os.wait4. "
     "restic: a fresh repository per run (init not timed, password from RESTIC_PASSWORD), "
-    "`restic backup` to completion plus `sync`. Restore: `ctl.restore` with the PFX, then `sync`, "
+    "`restic backup` to completion plus `sync`. borg: likewise a fresh repository per run "
+    "(`borg init --encryption=repokey`, passphrase from BORG_PASSPHRASE, not timed), then "
+    "`borg create` (default lz4 compression) plus `sync`; no target, a figure beside restic. Restore: `ctl.restore` with the PFX, then `sync`, "
     "vs `cp -r` of the source plus `sync`. Throughput = source bytes / seconds (MB = 10^6 bytes). "
     "Note: GNU cp copies with copy_file_range (an in-kernel copy, no user-space buffers), and "
     "on this kind of VM one measurement of cp + sync can vary about 2x from run to run."
@@ -120,7 +122,7 @@ def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # n
 
     steps = Steps(console)
     report = Report("engine", size_mib, METHOD)
-    work = Path(tempfile.mkdtemp(prefix="ibs-bench-engine-", dir="/tmp"))
+    work = Path(tempfile.mkdtemp(prefix="ibs-bench-engine-"))  # $TMPDIR, default /tmp
     try:
         src = work / "src"
         with steps.step(f"writing {size_mib} MiB of random data"):
@@ -194,6 +196,33 @@ def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # n
             report.extra["restic_rounds"] = restic_times
             report.contenders.append(Contender("restic backup + sync", _median(restic_times), nbytes,
                                                f"{_spread(restic_times)}; {version}"))
+
+        borg = shutil.which("borg")
+        if borg is None:
+            report.contenders.append(Contender("borg create + sync", None, nbytes,
+                                               "borg not installed"))
+            report.notes.append("borg not installed (Debian package borgbackup): its comparison "
+                                "was skipped")
+        else:
+            benv = dict(os.environ, BORG_PASSPHRASE=secrets.token_urlsafe(16),
+                        BORG_BASE_DIR=str(work / "borg-base"),
+                        BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
+
+            def borg_run(tag: str) -> float:
+                repo = work / f"borg-{tag}"
+                subprocess.run([borg, "init", "--encryption=repokey", str(repo)], env=benv,
+                               check=True, capture_output=True)
+                t = _timed(lambda: (subprocess.run(
+                    [borg, "create", f"{repo}::bench", str(src)], env=benv, check=True,
+                    capture_output=True), sync()))
+                shutil.rmtree(repo)
+                return t
+
+            borg_times = _rounds(steps, "borg create + sync", borg_run)
+            version = subprocess.run([borg, "--version"], capture_output=True, text=True).stdout.strip()
+            report.extra["borg_rounds"] = borg_times
+            report.contenders.append(Contender("borg create + sync", _median(borg_times), nbytes,
+                                               f"{_spread(borg_times)}; {version}"))
 
         # --- restore -------------------------------------------------------------------
         ctl = Controller(Store(str(store)), SystemClock())
