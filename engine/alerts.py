@@ -6,7 +6,6 @@ the condition is gone). Cleared alerts stay in the history with their clear time
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import asdict, dataclass
 
 from engine.errors import AlertCategory

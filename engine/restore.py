@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from engine.backup_reader import BackupReader
 from engine.entries import Entry, FileData, FileEnd, Kind, StreamEnd, Symlink
-from engine.errors import BadInput, IntegrityError
+from engine.errors import BadInput
 from engine.share.local import Writeback
 
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC

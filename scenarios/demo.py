@@ -69,7 +69,7 @@ def share_location(kind: str, work: Path) -> Iterator[tuple[str, str | None, str
     password = secrets.token_urlsafe(16)
     with FakeSmbServer(str(folder), users={"backup": password}, encryption="desired") as srv:
         (folder / "stamp1").mkdir()
-        yield rf"\\127.0.0.1\backup\stamp1", "backup", password, srv.port
+        yield r"\\127.0.0.1\backup\stamp1", "backup", password, srv.port
 
 
 def compare(a: str, b: str) -> list[str]:
@@ -85,7 +85,6 @@ def compare(a: str, b: str) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(highlight=False)
     work = Path(tempfile.mkdtemp(prefix="ibs-demo-"))

@@ -10,7 +10,7 @@ from engine.errors import BadInput
 from engine.settings import check_frequency, check_retention
 from simulator import scale
 from simulator.hub import Hub, HubConfig
-from simulator.profiles import DEFAULT_VERSION, HubProfile, parse_hub
+from simulator.profiles import DEFAULT_VERSION, parse_hub
 from simulator.summary import summarize
 
 MAX_DAYS = 3650

@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reports.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all, sync
+from reports.bench.common import Contender, Report, Steps, Target, random_tree, read_all, sync
 
 ROLE = "SRP"
 ROUNDS = 3  # measured rounds per contender, after one warm-up; the median counts
