@@ -106,6 +106,7 @@ class Hub:
         self.current_cert = "initial"
         self.snapshots: dict[str, dict[str, RoleSnapshot]] = {}
         self.peak_bytes = 0
+        self.peak_budget_bytes = 0
         self.occupancy: list[tuple[float, int]] = [(0.0, 0)]  # (virtual seconds, modelled bytes)
         self.job_running: str | None = None
         self._owns_workdir = workdir is None
@@ -312,9 +313,17 @@ class Hub:
         for observer in self.after_job:
             observer(record)
 
+    def budget_bytes(self) -> int:
+        """REFERENCE.md: per-backup size x (24 / frequency hours) x retention days, as set now."""
+        settings = self.ctl.settings
+        return self.profile.backup_bytes * 24 * settings.retention_days // settings.frequency_hours
+
     def _sample(self) -> None:
         used = self.share_used_bytes()
-        self.peak_bytes = max(self.peak_bytes, used)
+        if used > self.peak_bytes:
+            self.peak_bytes = used
+            # The policy can change during a run: a peak is judged by the budget of its moment.
+            self.peak_budget_bytes = self.budget_bytes()
         if used != self.occupancy[-1][1]:
             self.occupancy.append((self.env.now, used))
 

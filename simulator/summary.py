@@ -12,9 +12,9 @@ STATUSES = [s.value for s in Status]
 
 
 def budget_bytes(hub) -> int:
-    """REFERENCE.md: per-backup size x (24 / frequency hours) x retention days."""
-    settings = hub.ctl.settings
-    return hub.profile.backup_bytes * 24 * settings.retention_days // settings.frequency_hours
+    """The budget the share's peak is held to: the one in force when the peak happened
+    (REFERENCE.md: per-backup size x 24 / frequency hours x retention days)."""
+    return hub.peak_budget_bytes or hub.budget_bytes()
 
 
 def recovery_check(hub) -> dict[str, Any]:
