@@ -11,27 +11,25 @@ import base64
 import datetime as dt
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from engine import layout
 from engine.alerts import AlertBook
 from engine.backup_reader import BackupReader, verify_role
-from engine.backup_writer import BackupWriter, Progress
 from engine.certs import Certificate, DecryptionKey, load_certificate
 from engine.chunks import DEFAULT_CHUNK_SIZE
-from engine.clock import Clock, iso_duration
+from engine.clock import Clock
 from engine.errors import (
     AlertCategory,
     BadInput,
-    IbsError,
     IntegrityError,
     JobSlotTaken,
     MaintenanceInProgress,
-    ShareCapacityError,
     ShareError,
 )
 from engine.history import BackupRecord, History
+from engine.job import Job
 from engine.jobstate import ACTIVE, ON_SHARE, Status
 from engine.manifest import format_time, parse, parse_time
 from engine.restore import restore_roles
@@ -52,8 +50,6 @@ from engine.store import JobSlot, Store
 ShareFactory = Callable[[Settings, "str | None"], Share]
 SourceFactory = Callable[[str, str], RoleSource]
 
-# Room for the manifest and chunk framing when a backup's size is estimated from its sources.
-_OVERHEAD = 64 * 1024
 
 
 def default_share_factory(settings: Settings, password: str | None) -> Share:
@@ -418,151 +414,3 @@ class Controller:
                 reader.role(name)
             reader.unlock(key)
             return restore_roles(reader, roles, target, on_bytes)
-
-
-class Job:
-    """One backup job holding the job slot. Drive it with ``steps()`` or ``run()``."""
-
-    def __init__(self, controller: Controller, record: BackupRecord, settings: Settings) -> None:
-        self.ctl = controller
-        self.record = record
-        self.settings = settings
-        self.progress: Progress | None = None
-        self._killed = False
-        self._started: dt.datetime | None = None
-
-    @property
-    def finished(self) -> bool:
-        return Status(self.record.status) not in ACTIVE
-
-    def run(self, on_progress: Callable[[Progress], None] = lambda p: None) -> BackupRecord:
-        for progress in self.steps():
-            on_progress(progress)
-        return self.record
-
-    def kill(self) -> None:
-        """Stop as a crash would: no bookkeeping, leftovers stay (for simulating crashes)."""
-        self._killed = True
-
-    def steps(self) -> Iterator[Progress]:
-        ctl, record = self.ctl, self.record
-        self._started = ctl.clock.now()
-        try:
-            record.move_to(Status.RUNNING)
-            ctl.history.save(record)
-            yield from self._write()
-        except ShareError as exc:
-            self._finish_failed(exc.category, str(exc))
-        except IbsError as exc:
-            self._finish_failed(AlertCategory.GENERAL_FAULT, str(exc))
-        except GeneratorExit:
-            if not self._killed:
-                self._finish_failed(AlertCategory.GENERAL_FAULT, "the job was cancelled")
-            raise
-        except Exception as exc:
-            self._finish_failed(AlertCategory.GENERAL_FAULT, f"internal error: {type(exc).__name__}: {exc}")
-            raise
-        finally:
-            ctl.slot.release()
-
-    def _write(self) -> Iterator[Progress]:
-        ctl, record, settings = self.ctl, self.record, self.settings
-        assert settings.cert_der is not None
-        cert = load_certificate(settings.cert_der, "stored encryption certificate")
-        record.encryptionCertThumbprint = cert.thumbprint
-        sources = {role: ctl.source_factory(role, folder) for role, folder in settings.sources.items()}
-        with ctl.share() as share:
-            record.transferEncrypted = share.transfer_encrypted
-            record.location = share.describe()
-            # Expired backups and leftovers go before the new backup is written, so a regular
-            # schedule never holds more than 24/f x d backups: the documented budget.
-            ctl._prune_with(share, dry_run=False)
-            writer = BackupWriter(share, cert, uuid.UUID(record.id), parse_time(record.createdDateTime),
-                                  sources, chunk_size=ctl.chunk_size, info=ctl.info,
-                                  threads=ctl.threads)
-            self._check_space(share, writer.total_bytes)
-            try:
-                for progress in writer.steps():
-                    self.progress = progress
-                    yield progress
-            except BaseException:
-                if not self._killed:
-                    self._discard(share, writer.partial)
-                raise
-            record.roleStatus = [{"roleName": o.name, "status": "Succeeded" if o.ok else "Failed"}
-                                 for o in writer.outcomes]
-            record.warnings = [w for o in writer.outcomes for w in o.warnings]
-            record.warnings += [o.error for o in writer.outcomes if o.error]
-            record.sizeBytes = writer.stored_bytes
-            record.dataBytes = sum(o.record.fileBytes for o in writer.outcomes if o.record)
-            failed = [o for o in writer.outcomes if not o.ok]
-            if len(failed) == len(writer.outcomes):
-                raise _AllRolesFailed("; ".join(o.error or o.name for o in failed))
-            self._finish(Status.PARTIAL if failed else Status.SUCCEEDED)
-            if not failed:
-                try:
-                    ctl._prune_with(share, dry_run=False)
-                except ShareError as exc:
-                    record.warnings.append(f"retention could not delete old backups: {exc}")
-                    ctl.history.save(record)
-
-    @staticmethod
-    def _discard(share: Share, partial: str) -> None:
-        """Best effort: remove what a failed write left; the next job retries if this fails."""
-        try:
-            share.rmtree(partial)
-        except (ShareError, OSError):
-            pass
-
-    def _check_space(self, share: Share, source_bytes: int) -> None:
-        previous = [r for r in self.ctl.history.all()
-                    if r.status == Status.SUCCEEDED.value and r.dataBytes > 0]
-        if previous:
-            last = previous[-1]
-            needed = int(last.sizeBytes * max(source_bytes, 1) / last.dataBytes) + _OVERHEAD
-        else:
-            needed = source_bytes + _OVERHEAD
-        free = share.free_space()
-        if needed > free:
-            raise ShareCapacityError(
-                f"the share has {free} bytes free; this backup needs about {needed} bytes")
-
-    def _finish(self, status: Status) -> None:
-        ctl, record = self.ctl, self.record
-        now = ctl.clock.now()
-        record.move_to(status)
-        record.completedDateTime = format_time(now)
-        assert self._started is not None
-        record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
-        record.isCloudRecoveryReady = status is Status.SUCCEEDED
-        ctl.history.save(record)
-        book = ctl.alert_book()
-        if status is Status.SUCCEEDED:
-            book.clear_all(record.completedDateTime)
-        else:
-            book.raise_alert(AlertCategory.GENERAL_FAULT,
-                             f"backup {record.id} completed without roles: "
-                             + "; ".join(r["roleName"] for r in record.roleStatus if r["status"] == "Failed"),
-                             record.completedDateTime, record.id)
-        ctl._save_alerts(book)
-
-    def _finish_failed(self, category: AlertCategory, message: str) -> None:
-        if self._killed:
-            return
-        ctl, record = self.ctl, self.record
-        now = ctl.clock.now()
-        if Status(record.status) is Status.QUEUED:
-            record.move_to(Status.RUNNING)
-        record.move_to(Status.FAILED)
-        record.error = {"category": category.value, "message": message}
-        record.completedDateTime = format_time(now)
-        if self._started is not None:
-            record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
-        ctl.history.save(record)
-        book = ctl.alert_book()
-        book.raise_alert(category, message, record.completedDateTime, record.id)
-        ctl._save_alerts(book)
-
-
-class _AllRolesFailed(IbsError):
-    pass

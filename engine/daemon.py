@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.controller import Controller, Job
+from engine.controller import Controller
+from engine.job import Job
 from engine.history import BackupRecord
 
 # Wake at least this often, so settings changed by another process are noticed.

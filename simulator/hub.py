@@ -20,7 +20,8 @@ from typing import Any
 
 import simpy
 
-from engine.controller import Controller, Job
+from engine.controller import Controller
+from engine.job import Job
 from engine.errors import (
     AuthenticationError,
     BadInput,

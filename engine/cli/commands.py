@@ -8,7 +8,8 @@ import signal
 
 from engine.certs import load_pfx, new_certificate
 from engine.clock import SystemClock
-from engine.controller import Controller, Job
+from engine.controller import Controller
+from engine.job import Job
 from engine.errors import BadInput
 from engine.history import BackupRecord
 from engine.settings import parse_source

@@ -23,7 +23,8 @@ from urllib.parse import parse_qs
 from engine.certs import load_pfx
 from engine.units import human_bytes
 from engine.clock import Clock, SystemClock
-from engine.controller import Controller, Job
+from engine.controller import Controller
+from engine.job import Job
 from engine.errors import (
     BadInput,
     CertificateError,

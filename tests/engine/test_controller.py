@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from engine import layout
-from engine.controller import Controller, Job
+from engine.controller import Controller
+from engine.job import Job
 from engine.errors import BadInput, JobSlotTaken, MaintenanceInProgress
 from engine.history import BackupRecord
 from engine.share import LocalShare
