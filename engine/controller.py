@@ -358,14 +358,14 @@ class Controller:
 
     def prune(self, dry_run: bool = False) -> list[str]:
         """Delete (or list) backups past retention and leftovers; the newest Succeeded stays."""
-        held_here = not self.slot.held
-        if held_here:
+        take_slot = not self.slot.held
+        if take_slot:
             self.slot.acquire()
         try:
             with self.share() as share:
                 return self._prune_with(share, dry_run)
         finally:
-            if held_here:
+            if take_slot:
                 self.slot.release()
 
     def _prune_with(self, share: Share, dry_run: bool) -> list[str]:
