@@ -281,6 +281,7 @@ class Controller:
                 record.error = {"category": AlertCategory.GENERAL_FAULT.value,
                                 "message": "the job was interrupted (its process ended)"}
                 record.completedDateTime = format_time(self.clock.now())
+                record.progress = None
                 self.history.save(record)
 
     # --- queries -------------------------------------------------------------------------

@@ -38,6 +38,9 @@ class BackupRecord:
     oemVersion: str | None = None
     isCloudRecoveryReady: bool = False
     deletedDateTime: str | None = None
+    #: While Running: {"role", "doneBytes", "totalBytes"}, saved every few MB so that other
+    #: processes (the REST provider, `ibs backup show`) can watch the backup being created.
+    progress: dict[str, Any] | None = None
     pid: int | None = None
 
     def move_to(self, status: Status) -> None:
@@ -49,6 +52,7 @@ class BackupRecord:
         fields["roleStatus"] = [dict(r) for r in self.roleStatus]
         fields["warnings"] = list(self.warnings)
         fields["error"] = dict(self.error) if self.error else None
+        fields["progress"] = dict(self.progress) if self.progress else None
         return BackupRecord(**fields)
 
     def to_json(self) -> dict[str, Any]:

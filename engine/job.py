@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 # Room for the manifest and chunk framing when a backup's size is estimated from its sources.
 _OVERHEAD = 64 * 1024
+# How often a running job saves its progress for other processes to see, in bytes of data.
+_PROGRESS_EVERY = 64 * 1024 * 1024
 
 
 class Job:
@@ -90,8 +92,14 @@ class Job:
                                   threads=ctl.threads)
             self._check_space(share, writer.total_bytes)
             try:
+                saved_at = -_PROGRESS_EVERY
                 for progress in writer.steps():
                     self.progress = progress
+                    if progress.done_bytes - saved_at >= _PROGRESS_EVERY:
+                        saved_at = progress.done_bytes
+                        record.progress = {"role": progress.role, "doneBytes": progress.done_bytes,
+                                           "totalBytes": progress.total_bytes}
+                        ctl.history.save(record)
                     yield progress
             except BaseException:
                 if not self._killed:
@@ -135,13 +143,18 @@ class Job:
             raise ShareCapacityError(
                 f"the share has {free} bytes free; this backup needs about {needed} bytes")
 
+    def _stamp_end(self) -> None:
+        record = self.record
+        now = self.ctl.clock.now()
+        record.completedDateTime = format_time(now)
+        if self._started is not None:
+            record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
+        record.progress = None
+
     def _finish(self, status: Status) -> None:
         ctl, record = self.ctl, self.record
-        now = ctl.clock.now()
         record.move_to(status)
-        record.completedDateTime = format_time(now)
-        assert self._started is not None
-        record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
+        self._stamp_end()
         record.isCloudRecoveryReady = status is Status.SUCCEEDED
         ctl.history.save(record)
         book = ctl.alert_book()
@@ -158,14 +171,11 @@ class Job:
         if self._killed:
             return
         ctl, record = self.ctl, self.record
-        now = ctl.clock.now()
         if Status(record.status) is Status.QUEUED:
             record.move_to(Status.RUNNING)
         record.move_to(Status.FAILED)
         record.error = {"category": category.value, "message": message}
-        record.completedDateTime = format_time(now)
-        if self._started is not None:
-            record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
+        self._stamp_end()
         ctl.history.save(record)
         book = ctl.alert_book()
         book.raise_alert(category, message, record.completedDateTime, record.id)

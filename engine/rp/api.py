@@ -381,10 +381,17 @@ class Api:
         with self._lock:
             job = self._jobs.get(backup_id)
         p = job.progress if job is not None else None
-        if p is None:
-            return None
-        percent = min(99.0, 100.0 * p.done_bytes / p.total_bytes) if p.total_bytes else None
-        return {"role": p.role, "doneBytes": p.done_bytes, "totalBytes": p.total_bytes,
+        if p is not None:
+            role, done, total = p.role, p.done_bytes, p.total_bytes
+        else:
+            # A job another process runs (the CLI, the daemon) saves its progress as it goes.
+            record = self.controller().history.get(backup_id)
+            if record is None or not record.progress:
+                return None
+            role, done, total = (record.progress["role"], record.progress["doneBytes"],
+                                 record.progress["totalBytes"])
+        percent = min(99.0, 100.0 * done / total) if total else None
+        return {"role": role, "doneBytes": done, "totalBytes": total,
                 "percent": None if percent is None else round(percent, 1)}
 
     def list_backups(self, request: Request) -> Response:

@@ -230,3 +230,18 @@ def test_history_sees_what_another_controller_saved(rig):
     assert watcher.backups() == []  # loaded (and cached) before the other one writes
     record = rig.new_controller().start_backup().run()
     assert [(r.id, r.status) for r in watcher.backups()] == [(record.id, "Succeeded")]
+
+
+def test_a_running_job_shows_its_progress_to_other_processes(rig):
+    (rig.sources["CA"] / "big").write_bytes(os.urandom(50_000))
+    job = rig.ctl.start_backup()
+    steps = job.steps()
+    next(steps)
+    watcher = rig.new_controller()  # as `ibs backup show` or the REST provider would
+    seen = watcher.backup(job.record.id)
+    assert seen.status == "Running"
+    assert seen.progress["doneBytes"] > 0 and seen.progress["totalBytes"] >= 50_000
+    for _ in steps:
+        pass
+    assert watcher.backup(job.record.id).progress is None
+    assert watcher.backup(job.record.id).status == "Succeeded"
