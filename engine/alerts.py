@@ -20,8 +20,8 @@ TITLES = {
 
 REMEDIATION = {
     AlertCategory.SHARE_CAPACITY: (
-        "Free space on the share (delete old backups with 'ibs backup prune' or lower the "
-        "retention period) or move the storage location to a larger share, then start a backup."
+        "Free space on the share (prune old backups, or lower the retention period) or move the "
+        "storage location to a larger share, then start a backup."
     ),
     AlertCategory.CONNECTIVITY: (
         "Check that the share's host name resolves from the privileged endpoint, that the "
@@ -30,15 +30,15 @@ REMEDIATION = {
     ),
     AlertCategory.PATH_FAULT: (
         "Check that the share and folder in the storage location exist and that the path is "
-        "written as \\\\host\\share\\folder; update it with 'ibs config set --path'."
+        "written as \\\\host\\share\\folder; then update the storage location."
     ),
     AlertCategory.AUTHENTICATION: (
-        "Update the user name and password for the share with 'ibs config set --username "
-        "--password-file', and check the account may write to the folder."
+        "Update the user name and password of the storage location, and check the account may "
+        "write to the folder."
     ),
     AlertCategory.GENERAL_FAULT: (
-        "Look at the failed backup's error ('ibs backup show ID'), fix the cause, and start a "
-        "backup; if it persists, collect the logs."
+        "Look at the failed backup's error, fix the cause, and start a backup; if it "
+        "persists, collect the logs."
     ),
 }
 

@@ -216,7 +216,8 @@ class Controller:
         """If a scheduled time has come: a Job to run, a Skipped record, or None if not due.
 
         Missed slots (the daemon was down) collapse into one run. With the scheduler off the
-        slots still pass, so turning it back on keeps the same rhythm.
+        slots pass without a run; turning it back on (``configure``) starts the rhythm again
+        one period from that moment.
         """
         settings = self.settings
         slot = self.next_slot()
