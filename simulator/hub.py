@@ -197,28 +197,34 @@ class Hub:
             return self.wire.share(unc, settings.username, password)
         root = f"{unc.share}/{unc.folder}".strip("/") if unc.folder else unc.share
         return MemoryShare(self.storage, root, str(unc),
-                           gate=lambda op: self.gate(op, unc.host, unc.share, settings.username, password),
+                           gate=lambda op: self.gate(op, unc, settings.username, password),
                            encrypted=lambda: self.server.encryption != "off")
 
-    def gate(self, op: str, host: str, share: str, user: str | None, password: str | None) -> None:
-        """Can the controller do ``op`` on the share now? Raises what the SMB client would."""
+    def gate(self, op: str, unc, user: str | None, password: str | None) -> None:
+        """Can the controller do ``op`` on the share now? Raises what the SMB client would,
+        worded as it words it (engine/share/smb_errors.py), so scenarios read the same at
+        either fidelity."""
         now = self.env.now
-        known = host.lower() == SHARE_HOST
-        if op == "connect" and (not known or not self.dns.resolves(host)):
+        host, where = unc.host, str(unc)
+        if op == "connect" and (host.lower() != SHARE_HOST or not self.dns.resolves(host)):
             raise ConnectivityError(f"host name {host} does not resolve from the privileged endpoint")
         verdict = self.firewall.verdict(self.active_vm, host, SMB_PORT, now)
         if verdict == "reject" or not self.server.up:
-            raise ConnectivityError(f"connection to {host}:{SMB_PORT} from {self.active_vm} was refused")
+            raise ConnectivityError(f"{where}: cannot connect (Connection refused) while "
+                                    f"connecting to port {SMB_PORT}")
         if verdict == "drop":
-            raise ConnectivityError(f"connection to {host}:{SMB_PORT} from {self.active_vm} timed out")
+            raise ConnectivityError(f"{where}: server did not answer within "
+                                    f"{self.ctl.settings.smb_timeout} s while connecting to port "
+                                    f"{SMB_PORT}")
         if op == "connect":
             if DIALECTS.index(self.server.max_dialect) < DIALECTS.index("3.0"):
-                raise ConnectivityError(f"server offered SMB {self.server.max_dialect}, but SMB 3.0 "
-                                        "or later is required")
+                raise ConnectivityError(f"{where}: server offered SMB {self.server.max_dialect}, "
+                                        "but SMB 3.0 or later is required")
             if user is None or self.server.users.get(user) != password:
-                raise AuthenticationError(f"logon failure for user {user} on {host}")
-            if share not in self.server.shares:
-                raise PathFaultError(f"share {share} does not exist on {host}")
+                raise AuthenticationError(f"{where}: logon failure (unknown user or wrong "
+                                          "password) while logging on")
+            if unc.share not in self.server.shares:
+                raise PathFaultError(f"{where}: share {unc.share} does not exist on {host}")
 
     def maintenance_reason(self) -> str | None:
         now = self.env.now
