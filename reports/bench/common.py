@@ -135,24 +135,48 @@ class Report:
             "notes": self.notes, **self.extra,
         }
 
+    # Hooks a report of another kind overrides; markdown() and print() stay shared.
+
+    def _title(self) -> str:
+        return f"ibs bench {self.kind} ({self.size_mib} MiB)"
+
+    def _contender_table(self, markdown: bool) -> tuple[list[str], list[list[str]]]:
+        heads = ["contender", "MB/s", "seconds"] + (["bytes"] if markdown else []) + ["note"]
+        rows = []
+        for c in self.contenders:
+            cells = [c.name, f"{c.mb_s:.1f}" if c.mb_s else "-",
+                     f"{c.seconds:.3f}" if c.seconds else "-"]
+            rows.append(cells + ([str(c.nbytes)] if markdown else []) + [c.note])
+        return heads, rows
+
+    def _machine_extras(self) -> list[str]:
+        return []
+
+    def _markdown_tail(self) -> list[str]:
+        return []
+
+    def _print_tail(self, console) -> None:  # noqa: ANN001
+        pass
+
     def markdown(self) -> str:
         m = self.machine
-        out = [f"# ibs bench {self.kind} ({self.size_mib} MiB)", ""]
+        out = [f"# {self._title()}", ""]
         out += ["## Targets (ratios first)", "", "| comparison | measured | target | result | figures |",
                 "|---|---|---|---|---|"]
         for t in self.targets:
             out.append(f"| {t.name} | {_fmt_value(t)} | {t.target} | {_verdict(t)} | {t.detail} |")
-        out += ["", "## Contenders", "", "| contender | MB/s | seconds | bytes | note |",
-                "|---|---|---|---|---|"]
-        for c in self.contenders:
-            mbs = f"{c.mb_s:.1f}" if c.mb_s else "-"
-            sec = f"{c.seconds:.3f}" if c.seconds else "-"
-            out.append(f"| {c.name} | {mbs} | {sec} | {c.nbytes} | {c.note} |")
+        heads, rows = self._contender_table(markdown=True)
+        out += ["", "## Contenders", "", "| " + " | ".join(heads) + " |",
+                "|" + "---|" * len(heads)]
+        out += ["| " + " | ".join(r) + " |" for r in rows]
         out += ["", "## Machine", "",
                 f"- nproc: {m['nproc']}; memory: {m['memory_gib']} GiB; CPU: {m['cpu']}",
-                f"- Python {m['python']}; kernel {m['kernel']}", "", "## Method", "", self.method]
+                "- " + "; ".join([f"Python {m['python']}", f"kernel {m['kernel']}",
+                                  *self._machine_extras()]),
+                "", "## Method", "", self.method]
         if self.notes:
             out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
+        out += self._markdown_tail()
         return "\n".join(out) + "\n"
 
     def write(self, out: Path) -> tuple[Path, Path]:
@@ -166,7 +190,7 @@ class Report:
     def print(self, console) -> None:  # noqa: ANN001
         from rich.table import Table
 
-        t = Table(title=f"ibs bench {self.kind} ({self.size_mib} MiB)", title_justify="left")
+        t = Table(title=self._title(), title_justify="left")
         for col in ("comparison", "measured", "target", "result", "figures"):
             t.add_column(col)
         for tg in self.targets:
@@ -174,18 +198,20 @@ class Report:
             t.add_row(tg.name, _fmt_value(tg), tg.target, f"[{colour}]{_verdict(tg)}[/{colour}]",
                       tg.detail)
         console.print(t)
+        heads, rows = self._contender_table(markdown=False)
         c = Table(title="contenders", title_justify="left")
-        for col in ("contender", "MB/s", "seconds", "note"):
+        for col in heads:
             c.add_column(col)
-        for ct in self.contenders:
-            c.add_row(ct.name, f"{ct.mb_s:.1f}" if ct.mb_s else "-",
-                      f"{ct.seconds:.3f}" if ct.seconds else "-", ct.note)
+        for row in rows:
+            c.add_row(*row)
         console.print(c)
         m = self.machine
-        console.print(f"machine: {m['nproc']} CPUs, {m['memory_gib']} GiB, {m['cpu']}, "
-                      f"Python {m['python']}, kernel {m['kernel']}")
+        console.print(", ".join([f"machine: {m['nproc']} CPUs", f"{m['memory_gib']} GiB",
+                                 str(m["cpu"]), f"Python {m['python']}", f"kernel {m['kernel']}",
+                                 *self._machine_extras()]))
         for n in self.notes:
             console.print(f"note: {n}")
+        self._print_tail(console)
 
 
 def _fmt_value(t: Target) -> str:

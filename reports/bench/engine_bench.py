@@ -114,6 +114,33 @@ def _spread(times: list[float]) -> str:
             f"over {len(times)} rounds")
 
 
+def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, label: str,  # noqa: ANN001
+                 tool: str, *, env: dict[str, str], init, create, version: list[str],  # noqa: ANN001
+                 package: str | None = None) -> None:
+    """One backup program as a contender: a fresh repository each round (so nothing dedupes),
+    its run timed with the sync after it; skipped with a note when it is not installed."""
+    exe = shutil.which(tool)
+    if exe is None:
+        report.contenders.append(Contender(label, None, nbytes, f"{tool} not installed"))
+        report.notes.append(f"{tool} not installed (Debian package {package or tool}): its "
+                            "comparison was skipped")
+        return
+    full_env = dict(os.environ, **env)
+
+    def run(tag: str) -> float:
+        repo = str(work / f"{tool}-{tag}")
+        subprocess.run(init(exe, repo), env=full_env, check=True, capture_output=True)
+        took = _timed(lambda: (subprocess.run(create(exe, repo), env=full_env, check=True,
+                                              capture_output=True), sync()))
+        shutil.rmtree(repo)
+        return took
+
+    times = _rounds(steps, label, run)
+    shown = subprocess.run([exe, *version], capture_output=True, text=True).stdout.strip()
+    report.extra[f"{tool}_rounds"] = times
+    report.contenders.append(Contender(label, _median(times), nbytes, f"{_spread(times)}; {shown}"))
+
+
 def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # noqa: ANN001
     from engine import certs
     from engine.clock import SystemClock
@@ -170,59 +197,20 @@ def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # n
         report.contenders.append(Contender("cp -r + sync", _median(cp_times), nbytes,
                                            _spread(cp_times)))
 
-        restic = shutil.which("restic")
-        if restic is None:
-            report.contenders.append(Contender("restic backup + sync", None, nbytes,
-                                               "restic not installed"))
-            report.notes.append("restic not installed (Debian package restic): its comparison "
-                                "was skipped")
-        else:
-            password = os.environ.get("RESTIC_PASSWORD") or secrets.token_urlsafe(16)
-            renv = dict(os.environ, RESTIC_PASSWORD=password,
-                        RESTIC_CACHE_DIR=str(work / "restic-cache"))
-
-            def restic_run(tag: str) -> float:
-                repo = work / f"restic-{tag}"
-                subprocess.run([restic, "-r", str(repo), "init", "-q"], env=renv, check=True,
-                               capture_output=True)
-                t = _timed(lambda: (subprocess.run(
-                    [restic, "-r", str(repo), "backup", "-q", str(src)], env=renv, check=True,
-                    capture_output=True), sync()))
-                shutil.rmtree(repo)
-                return t
-
-            restic_times = _rounds(steps, "restic backup + sync", restic_run)
-            version = subprocess.run([restic, "version"], capture_output=True, text=True).stdout.strip()
-            report.extra["restic_rounds"] = restic_times
-            report.contenders.append(Contender("restic backup + sync", _median(restic_times), nbytes,
-                                               f"{_spread(restic_times)}; {version}"))
-
-        borg = shutil.which("borg")
-        if borg is None:
-            report.contenders.append(Contender("borg create + sync", None, nbytes,
-                                               "borg not installed"))
-            report.notes.append("borg not installed (Debian package borgbackup): its comparison "
-                                "was skipped")
-        else:
-            benv = dict(os.environ, BORG_PASSPHRASE=secrets.token_urlsafe(16),
-                        BORG_BASE_DIR=str(work / "borg-base"),
-                        BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
-
-            def borg_run(tag: str) -> float:
-                repo = work / f"borg-{tag}"
-                subprocess.run([borg, "init", "--encryption=repokey", str(repo)], env=benv,
-                               check=True, capture_output=True)
-                t = _timed(lambda: (subprocess.run(
-                    [borg, "create", f"{repo}::bench", str(src)], env=benv, check=True,
-                    capture_output=True), sync()))
-                shutil.rmtree(repo)
-                return t
-
-            borg_times = _rounds(steps, "borg create + sync", borg_run)
-            version = subprocess.run([borg, "--version"], capture_output=True, text=True).stdout.strip()
-            report.extra["borg_rounds"] = borg_times
-            report.contenders.append(Contender("borg create + sync", _median(borg_times), nbytes,
-                                               f"{_spread(borg_times)}; {version}"))
+        password = os.environ.get("RESTIC_PASSWORD") or secrets.token_urlsafe(16)
+        _backup_tool(report, steps, src, nbytes, work, "restic backup + sync", "restic",
+                     env={"RESTIC_PASSWORD": password,
+                          "RESTIC_CACHE_DIR": str(work / "restic-cache")},
+                     init=lambda exe, repo: [exe, "-r", repo, "init", "-q"],
+                     create=lambda exe, repo: [exe, "-r", repo, "backup", "-q", str(src)],
+                     version=["version"])
+        _backup_tool(report, steps, src, nbytes, work, "borg create + sync", "borg",
+                     env={"BORG_PASSPHRASE": secrets.token_urlsafe(16),
+                          "BORG_BASE_DIR": str(work / "borg-base"),
+                          "BORG_RELOCATED_REPO_ACCESS_IS_OK": "yes"},
+                     init=lambda exe, repo: [exe, "init", "--encryption=repokey", repo],
+                     create=lambda exe, repo: [exe, "create", f"{repo}::bench", str(src)],
+                     version=["--version"], package="borgbackup")
 
         # --- restore -------------------------------------------------------------------
         ctl = Controller(Store(str(store)), SystemClock())

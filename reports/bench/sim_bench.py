@@ -27,7 +27,7 @@ from typing import Any
 
 import simpy
 
-from reports.bench.common import Report, Steps, Target, _fmt_value, _verdict
+from reports.bench.common import Report, Steps, Target
 
 ROUNDS = 3  # measured rounds, after one warm-up; the median counts
 MAX_RATIO = 5.0  # hub time / bare SimPy time for the same number of events
@@ -201,53 +201,23 @@ class SimReport(Report):
     def _title(self) -> str:
         return f"ibs bench sim ({self.days:g} days, {self.nodes}-node hub)"
 
-    def markdown(self) -> str:
-        m = self.machine
-        out = [f"# {self._title()}", ""]
-        out += ["## Targets (ratios first)", "", "| comparison | measured | target | result | figures |",
-                "|---|---|---|---|---|"]
-        for t in self.targets:
-            out.append(f"| {t.name} | {_fmt_value(t)} | {t.target} | {_verdict(t)} | {t.detail} |")
-        out += ["", "## Contenders", "",
-                "| contender | events | events/s | seconds | simulated days/s | note |",
-                "|---|---|---|---|---|---|"]
-        for c in self.contenders:
-            out.append(f"| {c.name} | {c.events} | {_num(c.events_s, '.0f')} | "
-                       f"{_num(c.seconds, '.4g')} | {_num(c.days_s, '.1f')} | {c.note} |")
-        out += ["", "## Machine", "",
-                f"- nproc: {m['nproc']}; memory: {m['memory_gib']} GiB; CPU: {m['cpu']}",
-                f"- Python {m['python']}; kernel {m['kernel']}; SimPy {simpy.__version__}",
-                "", "## Method", "", self.method]
-        if self.notes:
-            out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
-        if self.profile_top:
-            out += ["", "## Profile of one hub run (cProfile, top by cumulative time)", "",
-                    "```", self.profile_top.rstrip(), "```"]
-        return "\n".join(out) + "\n"
+    def _contender_table(self, markdown: bool) -> tuple[list[str], list[list[str]]]:
+        heads = ["contender", "events", "events/s", "seconds",
+                 "simulated days/s" if markdown else "sim days/s", "note"]
+        rows = [[c.name, str(c.events), _num(c.events_s, ".0f"), _num(c.seconds, ".4g"),
+                 _num(c.days_s, ".1f"), c.note] for c in self.contenders]
+        return heads, rows
 
-    def print(self, console) -> None:  # noqa: ANN001
-        from rich.table import Table
+    def _machine_extras(self) -> list[str]:
+        return [f"SimPy {simpy.__version__}"]
 
-        t = Table(title=self._title(), title_justify="left")
-        for col in ("comparison", "measured", "target", "result", "figures"):
-            t.add_column(col)
-        for tg in self.targets:
-            colour = {True: "green", False: "red", None: "yellow"}[tg.passed]
-            t.add_row(tg.name, _fmt_value(tg), tg.target, f"[{colour}]{_verdict(tg)}[/{colour}]",
-                      tg.detail)
-        console.print(t)
-        c = Table(title="contenders", title_justify="left")
-        for col in ("contender", "events", "events/s", "seconds", "sim days/s", "note"):
-            c.add_column(col)
-        for ct in self.contenders:
-            c.add_row(ct.name, str(ct.events), _num(ct.events_s, ".0f"), _num(ct.seconds, ".4g"),
-                      _num(ct.days_s, ".1f"), ct.note)
-        console.print(c)
-        m = self.machine
-        console.print(f"machine: {m['nproc']} CPUs, {m['memory_gib']} GiB, {m['cpu']}, "
-                      f"Python {m['python']}, kernel {m['kernel']}, SimPy {simpy.__version__}")
-        for n in self.notes:
-            console.print(f"note: {n}")
+    def _markdown_tail(self) -> list[str]:
+        if not self.profile_top:
+            return []
+        return ["", "## Profile of one hub run (cProfile, top by cumulative time)", "",
+                "```", self.profile_top.rstrip(), "```"]
+
+    def _print_tail(self, console) -> None:  # noqa: ANN001
         if self.profile_top:
             console.print("profile of one hub run (cProfile, cumulative):")
             console.print(self.profile_top.rstrip(), markup=False)
