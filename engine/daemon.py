@@ -21,7 +21,7 @@ def serve(ctl: Controller, stopping: Callable[[], bool], log: Callable[[str], No
         outcome = ctl.start_scheduled()
         if isinstance(outcome, Job):
             record = outcome.run()
-            log(describe(record))
+            log(record.describe())
         elif isinstance(outcome, BackupRecord):
             log(f"backup {outcome.id} Skipped: {'; '.join(outcome.warnings)}")
         if stopping():
@@ -30,11 +30,3 @@ def serve(ctl: Controller, stopping: Callable[[], bool], log: Callable[[str], No
         wait = MAX_SLEEP if nxt is None else (nxt - ctl.clock.now()).total_seconds()
         ctl.clock.sleep(min(max(wait, 0.0), MAX_SLEEP))
 
-
-def describe(r: BackupRecord) -> str:
-    line = f"backup {r.id} ({r.trigger}) {r.status}"
-    if r.timeTakenToCreate:
-        line += f" in {r.timeTakenToCreate}"
-    if r.error:
-        line += f": {r.error['category']}: {r.error['message']}"
-    return line

@@ -46,6 +46,19 @@ class BackupRecord:
     def move_to(self, status: Status) -> None:
         self.status = transition(Status(self.status), status).value
 
+    def describe(self) -> str:
+        """One line for a person: what the CLI prints after a backup, what the daemon logs."""
+        from engine.units import human_bytes
+
+        line = f"backup {self.id} ({self.trigger}) {self.status}"
+        if self.timeTakenToCreate:
+            line += f" in {self.timeTakenToCreate}"
+        if self.status in ("Succeeded", "PartialSucceeded"):
+            line += f", {human_bytes(self.sizeBytes)} at {self.location}"
+        if self.error:
+            line += f": {self.error['category']}: {self.error['message']}"
+        return line
+
     def copy(self) -> BackupRecord:
         """A copy whose lists can change without touching this one (cheaper than deepcopy)."""
         fields = dict(vars(self))

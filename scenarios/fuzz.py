@@ -104,8 +104,7 @@ class HubMachine(RuleBasedStateMachine):
         if not good:
             return
         newest = good[-1]
-        right = next(n for n, c in hub.certs.items()
-                     if _thumb(c[0]) == newest.encryptionCertThumbprint)
+        right = hub.cert_for(newest.encryptionCertThumbprint)
         name = right if use_right_pfx or len(hub.certs) == 1 else next(n for n in hub.certs if n != right)
         _cer, pfx, password = hub.certs[name]
         if not self._share_reachable():
@@ -274,22 +273,20 @@ class HubMachine(RuleBasedStateMachine):
         return {n for n in share_names(self.hub) if layout.is_backup_name(n)}
 
     def _share_reachable(self) -> bool:
+        """Would the controller get through to the share now? The hub's gate decides."""
+        from engine.errors import ShareError
+        from engine.share.unc import parse_unc
+
         hub = self.hub
-        from simulator.hub import SHARE_HOST
-
-        return (hub.dns.resolves(SHARE_HOST) and hub.server.max_dialect not in ("2.0.2", "2.1")
-                and hub.firewall.verdict(hub.active_vm, SHARE_HOST, 445, hub.env.now) == "allow"
-                and hub.server.users.get("svc-azsbackup") == hub.ctl._password())
-
+        settings = hub.ctl.settings
+        try:
+            hub.gate("connect", parse_unc(settings.path), settings.username, hub.ctl._password())
+        except ShareError:
+            return False
+        return True
 
 class WireHubMachine(HubMachine):
     fidelity = "wire"
-
-
-def _thumb(der: bytes) -> str:
-    from engine.certs import thumbprint
-
-    return thumbprint(der)
 
 
 def _epoch(iso: str) -> float:

@@ -320,6 +320,13 @@ class Hub:
         for observer in self.after_job:
             observer(record)
 
+    def cert_for(self, thumbprint: str | None) -> str | None:
+        """The name of the uploaded certificate with this thumbprint, if the run made it."""
+        from engine.certs import thumbprint as thumbprint_of
+
+        return next((name for name, (cer, _pfx, _pw) in self.certs.items()
+                     if thumbprint_of(cer) == thumbprint), None)
+
     def budget_bytes(self) -> int:
         """REFERENCE.md: per-backup size x (24 / frequency hours) x retention days, as set now."""
         settings = self.ctl.settings

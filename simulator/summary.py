@@ -23,19 +23,12 @@ def recovery_check(hub) -> dict[str, Any]:
     if not good:
         return {"result": "not run", "reason": "no Succeeded backup"}
     newest = good[-1]
-    name = next((n for n, c in hub.certs.items()
-                 if _thumb(c[0]) == newest.encryptionCertThumbprint), None)
+    name = hub.cert_for(newest.encryptionCertThumbprint)
     if name is None:
         return {"result": "not run", "reason": "the backup's PFX is not known to the simulator"}
     _cer, pfx, password = hub.certs[name]
     result = recover(hub, newest.id, pfx, password)
     return {"result": "passed" if result.outcome == "passed" else "failed", **result.to_json()}
-
-
-def _thumb(der: bytes) -> str:
-    from engine.certs import thumbprint
-
-    return thumbprint(der)
 
 
 def summarize(hub, days: float, check_recovery: bool = True) -> dict[str, Any]:

@@ -180,17 +180,6 @@ def _run_job(job: Job, show_progress: bool) -> BackupRecord:
         return job.run(lambda p: update(done=p.done_bytes))
 
 
-def _record_line(r: BackupRecord) -> str:
-    line = f"backup {r.id} {r.status}"
-    if r.timeTakenToCreate:
-        line += f" in {r.timeTakenToCreate}"
-    if r.status in ("Succeeded", "PartialSucceeded"):
-        line += f", {human_bytes(r.sizeBytes)} at {r.location}"
-    if r.error:
-        line += f": {r.error['category']}: {r.error['message']}"
-    return line
-
-
 def cmd_backup_start(args: argparse.Namespace) -> int:
     ctl = controller(args)
     job = ctl.start_backup("OnDemand")
@@ -198,7 +187,7 @@ def cmd_backup_start(args: argparse.Namespace) -> int:
     if args.json:
         print_json(record.to_json())
     else:
-        (out if record.status == "Succeeded" else err).print(_record_line(record))
+        (out if record.status == "Succeeded" else err).print(record.describe())
         for w in record.warnings:
             err.print(f"warning: {w}")
     return 0 if record.status == "Succeeded" else 1
