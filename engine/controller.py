@@ -29,7 +29,7 @@ from engine.errors import (
     ShareError,
 )
 from engine.history import BackupRecord, History
-from engine.job import Job
+from engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from engine.jobstate import ACTIVE, ON_SHARE, Status
 from engine.manifest import format_time, parse, parse_time
 from engine.restore import restore_roles
@@ -86,7 +86,9 @@ class Controller:
                  new_id: Callable[[], uuid.UUID] = uuid.uuid4,
                  threads: bool = True, chunk_size: int = DEFAULT_CHUNK_SIZE,
                  info: dict[str, str] | None = None,
-                 maintenance: Callable[[], str | None] = lambda: None) -> None:
+                 maintenance: Callable[[], str | None] = lambda: None,
+                 space_margin: int = SOURCE_ESTIMATE_MARGIN,
+                 shown_bytes: Callable[[int], int] = lambda n: n) -> None:
         self.store = store
         self.clock = clock
         self.share_factory = share_factory
@@ -96,6 +98,10 @@ class Controller:
         self.chunk_size = chunk_size
         self.info = dict(info or {})
         self.maintenance = maintenance
+        #: Room beyond the sources' size the first backup must find free on the share.
+        self.space_margin = space_margin
+        #: The share's bytes as people read them (a simulation shows its modelled sizes).
+        self.shown_bytes = shown_bytes
         self.history = History(store)
         self.slot = JobSlot(store)
         self._created: dict[tuple[str, str], dt.datetime] = {}
@@ -274,16 +280,15 @@ class Controller:
 
     def _fail_interrupted(self) -> None:
         """Mark Failed the jobs left Queued or Running by a process that died. Needs the slot."""
-        for stale in self.history.all():
-            if Status(stale.status) in ACTIVE:
-                record = self.history.get(stale.id)
-                assert record is not None
-                record.move_to(Status.FAILED)
-                record.error = {"category": AlertCategory.GENERAL_FAULT.value,
-                                "message": "the job was interrupted (its process ended)"}
-                record.completedDateTime = format_time(self.clock.now())
-                record.progress = None
-                self.history.save(record)
+        for stale in self.history.unfinished():
+            record = self.history.get(stale.id)
+            assert record is not None
+            record.move_to(Status.FAILED)
+            record.error = {"category": AlertCategory.GENERAL_FAULT.value,
+                            "message": "the job was interrupted (its process ended)"}
+            record.completedDateTime = format_time(self.clock.now())
+            record.progress = None
+            self.history.save(record)
 
     # --- queries -------------------------------------------------------------------------
 
@@ -342,10 +347,9 @@ class Controller:
     def _plan_prune(self, share: Share) -> list[str]:
         settings = self.settings
         cutoff = self.clock.now() - dt.timedelta(days=settings.retention_days)
-        records = {r.id: r for r in self.history.all()}
         on_share = self._complete_backups(share)
         good = [b for b in on_share
-                if b.backup_id not in records or records[b.backup_id].status == Status.SUCCEEDED.value]
+                if self.history.status_of(b.backup_id) in (None, Status.SUCCEEDED.value)]
         newest = max(good, key=lambda b: (b.created, b.backup_id)).backup_id if good else None
         # A backup exactly as old as the retention period has served it (24/f x d are kept).
         doomed = [b.backup_id for b in on_share if b.created <= cutoff and b.backup_id != newest]

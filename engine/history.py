@@ -6,11 +6,12 @@ was; a record left Queued or Running by a dead process is marked Failed on the n
 
 from __future__ import annotations
 
+import bisect
 import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.jobstate import Status, transition
+from engine.jobstate import ACTIVE, Status, transition
 from engine.store import Store
 
 BACKUP_DATA_VERSION = "1.0.1"
@@ -84,6 +85,8 @@ class History:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cache: dict[str, BackupRecord] = {}
+        self._ordered: list[BackupRecord] = []  # the cache's records, oldest first
+        self._active: set[str] = set()  # ids of the cache's Queued or Running records
         self._token: str | None = None
 
     def _current_token(self) -> str | None:
@@ -93,6 +96,8 @@ class History:
         token = self._current_token()
         if token is None or token != self._token:
             self._cache = {raw["id"]: BackupRecord(**raw) for raw in self._store.list_json("jobs")}
+            self._ordered = sorted(self._cache.values(), key=_order)
+            self._active = {r.id for r in self._ordered if Status(r.status) in ACTIVE}
             self._token = token
         return self._cache
 
@@ -102,13 +107,44 @@ class History:
         token = secrets.token_hex(8)
         self._store.write_json("jobs/.generation", token)
         if current:  # nobody else saved since we loaded: the cache plus this record is current
-            self._cache[record.id] = record.copy()
+            # Kept in order as it changes: a simulated decade saves tens of thousands of records,
+            # and sorting them all at every query made the run quadratic.
+            copy = record.copy()
+            old = self._cache.get(record.id)
+            self._cache[record.id] = copy
+            if old is not None:
+                self._ordered.pop(bisect.bisect_left(self._ordered, _order(old), key=_order))
+            bisect.insort(self._ordered, copy, key=_order)
+            if Status(copy.status) in ACTIVE:
+                self._active.add(copy.id)
+            else:
+                self._active.discard(copy.id)
             self._token = token
 
     def all(self) -> list[BackupRecord]:
         """Every record, oldest first. Treat them as read-only: change a record from ``get``."""
-        return sorted(self._load().values(), key=lambda r: (r.createdDateTime, r.id))
+        self._load()
+        return list(self._ordered)
+
+    def last_succeeded(self) -> BackupRecord | None:
+        """The newest Succeeded record that backed up some data (read-only), or None."""
+        self._load()
+        return next((r for r in reversed(self._ordered)
+                     if r.status == Status.SUCCEEDED.value and r.dataBytes > 0), None)
+
+    def unfinished(self) -> list[BackupRecord]:
+        """Records still Queued or Running, oldest first (read-only)."""
+        cache = self._load()
+        return sorted((cache[i] for i in self._active), key=_order)
+
+    def status_of(self, backup_id: str) -> str | None:
+        record = self._load().get(backup_id)
+        return record.status if record else None
 
     def get(self, backup_id: str) -> BackupRecord | None:
         record = self._load().get(backup_id)
         return record.copy() if record else None
+
+
+def _order(record: BackupRecord) -> tuple[str, str]:
+    return (record.createdDateTime, record.id)

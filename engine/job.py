@@ -20,12 +20,14 @@ from engine.jobstate import ACTIVE, Status
 from engine.manifest import format_time, parse_time
 from engine.settings import Settings
 from engine.share import Share
+from engine.units import human_bytes
 
 if TYPE_CHECKING:
     from engine.controller import Controller
 
-# Room for the manifest and chunk framing when a backup's size is estimated from its sources.
-_OVERHEAD = 64 * 1024
+# Room for the manifest and chunk framing when a backup's size is estimated from its sources
+# alone (the first backup). Later estimates scale the last backup, whose size includes both.
+SOURCE_ESTIMATE_MARGIN = 64 * 1024
 # How often a running job saves its progress for other processes to see, in bytes of data.
 _PROGRESS_EVERY = 64 * 1024 * 1024
 
@@ -131,17 +133,18 @@ class Job:
             pass
 
     def _check_space(self, share: Share, source_bytes: int) -> None:
-        previous = [r for r in self.ctl.history.all()
-                    if r.status == Status.SUCCEEDED.value and r.dataBytes > 0]
-        if previous:
-            last = previous[-1]
-            needed = int(last.sizeBytes * max(source_bytes, 1) / last.dataBytes) + _OVERHEAD
+        last = self.ctl.history.last_succeeded()
+        if last is not None and last.dataBytes > 0:
+            # Exact integer ceiling: a float product would be off by a few bytes in 10^10.
+            needed = -(-last.sizeBytes * max(source_bytes, 1) // last.dataBytes)
         else:
-            needed = source_bytes + _OVERHEAD
+            needed = source_bytes + self.ctl.space_margin
         free = share.free_space()
         if needed > free:
+            shown = self.ctl.shown_bytes
             raise ShareCapacityError(
-                f"the share has {free} bytes free; this backup needs about {needed} bytes")
+                f"the share has {_size(shown(free))} free; this backup needs about "
+                f"{_size(shown(needed))}")
 
     def _stamp_end(self) -> None:
         record = self.record
@@ -180,6 +183,11 @@ class Job:
         book = ctl.alert_book()
         book.raise_alert(category, message, record.completedDateTime, record.id)
         ctl._save_alerts(book)
+
+
+def _size(n: int) -> str:
+    # Both forms: rounded for reading, exact because two sizes can round alike.
+    return f"{human_bytes(n)} ({n:,} bytes)"
 
 
 class _AllRolesFailed(IbsError):

@@ -251,7 +251,7 @@ def test_share_full_before_backup(fake_server: Server, sources, cert_pair, tmp_p
     rig = make_rig(tmp_path, fake_server, sources, cert_pair.cer)
     record = rig.ctl.start_backup().run()
     assert_failed(rig, record, AlertCategory.SHARE_CAPACITY)
-    assert "bytes free" in record.error["message"]
+    assert "free; this backup needs about" in record.error["message"]
     fake_server.impl.quota_bytes = None
     assert_recovers(rig)
 
@@ -269,7 +269,7 @@ def test_share_full_mid_write(fake_server: Server, sources, cert_pair, tmp_path:
         pass
     record = job.record
     assert_failed(rig, record, AlertCategory.SHARE_CAPACITY)
-    assert "bytes free" not in record.error["message"]  # it came from the write, not the pre-check
+    assert "needs about" not in record.error["message"]  # it came from the write, not the pre-check
     filler.unlink()
     assert_recovers(rig)
 
