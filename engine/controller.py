@@ -124,7 +124,8 @@ class Controller:
             sources=raw.get("sources", {}),
         )
 
-    def _password(self) -> str | None:
+    def share_password(self) -> str | None:
+        """The stored share password, decrypted (for the share factory; never shown)."""
         sealed = self.store.read_json("settings.json", {}).get("password")
         return self.store.open_password(sealed) if sealed else None
 
@@ -202,7 +203,7 @@ class Controller:
         settings = self.settings
         if settings.path is None:
             raise BadInput("no storage location is set; run 'ibs config set --path ...' first")
-        return self.share_factory(settings, self._password())
+        return self.share_factory(settings, self.share_password())
 
     # --- schedule ------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from hypothesis.stateful import (
 )
 
 from engine import layout
-from simulator import actions
+from simulator import actions, gate
 from simulator.hub import Hub, HubConfig, initial_share_password
 from simulator.network import ERCS_VMS
 from simulator.profiles import HubProfile
@@ -63,7 +63,7 @@ class HubMachine(RuleBasedStateMachine):
 
     @rule(hours=st.one_of(st.floats(0.05, 13), st.floats(13, 80)))
     def advance(self, hours):
-        self.hub.env.run(until=self.hub.env.now + hours * HOUR)
+        self.hub.run_for(hours * HOUR)
         assert not self.problems, self.problems[0]
 
     # --- the operator ----------------------------------------------------------------------
@@ -280,10 +280,12 @@ class HubMachine(RuleBasedStateMachine):
         hub = self.hub
         settings = hub.ctl.settings
         try:
-            hub.gate("connect", parse_unc(settings.path), settings.username, hub.ctl._password())
+            gate.check(hub, "connect", parse_unc(settings.path), settings.username,
+                       hub.stored_share_password())
         except ShareError:
             return False
         return True
+
 
 class WireHubMachine(HubMachine):
     fidelity = "wire"

@@ -17,7 +17,9 @@ from scenarios.expect import Check, evaluate
 from scenarios.model import Event, Scenario
 from simulator import actions, scale
 from simulator.hub import Hub, HubConfig
-from simulator.network import Link
+from simulator.clock import ticks
+from simulator.growth import Growth
+from simulator.network import DEFAULT_LINK_MB_PER_SECOND, Link
 from simulator.profiles import parse_hub
 from simulator.recovery import RecoveryResult, recover
 from simulator.summary import budget_bytes, summarize
@@ -62,7 +64,7 @@ class _Timeline:
         self.errors: list[str] = []
 
     def process(self, event: Event):
-        yield self.hub.env.timeout(max(0.0, event.at_seconds - self.hub.env.now))
+        yield self.hub.env.timeout(max(0, ticks(event.at_seconds) - self.hub.env.now))
         try:
             outcome = self.apply(event)
         except IbsError as exc:
@@ -142,7 +144,7 @@ class _Timeline:
             self._recover(p)
         else:  # the loader admits only known actions
             raise AssertionError(a)
-        hub._sample()
+        hub.sample()
         return None
 
     def _recover(self, p: dict[str, Any]) -> None:
@@ -164,14 +166,17 @@ class _Timeline:
 
 def build_hub(scenario: Scenario) -> Hub:
     s = scenario.settings
+    growth = Growth(pct_per_year=s.get("growth_pct_per_year", 0),
+                    gb_per_day=s.get("growth_gb_per_day", 0))
     profile = parse_hub(scenario.hub, identity=scenario.identity, version=scenario.stamp_version,
-                        growth_bytes_per_day=int(s.get("growth_gb_per_day", 0) * scale.GB))
-    link = Link(bytes_per_second=s.get("link_mb_per_second", 100) * scale.MB)
+                        growth=growth)
+    link = Link(bytes_per_second=s.get("link_mb_per_second", DEFAULT_LINK_MB_PER_SECOND) * scale.MB)
     return Hub(HubConfig(
         profile=profile, seed=scenario.seed, fidelity=scenario.fidelity,
         frequency_hours=s.get("frequency_hours", 12), retention_days=s.get("retention_days", 7),
         scheduler=s.get("scheduler", True),
-        share_capacity_bytes=int(s.get("share_capacity_gb", 10_000) * scale.GB), link=link))
+        share_capacity_bytes=round(s.get("share_capacity_gb", 10_000) * scale.GB),
+        share_used_bytes=round(s.get("share_used_gb", 0) * scale.GB), link=link))
 
 
 def run_scenario(scenario: Scenario) -> ScenarioResult:

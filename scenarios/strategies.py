@@ -171,13 +171,13 @@ def scenarios(draw: st.DrawFn, *, hub: Any = None, settings: Any = None, days: A
     """A Scenario ready for ``run_scenario``.
 
     Each of ``hub`` (a HubProfile), ``settings`` (a dict), ``days`` and ``seed`` may be a value
-    or a strategy; by default ``hubs()``, ``policies()``, 1-3 days (each plus 0.01 so the
+    or a strategy; by default ``hubs()``, ``policies()``, 1-3 days (each plus 0.02 so the
     backup due at the end is seen) and seeds from 1. ``expect`` defaults to no expectations:
     assert invariants on the result yourself.
     """
     profile: HubProfile = draw(_strategy(hub) if hub is not None else hubs())
     policy = dict(draw(_strategy(settings) if settings is not None else policies()))
-    length = float(draw(_strategy(days) if days is not None else st.integers(1, 3).map(lambda d: d + 0.01)))
+    length = float(draw(_strategy(days) if days is not None else st.integers(1, 3).map(lambda d: d + 0.02)))
     run_seed = draw(_strategy(seed) if seed is not None else _prefer(1, st.integers(1, 10_000)))
     timeline = draw(timelines(length, max_episodes))
     return Scenario(

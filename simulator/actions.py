@@ -10,7 +10,8 @@ from __future__ import annotations
 from engine.errors import BadInput, IbsError
 from engine.share.unc import parse_unc
 from simulator import scale
-from simulator.hub import DIALECTS, SHARE_HOST, SHARE_USER, Hub
+from simulator.config import DIALECTS, SHARE_HOST, SHARE_USER
+from simulator.hub import Hub
 from simulator.keys import cert_pair
 from simulator.network import FirewallRule
 
@@ -94,7 +95,7 @@ def maintenance(hub: Hub, hours: float, kind: str = "update") -> None:
     """An update or FRU window starting now."""
     if kind not in ("update", "FRU"):
         raise BadInput(f"maintenance kind must be update or FRU, not {kind!r}")
-    hub.maintenance_windows.append((hub.env.now, hub.env.now + hours * 3600, kind))
+    hub.add_maintenance(hours, kind)
     hub.log.add(hub.env.now, "maintenance window", kind=kind, hours=hours)
 
 

@@ -9,6 +9,7 @@ import sys
 from engine.errors import BadInput
 from engine.settings import check_frequency, check_retention
 from simulator import scale
+from simulator.growth import Growth
 from simulator.hub import Hub, HubConfig
 from simulator.profiles import DEFAULT_VERSION, parse_hub
 from simulator.summary import summarize
@@ -43,7 +44,7 @@ def config_from(args: argparse.Namespace) -> HubConfig:
     check_frequency(args.frequency_hours)
     check_retention(args.retention_days)
     profile = parse_hub(args.hub, identity=args.identity, version=args.stamp_version,
-                        growth_bytes_per_day=int(args.growth_gb_per_day * scale.GB))
+                        growth=Growth(gb_per_day=args.growth_gb_per_day))
     return HubConfig(profile=profile, seed=args.seed, fidelity=args.fidelity,
                      frequency_hours=args.frequency_hours, retention_days=args.retention_days,
                      share_capacity_bytes=int(args.share_capacity_gb * scale.GB))

@@ -1,4 +1,10 @@
-"""The engine's clock inside a simulation: SimPy's ``env.now`` seconds after a fixed start."""
+"""Virtual time: SimPy's ``env.now`` in whole microseconds after a fixed start.
+
+Time is an integer so that instants add up exactly: a float clock drifted by a microsecond
+after a few simulated years, a backup was stamped ``12:00:00.000001``, and the one exactly
+retention-days old survived the delete-before-write. A microsecond is datetime's resolution,
+so every instant converts to a timestamp and back without loss.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,42 @@ import datetime as dt
 import simpy
 
 SIM_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+TICKS_PER_SECOND = 1_000_000
+SECOND = TICKS_PER_SECOND
+HOUR = 3600 * SECOND
+DAY = 24 * HOUR
+_TICK = dt.timedelta(microseconds=1)
+
+
+def ticks(seconds: float) -> int:
+    """Seconds (as people and scenario files write them) to whole ticks, to the nearest."""
+    return round(seconds * TICKS_PER_SECOND)
+
+
+def seconds(at: int) -> float:
+    """Ticks to seconds, for display and for reports."""
+    return at / TICKS_PER_SECOND
+
+
+def ticks_of(delta: dt.timedelta) -> int:
+    return delta // _TICK
 
 
 class SimClock:
+    """The engine's clock inside a simulation (engine/clock.py's protocol)."""
+
     def __init__(self, env: simpy.Environment, start: dt.datetime = SIM_EPOCH) -> None:
         self.env = env
         self.start = start
 
     def now(self) -> dt.datetime:
-        return self.start + dt.timedelta(seconds=self.env.now)
+        return self.at(self.env.now)
+
+    def at(self, when: int) -> dt.datetime:
+        return self.start + dt.timedelta(microseconds=when)
+
+    def ticks_until(self, when: dt.datetime) -> int:
+        return ticks_of(when - self.start) - self.env.now
 
     def sleep(self, seconds: float) -> None:
         # Only the real-time daemon sleeps; in a simulation, waiting is a SimPy timeout.

@@ -7,15 +7,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.clock import seconds
+
 
 @dataclass
 class EventLog:
     start: dt.datetime
     entries: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, now: float, event: str, **fields: Any) -> None:
-        at = (self.start + dt.timedelta(seconds=now)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.entries.append({"t": round(now, 3), "at": at, "event": event, **fields})
+    def add(self, now: int, event: str, **fields: Any) -> None:
+        """``now`` in ticks (simulator/clock.py); entries show virtual seconds and the time."""
+        at = (self.start + dt.timedelta(microseconds=now)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.entries.append({"t": round(seconds(now), 3), "at": at, "event": event, **fields})
 
     def of(self, event: str) -> list[dict[str, Any]]:
         return [e for e in self.entries if e["event"] == event]

@@ -1,92 +1,58 @@
 """A simulated Azure Stack Hub that drives the real backup engine in SimPy's virtual time.
 
 The controller is the engine's own ``Controller``, with SimPy's clock, an in-memory share (or a
-real SMB server, see simulator/wire.py), and sources that read the simulated roles. A job runs
-one chunk per step; between two steps virtual time passes (bytes / link bandwidth) and the rest
-of the world (tenants, firewalls, failures, the operator) changes what the next step meets.
+real SMB server, see simulator/wire.py), and sources that read the simulated roles. The hub
+holds the world's state and wires the controller to it; the processes that move time are in
+simulator/processes.py, the share's verdicts in simulator/gate.py.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import random
 import shutil
 import tempfile
 import uuid
-from collections.abc import Generator
-from dataclasses import dataclass, field
 from typing import Any
 
 import simpy
 
 from engine.controller import Controller
-from engine.job import Job
-from engine.errors import (
-    AuthenticationError,
-    BadInput,
-    ConnectivityError,
-    IbsError,
-    PathFaultError,
-)
+from engine.errors import BadInput
 from engine.history import BackupRecord
+from engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from engine.share.unc import parse_unc
 from engine.store import Store
-from simulator import scale
-from simulator.clock import SIM_EPOCH, SimClock
+from simulator import gate, processes, scale
+from simulator.clock import DAY, SimClock, seconds, ticks
+from simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
+    DIALECTS,
+    SHARE_FOLDER,
+    SHARE_HOST,
+    SHARE_NAME,
+    SHARE_PATH,
+    SHARE_USER,
+    HubConfig,
+    ServerModel,
+    initial_share_password,
+)
 from simulator.events import EventLog
 from simulator.keys import cert_pair
 from simulator.memshare import MemoryShare, ShareStorage
-from simulator.network import ERCS_VMS, SMB_PORT, Firewall, Link, PepDns
-from simulator.profiles import HubProfile
+from simulator.meter import ShareMeter
+from simulator.network import ERCS_VMS, Firewall, PepDns
 from simulator.roles import ROLES, RoleSnapshot, RoleState
 
-DAY = 86400.0
-HOUR = 3600.0
-SHARE_HOST = "backupshare.contoso.local"
-SHARE_NAME = "backup"
-SHARE_FOLDER = "stamp1"
-SHARE_USER = "svc-azsbackup"
-DIALECTS = ("2.0.2", "2.1", "3.0", "3.0.2", "3.1.1")
-_OVERHEAD_MARGIN = 160  # real bytes: covers a few more chunk tags as data grows
-
-
-@dataclass
-class HubConfig:
-    profile: HubProfile
-    seed: int = 1
-    fidelity: str = "sim"
-    frequency_hours: int = 12
-    retention_days: int = 7
-    scheduler: bool = True
-    share_capacity_bytes: int = 10_000 * scale.GB  # modelled
-    link: Link = field(default_factory=Link)
-    start: dt.datetime = SIM_EPOCH
-    tenant_change_every_hours: float = 1.0
-    role_overhead_seconds: float = 60.0  # snapshotting a role before its data moves
-    smb_timeout_seconds: int = 2  # wire fidelity: how long a dropped port takes to fail, for real
-
-    def __post_init__(self) -> None:
-        if self.fidelity not in ("sim", "wire"):
-            raise BadInput(f"fidelity must be 'sim' or 'wire', not {self.fidelity!r}")
-
-
-@dataclass
-class ServerModel:
-    """The SMB file server as the world sees it (the wire fidelity mirrors it onto fake_smb)."""
-
-    users: dict[str, str]
-    encryption: str = "desired"
-    max_dialect: str = "3.1.1"
-    shares: set[str] = field(default_factory=lambda: {SHARE_NAME})
-    up: bool = True
+#: Real bytes kept below a backup's modelled size: its framing grows by a few chunk tags
+#: between the backup it was learnt from and the next (growth adds chunks).
+_OVERHEAD_SLACK = 160
 
 
 class Hub:
     def __init__(self, config: HubConfig, workdir: str | None = None) -> None:
         self.config = config
         self.profile = config.profile
-        self.env = simpy.Environment()
+        self.env = simpy.Environment()  # time in whole ticks (simulator/clock.py)
         self.clock = SimClock(self.env, config.start)
         self.log = EventLog(config.start)
         self.rng = random.Random(f"hub:{config.seed}")
@@ -97,19 +63,21 @@ class Hub:
         self.firewall = Firewall()
         self.dns = PepDns()
         self.link = config.link
-        self.maintenance_windows: list[tuple[float, float, str]] = []
+        self.maintenance_windows: list[tuple[int, int, str]] = []  # ticks
         self.share_password = initial_share_password(config.seed)
         self.server = ServerModel(users={SHARE_USER: self.share_password})
         self.storage = ShareStorage(scale.to_real(config.share_capacity_bytes))
+        self.storage.filler = scale.to_real(config.share_used_bytes)
         self.storage.dirs |= {SHARE_NAME, f"{SHARE_NAME}/{SHARE_FOLDER}"}
-        self.path = rf"\\{SHARE_HOST}\{SHARE_NAME}\{SHARE_FOLDER}"
+        self.path = SHARE_PATH
         self.certs: dict[str, tuple[bytes, bytes, str]] = {"initial": cert_pair(f"{config.seed}")}
         self.current_cert = "initial"
         self.snapshots: dict[str, dict[str, RoleSnapshot]] = {}
-        self.peak_bytes = 0
-        self.peak_budget_bytes = 0
-        self.occupancy: list[tuple[float, int]] = [(0.0, 0)]  # (virtual seconds, modelled bytes)
+        self.meter = ShareMeter()
         self.job_running: str | None = None
+        #: Called with each finished job's record, at the moment it finishes (fuzzing invariants).
+        self.after_job: list = []
+        self.crash_pending = False
         self._owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ibs-sim-", dir=_scratch())
         self._pending_snapshots: dict[str, RoleSnapshot] = {}
@@ -117,11 +85,8 @@ class Hub:
         # sized so a whole backup stays within its modelled size; learnt from each backup.
         self._overhead_real = 0
         self._data_real = 0
-        self._running: tuple[Job, Generator] | None = None
+        self._running: tuple[Job, Any] | None = None
         self._wake = self.env.event()
-        self._crash_requested = False
-        #: Called with each finished job's record, at the moment it finishes (fuzzing invariants).
-        self.after_job: list = []
         self.wire = None
         if config.fidelity == "wire":
             from simulator.wire import WireWorld
@@ -130,21 +95,48 @@ class Hub:
         self.ctl = self._new_controller()
         self._configure()
         self._overhead_real = self._calibrate_overhead()
-        self.env.process(self._scheduler())
-        self.env.process(self._tenants())
+        self.env.process(processes.scheduler(self))
+        self.env.process(processes.tenants(self))
+
+    # --- time -------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> float:
+        """Virtual seconds since the run began (exact ticks are ``env.now``)."""
+        return seconds(self.env.now)
+
+    @property
+    def day(self) -> int:
+        """The whole virtual day the run is in (0 = the day backup was enabled)."""
+        return self.env.now // DAY
+
+    def timeout(self, seconds_: float) -> simpy.Timeout:
+        return self.env.timeout(ticks(seconds_))
+
+    def run(self, days: float) -> None:
+        """Run until ``days`` after the start; an event at exactly that instant does not happen."""
+        self.env.run(until=max(self.env.now + 1, ticks(days * 86400)))
+
+    def run_for(self, seconds_: float) -> None:
+        self.env.run(until=self.env.now + max(1, ticks(seconds_)))
 
     # --- the controller and what it is connected to ----------------------------------------
 
     def _new_controller(self) -> Controller:
         store_dir = os.path.join(self.workdir, "store")
         os.makedirs(store_dir, mode=0o700, exist_ok=True)
+        deployment = uuid.UUID(int=random.Random(f"dep:{self.config.seed}").getrandbits(128),
+                               version=4)
         return Controller(
             Store(store_dir, durable=False), self.clock,
             share_factory=self._share_factory, source_factory=self._source_factory,
             new_id=self._new_id, threads=False, chunk_size=scale.SIM_CHUNK_SIZE,
-            info={"stampVersion": self.profile.version,
-                  "deploymentID": str(uuid.UUID(int=random.Random(f"dep:{self.config.seed}").getrandbits(128), version=4))},
+            info={"stampVersion": self.profile.version, "deploymentID": str(deployment)},
             maintenance=self.maintenance_reason,
+            # The engine's fixed margin is modelled at its real size, never multiplied by the
+            # scale (64 KiB, not 1 GiB); sizes in its messages are modelled ones.
+            space_margin=max(1, scale.to_real(SOURCE_ESTIMATE_MARGIN)),
+            shown_bytes=scale.to_modelled,
         )
 
     def _configure(self) -> None:
@@ -180,12 +172,11 @@ class Hub:
         return uuid.UUID(int=self._id_rng.getrandbits(128), version=4)
 
     def backup_bytes_now(self) -> int:
-        """Modelled size of a backup taken now: the profile's size plus growth."""
-        days = self.env.now / DAY
-        return int(self.profile.backup_bytes + self.profile.growth_bytes_per_day * days)
+        """Modelled size of a backup taken now (simulator/growth.py, as the sizing model has it)."""
+        return self.profile.backup_bytes_on_day(self.day)
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
-        data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - _OVERHEAD_MARGIN
+        data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - _OVERHEAD_SLACK
         self._data_real = max(len(ROLES), data_real)
         snapshot = self.roles[role].snapshot(self._data_real)
         self._pending_snapshots[role] = snapshot
@@ -197,34 +188,12 @@ class Hub:
             return self.wire.share(unc, settings.username, password)
         root = f"{unc.share}/{unc.folder}".strip("/") if unc.folder else unc.share
         return MemoryShare(self.storage, root, str(unc),
-                           gate=lambda op: self.gate(op, unc, settings.username, password),
+                           gate=lambda op: gate.check(self, op, unc, settings.username, password),
                            encrypted=lambda: self.server.encryption != "off")
 
-    def gate(self, op: str, unc, user: str | None, password: str | None) -> None:
-        """Can the controller do ``op`` on the share now? Raises what the SMB client would,
-        worded as it words it (engine/share/smb_errors.py), so scenarios read the same at
-        either fidelity."""
-        now = self.env.now
-        host, where = unc.host, str(unc)
-        if op == "connect" and (host.lower() != SHARE_HOST or not self.dns.resolves(host)):
-            raise ConnectivityError(f"host name {host} does not resolve from the privileged endpoint")
-        verdict = self.firewall.verdict(self.active_vm, host, SMB_PORT, now)
-        if verdict == "reject" or not self.server.up:
-            raise ConnectivityError(f"{where}: cannot connect (Connection refused) while "
-                                    f"connecting to port {SMB_PORT}")
-        if verdict == "drop":
-            raise ConnectivityError(f"{where}: server did not answer within "
-                                    f"{self.ctl.settings.smb_timeout} s while connecting to port "
-                                    f"{SMB_PORT}")
-        if op == "connect":
-            if DIALECTS.index(self.server.max_dialect) < DIALECTS.index("3.0"):
-                raise ConnectivityError(f"{where}: server offered SMB {self.server.max_dialect}, "
-                                        "but SMB 3.0 or later is required")
-            if user is None or self.server.users.get(user) != password:
-                raise AuthenticationError(f"{where}: logon failure (unknown user or wrong "
-                                          "password) while logging on")
-            if unc.share not in self.server.shares:
-                raise PathFaultError(f"{where}: share {unc.share} does not exist on {host}")
+    def stored_share_password(self) -> str | None:
+        """The share password the controller has now (what the operator last set)."""
+        return self.ctl.share_password()
 
     def maintenance_reason(self) -> str | None:
         now = self.env.now
@@ -233,92 +202,56 @@ class Hub:
                 return f"an {kind} operation" if kind == "update" else f"a {kind} operation"
         return None
 
-    # --- processes --------------------------------------------------------------------------
+    def add_maintenance(self, hours: float, kind: str) -> None:
+        self.maintenance_windows.append((self.env.now, self.env.now + ticks(hours * 3600), kind))
 
-    def _scheduler(self) -> Generator[simpy.Event, Any, None]:
-        while True:
-            slot = self.ctl.next_slot()
-            wait = HOUR if slot is None else max(0.0, (slot - self.clock.now()).total_seconds())
-            self._wake = self.env.event()
-            yield self.env.timeout(wait) | self._wake
-            outcome = self.ctl.start_scheduled()
-            if isinstance(outcome, Job):
-                yield from self.drive(outcome)
-            elif isinstance(outcome, BackupRecord):
-                self.log.add(self.env.now, "backup skipped", id=outcome.id,
-                             reason="; ".join(outcome.warnings))
+    # --- the scheduler and jobs (driven by simulator/processes.py) ---------------------------
+
+    def wake_event(self) -> simpy.Event:
+        self._wake = self.env.event()
+        return self._wake
 
     def wake_scheduler(self) -> None:
+        """The operator changed something: the scheduler looks at its next slot again."""
         if not self._wake.triggered:
             self._wake.succeed()
 
-    def _tenants(self) -> Generator[simpy.Event, Any, None]:
-        names = sorted(self.roles)
-        while True:
-            yield self.env.timeout(self.rng.expovariate(1 / (self.config.tenant_change_every_hours * HOUR)))
-            self.roles[self.rng.choice(names)].change(self.rng)
-
     def request_backup(self) -> simpy.Process:
-        return self.env.process(self._on_demand())
+        return self.env.process(processes.on_demand(self))
 
-    def _on_demand(self) -> Generator[simpy.Event, Any, None]:
-        try:
-            job = self.ctl.start_backup("OnDemand")
-        except IbsError as exc:
-            self.log.add(self.env.now, "on-demand refused", reason=str(exc), exitCode=exc.exit_code)
-            return
-        yield from self.drive(job)
-
-    def drive(self, job: Job) -> Generator[simpy.Event, Any, None]:
-        """Run a job step by step in virtual time; a failure of its ERCS VM kills it."""
-        vm = self.active_vm
-        record = job.record
-        self.job_running = record.id
+    def job_started(self, job: Job, steps) -> None:
+        self.job_running = job.record.id
         self._pending_snapshots = {}
-        self.log.add(self.env.now, "backup started", id=record.id, trigger=record.trigger, vm=vm)
-        steps = job.steps()
         self._running = (job, steps)
-        done = 0
-        first = True
-        while True:
-            try:
-                progress = next(steps)
-            except StopIteration:
-                break
-            if first:
-                first = False
-                self.snapshots[record.id] = dict(self._pending_snapshots)
-                yield self.env.timeout(self.config.role_overhead_seconds * len(self._pending_snapshots))
-            moved = scale.to_modelled(progress.done_bytes - done)
-            done = progress.done_bytes
-            yield self.env.timeout(self.link.transfer_seconds(moved))
-            self._sample()
-            if not self.ercs_up[vm] or self._crash_requested:
-                job.kill()
-                steps.close()
-                self._running = None
-                self.job_running = None
-                self.log.add(self.env.now, "controller crashed", id=record.id, vm=vm)
-                if self._crash_requested:
-                    self._restart_controller()
-                else:
-                    self._failover()
-                return
+
+    def snapshots_taken(self, backup_id: str) -> int:
+        """The job has snapshotted its roles: keep them (recovery compares with them)."""
+        self.snapshots[backup_id] = dict(self._pending_snapshots)
+        return len(self._pending_snapshots)
+
+    def job_died(self, record: BackupRecord, vm: str) -> None:
+        self._running = None
+        self.job_running = None
+        self.log.add(self.env.now, "controller crashed", id=record.id, vm=vm)
+        if self.crash_pending:
+            self._restart_controller()
+        else:
+            self._failover()
+
+    def job_ended(self, record: BackupRecord) -> None:
         self.job_running = None
         self._running = None
         if record.status == "Succeeded":
             self._overhead_real = record.sizeBytes - self._data_real
         if record.status == "Succeeded" and record.id not in self.snapshots:
             self.snapshots[record.id] = dict(self._pending_snapshots)
-        self._sample()
+        self.sample()
         fields: dict[str, Any] = {"id": record.id, "status": record.status,
                                   "sizeBytes": scale.to_modelled(record.sizeBytes)}
         if record.error:
             fields["category"] = record.error["category"]
             fields["message"] = record.error["message"]
         self.log.add(self.env.now, "backup finished", **fields)
-        for observer in self.after_job:
-            observer(record)
 
     def cert_for(self, thumbprint: str | None) -> str | None:
         """The name of the uploaded certificate with this thumbprint, if the run made it."""
@@ -327,26 +260,35 @@ class Hub:
         return next((name for name, (cer, _pfx, _pw) in self.certs.items()
                      if thumbprint_of(cer) == thumbprint), None)
 
+    # --- the share's occupancy -----------------------------------------------------------------
+
     def budget_bytes(self) -> int:
         """REFERENCE.md: per-backup size x (24 / frequency hours) x retention days, as set now."""
         settings = self.ctl.settings
         return self.profile.backup_bytes * 24 * settings.retention_days // settings.frequency_hours
 
-    def _sample(self) -> None:
-        used = self.share_used_bytes()
-        if used > self.peak_bytes:
-            self.peak_bytes = used
-            # The policy can change during a run: a peak is judged by the budget of its moment.
-            self.peak_budget_bytes = self.budget_bytes()
-        if used != self.occupancy[-1][1]:
-            self.occupancy.append((self.env.now, used))
+    def sample(self) -> None:
+        """Record what the share holds now (after anything that may have changed it)."""
+        self.meter.sample(self.now, self.share_used_bytes(), self.budget_bytes())
+
+    @property
+    def peak_bytes(self) -> int:
+        return self.meter.peak_bytes
+
+    @property
+    def peak_budget_bytes(self) -> int:
+        return self.meter.peak_budget_bytes
+
+    @property
+    def occupancy(self) -> list[tuple[float, int]]:
+        return self.meter.occupancy
 
     def storage_root(self) -> str:
         """The configured folder's path inside the in-memory file server."""
         return f"{SHARE_NAME}/{SHARE_FOLDER}"
 
     def share_used_bytes(self) -> int:
-        """Modelled bytes on the share now."""
+        """Modelled bytes the backups take on the share now (other data not counted)."""
         if self.wire is not None:
             return scale.to_modelled(self.wire.used_bytes())
         return scale.to_modelled(self.storage.used - self.storage.filler)
@@ -380,10 +322,10 @@ class Hub:
             self.log.add(self.env.now, "controller crashed", id=None, vm=self.active_vm)
             self._restart_controller()
         else:
-            self._crash_requested = True
+            self.crash_pending = True
 
     def _restart_controller(self) -> None:
-        self._crash_requested = False
+        self.crash_pending = False
         self.ctl = self._new_controller()
         self.log.add(self.env.now, "controller restarted", vm=self.active_vm)
         self.wake_scheduler()
@@ -395,10 +337,7 @@ class Hub:
                 return
         self.log.add(self.env.now, "no ERCS VM left for the controller")
 
-    # --- running ----------------------------------------------------------------------------
-
-    def run(self, days: float) -> None:
-        self.env.run(until=days * DAY)
+    # --- the end ----------------------------------------------------------------------------
 
     def close(self) -> None:
         if self._running is not None:  # the run ended mid-job: stop it as the clock stops
@@ -416,11 +355,6 @@ class Hub:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def initial_share_password(seed: int) -> str:
-    """The share account's password at the start of a run with ``seed``."""
-    return f"pw-{seed}-{random.Random(f'share-password:{seed}').getrandbits(48):012x}"
 
 
 def _check_vm(vm: str) -> None:

@@ -73,11 +73,14 @@ class PepDns:
         return host.lower() not in self.broken
 
 
+DEFAULT_LINK_MB_PER_SECOND = 100  # about what a 1 Gbit/s path to the share carries
+
+
 @dataclass
 class Link:
     """The path to the share, in modelled units."""
 
-    bytes_per_second: float = 100e6
+    bytes_per_second: float = DEFAULT_LINK_MB_PER_SECOND * 1e6
     latency_seconds: float = 0.002
 
     def transfer_seconds(self, modelled_bytes: int) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.errors import BadInput
+from simulator.growth import NONE, Growth
 from simulator.scale import GB
 
 IDENTITIES = ("ADFS", "AzureAD")
@@ -36,7 +37,7 @@ class HubProfile:
     nodes: int  # 1 for the ASDK
     identity: str = "ADFS"
     version: str = DEFAULT_VERSION
-    growth_bytes_per_day: int = 0  # modelled bytes each role's data grows by per day, in total
+    growth: Growth = NONE  # how its backups grow (simulator/growth.py)
 
     def __post_init__(self) -> None:
         if self.nodes != 1 and not 4 <= self.nodes <= 16:
@@ -52,6 +53,10 @@ class HubProfile:
     @property
     def name(self) -> str:
         return "asdk" if self.asdk else f"{self.nodes}-node"
+
+    def backup_bytes_on_day(self, day: int) -> int:
+        """Modelled size of a backup written on whole day ``day`` (0 = backup enabled)."""
+        return self.growth.size_on_day(self.backup_bytes, day)
 
     @property
     def backup_bytes(self) -> int:

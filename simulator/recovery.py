@@ -68,7 +68,7 @@ def recover(hub, backup_id: str, pfx: bytes, pfx_password: str, role: str | None
                            share_factory=hub.ctl.share_factory, threads=False)
         settings = hub.ctl.settings
         fresh.configure(path=settings.path, username=settings.username,
-                        password=hub.ctl._password() or "", smb_port=settings.smb_port,
+                        password=hub.stored_share_password() or "", smb_port=settings.smb_port,
                         smb_timeout=settings.smb_timeout)
         try:
             key = certs.load_pfx(pfx, pfx_password, "recovery PFX")

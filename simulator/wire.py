@@ -17,15 +17,14 @@ from engine.share.smb import SmbShare
 from engine.share.unc import UncPath
 from fake_smb import FakeSmbServer
 from fake_smb.proxy import FaultProxy
-from simulator.network import SMB_PORT
+from simulator.config import SHARE_FOLDER, SHARE_NAME
+from simulator.gate import port_verdict, resolves
 
 _FILLER = ".filler"  # other data on the file server, for "share filled"
 
 
 class WireWorld:
     def __init__(self, hub) -> None:
-        from simulator.hub import SHARE_FOLDER, SHARE_NAME
-
         self.hub = hub
         self.root = os.path.join(hub.workdir, "smb-share")
         os.makedirs(os.path.join(self.root, SHARE_FOLDER), exist_ok=True)
@@ -38,10 +37,8 @@ class WireWorld:
         self.sync()
 
     def share(self, unc: UncPath, username: str | None, password: str | None) -> SmbShare:
-        from simulator.hub import SHARE_HOST
-
         self.sync()
-        if unc.host.lower() != SHARE_HOST or not self.hub.dns.resolves(unc.host):
+        if not resolves(self.hub, unc.host):
             raise ConnectivityError(f"host name {unc.host} does not resolve from the privileged endpoint")
         timeout = self.hub.ctl.settings.smb_timeout
         # The PEP's model resolved the name; the bytes go to the proxy in front of fake_smb.
@@ -63,10 +60,8 @@ class WireWorld:
         filler = os.path.join(self.root, _FILLER)
         with open(filler, "ab") as f:
             f.truncate(hub.storage.filler)
-        from simulator.hub import SHARE_HOST
-
-        verdict = hub.firewall.verdict(hub.active_vm, SHARE_HOST, SMB_PORT, hub.env.now)
-        if verdict == "reject" or not model.up:
+        verdict = port_verdict(hub)
+        if verdict == "reject":
             self.proxy.reject()
         elif verdict == "drop":
             self.proxy.blackhole()
@@ -83,8 +78,6 @@ class WireWorld:
         return total
 
     def flip_bit(self, path: str, offset: int) -> None:
-        from simulator.hub import SHARE_FOLDER
-
         full = os.path.join(self.root, SHARE_FOLDER, path)
         with open(full, "r+b") as f:
             data = bytearray(f.read())

@@ -205,7 +205,7 @@ def test_share_password_is_stored_encrypted(rig):
     for dirpath, _, files in os.walk(rig.ctl.store.root):
         for name in files:
             assert b"Sh@re-Pa55-plaintext" not in Path(dirpath, name).read_bytes()
-    assert rig.ctl._password() == "Sh@re-Pa55-plaintext"
+    assert rig.ctl.share_password() == "Sh@re-Pa55-plaintext"
 
 
 def test_store_writable_by_others_is_refused(tmp_path):

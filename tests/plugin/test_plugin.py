@@ -14,7 +14,7 @@ PASSING = textwrap.dedent("""\
     name = "port 445 blocked then lifted"
     tags = ["firewall"]
     hub = 4
-    days = 2.01
+    days = 2.02
     seed = 11
 
     [[events]]
@@ -80,7 +80,7 @@ def test_fixtures_work_in_a_users_test_file(pytester: pytest.Pytester) -> None:
             ibs_engine.controller.verify(record.id, ibs_engine.key)
 
         def test_simulated_hub(simulated_hub):
-            hub = simulated_hub(days=1.01, frequency_hours=6)
+            hub = simulated_hub(days=1.02, frequency_hours=6)
             assert isinstance(hub, Hub)
             assert [r.status for r in hub.ctl.backups()] == ["Succeeded"] * 4
             asdk = simulated_hub("asdk", seed=3)

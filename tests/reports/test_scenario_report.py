@@ -18,7 +18,7 @@ name = "tiny passing run"
 description = "Two scheduled backups on a quiet day."
 tags = ["smoke"]
 hub = 4
-days = 1.01
+days = 1.02
 seed = 3
 
 [[events]]
@@ -38,7 +38,7 @@ FAILING = """\
 name = "tiny failing run"
 tags = ["smoke", "negative"]
 hub = 4
-days = 1.01
+days = 1.02
 seed = 4
 
 [[events]]

@@ -17,7 +17,7 @@ PASSING = """\
 name = "{name}"
 tags = [{tags}]
 hub = 4
-days = 1.01
+days = 1.02
 seed = {seed}
 
 [expect]

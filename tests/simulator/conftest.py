@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from simulator.clock import ticks
 from simulator.hub import Hub, HubConfig
 from simulator.profiles import HubProfile
 
@@ -26,7 +27,7 @@ def at(hub: Hub, hours: float, action) -> None:
     """Run ``action(hub)`` at ``hours`` of virtual time."""
 
     def proc():
-        yield hub.env.timeout(hours * 3600 - hub.env.now)
+        yield hub.env.timeout(ticks(hours * 3600) - hub.env.now)
         result = action(hub)
         if hasattr(result, "callbacks"):  # a SimPy process: wait for it
             yield result

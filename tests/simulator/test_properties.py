@@ -31,12 +31,12 @@ def intervals(hub: Hub) -> list[tuple[float, float]]:
        on_demand_hours=st.lists(st.floats(0, 24 * 6), max_size=4))
 def test_one_job_at_a_time_and_the_sizing_figures_hold(profile, policy, seed, on_demand_hours):
     frequency, retention = policy
-    days = retention + 1.01
+    days = retention + 1.02
     with Hub(HubConfig(profile, seed=seed, frequency_hours=frequency,
                        retention_days=retention)) as hub:
         for hours in on_demand_hours:
             def later(hours=hours):
-                yield hub.env.timeout(hours * 3600)
+                yield hub.timeout(hours * 3600)
                 yield actions.request_backup(hub)
             hub.env.process(later())
         hub.run(days)
@@ -60,7 +60,7 @@ def test_the_share_never_holds_more_than_its_capacity(capacity_gb, seed, fill_at
     with Hub(HubConfig(HubProfile(nodes=4), seed=seed,
                        share_capacity_bytes=capacity_gb * GB)) as hub:
         def fill():
-            yield hub.env.timeout(fill_at * 3600)
+            yield hub.timeout(fill_at * 3600)
             actions.fill_share(hub, free_gb)
         hub.env.process(fill())
         hub.run(3)
@@ -84,8 +84,8 @@ def test_the_same_seed_replays_identically(seed, nodes):
 
 
 def _faults(hub):
-    yield hub.env.timeout(5 * 3600)
+    yield hub.timeout(5 * 3600)
     actions.block_port_445(hub, "reject")
-    yield hub.env.timeout(6 * 3600)
+    yield hub.timeout(6 * 3600)
     actions.remove_firewall_rule(hub, "block-445")
     actions.fail_ercs(hub, "ERCS01")

@@ -26,8 +26,8 @@ def test_wire_run_matches_sim_run_for_a_clean_schedule(make_hub):
     results = {}
     for fidelity in ("sim", "wire"):
         hub = make_hub(4, seed=5, fidelity=fidelity)
-        hub.run(2.01)
-        summary = summarize(hub, 2.01)
+        hub.run(2.02)
+        summary = summarize(hub, 2.02)
         results[fidelity] = (hub.log.to_jsonl(), summary["backups"], summary["sharePeakBytes"])
         assert summary["recoveryCheck"] == "passed"
         hub.close()
@@ -39,7 +39,7 @@ def test_port_445_faults_over_the_wire(make_hub, action):
     hub = make_hub(4, fidelity="wire")
     at(hub, 1, lambda h: actions.block_port_445(h, action))
     at(hub, 13, lambda h: actions.remove_firewall_rule(h, "block-445"))
-    hub.run(1.01)
+    hub.run(1.02)
     assert outcomes(hub) == [("Failed", "Connectivity"), ("Succeeded", None)]
     assert hub.ctl.alert_book().active() == []
 
@@ -51,7 +51,7 @@ def test_server_faults_over_the_wire(make_hub):
     at(hub, 14, lambda h: actions.server_set_password(h, "rotated-pw-1"))
     at(hub, 25, lambda h: actions.operator_configure(h, password="rotated-pw-1"))
     at(hub, 26, lambda h: actions.server_encryption(h, "off"))
-    hub.run(1.51)
+    hub.run(1.52)
     assert outcomes(hub) == [("Failed", "Connectivity"), ("Failed", "Authentication"),
                              ("Succeeded", None)]
     assert "SMB 2.1" in finished(hub)[0]["message"]

@@ -1,0 +1,55 @@
+"""Can the controller use the share right now? The world's answer, worded as the SMB client's.
+
+The sim fidelity's in-memory share asks before every operation; the wire fidelity's real
+client meets the same conditions on the wire. Messages follow engine/share/smb_errors.py, so
+a scenario reads the same at either fidelity.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from engine.errors import AuthenticationError, ConnectivityError, PathFaultError
+from engine.share.unc import UncPath
+from simulator.config import DIALECTS, SHARE_HOST
+from simulator.network import SMB_PORT
+
+if TYPE_CHECKING:
+    from simulator.hub import Hub
+
+
+def check(hub: Hub, op: str, unc: UncPath, user: str | None, password: str | None) -> None:
+    """Raise what the SMB client would raise for ``op`` on ``unc`` at this virtual instant."""
+    host, where = unc.host, str(unc)
+    if op == "connect" and not resolves(hub, host):
+        raise ConnectivityError(f"host name {host} does not resolve from the privileged endpoint")
+    verdict = port_verdict(hub)
+    if verdict == "reject":
+        raise ConnectivityError(f"{where}: cannot connect (Connection refused) while "
+                                f"connecting to port {SMB_PORT}")
+    if verdict == "drop":
+        raise ConnectivityError(f"{where}: server did not answer within "
+                                f"{hub.ctl.settings.smb_timeout} s while connecting to port "
+                                f"{SMB_PORT}")
+    if op == "connect":
+        server = hub.server
+        if DIALECTS.index(server.max_dialect) < DIALECTS.index("3.0"):
+            raise ConnectivityError(f"{where}: server offered SMB {server.max_dialect}, "
+                                    "but SMB 3.0 or later is required")
+        if user is None or server.users.get(user) != password:
+            raise AuthenticationError(f"{where}: logon failure (unknown user or wrong "
+                                      "password) while logging on")
+        if unc.share not in server.shares:
+            raise PathFaultError(f"{where}: share {unc.share} does not exist on {host}")
+
+
+def resolves(hub: Hub, host: str) -> bool:
+    """Does ``host`` resolve from the privileged endpoint to the share's server?"""
+    return host.lower() == SHARE_HOST and hub.dns.resolves(host)
+
+
+def port_verdict(hub: Hub) -> str:
+    """allow, drop or reject: what port 445 does for the active ERCS VM (a down server refuses)."""
+    if not hub.server.up:
+        return "reject"
+    return hub.firewall.verdict(hub.active_vm, SHARE_HOST, SMB_PORT, hub.now)

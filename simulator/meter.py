@@ -1,0 +1,24 @@
+"""What the share holds over a run: occupancy samples and the peak, judged by its own budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ShareMeter:
+    """Samples of modelled bytes on the share; the peak and the budget in force at the peak.
+
+    The policy can change during a run, so a peak is judged by the budget of its moment.
+    """
+
+    peak_bytes: int = 0
+    peak_budget_bytes: int = 0
+    occupancy: list[tuple[float, int]] = field(default_factory=lambda: [(0.0, 0)])
+
+    def sample(self, at_seconds: float, used: int, budget: int) -> None:
+        if used > self.peak_bytes:
+            self.peak_bytes = used
+            self.peak_budget_bytes = budget
+        if used != self.occupancy[-1][1]:
+            self.occupancy.append((at_seconds, used))

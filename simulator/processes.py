@@ -1,0 +1,88 @@
+"""The hub's SimPy processes: the scheduler, the tenants, on-demand requests, and a job's run.
+
+Each is a generator over the hub's public surface. A job advances one chunk per step; between
+two steps virtual time passes (bytes / link bandwidth) and the rest of the world changes what
+the next step meets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from engine.errors import IbsError
+from engine.history import BackupRecord
+from engine.job import Job
+from simulator import scale
+from simulator.clock import HOUR, ticks
+
+if TYPE_CHECKING:
+    from simulator.hub import Hub
+
+Process = Generator[simpy.Event, Any, None]
+
+
+def scheduler(hub: Hub) -> Process:
+    """Wake at each scheduled slot (or when the operator changes something) and act on it."""
+    while True:
+        slot = hub.ctl.next_slot()
+        wait = HOUR if slot is None else max(0, hub.clock.ticks_until(slot))
+        yield hub.env.timeout(wait) | hub.wake_event()
+        outcome = hub.ctl.start_scheduled()
+        if isinstance(outcome, Job):
+            yield from drive(hub, outcome)
+        elif isinstance(outcome, BackupRecord):
+            hub.log.add(hub.env.now, "backup skipped", id=outcome.id,
+                        reason="; ".join(outcome.warnings))
+
+
+def tenants(hub: Hub) -> Process:
+    """Tenants change one role's objects about once every ``tenant_change_every_hours``."""
+    names = sorted(hub.roles)
+    mean = hub.config.tenant_change_every_hours * 3600
+    while True:
+        yield hub.env.timeout(max(1, ticks(hub.rng.expovariate(1 / mean))))
+        hub.roles[hub.rng.choice(names)].change(hub.rng)
+
+
+def on_demand(hub: Hub) -> Process:
+    try:
+        job = hub.ctl.start_backup("OnDemand")
+    except IbsError as exc:
+        hub.log.add(hub.env.now, "on-demand refused", reason=str(exc), exitCode=exc.exit_code)
+        return
+    yield from drive(hub, job)
+
+
+def drive(hub: Hub, job: Job) -> Process:
+    """Run a job step by step in virtual time; a failure of its ERCS VM kills it."""
+    vm = hub.active_vm
+    record = job.record
+    steps = job.steps()
+    hub.job_started(job, steps)
+    hub.log.add(hub.env.now, "backup started", id=record.id, trigger=record.trigger, vm=vm)
+    done = 0
+    first = True
+    while True:
+        try:
+            progress = next(steps)
+        except StopIteration:
+            break
+        if first:
+            first = False
+            roles = hub.snapshots_taken(record.id)
+            yield hub.env.timeout(ticks(hub.config.role_overhead_seconds * roles))
+        moved = scale.to_modelled(progress.done_bytes - done)
+        done = progress.done_bytes
+        yield hub.env.timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
+        hub.sample()
+        if not hub.ercs_up[vm] or hub.crash_pending:
+            job.kill()
+            steps.close()
+            hub.job_died(record, vm)
+            return
+    hub.job_ended(record)
+    for observer in hub.after_job:
+        observer(record)
