@@ -36,6 +36,9 @@ def register(sub) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="scenarios run in N processes")
     p.add_argument("--report", default="ibs-report", metavar="DIR")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    p.add_argument("--timings", action="store_true",
+                   help="also write each scenario's wall-clock seconds into the reports; without "
+                        "it the same scenarios and seeds give byte-identical reports")
     p.add_argument("--list", action="store_true", help="list the selected scenarios; run nothing")
     p.set_defaults(func=run)
 
@@ -149,7 +152,8 @@ def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> in
     from scenarios.secrets import scenario_secrets
 
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    paths = write_reports([r.to_json() for r in results], args.report, junit=args.junit)
+    paths = write_reports([r.to_json(timings=args.timings) for r in results], args.report,
+                          junit=args.junit)
     # The reports are read by people and machines far from the stamp: prove they hold no secret.
     secrets = [s for sc in scenarios for s in scenario_secrets(sc)]
     leaked = scan_for_secrets(args.report, secrets)

@@ -190,7 +190,7 @@ REPORT_HTML = """\
     · seed {{ s.r.seed }} · {{ s.r.fidelity }} · {{ s.r.days }} virtual days
     {%- if s.r.summary.hub %} · {{ s.r.summary.hub }}{% endif %}
     {%- if s.r.summary.identity %} · {{ s.r.summary.identity }}{% endif %}
-    · {{ s.r.seconds }} s wall</div>
+    {%- if s.r.seconds is number %} · {{ s.r.seconds }} s wall{% endif %}</div>
   {%- if s.description %}
   <div class="desc">{{ s.description }}</div>
   {%- endif %}

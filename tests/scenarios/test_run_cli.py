@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from scenarios.cli import LIBRARY
+
 IBS = str(Path(sys.executable).parent / "ibs")
 
 PASSING = """\
@@ -108,3 +110,34 @@ def test_seed_override_changes_the_run_and_replays_it(suite, tmp_path):
 
     assert events(7) == events(7)
     assert events(7) != events(8)
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_same_run_twice_writes_byte_identical_reports(tmp_path):
+    # Two short built-in scenarios: a recovery and a server fault, so both charts have content.
+    short = [str(LIBRARY / "recovery_version_gap.toml"), str(LIBRARY / "smb_no_encryption.toml")]
+    for name in ("one", "two"):
+        r = ibs("run", *short, "--fidelity", "sim", "--report", name,
+                "--junit", f"{name}/ci/junit.xml", cwd=tmp_path)
+        assert r.returncode == 0, r.stdout + r.stderr
+    one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
+    assert sorted(one) == sorted(two) == ["ci/junit.xml", "junit.xml", "report.html", "report.json",
+                                          "report.md"]
+    for name in one:
+        assert one[name] == two[name], f"{name} differs between two runs of the same seed"
+    assert b'"seconds"' not in one["report.json"]
+    assert b" time=" not in one["junit.xml"] and b" s wall" not in one["report.html"]
+
+
+def test_timings_put_wall_seconds_in_the_reports(suite, tmp_path):
+    r = ibs("run", str(suite / "a.toml"), "--timings", "--report", "rep", cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    seconds = json.loads((tmp_path / "rep" / "report.json").read_text())["scenarios"][0]["seconds"]
+    assert seconds > 0
+    case = ET.parse(tmp_path / "rep" / "junit.xml").getroot().find("testcase")
+    assert float(case.get("time")) == pytest.approx(seconds)
+    assert f"· {seconds} s wall" in (tmp_path / "rep" / "report.html").read_text()
