@@ -44,8 +44,10 @@ class WireWorld:
         if unc.host.lower() != SHARE_HOST or not self.hub.dns.resolves(unc.host):
             raise ConnectivityError(f"host name {unc.host} does not resolve from the privileged endpoint")
         timeout = self.hub.ctl.settings.smb_timeout
-        # The PEP's model resolved the name; the bytes go to the proxy in front of fake_smb.
-        return SmbShare(str(unc), username, password, port=self.proxy.port, address="127.0.0.1",
+        # The PEP's model resolved the name; the bytes go to the proxy in front of fake_smb,
+        # while messages name the configured port, as at sim fidelity.
+        return SmbShare(str(unc), username, password, port=self.hub.ctl.settings.smb_port,
+                        endpoint=("127.0.0.1", self.proxy.port),
                         connect_timeout=timeout, request_timeout=timeout)
 
     def sync(self) -> None:
