@@ -2,7 +2,10 @@
 
 Before every operation it asks ``gate`` whether the controller can reach and use the share at
 this instant; the gate raises the same ``ShareError`` categories the real SMB client raises
-(engine/share/smb_errors.py), so the engine sees the same failures at either fidelity.
+(engine/share/smb_errors.py), so the engine sees the same failures at either fidelity. Its own
+failures (a full disk, a missing path) are worded as ``SmbShare`` words them: the share's UNC
+path, then what went wrong while doing what to which share-relative path. Its internal root
+("backup/stamp1") never shows: a scenario's messages read the same at either fidelity.
 """
 
 from __future__ import annotations
@@ -13,6 +16,10 @@ from typing import BinaryIO
 
 from engine.errors import GeneralFaultError, PathFaultError, ShareCapacityError
 from engine.share.base import Share, ShareStat, validate_relpath
+
+# An SMB server reports space in whole allocation units ([MS-FSCC] 2.5.4); fake_smb's are 4 KiB.
+# Rounded the same way, "the share has N bytes free" names the same N at either fidelity.
+ALLOCATION_UNIT = 4096
 
 
 class ShareStorage:
@@ -32,9 +39,10 @@ class ShareStorage:
 
 
 class _Writer(io.RawIOBase):
-    def __init__(self, share: MemoryShare, path: str) -> None:
+    def __init__(self, share: MemoryShare, full: str, path: str) -> None:
         self._share = share
-        self._path = path
+        self._full = full  # the key in storage.files
+        self._path = path  # as the engine named it, for messages
 
     def writable(self) -> bool:
         return True
@@ -45,9 +53,9 @@ class _Writer(io.RawIOBase):
         n = len(data)
         if storage.used + n > storage.capacity:
             room = max(0, storage.capacity - storage.used)
-            storage.files[self._path] += bytes(memoryview(data)[:room])
-            raise ShareCapacityError(f"disk full while writing {self._path}")
-        storage.files[self._path] += data
+            storage.files[self._full] += bytes(memoryview(data)[:room])
+            raise ShareCapacityError(self._share._message("disk full", f"writing {self._path}"))
+        storage.files[self._full] += data
         return n
 
 
@@ -73,13 +81,24 @@ class MemoryShare(Share):
         validate_relpath(path)
         return f"{self.root}/{path}" if self.root else path
 
+    def _message(self, reason: str, what: str) -> str:
+        # The shape of engine.share.smb_errors.translate: "<UNC>: <reason> while <what>".
+        return f"{self._display}: {reason} while {what}"
+
+    def _missing(self, full: str, what: str) -> PathFaultError:
+        # An SMB server tells a missing name in an existing folder (OBJECT_NAME_NOT_FOUND) from
+        # a missing folder on the way (OBJECT_PATH_NOT_FOUND); smb_errors words them apart.
+        parent_exists = full.rpartition("/")[0] in self.storage.dirs
+        reason = "not found" if parent_exists else "path not found"
+        return PathFaultError(self._message(reason, what))
+
     def describe(self) -> str:
         return self._display
 
     def connect(self) -> None:
         self._gate("connect")
         if self.root not in self.storage.dirs:
-            raise PathFaultError(f"folder {self._display} does not exist on the share")
+            raise PathFaultError(f"{self._display}: folder does not exist")
         self.transfer_encrypted = self._encrypted()
 
     def close(self) -> None:
@@ -89,7 +108,7 @@ class MemoryShare(Share):
         self._gate("list")
         full = self._p(path)
         if full not in self.storage.dirs:
-            raise PathFaultError(f"path not found while listing {path or '/'}")
+            raise self._missing(full, f"listing {path or '/'}")
         prefix = f"{full}/" if full else ""
         names = {p[len(prefix):].split("/", 1)[0]
                  for p in (*self.storage.files, *self.storage.dirs)
@@ -111,22 +130,19 @@ class MemoryShare(Share):
         for i in range(1, len(parts) + 1):
             self.storage.dirs.add("/".join(parts[:i]))
 
-    def _parent_exists(self, full: str) -> None:
-        if full.rpartition("/")[0] not in self.storage.dirs:
-            raise PathFaultError(f"folder of {full} does not exist")
-
     def create(self, path: str) -> BinaryIO:
         self._gate("create")
         full = self._p(path)
-        self._parent_exists(full)
+        if full.rpartition("/")[0] not in self.storage.dirs:
+            raise PathFaultError(self._message("path not found", f"creating {path}"))
         self.storage.files[full] = bytearray()
-        return _Writer(self, full)  # type: ignore[return-value]
+        return _Writer(self, full, path)  # type: ignore[return-value]
 
     def open(self, path: str) -> BinaryIO:
         self._gate("open")
         full = self._p(path)
         if full not in self.storage.files:
-            raise PathFaultError(f"path not found while opening {path}")
+            raise self._missing(full, f"opening {path}")
         return _Reader(bytes(self.storage.files[full]))
 
     def rename(self, src: str, dst: str) -> None:
@@ -138,7 +154,7 @@ class MemoryShare(Share):
             self.storage.files[d] = self.storage.files.pop(s)
             return
         if s not in self.storage.dirs:
-            raise PathFaultError(f"path not found while renaming {src}")
+            raise self._missing(s, f"renaming {src}")
         prefix = s + "/"
         for p in [p for p in self.storage.files if p.startswith(prefix)]:
             self.storage.files[d + p[len(s):]] = self.storage.files.pop(p)
@@ -160,8 +176,9 @@ class MemoryShare(Share):
 
     def free_space(self) -> int:
         self._gate("statfs")
-        return max(0, self.storage.capacity - self.storage.used)
+        free = max(0, self.storage.capacity - self.storage.used)
+        return free - free % ALLOCATION_UNIT
 
     def total_space(self) -> int:
         self._gate("statfs")
-        return self.storage.capacity
+        return self.storage.capacity - self.storage.capacity % ALLOCATION_UNIT

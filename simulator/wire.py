@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import weakref
 
-from engine.errors import ConnectivityError
+from engine.errors import ConnectivityError, ShareError
 from engine.share.smb import SmbShare
 from engine.share.unc import UncPath
 from fake_smb import FakeSmbServer
@@ -29,6 +30,7 @@ class WireWorld:
         self.root = os.path.join(hub.workdir, "smb-share")
         os.makedirs(os.path.join(self.root, SHARE_FOLDER), exist_ok=True)
         self._users = set(hub.server.users)
+        self._shares: weakref.WeakSet[SmbShare] = weakref.WeakSet()  # the controllers' connections
         self.server = FakeSmbServer(self.root, share_name=SHARE_NAME, users=dict(hub.server.users),
                                     encryption=hub.server.encryption)
         self.server.start()
@@ -41,9 +43,13 @@ class WireWorld:
         if not resolves(self.hub, unc.host):
             raise ConnectivityError(f"host name {unc.host} does not resolve from the privileged endpoint")
         timeout = self.hub.ctl.settings.smb_timeout
-        # The PEP's model resolved the name; the bytes go to the proxy in front of fake_smb.
-        return SmbShare(str(unc), username, password, port=self.proxy.port, address="127.0.0.1",
-                        connect_timeout=timeout, request_timeout=timeout)
+        # The PEP's model resolved the name; the bytes go to the proxy in front of fake_smb,
+        # while messages name the configured port, as at sim fidelity.
+        share = SmbShare(str(unc), username, password, port=self.hub.ctl.settings.smb_port,
+                         endpoint=("127.0.0.1", self.proxy.port),
+                         connect_timeout=timeout, request_timeout=timeout)
+        self._shares.add(share)
+        return share
 
     def sync(self) -> None:
         """Mirror the world's state onto the real server and the proxy."""
@@ -68,7 +74,27 @@ class WireWorld:
         else:
             self.proxy.allow()
 
+    def _settle(self) -> None:
+        """Let the server answer every request the client has sent, so it has written them.
+
+        SmbWriter keeps a WRITE in flight from one step of a job to the next (smb_io._WINDOW).
+        Measured between two steps, the share would hold that write or not by thread timing,
+        and "share filled", the occupancy samples and the peak would change from run to run of
+        the same seed. A blackholed proxy answers nothing: then the wait ends at the timeout.
+        """
+        timeout = self.hub.ctl.settings.smb_timeout
+        for share in list(self._shares):
+            try:
+                conn = share.wire.connection
+            except ShareError:  # not connected
+                continue
+            if conn is None:
+                continue
+            for request in list(conn.outstanding_requests.values()):
+                request.response_event.wait(timeout)
+
     def used_bytes(self) -> int:
+        self._settle()
         total = 0
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:

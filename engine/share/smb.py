@@ -58,12 +58,14 @@ class SmbShare(Share):
         connect_timeout: float = 10.0,
         request_timeout: float = 30.0,
         require_encryption: bool = False,
-        address: str | None = None,
+        endpoint: tuple[str, int] | None = None,
     ) -> None:
-        """``address``: connect there instead of resolving the UNC host (a name resolved
-        elsewhere, e.g. by a simulated PEP); messages still name the UNC path."""
+        """``port`` is the configured SMB port. ``endpoint`` (address, port): connect there
+        instead of to the UNC host on ``port``, e.g. a proxy in front of the server, or a name
+        resolved elsewhere (a simulated PEP). Messages name the UNC path and ``port`` either way,
+        so they read the same to the operator whatever carries the bytes."""
         self.target = SmbTarget(parse_unc(unc), username, password, port, connect_timeout,
-                                request_timeout, require_encryption, address)
+                                request_timeout, require_encryption, endpoint)
         self.unc: UncPath = self.target.unc
         self.transfer_encrypted = None
         self.dialect: int | None = None

@@ -22,9 +22,11 @@ from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from engine.errors import ConnectivityError, ShareError
+from engine.errors import ConnectivityError, PathFaultError, ShareError
 from engine.share.smb_errors import status_of, translate
 from engine.share.unc import UncPath
+
+_BAD_NETWORK_NAME = 0xC00000CC  # STATUS_BAD_NETWORK_NAME ([MS-ERREF] 2.3.1)
 
 DIALECT_NAMES = {
     Dialects.SMB_2_0_2: "SMB 2.0.2",
@@ -97,7 +99,13 @@ def credit_shortfall(conn: Connection, nbytes: int) -> int:
 
 @dataclass(frozen=True)
 class SmbTarget:
-    """Where and how to connect: what an SmbShare is given, and all its wire needs."""
+    """Where and how to connect: what an SmbShare is given, and all its wire needs.
+
+    ``unc`` and ``port`` are the share as the user configured it, and the only place messages
+    take a location from. ``endpoint`` (address, port), when set, is where the socket goes
+    instead: a relay or proxy in front of the server (the simulator's fault proxy), whose
+    address means nothing to the reader of an alert.
+    """
 
     unc: UncPath
     username: str | None
@@ -106,7 +114,7 @@ class SmbTarget:
     connect_timeout: float = 10.0
     request_timeout: float = 30.0
     require_encryption: bool = False
-    address: str | None = None  # connect here instead of resolving the UNC host
+    endpoint: tuple[str, int] | None = None
 
 
 class SmbWire:
@@ -136,9 +144,15 @@ class SmbWire:
                 sock.shutdown(socket.SHUT_RDWR)
 
     @contextlib.contextmanager
-    def call(self, what: str, timeout: float | None = None) -> Iterator[None]:
-        """Run the body under a deadline; translate failures to ``ShareError``."""
+    def call(self, what: str, timeout: float | None = None,
+             shown: float | None = None) -> Iterator[None]:
+        """Run the body under a deadline; translate failures to ``ShareError``.
+
+        ``shown`` is the timeout a message names when ``timeout`` is what is left of it: the
+        reader set 10 s, not the 9.987 s that remained after name resolution.
+        """
         limit = self.target.request_timeout if timeout is None else timeout
+        shown = limit if shown is None else shown
         with self._lock:
             if self.dead is not None:
                 raise ConnectivityError(f"{self.where}: connection unusable ({self.dead}) while {what}")
@@ -153,10 +167,10 @@ class SmbWire:
                 # smbprotocol's own receive timeout (NEGOTIATE, ECHO) says the same as ours.
                 fired = self._dog.fired or "Connection timeout of" in str(exc)
                 if fired:
-                    self.dead = f"no answer within {limit:.3g} s"
+                    self.dead = f"no answer within {shown:.3g} s"
                     self._teardown()
                     raise ConnectivityError(
-                        f"{self.where}: server did not answer within {limit:.3g} s while {what}"
+                        f"{self.where}: server did not answer within {shown:.3g} s while {what}"
                     ) from None
                 err = translate(exc, what, self.where)
                 err.smb_status = status_of(exc)  # type: ignore[attr-defined]
@@ -193,11 +207,13 @@ class SmbWire:
     def connect(self) -> None:
         started = time.monotonic()
         try:
-            address = self.target.address or self._resolve()
+            address, port = self.target.endpoint or (self._resolve(), self.target.port)
             left = max(0.1, self.target.connect_timeout - (time.monotonic() - started))
-            conn = Connection(uuid.uuid4(), address, self.target.port, require_signing=True)
+            conn = Connection(uuid.uuid4(), address, port, require_signing=True)
             self.connection = conn
-            with self.call(f"connecting to port {self.target.port}", left):
+            # The configured port, not the endpoint's: the operator opens 445 in a firewall.
+            with self.call(f"connecting to port {self.target.port}", left,
+                           shown=self.target.connect_timeout):
                 # smbprotocol truncates its NEGOTIATE wait to whole seconds (int(t - elapsed)), so
                 # give it the extra fraction and let the watchdog enforce ``left`` exactly. The TCP
                 # connect itself uses this value too and cannot be cut short: at most +1 s.
@@ -221,8 +237,18 @@ class SmbWire:
                 session.connect()
             self.session = session
             tree = TreeConnect(session, self.unc.tree)
-            with self.call(f"connecting to share {self.unc.share}"):
-                tree.connect()
+            try:
+                with self.call(f"connecting to share {self.unc.share}"):
+                    tree.connect()
+            except PathFaultError as exc:
+                if getattr(exc, "smb_status", None) != _BAD_NETWORK_NAME:
+                    raise
+                # Name the share and the server: "share does not exist while connecting to share
+                # X" says it twice and leaves out where it was looked for.
+                err = PathFaultError(
+                    f"{self.where}: share {self.unc.share} does not exist on {self.unc.host}")
+                err.smb_status = _BAD_NETWORK_NAME  # type: ignore[attr-defined]
+                raise err from None
             self.tree = tree
             self.encrypted = bool(session.encrypt_data or tree.encrypt_data)
         except BaseException:

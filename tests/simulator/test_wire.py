@@ -64,3 +64,17 @@ def test_share_full_over_the_wire_leaves_no_partial_backup(make_hub):
     hub.run(0.6)
     assert outcomes(hub) == [("Failed", "ShareCapacity")]
     assert hub.share_used_bytes() == 0
+
+
+def test_wire_runs_of_one_seed_measure_the_share_alike(make_hub):
+    # The share is measured between two steps of a job, while a WRITE may still be in flight;
+    # the measurement waits for the server's answer, or it would depend on thread timing.
+    occupancy = []
+    for _ in range(3):
+        hub = make_hub(4, seed=5, fidelity="wire")
+        hub.run(0.55)
+        occupancy.append(list(hub.occupancy))
+        hub.close()
+    assert len(occupancy[0]) > 10  # the 12:00 backup was sampled step by step
+    assert occupancy[1] == occupancy[0]
+    assert occupancy[2] == occupancy[0]

@@ -99,7 +99,7 @@ def test_set_password_while_running(samba: SambaServer) -> None:
 
 @pytest.mark.samba
 def test_missing_share_and_folder(samba: SambaServer) -> None:
-    with pytest.raises(PathFaultError, match="share does not exist"):
+    with pytest.raises(PathFaultError, match=r"share nosuch does not exist on 127\.0\.0\.1"):
         SmbShare(r"\\127.0.0.1\nosuch", USER, PASSWORD, port=samba.port).connect()
     with pytest.raises(PathFaultError, match=r"backup\\nosuch"):
         SmbShare(samba.unc + r"\nosuch", USER, PASSWORD, port=samba.port).connect()
@@ -119,6 +119,23 @@ def test_nothing_listening_fails_fast(closed_port: int) -> None:
 def test_unresolvable_host() -> None:
     with pytest.raises(ConnectivityError, match="does not resolve"):
         SmbShare(r"\\no-such-host.invalid\backup", USER, PASSWORD, connect_timeout=5).connect()
+
+
+def test_messages_name_the_configured_port_not_the_endpoint(closed_port: int,
+                                                            blackhole: Blackhole) -> None:
+    """A relay in front of the server (the simulator's fault proxy) carries the bytes, but the
+    operator configured the UNC path and port 445: the firewall rule to fix is for 445."""
+    unc = r"\\backupshare.contoso.local\backup"  # never resolved: the endpoint replaces it
+    with pytest.raises(ConnectivityError) as refused:
+        SmbShare(unc, USER, PASSWORD, endpoint=("127.0.0.1", closed_port)).connect()
+    assert str(refused.value) == (f"{unc}: cannot connect (Connection refused) "
+                                  "while connecting to port 445")
+    with pytest.raises(ConnectivityError) as dropped:
+        SmbShare(unc, USER, PASSWORD, port=1445, endpoint=("127.0.0.1", blackhole.port),
+                 connect_timeout=1).connect()
+    # The configured timeout, not the 0.99x s left of it once the connection object was made.
+    assert str(dropped.value) == (f"{unc}: server did not answer within 1 s "
+                                  "while connecting to port 1445")
 
 
 def test_blackholed_port_fails_within_connect_timeout(blackhole: Blackhole) -> None:
