@@ -125,12 +125,14 @@ def make_set_info_handler(original):
     return set_info_handler
 
 
-def _fs_size(root: str, quota_bytes: int | None, full: bool) -> bytes:
+def _fs_size(root: str, quota_bytes: int | None, full: bool, unit: int = _UNIT) -> bytes:
     total, free = quota.space(root, quota_bytes)
-    total_units, free_units = total // _UNIT, free // _UNIT
+    total_units, free_units = total // unit, free // unit
+    sector = _SECTOR if unit % _SECTOR == 0 else unit
+    per_unit = unit // sector
     if full:  # FILE_FS_FULL_SIZE_INFORMATION (MS-FSCC 2.5.4)
-        return struct.pack("<QQQII", total_units, free_units, free_units, _SECTORS_PER_UNIT, _SECTOR)
-    return struct.pack("<QQII", total_units, free_units, _SECTORS_PER_UNIT, _SECTOR)  # 2.5.8
+        return struct.pack("<QQQII", total_units, free_units, free_units, per_unit, sector)
+    return struct.pack("<QQII", total_units, free_units, per_unit, sector)  # 2.5.8
 
 
 def make_query_info_handler(original):
@@ -147,7 +149,9 @@ def make_query_info_handler(original):
         if found is None:
             return error(STATUS_INVALID_HANDLE)
         _entry, root = found
-        info = _fs_size(root, smbServer.fake_config.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION)
+        cfg = smbServer.fake_config
+        info = _fs_size(root, cfg.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION,
+                        cfg.allocation_unit)
         # QUERY_INFO response (2.2.38): StructureSize 9, OutputBufferOffset 0x48, length.
         return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_SUCCESS
 

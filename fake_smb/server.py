@@ -36,6 +36,7 @@ class FakeSmbServer:
         max_dialect: str = "3.1.1",
         quota_bytes: int | None = None,
         allow_anonymous: bool = False,
+        allocation_unit: int = 4096,
     ) -> None:
         share_dir = os.fspath(share_dir)
         if not os.path.isdir(share_dir):
@@ -52,6 +53,11 @@ class FakeSmbServer:
         self._max_dialect = max_dialect
         self.encryption = encryption
         self.quota_bytes = quota_bytes
+        if not isinstance(allocation_unit, int) or allocation_unit < 1:
+            raise ValueError(f"allocation unit must be a positive number of bytes, not {allocation_unit!r}")
+        #: Bytes per allocation unit in volume size answers (MS-FSCC 2.5.4, 2.5.8): free space is
+        #: reported in whole units. A scaled simulation uses 1 so that no rounding is multiplied.
+        self.allocation_unit = allocation_unit
         self.allow_anonymous = allow_anonymous
         self.faults = Faults()
         self.server_guid = uuid.uuid4().bytes

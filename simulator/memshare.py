@@ -17,9 +17,11 @@ from typing import BinaryIO
 from engine.errors import GeneralFaultError, PathFaultError, ShareCapacityError
 from engine.share.base import Share, ShareStat, validate_relpath
 
-# An SMB server reports space in whole allocation units ([MS-FSCC] 2.5.4); fake_smb's are 4 KiB.
-# Rounded the same way, "the share has N bytes free" names the same N at either fidelity.
-ALLOCATION_UNIT = 4096
+# An SMB server reports space in whole allocation units ([MS-FSCC] 2.5.4). A real unit is 4 KiB,
+# which at the simulation's scale would be 64 MiB modelled: the simulated file server (and
+# fake_smb at wire fidelity, simulator/wire.py) counts single bytes, so no rounding is scaled up
+# and free space reads the same at either fidelity.
+ALLOCATION_UNIT = 1
 
 
 class ShareStorage:

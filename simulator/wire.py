@@ -20,6 +20,7 @@ from fake_smb import FakeSmbServer
 from fake_smb.proxy import FaultProxy
 from simulator.config import SHARE_FOLDER, SHARE_NAME
 from simulator.gate import port_verdict, resolves
+from simulator.memshare import ALLOCATION_UNIT
 
 _FILLER = ".filler"  # other data on the file server, for "share filled"
 
@@ -32,7 +33,8 @@ class WireWorld:
         self._users = set(hub.server.users)
         self._shares: weakref.WeakSet[SmbShare] = weakref.WeakSet()  # the controllers' connections
         self.server = FakeSmbServer(self.root, share_name=SHARE_NAME, users=dict(hub.server.users),
-                                    encryption=hub.server.encryption)
+                                    encryption=hub.server.encryption,
+                                    allocation_unit=ALLOCATION_UNIT)
         self.server.start()
         self.proxy = FaultProxy("127.0.0.1", self.server.port)
         self.proxy.start()
