@@ -38,6 +38,7 @@ class HubProfile:
     identity: str = "ADFS"
     version: str = DEFAULT_VERSION
     growth: Growth = NONE  # how its backups grow (simulator/growth.py)
+    size_bytes: int | None = None  # a backup's modelled size at day 0, instead of the kind's
 
     def __post_init__(self) -> None:
         if self.nodes != 1 and not 4 <= self.nodes <= 16:
@@ -45,6 +46,8 @@ class HubProfile:
         if self.identity not in IDENTITIES:
             raise BadInput(f"identity must be one of {', '.join(IDENTITIES)}, not {self.identity!r}")
         release_of(self.version)
+        if self.size_bytes is not None and self.size_bytes <= 0:
+            raise BadInput(f"a backup's size must be more than 0 bytes, not {self.size_bytes}")
 
     @property
     def asdk(self) -> bool:
@@ -61,6 +64,8 @@ class HubProfile:
     @property
     def backup_bytes(self) -> int:
         """Modelled size of one backup at day 0 (REFERENCE.md, Sizing)."""
+        if self.size_bytes is not None:
+            return self.size_bytes
         if self.asdk:
             return 10 * GB
         if self.identity == "AzureAD" and release_index(self.version) >= RELEASES.index("1.1907"):

@@ -14,8 +14,14 @@ The model follows the engine (engine/controller.py, ``Job._write`` and ``_plan_p
   divides 24 × d, as REFERENCE.md says): without growth the peak *is* the required budget;
 - an on-demand backup between two scheduled ones adds one backup until it expires; that is
   reported beside the peak (``on_demand_peak_bytes``), never folded into it;
-- with growth, the size of each new backup is ``base × (1 + growth/100) ** (day / 365)``, where
-  ``day`` is the whole day on which it is written (compound per year, applied per day).
+- with growth, the size of each new backup is ``base × (1 + pct/100) ** (day / 365) + gb × day``,
+  where ``day`` is the whole day on which it is written (simulator/growth.py: the simulator uses
+  the same function, so both agree backup by backup);
+- space already used on the share by other data counts against its capacity;
+- the engine starts a backup only if the share has room for it: the estimate scales the last
+  backup (framing included), so a share exactly as large as the peak holds the schedule. The
+  first backup is estimated from its sources plus a 64 KiB margin (engine/job.py), which only
+  matters on a share smaller than one backup.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import BadInput
+from simulator.growth import Growth, as_growth
 from engine.settings import (
     DEFAULT_FREQUENCY_HOURS,
     DEFAULT_RETENTION_DAYS,
@@ -36,6 +43,8 @@ from engine.settings import (
     check_range,
     check_retention,
 )
+
+from simulator.network import DEFAULT_LINK_MB_PER_SECOND
 
 GB = 10**9
 TB = 10**12
@@ -118,27 +127,27 @@ def required_bytes(per_backup: int, frequency_hours: int, retention_days: int) -
     return per_backup * backups_kept(frequency_hours, retention_days)
 
 
-def backup_size_on_day(per_backup: int, growth_pct_per_year: float, day: int) -> int:
-    """Size of a backup written on ``day`` (0 = start) with compound yearly growth per day."""
-    if not growth_pct_per_year or day <= 0:
-        return per_backup
-    return round(per_backup * (1 + growth_pct_per_year / 100) ** (day / DAYS_PER_YEAR))
+def backup_size_on_day(per_backup: int, growth: Growth | float, day: int) -> int:
+    """Size of a backup written on ``day`` (0 = start); growth as in simulator/growth.py."""
+    return as_growth(growth).size_on_day(per_backup, day)
 
 
-def horizon_days(years: int) -> int:
-    return years * DAYS_PER_YEAR
+def horizon_days(years: int, days: int | None = None) -> int:
+    """The plan's length in days: ``days`` when given, else whole years of 365 days."""
+    return days if days is not None else years * DAYS_PER_YEAR
 
 
-def write_hours(frequency_hours: int, years: int) -> range:
+def write_hours(frequency_hours: int, years: int, days: int | None = None) -> range:
     """The hours at which scheduled backups are written within the horizon: f, 2f, 3f...
 
     Backup is enabled at hour 0 and the first backup comes one period later.
     """
-    return range(frequency_hours, horizon_days(years) * 24, frequency_hours)
+    return range(frequency_hours, horizon_days(years, days) * 24, frequency_hours)
 
 
 def peak_bytes(per_backup: int, frequency_hours: int, retention_days: int,
-               growth_pct_per_year: float = 0, years: int = 1) -> int:
+               growth_pct_per_year: Growth | float = 0, years: int = 1,
+               days: int | None = None) -> int:
     """The most the share holds within the horizon on the schedule alone.
 
     Expired backups go before each write, so right after a write at hour t the share holds the
@@ -147,22 +156,23 @@ def peak_bytes(per_backup: int, frequency_hours: int, retention_days: int,
     is the highest point; this is the same number as the largest ``peak_bytes`` of
     :func:`occupancy_series`.
     """
-    last = write_hours(frequency_hours, years)[-1]
+    last = write_hours(frequency_hours, years, days)[-1]
     kept = range(last, max(last - 24 * retention_days, 0), -frequency_hours)
     return sum(backup_size_on_day(per_backup, growth_pct_per_year, t // 24) for t in kept)
 
 
 def on_demand_peak_bytes(per_backup: int, frequency_hours: int, retention_days: int,
-                         growth_pct_per_year: float = 0, years: int = 1) -> int:
+                         growth_pct_per_year: Growth | float = 0, years: int = 1,
+                         days: int | None = None) -> int:
     """Advisory: :func:`peak_bytes` plus one backup of the largest size in the horizon.
 
     An on-demand backup taken between two scheduled ones stays until it expires, so for a
     retention period the share holds one backup more than the schedule alone.
     """
-    last_day = write_hours(frequency_hours, years)[-1] // 24  # sizes never shrink
+    last_day = write_hours(frequency_hours, years, days)[-1] // 24  # sizes never shrink
     largest = backup_size_on_day(per_backup, growth_pct_per_year, last_day)
     return peak_bytes(per_backup, frequency_hours, retention_days, growth_pct_per_year,
-                      years) + largest
+                      years, days) + largest
 
 
 @dataclass(frozen=True)
@@ -183,8 +193,9 @@ class OccupancyDay:
 
 
 def occupancy_series(per_backup: int, frequency_hours: int, retention_days: int,
-                     growth_pct_per_year: float = 0, years: int = 1,
-                     start: dt.date = dt.date(2000, 1, 1)) -> list[OccupancyDay]:
+                     growth_pct_per_year: Growth | float = 0, years: int = 1,
+                     start: dt.date = dt.date(2000, 1, 1),
+                     horizon: int | None = None) -> list[OccupancyDay]:
     """Bytes on the share, day by day, from an empty share when backup is enabled (hour 0, day 0).
 
     One entry per day for ``years`` × 365 days. A backup is written every ``frequency_hours``
@@ -202,7 +213,7 @@ def occupancy_series(per_backup: int, frequency_hours: int, retention_days: int,
         days.append(OccupancyDay(day, start + dt.timedelta(days=day), total, day_peak,
                                  len(on_share)))
 
-    for t in write_hours(frequency_hours, years):
+    for t in write_hours(frequency_hours, years, horizon):
         day = t // 24
         while current_day < day:  # the day ends; the next one starts where it left off
             close(current_day)
@@ -214,7 +225,7 @@ def occupancy_series(per_backup: int, frequency_hours: int, retention_days: int,
         on_share.append((t, size))  # ...then the new backup
         total += size
         day_peak = max(day_peak, total)
-    for d in range(current_day, horizon_days(years)):
+    for d in range(current_day, horizon_days(years, horizon)):
         close(d)
         day_peak = total
     return days
@@ -235,15 +246,16 @@ class TableRow:
                 "peakBytes": self.peak_bytes, "overCapacity": self.over_capacity}
 
 
-def sizing_table(per_backup: int, growth_pct_per_year: float = 0, years: int = 1,
+def sizing_table(per_backup: int, growth_pct_per_year: Growth | float = 0, years: int = 1,
                  share_capacity_bytes: int | None = None,
                  frequencies: tuple[int, ...] = FREQUENCIES,
-                 retentions: tuple[int, ...] = RETENTIONS) -> list[TableRow]:
+                 retentions: tuple[int, ...] = RETENTIONS,
+                 days: int | None = None) -> list[TableRow]:
     """Every frequency × retention combination (frequency-major order)."""
     rows = []
     for f in frequencies:
         for r in retentions:
-            peak = peak_bytes(per_backup, f, r, growth_pct_per_year, years)
+            peak = peak_bytes(per_backup, f, r, growth_pct_per_year, years, days)
             rows.append(TableRow(f, r, backups_kept(f, r), required_bytes(per_backup, f, r), peak,
                                  None if share_capacity_bytes is None
                                  else peak > share_capacity_bytes))
@@ -264,6 +276,10 @@ class SizingInputs:
     growth_pct_per_year: float = 0
     years: int = 1
     share_capacity_gb: float | None = None
+    growth_gb_per_day: float = 0
+    share_used_gb: float = 0  # other data already on the share
+    link_mb_per_second: float = DEFAULT_LINK_MB_PER_SECOND
+    days: int | None = None  # the horizon in days, instead of whole years
 
     def __post_init__(self) -> None:
         if self.backup_size_gb is not None:
@@ -276,8 +292,28 @@ class SizingInputs:
         check_retention(self.retention_days)
         check_growth(self.growth_pct_per_year)
         check_years(self.years)
+        Growth(pct_per_year=self.growth_pct_per_year, gb_per_day=self.growth_gb_per_day)
         if self.share_capacity_gb is not None:
             check_share_capacity_gb(self.share_capacity_gb)
+        if (isinstance(self.share_used_gb, bool) or not isinstance(self.share_used_gb, int | float)
+                or not math.isfinite(self.share_used_gb) or self.share_used_gb < 0):
+            raise BadInput(f"space already used on the share must be 0 GB or more, got "
+                           f"{self.share_used_gb!r}")
+        if (self.share_capacity_gb is not None
+                and self.share_used_gb >= self.share_capacity_gb):
+            raise BadInput(f"the share's {self.share_capacity_gb:g} GB are all used already "
+                           f"({self.share_used_gb:g} GB by other data)")
+        _positive_number("link speed", self.link_mb_per_second, "MB/s")
+        if self.days is not None:
+            check_range("planning horizon", self.days, (1, YEARS[1] * DAYS_PER_YEAR), "days")
+
+    @property
+    def growth(self) -> Growth:
+        return Growth(pct_per_year=self.growth_pct_per_year, gb_per_day=self.growth_gb_per_day)
+
+    @property
+    def share_used_bytes(self) -> int:
+        return gb_to_bytes(self.share_used_gb)
 
     @property
     def per_backup_bytes(self) -> int:
@@ -304,6 +340,8 @@ class SizingInputs:
                 "growthPctPerYear": self.growth_pct_per_year, "years": self.years,
                 "shareCapacityGb": self.share_capacity_gb,
                 "shareCapacityBytes": self.share_capacity_bytes,
+                "growthGbPerDay": self.growth_gb_per_day, "shareUsedGb": self.share_used_gb,
+                "linkMbPerSecond": self.link_mb_per_second, "days": self.days,
                 "startDate": self.start.isoformat()}
 
 
@@ -319,6 +357,8 @@ class SizingReport:
     final_required_bytes: int    # final_per_backup_bytes × backups kept
     headroom_bytes: int | None
     runs_out_on: dt.date | None
+    recommended_bytes: int       # on-demand peak + space already used
+    job_seconds: float           # one job of the last backup's size at the link speed
     occupancy: list[OccupancyDay] = field(repr=False)
     table: list[TableRow] = field(repr=False)
 
@@ -345,6 +385,9 @@ class SizingReport:
             "finalRequiredBytes": self.final_required_bytes,
             "documentedTotalBytes": self.inputs.documented_total_bytes,
             "headroomBytes": self.headroom_bytes,
+            "recommendedBytes": self.recommended_bytes,
+            "shareUsedBytes": self.inputs.share_used_bytes,
+            "jobSeconds": self.job_seconds,
             "runsOutOn": self.runs_out_on.isoformat() if self.runs_out_on else None,
             "endDate": self.end_date.isoformat(),
             "occupancy": [d.to_dict() for d in self.occupancy],
@@ -355,23 +398,37 @@ class SizingReport:
 def plan(inputs: SizingInputs) -> SizingReport:
     """All figures for one policy: the headline numbers, the daily series and the table."""
     size = inputs.per_backup_bytes
-    f, r, g, y = (inputs.frequency_hours, inputs.retention_days, inputs.growth_pct_per_year,
-                  inputs.years)
+    f, r, g, y, d = (inputs.frequency_hours, inputs.retention_days, inputs.growth, inputs.years,
+                     inputs.days)
     capacity = inputs.share_capacity_bytes
-    series = occupancy_series(size, f, r, g, y, inputs.start)
-    peak = peak_bytes(size, f, r, g, y)
+    used = inputs.share_used_bytes
+    series = occupancy_series(size, f, r, g, y, inputs.start, d)
+    peak = peak_bytes(size, f, r, g, y, d)
     kept = backups_kept(f, r)
-    final_size = backup_size_on_day(size, g, write_hours(f, y)[-1] // 24)
+    final_size = backup_size_on_day(size, g, write_hours(f, y, d)[-1] // 24)
+    on_demand = on_demand_peak_bytes(size, f, r, g, y, d)
     runs_out = None
     if capacity is not None:
-        runs_out = next((d.date for d in series if d.peak_bytes > capacity), None)
+        runs_out = next((day.date for day in series if day.peak_bytes + used > capacity), None)
     return SizingReport(
         inputs=inputs, per_backup_bytes=size, backups_kept=kept, required_bytes=size * kept,
-        peak_bytes=peak, on_demand_peak_bytes=on_demand_peak_bytes(size, f, r, g, y),
+        peak_bytes=peak, on_demand_peak_bytes=on_demand,
         final_per_backup_bytes=final_size, final_required_bytes=final_size * kept,
-        headroom_bytes=None if capacity is None else capacity - peak, runs_out_on=runs_out,
-        occupancy=series, table=sizing_table(size, g, y, capacity),
+        headroom_bytes=None if capacity is None else capacity - used - peak, runs_out_on=runs_out,
+        recommended_bytes=on_demand + used,
+        job_seconds=job_seconds(final_size, inputs.link_mb_per_second),
+        occupancy=series, table=sizing_table(size, g, y, None if capacity is None
+                                             else capacity - used, days=d),
     )
+
+
+def job_seconds(backup_bytes: int, link_mb_per_second: float) -> float:
+    """How long one job takes in the simulator's model: snapshot every role, then move the
+    backup over the link (simulator/config.py; the real service's jobs take 20-40 minutes)."""
+    from simulator.config import ROLE_SNAPSHOT_SECONDS
+    from simulator.roles import ROLES
+
+    return len(ROLES) * ROLE_SNAPSHOT_SECONDS + backup_bytes / (link_mb_per_second * 10**6)
 
 
 def format_bytes(n: int | None) -> str:

@@ -12,6 +12,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from simulator.network import DEFAULT_LINK_MB_PER_SECOND
+
 FORMATS = ("md", "html", "json", "csv")
 ENVS = ("asdk", "4-16", "4-16-aad")
 
@@ -33,10 +35,25 @@ def register(sub) -> None:  # noqa: ANN001
                    help="days a backup is kept, 2 to 14 (default 7)")
     p.add_argument("--growth-pct-per-year", type=float, default=0.0, metavar="N",
                    help="yearly growth of the backup size in %%, 0 to 1000 (default 0)")
-    p.add_argument("--years", type=int, default=1, metavar="N",
-                   help="planning horizon in years, 1 to 10 (default 1)")
+    p.add_argument("--growth-gb-per-day", type=float, default=0.0, metavar="N",
+                   help="growth of the backup size in GB per day, 0 to 1000 (default 0; adds "
+                   "to --growth-pct-per-year)")
+    horizon = p.add_mutually_exclusive_group()
+    horizon.add_argument("--years", type=int, default=1, metavar="N",
+                         help="planning horizon in years, 1 to 10 (default 1)")
+    horizon.add_argument("--days", type=int, metavar="N",
+                         help="planning horizon in days, 1 to 3650, instead of --years")
     p.add_argument("--share-capacity-gb", type=float, metavar="N",
                    help="capacity of the share in GB, for headroom and the run-out date")
+    p.add_argument("--share-used-gb", type=float, default=0.0, metavar="N",
+                   help="space other data already takes on the share, in GB (default 0)")
+    p.add_argument("--link-mb-per-second", type=float, default=DEFAULT_LINK_MB_PER_SECOND,
+                   metavar="N", help="bandwidth to the share in MB/s, for a job's duration "
+                   f"(default {DEFAULT_LINK_MB_PER_SECOND})")
+    p.add_argument("--check", action="store_true",
+                   help="also simulate the plan on a hub (the share at --share-capacity-gb, "
+                   "else exactly the peak) over the whole horizon; print both answers side by "
+                   "side and exit 1 when they disagree (the report goes only to --out)")
     p.add_argument("--format", choices=FORMATS, default="md", help="report format (default md)")
     p.add_argument("--out", metavar="PATH", help="write the report here (md also writes the "
                    "chart beside it as PATH.png); without it the report goes to stdout")
@@ -64,10 +81,27 @@ def run(args: argparse.Namespace) -> int:
         frequency_hours=args.frequency_hours,
         retention_days=args.retention_days,
         growth_pct_per_year=args.growth_pct_per_year,
+        growth_gb_per_day=args.growth_gb_per_day,
         years=args.years,
+        days=args.days,
         share_capacity_gb=args.share_capacity_gb,
+        share_used_gb=args.share_used_gb,
+        link_mb_per_second=args.link_mb_per_second,
     )
     report = plan(inputs)
+    if args.check:
+        from reports.sizing.check import run_check
+
+        if args.out:
+            _report(args, report)
+        return run_check(inputs)
+    return _report(args, report)
+
+
+def _report(args: argparse.Namespace, report) -> int:  # noqa: ANN001
+    from engine.errors import BadInput
+    from reports.sizing import render
+
     out = Path(args.out) if args.out else None
     if out is not None and out.is_dir():
         example = out / f"sizing.{args.format}"

@@ -69,14 +69,29 @@ def explanation(report: SizingReport) -> list[str]:
     s.append(f"At {size} {what} that is {format_bytes(report.required_bytes)}.")
     s.append(f"The engine deletes expired backups before it writes the next one, so the share "
              f"holds at most {_plural(kept, 'backup')}: {format_bytes(report.required_bytes)}.")
-    if i.growth_pct_per_year:
-        s.append(f"With backups growing {_pct(i.growth_pct_per_year)} a year, the last backup in "
-                 f"{_plural(i.years, 'year')} is {format_bytes(report.final_per_backup_bytes)} and "
+    if i.growth:
+        s.append(f"With backups growing {i.growth.describe()}, the last backup in "
+                 f"{_horizon(i)} is {format_bytes(report.final_per_backup_bytes)} and "
                  f"the peak reaches {format_bytes(report.peak_bytes)} by "
                  f"{long_date(report.end_date)}.")
     extra = report.on_demand_peak_bytes - report.peak_bytes
     s.append(f"One on-demand backup between two scheduled ones adds {format_bytes(extra)} until "
              f"it expires ({format_bytes(report.on_demand_peak_bytes)} in all).")
+    s.append("A share exactly as large as the peak holds the schedule: the engine starts a "
+             "backup when the share has room for one more of the last one's size (manifest and "
+             "framing included), after deleting the expired ones; only the very first backup "
+             "also needs a 64 KiB margin.")
+    if i.share_used_bytes:
+        s.append(f"Other data already takes {format_bytes(i.share_used_bytes)} of the share.")
+    s.append(f"Recommended share size: {format_bytes(report.recommended_bytes)} (the peak, plus "
+             f"room for one on-demand backup"
+             + (", plus the space already used" if i.share_used_bytes else "") + ").")
+    minutes = report.job_seconds / 60
+    s.append(f"At {i.link_mb_per_second:g} MB/s to the share a job takes about "
+             f"{minutes:.0f} minutes"
+             + (f", longer than the {i.frequency_hours} hours between backups: the schedule "
+                "cannot keep up and scheduled backups will be skipped."
+                if report.job_seconds > i.frequency_hours * 3600 else "."))
     documented = i.documented_total_bytes
     if documented is not None and (i.frequency_hours, i.retention_days) == (12, 7) \
             and documented != report.required_bytes:
@@ -86,7 +101,7 @@ def explanation(report: SizingReport) -> list[str]:
         cap = format_bytes(i.share_capacity_bytes)
         if report.runs_out_on is None:
             s.append(f"A share of {cap} leaves {format_bytes(report.headroom_bytes)} of headroom "
-                     f"at that peak: it does not run out within {_plural(i.years, 'year')}"
+                     f"at that peak: it does not run out within {_horizon(i)}"
                      + (", but it has no room for an on-demand backup at the peak."
                         if report.on_demand_peak_bytes > i.share_capacity_bytes else "."))
         else:
@@ -99,10 +114,10 @@ def explanation(report: SizingReport) -> list[str]:
 
 def key_figures(report: SizingReport) -> list[dict[str, str]]:
     i = report.inputs
-    grown = bool(i.growth_pct_per_year)
+    grown = bool(i.growth)
     figs = [
         {"label": "Per backup", "value": format_bytes(report.per_backup_bytes),
-         "note": (f"{format_bytes(report.final_per_backup_bytes)} after {_plural(i.years, 'year')}"
+         "note": (f"{format_bytes(report.final_per_backup_bytes)} after {_horizon(i)}"
                   if grown else i.env_label)},
         {"label": "Backups kept", "value": str(report.backups_kept),
          "note": f"every {i.frequency_hours} h for {_plural(i.retention_days, 'day')}"},
@@ -113,6 +128,8 @@ def key_figures(report: SizingReport) -> list[dict[str, str]]:
                   else "= required: expired backups go first")},
         {"label": "With one on-demand backup", "value": format_bytes(report.on_demand_peak_bytes),
          "note": "advisory: peak + one backup, until it expires"},
+        {"label": "Recommended share", "value": format_bytes(report.recommended_bytes),
+         "note": "peak + one on-demand backup" + (" + space used" if i.share_used_bytes else "")},
     ]
     if i.share_capacity_bytes is None:
         figs.append({"label": "Headroom", "value": "—", "note": "give --share-capacity-gb"})
@@ -124,7 +141,7 @@ def key_figures(report: SizingReport) -> list[dict[str, str]]:
                      "tone": "bad" if head < 0 else "good"})
         if report.runs_out_on is None:
             figs.append({"label": "Share runs out", "value": "Never",
-                         "note": f"within {_plural(i.years, 'year')}", "tone": "good"})
+                         "note": f"within {_horizon(i)}", "tone": "good"})
         else:
             figs.append({"label": "Share runs out", "value": short_date(report.runs_out_on),
                          "note": f"day {(report.runs_out_on - i.start).days} of the plan",
@@ -139,11 +156,17 @@ def inputs_list(report: SizingReport) -> list[tuple[str, str]]:
          else f"custom: {format_bytes(report.per_backup_bytes)} a backup"),
         ("Backup frequency", f"every {_plural(i.frequency_hours, 'hour')}"),
         ("Retention", _plural(i.retention_days, "day")),
-        ("Growth", f"{_pct(i.growth_pct_per_year)} a year"),
-        ("Horizon", f"{_plural(i.years, 'year')} from {short_date(i.start)}"),
+        ("Growth", i.growth.describe()),
+        ("Horizon", f"{_horizon(i)} from {short_date(i.start)}"),
         ("Share capacity", format_bytes(i.share_capacity_bytes) if i.share_capacity_bytes
          else "not given"),
+        ("Already used on the share", format_bytes(i.share_used_bytes)),
+        ("Link to the share", f"{i.link_mb_per_second:g} MB/s"),
     ]
+
+
+def _horizon(i) -> str:
+    return _plural(i.days, "day") if i.days is not None else _plural(i.years, "year")
 
 
 def matrix(report: SizingReport) -> dict[str, Any]:
@@ -206,7 +229,7 @@ def chart_png(report: SizingReport, dpi: int = 150) -> bytes:
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.set_ylabel("bytes on the share (1 GB = 10⁹ B)")
         ax.set_title(f"Share occupancy: a backup every {i.frequency_hours} h kept "
-                     f"{i.retention_days} days, growth {i.growth_pct_per_year:g} %/year",
+                     f"{i.retention_days} days, growth {i.growth.describe()}",
                      fontsize=11, loc="left")
         ax.grid(True, color="#e6e6e6", linewidth=0.8)
         ax.set_axisbelow(True)

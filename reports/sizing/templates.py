@@ -172,7 +172,7 @@ REPORT_HTML = """\
   </table>
   <p class="legend">Each cell: per backup × backups kept.
     <span class="swatch policy"></span>current policy
-    {%- if has_capacity %}<span class="swatch over"></span>peak during a write{% if i.growth_pct_per_year %} (with growth){% endif %} exceeds the {{ capacity }} share{% endif %}</p>
+    {%- if has_capacity %}<span class="swatch over"></span>peak during a write{% if i.growth %} (with growth){% endif %} exceeds the {{ capacity }} share{% endif %}</p>
 </section>
 
 <footer>
