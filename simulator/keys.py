@@ -6,10 +6,10 @@ certificate. So the keys come from a pool made once and shipped with the package
 (``simulator/data/sim_keys.pem``, labelled simulation-only: its private keys are public), and
 only the certificate is made per seed: its subject and serial number come from the seed, its
 dates are fixed, and RSA PKCS#1 v1.5 signing is deterministic. Two seeds always get different
-certificates and thumbprints; they may share a key pair, which nothing outside one run can
-notice. Within a run they must not: the engine tries the PFX's key before it compares
-thumbprints, so a wrong PFX holding the right key would pass the unwrap and fail later, as an
-altered manifest instead of a refused PFX. See ``pool_index``.
+certificates and thumbprints; they may share a key pair, which no run can tell, as a run only
+ever holds its own certificates. Within a run they must not: the engine tries the PFX's key
+before it compares thumbprints, so a wrong PFX holding the right key would pass the unwrap and
+fail later, as an altered manifest instead of a refused PFX. See ``pool_index``.
 
 For simulations only: real certificates come from ``ibs cert new``.
 """
