@@ -1,75 +1,100 @@
 """A deterministic RSA-2048 certificate per seed, so a simulated run is identical byte for byte.
 
 The thumbprint appears in backup records and reports; a freshly generated key would change it
-on every run. Primes come from a seeded generator and a Miller-Rabin test; the certificate's
-serial number and dates are fixed, and RSA PKCS#1 v1.5 signing is deterministic.
-This is for simulations only: real certificates come from ``ibs cert new``.
+on every run, and generating one from a seeded generator in Python took about a second per
+certificate. So the keys come from a pool made once and shipped with the package
+(``simulator/data/sim_keys.pem``, labelled simulation-only: its private keys are public), and
+only the certificate is made per seed: its subject and serial number come from the seed, its
+dates are fixed, and RSA PKCS#1 v1.5 signing is deterministic. Two seeds always get different
+certificates and thumbprints; they may share a key pair, which no run can tell, as a run only
+ever holds its own certificates. Within a run they must not: the engine tries the PFX's key
+before it compares thumbprints, so a wrong PFX holding the right key would pass the unwrap and
+fail later, as an altered manifest instead of a refused PFX. See ``pool_index``.
+
+For simulations only: real certificates come from ``ibs cert new``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import random
+import hashlib
+import re
+from importlib import resources
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-_SMALL_PRIMES = [p for p in range(3, 2000, 2) if all(p % d for d in range(3, int(p**0.5) + 1, 2))]
+from simulator.pfx import deterministic_pfx
+
+_PEM_BLOCK = re.compile(rb"-----BEGIN PRIVATE KEY-----\n.+?-----END PRIVATE KEY-----\n", re.S)
+_NUMBERED = re.compile(r"(.*?)(\d+)", re.S)
+_START = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
 
-def _probably_prime(n: int, rng: random.Random, rounds: int = 40) -> bool:
-    if any(n % p == 0 for p in _SMALL_PRIMES):
-        return n in _SMALL_PRIMES
-    d, r = n - 1, 0
-    while d % 2 == 0:
-        d //= 2
-        r += 1
-    for _ in range(rounds):
-        x = pow(rng.randrange(2, n - 1), d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(r - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
+@functools.cache
+def _pool_pem() -> tuple[bytes, ...]:
+    text = resources.files("simulator").joinpath("data/sim_keys.pem").read_bytes()
+    return tuple(_PEM_BLOCK.findall(text))
 
 
-def _prime(rng: random.Random, bits: int, e: int) -> int:
-    while True:
-        # Top two bits set so p*q has exactly 2*bits bits.
-        candidate = rng.getrandbits(bits) | (3 << (bits - 2)) | 1
-        if (candidate - 1) % e and _probably_prime(candidate, rng):
-            return candidate
+def pool_size() -> int:
+    return len(_pool_pem())
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=16)
+def pool_key(index: int) -> rsa.RSAPrivateKey:
+    # The RSA consistency check costs about 0.1 s a key; the test suite makes it once for every
+    # key in the pool (tests/simulator/test_keys.py), so a run need not repeat it.
+    key = serialization.load_pem_private_key(_pool_pem()[index], None,
+                                             unsafe_skip_rsa_key_validation=True)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    return key
+
+
+def _number(text: str, purpose: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"ibs-sim-{purpose}:{text}".encode()).digest()[:8], "big")
+
+
+def pool_index(seed: str) -> int:
+    """The pooled key for ``seed``: a run's seed ``"S"`` for its first certificate, or
+    ``"S:name"`` for one the run rotates to.
+
+    All of a run's certificates sit at offsets from one start drawn from ``S``; the first
+    certificate at offset 0, every other one at 1 to N-1, so a rotated certificate never shares
+    the first one's key. Names that differ only in a trailing number (``cert1``, ``cert2``, ...,
+    as the fuzzer names them; ``cert-2025``, ``cert-2026``) take consecutive offsets, so up to
+    N-1 of them never share a key; other names take a hashed offset, and two of them share a
+    key once in N-1 pairs. Offsets do not depend on ``S``: whether two names share a key is the
+    same in every run (tests/simulator/test_keys.py checks the scenario library's names).
+    """
+    size = pool_size()
+    base, colon, name = seed.partition(":")
+    start = _number(base, "key-start")
+    if not colon:
+        return start % size
+    numbered = _NUMBERED.fullmatch(name)
+    if numbered:
+        offset = _number(numbered[1], "key-offset") + int(numbered[2])
+    else:
+        offset = _number(name, "key-offset")
+    return (start + 1 + offset % (size - 1)) % size
+
+
+@functools.lru_cache(maxsize=64)
 def cert_pair(seed: str, password: str = "simulated-pfx") -> tuple[bytes, bytes, str]:
     """(.cer DER, .pfx, password) for ``seed``; the same seed always gives the same bytes."""
-    rng = random.Random(f"ibs-sim-cert:{seed}")
-    e = 65537
-    while True:
-        p, q = _prime(rng, 1024, e), _prime(rng, 1024, e)
-        if p != q and (p * q).bit_length() == 2048:
-            break
-    d = pow(e, -1, (p - 1) * (q - 1))
-    numbers = rsa.RSAPrivateNumbers(
-        p=p, q=q, d=d, dmp1=rsa.rsa_crt_dmp1(d, p), dmq1=rsa.rsa_crt_dmq1(d, q),
-        iqmp=rsa.rsa_crt_iqmp(p, q), public_numbers=rsa.RSAPublicNumbers(e, p * q),
-    )
-    key = numbers.private_key()
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"Simulated hub backup {seed}")])
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+    key = pool_key(pool_index(seed))
+    name = x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IBS simulator, not for real backups"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"Simulated hub backup {seed}"),
+    ])
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(rng.getrandbits(64) | 1)
-            .not_valid_before(start).not_valid_after(start + dt.timedelta(days=3650))
+            .public_key(key.public_key()).serial_number(_number(seed, "serial") | 1)
+            .not_valid_before(_START).not_valid_after(_START + dt.timedelta(days=3650))
             .sign(key, hashes.SHA256()))
-    pfx = pkcs12.serialize_key_and_certificates(
-        b"sim", key, cert, None, serialization.BestAvailableEncryption(password.encode()))
-    return cert.public_bytes(serialization.Encoding.DER), pfx, password
+    der = cert.public_bytes(serialization.Encoding.DER)
+    salt = hashlib.sha256(f"ibs-sim-pfx:{seed}".encode()).digest()
+    return der, deterministic_pfx(key, der, password, salt), password

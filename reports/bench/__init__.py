@@ -4,7 +4,7 @@ every kind (and times the stateful fuzzer) into one report; plain ``ibs bench`` 
 ``ibs bench all`` with its defaults.
 
 Reports go to ``--out`` (default ``bench-report/``) as ``bench-<kind>.md`` and ``.json``, and
-are printed as a rich table, ratios first.
+are printed as a rich table, ratios first. ``ibs bench sim`` exits 1 when a target fails.
 """
 
 from __future__ import annotations
@@ -34,6 +34,9 @@ def register(sub) -> None:  # noqa: ANN001
     k = kinds.add_parser("sim", help="simulated hub vs a bare SimPy model with as many events")
     k.add_argument("--days", type=float, default=365, metavar="N",
                    help="simulated days (default 365)")
+    k.add_argument("--long-days", type=float, default=None, metavar="N",
+                   help="simulated days of the long run, timed against --days "
+                   "(default 10 x --days; 0 skips it)")
     k.add_argument("--nodes", type=int, default=16, metavar="N",
                    help="hub nodes, 4 to 16, or 1 for the ASDK (default 16)")
     k.add_argument("--out", default="bench-report", metavar="DIR",
@@ -94,6 +97,10 @@ def _run_sim(args: argparse.Namespace, console) -> int:  # noqa: ANN001
     if not args.days > 0:
         print("ibs: --days must be more than 0", file=sys.stderr)
         return 2
+    if args.long_days is not None and args.long_days != 0 and not args.long_days > args.days:
+        print(f"ibs: --long-days must be more than --days ({args.days:g}), or 0 to skip the "
+              "long run", file=sys.stderr)
+        return 2
     try:
         HubProfile(nodes=args.nodes)
     except BadInput as exc:
@@ -103,10 +110,16 @@ def _run_sim(args: argparse.Namespace, console) -> int:  # noqa: ANN001
 
     console.print(f"ibs bench sim: {args.days:g} days, {args.nodes}-node hub")
     out = Path(args.out)
-    report = run_sim_bench(args.days, args.nodes, console, out=out, profile=args.profile)
+    report = run_sim_bench(args.days, args.nodes, console, out=out, profile=args.profile,
+                           long_days=args.long_days)
     report.print(console)
     md, js = report.write(out)
     console.print(f"report: {md} and {js}")
+    failed = [t.name for t in report.targets if t.passed is False]
+    if failed:
+        print(f"ibs: {len(failed)} of {len(report.targets)} targets failed: {'; '.join(failed)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

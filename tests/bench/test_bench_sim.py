@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
+
+from reports.bench import _run_sim
+from reports.bench.common import Report, Target
 
 IBS = str(Path(sys.executable).with_name("ibs"))
 DAYS = "5"
@@ -15,18 +21,19 @@ DAYS = "5"
 HUB = "hub (sim fidelity)"
 BARE = "bare SimPy (timeouts only)"
 RATIO = "hub time / bare SimPy time (same events)"
+RATIO_YEAR = "hub time / bare SimPy time, 5 days of a 16-node hub"
+GROWTH = "hub CPU time, 50 days / 5 days"
 
 
 @pytest.fixture(scope="module")
-def sim_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
+def sim_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict, object]:
     out = tmp_path_factory.mktemp("bench-sim")
     proc = subprocess.run([IBS, "bench", "sim", "--days", DAYS, "--out", str(out)],
                           capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "PASS" in proc.stdout or "FAIL" in proc.stdout
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     md = (out / "bench-sim.md").read_text()
     data = json.loads((out / "bench-sim.json").read_text())
-    return md, data
+    return md, data, proc
 
 
 def _contender(data: dict, name: str) -> dict:
@@ -38,7 +45,7 @@ def _target(data: dict, name: str) -> dict:
 
 
 def test_report_has_both_contenders_the_event_count_and_a_ratio(sim_report) -> None:
-    md, data = sim_report
+    md, data, _proc = sim_report
     assert data["kind"] == "sim" and data["days"] == float(DAYS) and data["nodes"] == 16
     for key in ("nproc", "memory_gib", "cpu", "python", "kernel"):
         assert key in data["machine"]
@@ -53,14 +60,71 @@ def test_report_has_both_contenders_the_event_count_and_a_ratio(sim_report) -> N
         assert name in md
     assert _contender(data, HUB)["sim_days_per_s"] > 0
     assert len(data["rounds"]["hub"]) == 3 and len(data["rounds"]["bare"]) == 3
-    ratio = _target(data, RATIO)
-    assert ratio["value"] > 0 and ratio["passed"] in (True, False)
-    assert ratio["target"] == "<= 5x"
-    absolute = _target(data, "hub time, 5 days of a 16-node hub")
-    assert absolute["value"] > 0 and absolute["passed"] in (True, False)
     assert f"| {RATIO} | " in md and "x |" in md
     assert "PASS" in md or "FAIL" in md
     assert "Machine" in md and "Method" in md and str(events) in md
+
+
+def test_every_target_is_judged_on_figures_of_this_run(sim_report) -> None:
+    md, data, _proc = sim_report
+    ratio = data["hub_seconds"] / data["bare_seconds"]
+    hub_s = data["hub_seconds"]
+    expected = {  # name: (value, target, bound)
+        RATIO: (ratio, "<= 5x", 5.0),
+        RATIO_YEAR: (ratio, "<= 60x", 60.0),
+        GROWTH: (data["long_cpu_seconds"] / data["hub_cpu_seconds"], "<= 11x", 11.0),
+    }
+    for name, (value, target, bound) in expected.items():
+        t = _target(data, name)
+        assert t["value"] == pytest.approx(value) and t["target"] == target
+        assert t["passed"] is (value <= bound + 1e-9), t
+        row = next(line for line in md.splitlines() if line.startswith(f"| {name} |"))
+        assert ("| PASS |" if t["passed"] else "| FAIL |") in row
+    absolute = _target(data, "hub time, 5 days of a 16-node hub")
+    assert absolute["value"] == pytest.approx(hub_s) and absolute["passed"] is (hub_s < 10)
+    # The long run is ten times the days, and the hub does about ten times the work in it.
+    assert data["long_days"] == 50
+    assert 9 * data["events"] < data["long_events"] < 11 * data["events"]
+
+
+def test_the_exit_status_says_whether_every_target_passed(sim_report) -> None:
+    _md, data, proc = sim_report
+    failed = [t["name"] for t in data["targets"] if t["passed"] is False]
+    assert data["passed"] is (not failed)
+    assert proc.returncode == (1 if failed else 0), proc.stderr
+    for name in failed:
+        assert name in proc.stderr
+
+
+def test_ten_times_the_days_may_take_eleven_times_as_long() -> None:
+    from reports.bench.sim_bench import HubRun, growth_target
+
+    def long(cpu_s: float) -> HubRun:
+        return HubRun(setup_s=0, run_s=99.0, close_s=0, events=10, backups=0, succeeded=0,
+                      cpu_s=cpu_s)
+
+    # Judged on CPU time; the wall times (1.0 and 99.0 s) would say 99x.
+    within = growth_target(365, 2.0, 1.0, 3650, long(21.9))
+    assert (within.name, within.target, within.passed) == (
+        "hub CPU time, 3650 days / 365 days", "<= 11x", True)
+    assert within.value == pytest.approx(10.95)
+    assert growth_target(365, 2.0, 1.0, 3650, long(22.1)).passed is False
+    assert growth_target(5, 1.0, 1.0, 20, long(4.5)).target == "<= 4.4x"
+
+
+@pytest.mark.parametrize("verdicts, status", [((True, None), 0), ((True, False), 1)])
+def test_a_failed_target_exits_1(monkeypatch, tmp_path: Path, verdicts, status: int) -> None:
+    import reports.bench.sim_bench as sim_bench
+
+    def fake(*_args, **_kw) -> Report:
+        report = Report("sim", 0, "fake")
+        report.targets = [Target(f"t{i}", 1.0, "<= 1x", v, "") for i, v in enumerate(verdicts)]
+        return report
+
+    monkeypatch.setattr(sim_bench, "run_sim_bench", fake)
+    args = argparse.Namespace(days=1.0, long_days=None, nodes=16, out=str(tmp_path),
+                              profile=False)
+    assert _run_sim(args, Console(file=io.StringIO())) == status
 
 
 def test_bad_nodes_is_a_user_error() -> None:
@@ -68,3 +132,10 @@ def test_bad_nodes_is_a_user_error() -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "4 to 16 nodes" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_long_run_no_longer_than_the_usual_one_is_a_user_error(tmp_path: Path) -> None:
+    proc = subprocess.run([IBS, "bench", "sim", "--days", "2", "--long-days", "2",
+                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "--long-days must be more than --days" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "bench-sim.md").exists()
