@@ -45,7 +45,7 @@ from simulator.roles import ROLES, RoleSnapshot, RoleState
 
 #: Real bytes kept below a backup's modelled size: its framing grows by a few chunk tags
 #: between the backup it was learnt from and the next (growth adds chunks).
-_OVERHEAD_SLACK = 160
+OVERHEAD_SLACK = 160
 
 
 class Hub:
@@ -176,7 +176,7 @@ class Hub:
         return self.profile.backup_bytes_on_day(self.day)
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
-        data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - _OVERHEAD_SLACK
+        data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - OVERHEAD_SLACK
         self._data_real = max(len(ROLES), data_real)
         snapshot = self.roles[role].snapshot(self._data_real)
         self._pending_snapshots[role] = snapshot

@@ -1,0 +1,62 @@
+"""What a person reads is in modelled units, and virtual time is exact (issue 10, items 2-3)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from simulator.clock import DAY, HOUR, SimClock, ticks
+from simulator.hub import Hub, HubConfig
+from simulator.profiles import HubProfile
+from simulator.scale import GB
+from simulator.summary import summarize
+
+
+def test_a_share_full_alert_gives_modelled_sizes():
+    with Hub(HubConfig(HubProfile(nodes=4), share_capacity_bytes=279 * GB)) as hub:
+        hub.run(7.02)
+        alerts = [a for a in hub.ctl.alert_book().alerts if a.category == "ShareCapacity"]
+        assert alerts, "a 279 GB share cannot hold fourteen 20 GB backups"
+        message = alerts[0].message
+        sizes = [int(n.replace(",", "")) for n in re.findall(r"\(([\d,]+) bytes\)", message)]
+        free, needed = sizes
+        # 13 backups of (just under) 20 GB leave just over 19 GB of 279 GB.
+        assert 19 * GB < free < 19.1 * GB, message
+        assert 19.9 * GB < needed <= 20 * GB, message
+        assert "19.0 GB" in message and "20.0 GB" in message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("nodes", [16, 1])
+def test_ten_years_never_exceed_the_budget_and_keep_exact_slots(nodes):
+    with Hub(HubConfig(HubProfile(nodes=nodes), seed=8)) as hub:
+        hub.run(3650)
+        result = summarize(hub, 3650, check_recovery=False)
+        assert result["sharePeakBytes"] <= result["budgetBytes"]
+        starts = [e["t"] for e in hub.log.of("backup started")]
+        assert starts == [12 * 3600 * k for k in range(1, 2 * 3650)]
+        created = [r.createdDateTime for r in hub.ctl.backups()]
+        odd = [c for c in created
+               if not re.fullmatch(r"\d{4}-\d\d-\d\dT(00|12):00:00(\.0+)?Z", c)]
+        assert not odd, odd[:3]
+        assert result["backups"]["Succeeded"] == 14
+
+
+def test_ticks_are_whole_microseconds_and_round_trip_through_the_clock():
+    import simpy
+
+    env = simpy.Environment()
+    clock = SimClock(env)
+    assert ticks(0.1) + ticks(0.2) == ticks(0.3)  # floats would not add up
+    env.run(until=3650 * DAY + 12 * HOUR + 1)
+    assert clock.ticks_until(clock.at(env.now + 7)) == 7
+    assert clock.now().microsecond == 1
+
+
+def test_a_run_ends_before_an_instant_at_exactly_its_length():
+    with Hub(HubConfig(HubProfile(nodes=4))) as hub:
+        hub.run(7)
+        starts = hub.log.of("backup started")
+        assert len(starts) == 13  # 12:00 on day 0 ... 12:00 on day 6; not 00:00 on day 7
+        assert summarize(hub, 7, check_recovery=False)["backups"]["Running"] == 0
