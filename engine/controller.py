@@ -167,11 +167,7 @@ class Controller:
         self.store.write_json("settings.json", raw)
         new = self.settings
         result = ConfigResult(new)
-        restart = (new.configured and not old.configured
-                   or new.frequency_hours != old.frequency_hours
-                   or (new.scheduler and not old.scheduler))
-        if restart:
-            self._set_next_slot(self.clock.now() + dt.timedelta(hours=new.frequency_hours))
+        self._reschedule(old, new)
         if old.configured and new.retention_days < old.retention_days:
             try:
                 result.pruned = self.prune()
@@ -215,6 +211,55 @@ class Controller:
     def _set_next_slot(self, when: dt.datetime) -> None:
         self.store.write_json("schedule.json", {"nextSlot": format_time(when)})
 
+    def _reschedule(self, old: Settings, new: Settings) -> None:
+        """The next slot after a settings change (docs/SCHEDULE.md).
+
+        - Backup newly enabled: one period from now.
+        - Frequency changed: the earlier of the pending slot and one new period from now, so a
+          shorter frequency never postpones the backup already due; the new rhythm counts
+          from that slot.
+        - Scheduler turned back on: the rhythm it had resumes at its next slot (slots keep
+          passing while it is off), so re-enabling never waits longer than one period.
+        """
+        now = self.clock.now()
+        period = dt.timedelta(hours=new.frequency_hours)
+        pending = self.next_slot()
+        if new.configured and not old.configured or pending is None:
+            if new.configured:
+                self._set_next_slot(now + period)
+            return
+        if new.frequency_hours != old.frequency_hours:
+            self._set_next_slot(min(pending, now + period) if pending > now else now + period)
+        elif new.scheduler and not old.scheduler:
+            while pending <= now:
+                pending += period
+            self._set_next_slot(pending)
+
+    def skip_slots_passed(self, running: BackupRecord) -> list[BackupRecord]:
+        """Slots that came while ``running`` held the job slot: each is recorded Skipped, and
+        the job's record warns that the schedule cannot keep up. Returns the Skipped records."""
+        settings = self.settings
+        slot, now = self.next_slot(), self.clock.now()
+        if slot is None or slot > now or slot < parse_time(running.createdDateTime):
+            return []  # none came, or one was already due before (start_scheduled runs it)
+        period = dt.timedelta(hours=settings.frequency_hours)
+        skipped = []
+        while slot <= now:
+            if settings.scheduler:
+                record = self._new_record("Scheduled", at=slot)
+                record.move_to(Status.SKIPPED)
+                record.warnings.append(f"skipped: backup {running.id} was still running")
+                self.history.save(record)
+                skipped.append(record)
+            slot += period
+        self._set_next_slot(slot)
+        if skipped:
+            running.warnings.append(
+                f"the schedule cannot keep up: this backup ran past {len(skipped)} scheduled "
+                f"time(s) of its every-{settings.frequency_hours}-hours schedule, which were "
+                "skipped; use a longer frequency or a faster link to the share")
+        return skipped
+
     def next_backup_time(self) -> dt.datetime | None:
         settings = self.settings
         return self.next_slot() if settings.configured and settings.scheduler else None
@@ -251,9 +296,9 @@ class Controller:
 
     # --- jobs ----------------------------------------------------------------------------
 
-    def _new_record(self, trigger: str) -> BackupRecord:
+    def _new_record(self, trigger: str, at: dt.datetime | None = None) -> BackupRecord:
         record = BackupRecord(id=str(self.new_id()), status=Status.QUEUED.value, trigger=trigger,
-                              createdDateTime=format_time(self.clock.now()), pid=os.getpid())
+                              createdDateTime=format_time(at or self.clock.now()), pid=os.getpid())
         record.stampVersion = self.info.get("stampVersion")
         record.deploymentID = self.info.get("deploymentID")
         record.oemVersion = self.info.get("oemVersion")

@@ -42,6 +42,8 @@ class Job:
         self.progress: Progress | None = None
         self._killed = False
         self._started: dt.datetime | None = None
+        #: Scheduled times that passed while this job ran, recorded Skipped when it ended.
+        self.skipped: list[BackupRecord] = []
 
     @property
     def finished(self) -> bool:
@@ -153,6 +155,7 @@ class Job:
         if self._started is not None:
             record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
         record.progress = None
+        self.skipped = self.ctl.skip_slots_passed(record)
 
     def _finish(self, status: Status) -> None:
         ctl, record = self.ctl, self.record

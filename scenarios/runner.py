@@ -212,7 +212,9 @@ def _fill(result: ScenarioResult, hub: Hub, timeline: _Timeline, checks: list[Ch
     result.summary = summarize(hub, result.days, check_recovery=False)
     result.summary["budgetBytes"] = budget_bytes(hub)
     started = {e["id"]: e for e in hub.log.of("backup started")}
-    finished = {e["id"]: e for e in hub.log.of("backup finished")}
+    # A job ends when it finishes, or when its controller dies under it (an ERCS VM failing).
+    finished = {e["id"]: e for e in hub.log.of("controller crashed") if e.get("id")}
+    finished |= {e["id"]: e for e in hub.log.of("backup finished")}
     for record in hub.ctl.backups():
         start, end = started.get(record.id), finished.get(record.id)
         result.backups.append({

@@ -84,5 +84,8 @@ def drive(hub: Hub, job: Job) -> Process:
             hub.job_died(record, vm)
             return
     hub.job_ended(record)
+    for skipped in job.skipped:
+        hub.log.add(hub.env.now, "backup skipped", id=skipped.id,
+                    reason="; ".join(skipped.warnings), scheduledFor=skipped.createdDateTime)
     for observer in hub.after_job:
         observer(record)
