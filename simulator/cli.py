@@ -11,6 +11,7 @@ from engine.settings import check_frequency, check_retention
 from simulator import scale
 from simulator.growth import Growth
 from simulator.hub import Hub, HubConfig
+from simulator.network import DEFAULT_LINK_MB_PER_SECOND, Link
 from simulator.profiles import DEFAULT_VERSION, parse_hub
 from simulator.summary import summarize
 
@@ -28,7 +29,14 @@ def register(sub) -> None:
     p.add_argument("--share-capacity-gb", type=float, default=10_000, metavar="N")
     p.add_argument("--identity", choices=("ADFS", "AzureAD"), default="ADFS")
     p.add_argument("--stamp-version", default=DEFAULT_VERSION, metavar="V")
-    p.add_argument("--growth-gb-per-day", type=float, default=0.0, metavar="N")
+    p.add_argument("--growth-pct-per-year", type=float, default=0.0, metavar="N",
+                   help="yearly growth of the backup size in %%, compound (default 0)")
+    p.add_argument("--growth-gb-per-day", type=float, default=0.0, metavar="N",
+                   help="growth of the backup size in GB per day (default 0)")
+    p.add_argument("--share-used-gb", type=float, default=0.0, metavar="N",
+                   help="space other data already takes on the share, in GB (default 0)")
+    p.add_argument("--link-mb-per-second", type=float, default=DEFAULT_LINK_MB_PER_SECOND,
+                   metavar="N", help=f"bandwidth to the share (default {DEFAULT_LINK_MB_PER_SECOND})")
     p.add_argument("--events", metavar="FILE", help="write the event log here (JSON lines)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
@@ -39,15 +47,18 @@ def config_from(args: argparse.Namespace) -> HubConfig:
         raise BadInput(f"--days must be more than 0 and at most {MAX_DAYS}, got {args.days}")
     if args.share_capacity_gb <= 0:
         raise BadInput(f"--share-capacity-gb must be more than 0, got {args.share_capacity_gb}")
-    if args.growth_gb_per_day < 0:
-        raise BadInput(f"--growth-gb-per-day must be 0 or more, got {args.growth_gb_per_day}")
+    if not args.link_mb_per_second > 0:
+        raise BadInput(f"--link-mb-per-second must be more than 0, got {args.link_mb_per_second}")
     check_frequency(args.frequency_hours)
     check_retention(args.retention_days)
     profile = parse_hub(args.hub, identity=args.identity, version=args.stamp_version,
-                        growth=Growth(gb_per_day=args.growth_gb_per_day))
+                        growth=Growth(pct_per_year=args.growth_pct_per_year,
+                                      gb_per_day=args.growth_gb_per_day))
     return HubConfig(profile=profile, seed=args.seed, fidelity=args.fidelity,
                      frequency_hours=args.frequency_hours, retention_days=args.retention_days,
-                     share_capacity_bytes=int(args.share_capacity_gb * scale.GB))
+                     share_capacity_bytes=round(args.share_capacity_gb * scale.GB),
+                     share_used_bytes=round(args.share_used_gb * scale.GB),
+                     link=Link(bytes_per_second=args.link_mb_per_second * scale.MB))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -136,3 +136,38 @@ def test_bad_input_exits_2(args: list[str], bounds: tuple[str, ...]) -> None:
     for b in bounds:
         assert b in err, err
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("capacity,runs_out", [("280", "never"), ("279", "2026-01-08")])
+def test_check_prints_both_answers_side_by_side(capacity: str, runs_out: str) -> None:
+    out = ibs("--share-capacity-gb", capacity, "--days", "20", "--check").stdout
+    assert re.search(r"runs out\s+│\s+" + runs_out + r"\s+│\s+" + runs_out, out), out
+    assert "sizing" in out and "simulation" in out and "agree" in out
+
+
+def test_check_fails_when_the_answers_disagree(monkeypatch, capsys) -> None:
+    import datetime as dt
+
+    from reports.sizing import check
+    from simulator import crosscheck
+
+    fake = crosscheck.CrossCheck(
+        280 * GB, 20, crosscheck.Answer(280 * GB, None, 14),
+        crosscheck.Answer(260 * GB, dt.date(2026, 1, 8), 13), ["run-out day: sizing never, "
+                                                              "simulation 2026-01-08"])
+    monkeypatch.setattr(crosscheck, "cross_check", lambda inputs, **kw: fake)
+    from simulator.sizing import SizingInputs
+
+    assert check.run_check(SizingInputs(start=dt.date(2026, 1, 1), days=20)) == 1
+    assert "DISAGREE: run-out day" in capsys.readouterr().err
+
+
+def test_same_inputs_as_the_simulator() -> None:
+    data = json.loads(ibs("--format", "json", "--growth-gb-per-day", "0.5", "--share-used-gb", "30",
+                          "--share-capacity-gb", "400", "--link-mb-per-second", "50",
+                          "--days", "30").stdout)
+    assert data["inputs"]["growthGbPerDay"] == 0.5 and data["inputs"]["days"] == 30
+    assert data["shareUsedBytes"] == 30 * GB
+    assert data["recommendedBytes"] == data["onDemandPeakBytes"] + 30 * GB
+    assert data["jobSeconds"] == 10 * 120 + data["finalPerBackupBytes"] / 50e6
+    assert data["headroomBytes"] == 400 * GB - 30 * GB - data["peakBytes"]
