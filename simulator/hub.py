@@ -87,6 +87,7 @@ class Hub:
         self._data_real = 0
         self._running: tuple[Job, Any] | None = None
         self._wake = self.env.event()
+        self._scratch_store: Store | None = None
         self.wire = None
         if config.fidelity == "wire":
             from simulator.wire import WireWorld
@@ -128,7 +129,7 @@ class Hub:
         deployment = uuid.UUID(int=random.Random(f"dep:{self.config.seed}").getrandbits(128),
                                version=4)
         return Controller(
-            Store(store_dir, durable=False), self.clock,
+            self._store(store_dir), self.clock,
             share_factory=self._share_factory, source_factory=self._source_factory,
             new_id=self._new_id, threads=False, chunk_size=scale.SIM_CHUNK_SIZE,
             info={"stampVersion": self.profile.version, "deploymentID": str(deployment)},
@@ -138,6 +139,13 @@ class Hub:
             space_margin=max(1, scale.to_real(SOURCE_ESTIMATE_MARGIN)),
             shown_bytes=scale.to_modelled,
         )
+
+    def _store(self, store_dir: str) -> Store:
+        # One store for the hub's whole run: a controller that restarts (a crash, a failover)
+        # reads the state its predecessor left, as the real controller would from its disk.
+        if self._scratch_store is None:
+            self._scratch_store = Store(store_dir, durable=False, private=True)
+        return self._scratch_store
 
     def _configure(self) -> None:
         placeholders = {}
