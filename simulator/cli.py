@@ -11,7 +11,8 @@ from engine.settings import check_frequency, check_retention
 from simulator import scale
 from simulator.growth import Growth
 from simulator.hub import Hub, HubConfig
-from simulator.network import DEFAULT_LINK_MB_PER_SECOND, Link
+from simulator.inputs import add_shared_inputs
+from simulator.network import Link
 from simulator.profiles import DEFAULT_VERSION, parse_hub
 from simulator.summary import summarize
 
@@ -24,19 +25,10 @@ def register(sub) -> None:
     p.add_argument("--days", required=True, type=float, metavar="N")
     p.add_argument("--seed", type=int, default=1, metavar="S")
     p.add_argument("--fidelity", choices=("sim", "wire"), default="sim")
-    p.add_argument("--frequency-hours", type=int, default=12, metavar="N")
-    p.add_argument("--retention-days", type=int, default=7, metavar="N")
     p.add_argument("--share-capacity-gb", type=float, default=10_000, metavar="N")
     p.add_argument("--identity", choices=("ADFS", "AzureAD"), default="ADFS")
     p.add_argument("--stamp-version", default=DEFAULT_VERSION, metavar="V")
-    p.add_argument("--growth-pct-per-year", type=float, default=0.0, metavar="N",
-                   help="yearly growth of the backup size in %%, compound (default 0)")
-    p.add_argument("--growth-gb-per-day", type=float, default=0.0, metavar="N",
-                   help="growth of the backup size in GB per day (default 0)")
-    p.add_argument("--share-used-gb", type=float, default=0.0, metavar="N",
-                   help="space other data already takes on the share, in GB (default 0)")
-    p.add_argument("--link-mb-per-second", type=float, default=DEFAULT_LINK_MB_PER_SECOND,
-                   metavar="N", help=f"bandwidth to the share (default {DEFAULT_LINK_MB_PER_SECOND})")
+    add_shared_inputs(p)
     p.add_argument("--events", metavar="FILE", help="write the event log here (JSON lines)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)

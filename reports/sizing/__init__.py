@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from simulator.network import DEFAULT_LINK_MB_PER_SECOND
+from simulator.inputs import add_shared_inputs
 
 FORMATS = ("md", "html", "json", "csv")
 ENVS = ("asdk", "4-16", "4-16-aad")
@@ -29,15 +29,7 @@ def register(sub) -> None:  # noqa: ANN001
                       "4-16-aad (1 GB; Azure AD, build 1907+)")
     size.add_argument("--backup-size-gb", type=float, metavar="N",
                       help="size of one backup in GB instead of an environment's")
-    p.add_argument("--frequency-hours", type=int, default=12, metavar="N",
-                   help="hours between backups, 4 to 12 (default 12)")
-    p.add_argument("--retention-days", type=int, default=7, metavar="N",
-                   help="days a backup is kept, 2 to 14 (default 7)")
-    p.add_argument("--growth-pct-per-year", type=float, default=0.0, metavar="N",
-                   help="yearly growth of the backup size in %%, 0 to 1000 (default 0)")
-    p.add_argument("--growth-gb-per-day", type=float, default=0.0, metavar="N",
-                   help="growth of the backup size in GB per day, 0 to 1000 (default 0; adds "
-                   "to --growth-pct-per-year)")
+    add_shared_inputs(p)
     horizon = p.add_mutually_exclusive_group()
     horizon.add_argument("--years", type=int, default=1, metavar="N",
                          help="planning horizon in years, 1 to 10 (default 1)")
@@ -45,11 +37,6 @@ def register(sub) -> None:  # noqa: ANN001
                          help="planning horizon in days, 1 to 3650, instead of --years")
     p.add_argument("--share-capacity-gb", type=float, metavar="N",
                    help="capacity of the share in GB, for headroom and the run-out date")
-    p.add_argument("--share-used-gb", type=float, default=0.0, metavar="N",
-                   help="space other data already takes on the share, in GB (default 0)")
-    p.add_argument("--link-mb-per-second", type=float, default=DEFAULT_LINK_MB_PER_SECOND,
-                   metavar="N", help="bandwidth to the share in MB/s, for a job's duration "
-                   f"(default {DEFAULT_LINK_MB_PER_SECOND})")
     p.add_argument("--check", action="store_true",
                    help="also simulate the plan on a hub (the share at --share-capacity-gb, "
                    "else exactly the peak) over the whole horizon; print both answers side by "

@@ -171,3 +171,13 @@ def test_same_inputs_as_the_simulator() -> None:
     assert data["recommendedBytes"] == data["onDemandPeakBytes"] + 30 * GB
     assert data["jobSeconds"] == 10 * 120 + data["finalPerBackupBytes"] / 50e6
     assert data["headroomBytes"] == 400 * GB - 30 * GB - data["peakBytes"]
+
+
+def test_sizing_and_simulate_take_the_same_inputs() -> None:
+    shared = ("--frequency-hours", "--retention-days", "--growth-pct-per-year",
+              "--growth-gb-per-day", "--share-used-gb", "--link-mb-per-second",
+              "--share-capacity-gb")
+    for command in ("sizing", "simulate"):
+        text = subprocess.run([IBS, command, "--help"], capture_output=True, text=True,
+                              timeout=60).stdout
+        assert all(flag in text for flag in shared), (command, text)
