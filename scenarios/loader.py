@@ -1,18 +1,22 @@
 """Reading scenario files: TOML in, a checked ``Scenario`` out, or one clear error.
 
 Every mistake is reported as ``file:line: key: what is wrong`` before anything runs, at the
-line where it was written (scenarios/toml_lines.py finds it: tomllib does not say).
+line where it was written (scenarios/toml_lines.py finds it: tomllib does not say). That
+includes events that could never take effect: one at or after the end of the run, or one that
+undoes something nothing before it did.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from engine.errors import BadInput
+from scenarios.effects import first_ineffective
 from scenarios.model import (
     BackupExpectation,
     Event,
@@ -21,6 +25,7 @@ from scenarios.model import (
     Scenario,
 )
 from scenarios.toml_lines import LineIndex
+from simulator.clock import ticks
 from simulator.network import ERCS_VMS
 
 STATUSES = ("Succeeded", "PartialSucceeded", "Failed", "Skipped", "Deleted", "Queued", "Running")
@@ -82,6 +87,10 @@ class ScenarioError(BadInput):
     """A scenario file that cannot run; the message starts with ``file:line:``."""
 
 
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g}h"
+
+
 def parse_duration(value: Any) -> float:
     """Hours as a number, or a string like ``1d12h``, ``90m``, ``30s``; returns seconds."""
     if isinstance(value, bool):
@@ -89,6 +98,8 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError("a duration cannot be negative")
+        if not value <= sys.float_info.max:  # nan, inf, or too big to be a time: never due
+            raise ValueError(f"{value!r} is not a duration")
         return float(value) * 3600
     if isinstance(value, str):
         m = _DURATION.match(value.strip())
@@ -201,14 +212,19 @@ def loads(text: str, path: str = "<scenario>") -> Scenario:
     settings = data.get("settings", {})
     r.check_keys(settings, _SETTINGS_KEYS, ("settings",), "settings")
     _check_settings(r, settings)
-    events = tuple(_event(r, i, raw) for i, raw in enumerate(data.get("events", [])))
+    days = float(head["days"])
+    events = tuple(_event(r, i, raw, days) for i, raw in enumerate(data.get("events", [])))
+    ineffective = first_ineffective(events)
+    if ineffective is not None:
+        i, key, why = ineffective
+        raise r.fail(r.loc.line("events", i, key), f"events[{i + 1}].{key}", why)
     expect = _expectations(r, data.get("expect", {}))
     _check_references(r, events, expect)
     return Scenario(
         name=head["name"], path=path, description=head.get("description", ""),
         tags=tuple(tags), hub=hub, identity=head.get("identity", "ADFS"),
         stamp_version=head.get("stamp_version", "1.2408.1.50"), fidelity=fidelity,
-        days=float(head["days"]), seed=head.get("seed", 1), settings=settings,
+        days=days, seed=head.get("seed", 1), settings=settings,
         events=tuple(sorted(events, key=lambda e: e.at_seconds)), expect=expect,
     )
 
@@ -227,7 +243,7 @@ def _check_settings(r: _Reader, settings: dict[str, Any]) -> None:
             raise r.fail(r.loc.line("settings", key), f"settings.{key}", "must be more than 0")
 
 
-def _event(r: _Reader, index: int, raw: Any) -> Event:
+def _event(r: _Reader, index: int, raw: Any, days: float) -> Event:
     line = r.loc.line("events", index)
     where = f"events[{index + 1}]"
     if not isinstance(raw, dict):
@@ -238,6 +254,10 @@ def _event(r: _Reader, index: int, raw: Any) -> Event:
         at = parse_duration(raw["at"])
     except ValueError as exc:
         raise r.fail(r.loc.line("events", index, "at"), f"{where}.at", str(exc)) from None
+    if ticks(at) >= ticks(days * 86400):  # the run stops the clock first (Hub.run)
+        raise r.fail(r.loc.line("events", index, "at"), f"{where}.at",
+                     f"{_hours(at)} is not before the run ends at {_hours(days * 86400)} "
+                     f"(days = {days:g}), so it would never happen")
     action = raw["do"]
     if not isinstance(action, str) or action not in ACTIONS:
         raise r.fail(r.loc.line("events", index, "do"), f"{where}.do",

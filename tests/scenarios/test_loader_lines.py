@@ -1,4 +1,5 @@
-"""Scenario files: every mistake at its own line, found in time proportional to the file."""
+"""Scenario files: every mistake at its own line, events that could never take effect refused,
+and locating lines in time proportional to the file."""
 
 from __future__ import annotations
 
@@ -163,3 +164,61 @@ def test_loading_four_times_the_events_is_about_four_times_the_work():
     # Locating each event by scanning from the top made it sixteen times (quadratic).
     small, large = _lines_run_loading(_many(100)), _lines_run_loading(_many(400))
     assert large < 6 * small, (small, large)
+
+
+# --- events that could never take effect ------------------------------------------------------
+
+
+# 47.9999999999999 h is less than a microsecond (the simulator's tick) before the end.
+@pytest.mark.parametrize("at", ['"2d"', '"48h"', "48", '"3d"', "100.5", "47.9999999999999"])
+def test_an_event_at_or_after_the_end_of_the_run_is_an_error(at):
+    message = error(events('at = "1h"; do = "backup"', f'at = {at}; do = "backup"'))
+    assert message.startswith("f.toml:11: events[2].at: ") and "run ends at 48h (days = 2)" in message
+
+
+@pytest.mark.parametrize("text, where", [
+    (events('at = nan; do = "backup"'), "f.toml:7: events[1].at: nan is not a duration"),
+    (events('at = inf; do = "backup"'), "f.toml:7: events[1].at: inf is not a duration"),
+])
+def test_a_time_no_event_can_have_is_an_error(text, where):
+    assert error(text).startswith(where), error(text)
+
+
+def test_an_event_just_before_the_end_of_the_run_loads():
+    assert [e.at_seconds for e in loads(events('at = "47h59m59s"; do = "backup"')).events] == [172799]
+
+
+@pytest.mark.parametrize("text, where", [
+    (events('at = "2h"; do = "unblock_port_445"'),
+     "f.toml:8: events[1].do: no block_port_445 comes before it (at 2h)"),
+    # Same instant, written after: the runner plays it after, so it lifts nothing.
+    (events('at = "2h"; do = "unblock_port_445"', 'at = "2h"; do = "block_port_445"'),
+     "f.toml:8: events[1].do: no block_port_445"),
+    (events('at = "1h"; do = "firewall_rule_add"; name = "a"; action = "drop"',
+            'at = "2h"; do = "firewall_rule_remove"; name = "b"'),
+     "f.toml:15: events[2].name: no firewall_rule_add named 'b'"),
+    (events('at = "1h"; do = "dns_restore"'), "f.toml:8: events[1].do: no dns_fail"),
+    (events('at = "3h"; do = "dns_fail"', 'at = "1h"; do = "dns_restore"'),
+     "f.toml:12: events[2].do: no dns_fail comes before it (at 1h)"),
+    (events('at = "1h"; do = "ercs_fail"; vm = "ERCS01"', 'at = "2h"; do = "ercs_restore"; vm = "ERCS02"'),
+     "f.toml:14: events[2].vm: no ercs_fail of ERCS02"),
+    (events('at = "1h"; do = "free_share"'), "f.toml:8: events[1].do: no fill_share"),
+    (events('at = "1h"; do = "recover"; name = "r"; pfx = "next"'),
+     "f.toml:10: events[1].pfx: no operator_certificate named 'next'"),
+])
+def test_an_event_that_undoes_what_nothing_did_is_an_error(text, where):
+    assert error(text).startswith(where), error(text)
+
+
+def test_what_an_earlier_event_did_can_be_undone():
+    text = events('at = "1h"; do = "block_port_445"', 'at = "1h"; do = "unblock_port_445"',
+                  'at = "2h"; do = "firewall_rule_add"; name = "a"; action = "drop"',
+                  'at = "2h"; do = "block_port_445"', 'at = "3h"; do = "firewall_rule_remove"; name = "a"',
+                  'at = "3h"; do = "firewall_rule_remove"; name = "block-445"',
+                  'at = "4h"; do = "dns_fail"', 'at = "5h"; do = "dns_restore"',
+                  'at = "6h"; do = "fill_share"; free_gb = 1', 'at = "7h"; do = "free_share"',
+                  'at = "8h"; do = "ercs_fail"; vm = "ERCS02"', 'at = "9h"; do = "ercs_restore"; vm = "ERCS02"',
+                  'at = "10h"; do = "operator_certificate"; name = "c2"',
+                  'at = "11h"; do = "recover"; name = "r1"; pfx = "c2"',
+                  'at = "11h"; do = "recover"; name = "r2"; pfx = "initial"')
+    assert len(loads(text).events) == 15
