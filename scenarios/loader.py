@@ -1,18 +1,22 @@
 """Reading scenario files: TOML in, a checked ``Scenario`` out, or one clear error.
 
-Every mistake is reported as ``file:line: key: what is wrong`` before anything runs. tomllib
-does not say where a value was written, so ``_Locator`` finds the line of a table or key in
-the text itself.
+Every mistake is reported as ``file:line: key: what is wrong`` before anything runs, at the
+line where it was written (scenarios/toml_lines.py finds it: tomllib does not say). That
+includes events that could never take effect: one at or after the end of the run, or one that
+undoes something nothing before it did.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
 
 from engine.errors import BadInput
+from scenarios.effects import first_ineffective
 from scenarios.model import (
     BackupExpectation,
     Event,
@@ -20,6 +24,9 @@ from scenarios.model import (
     RecoveryExpectation,
     Scenario,
 )
+from scenarios.toml_lines import LineIndex
+from simulator.clock import ticks
+from simulator.growth import Growth
 from simulator.network import ERCS_VMS
 
 STATUSES = ("Succeeded", "PartialSucceeded", "Failed", "Skipped", "Deleted", "Queued", "Running")
@@ -59,11 +66,14 @@ ACTIONS: dict[str, dict[str, tuple[Any, Any]]] = {
 }
 BACKUP_REFS = ("newest", "newest-succeeded", "oldest-succeeded")
 
+_TOP = {"scenario": "[scenario]", "settings": "[settings]", "events": "[[events]]",
+        "expect": "[expect]"}
 _SCENARIO_KEYS = {"name": str, "description": str, "tags": list, "hub": (str, int),
                   "identity": str, "stamp_version": str, "fidelity": str, "days": float,
                   "seed": int}
 _SETTINGS_KEYS = {"frequency_hours": int, "retention_days": int, "scheduler": bool,
                   "share_capacity_gb": float, "growth_gb_per_day": float,
+                  "growth_pct_per_year": float, "share_used_gb": float,
                   "link_mb_per_second": float}
 _EXPECT_KEYS = {"backups": dict, "min_backups": dict, "alerts_raised": list,
                 "alerts_cleared": list, "alerts_active": list, "share_peak_within_budget": bool,
@@ -79,32 +89,8 @@ class ScenarioError(BadInput):
     """A scenario file that cannot run; the message starts with ``file:line:``."""
 
 
-class _Locator:
-    """Finds the line where a table or key was written (1-based), for error messages."""
-
-    def __init__(self, text: str) -> None:
-        self.lines = text.splitlines()
-
-    def table(self, header: str, index: int = 0) -> int:
-        pattern = re.compile(r"^\s*" + re.escape(header) + r"\s*(#.*)?$")
-        seen = -1
-        for number, line in enumerate(self.lines, 1):
-            if pattern.match(line):
-                seen += 1
-                if seen == index:
-                    return number
-        return 1
-
-    def key(self, header: str | None, key: str, index: int = 0) -> int:
-        start = self.table(header, index) if header else 1
-        pattern = re.compile(r"^\s*" + re.escape(key) + r"\s*=")
-        for number in range(start, len(self.lines) + 1):
-            line = self.lines[number - 1]
-            if number > start and re.match(r"^\s*\[", line) and header:
-                break
-            if pattern.match(line):
-                return number
-        return start
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g}h"
 
 
 def parse_duration(value: Any) -> float:
@@ -114,6 +100,8 @@ def parse_duration(value: Any) -> float:
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError("a duration cannot be negative")
+        if not value <= sys.float_info.max:  # nan, inf, or too big to be a time: never due
+            raise ValueError(f"{value!r} is not a duration")
         return float(value) * 3600
     if isinstance(value, str):
         m = _DURATION.match(value.strip())
@@ -145,21 +133,41 @@ def _kind_name(kind: Any) -> str:
 class _Reader:
     def __init__(self, path: str, text: str) -> None:
         self.path = path
-        self.loc = _Locator(text)
+        self.loc = LineIndex(text)
 
     def fail(self, line: int, key: str, message: str) -> ScenarioError:
         return ScenarioError(f"{self.path}:{line}: {key}: {message}")
 
-    def check_keys(self, table: dict[str, Any], allowed: dict[str, Any], header: str | None,
-                   where: str, index: int = 0) -> None:
+    def check_keys(self, table: dict[str, Any], allowed: dict[str, Any],
+                   path: tuple[str | int, ...], where: str) -> None:
         for key, value in table.items():
             if key not in allowed:
-                raise self.fail(self.loc.key(header, key, index), f"{where}.{key}",
-                                f"unknown key; allowed: {', '.join(sorted(allowed))}")
+                raise self.fail(self.loc.line(*path, key), f"{where}.{key}",
+                                f"unknown key;{_did_you_mean(key, allowed)} "
+                                f"allowed: {', '.join(sorted(allowed))}")
             kind = allowed[key]
             if not _type_ok(value, kind):
-                raise self.fail(self.loc.key(header, key, index), f"{where}.{key}",
+                raise self.fail(self.loc.line(*path, key), f"{where}.{key}",
                                 f"must be {_kind_name(kind)}, got {value!r}")
+
+    def check_top(self, data: dict[str, Any]) -> None:
+        """The four tables, each in its own form; a misspelt one is shown as it was written."""
+        for key, value in data.items():
+            form = self.loc.form(key)
+            written = f"[{key}]" if form == "table" else f"[[{key}]]" if form == "array" else key
+            if key not in _TOP:
+                near = difflib.get_close_matches(key, _TOP, n=1)
+                hint = f" did you mean {_TOP[near[0]]}?" if near else ""
+                raise self.fail(self.loc.line(key), written,
+                                f"unknown {'key' if written == key else 'table'};{hint} a scenario "
+                                f"file has {', '.join(_TOP.values())}")
+            if not isinstance(value, list if key == "events" else dict):
+                raise self.fail(self.loc.line(key), written, f"must be written {_TOP[key]}")
+
+
+def _did_you_mean(name: str, known: Any) -> str:
+    near = difflib.get_close_matches(name, list(known), n=1)
+    return f" did you mean {near[0]!r}?" if near else ""
 
 
 def load(path: str | Path) -> Scenario:
@@ -178,43 +186,47 @@ def loads(text: str, path: str = "<scenario>") -> Scenario:
         line = re.search(r"line (\d+)", str(exc))
         raise ScenarioError(f"{path}:{line.group(1) if line else 1}: not valid TOML: {exc}") from None
     r = _Reader(path, text)
-    r.check_keys(data, {"scenario": dict, "settings": dict, "events": list, "expect": dict},
-                 None, "file")
+    r.check_top(data)
     head = data.get("scenario")
     if head is None:
         raise r.fail(1, "scenario", "missing the [scenario] table (name, hub, days, ...)")
-    r.check_keys(head, _SCENARIO_KEYS, "[scenario]", "scenario")
+    r.check_keys(head, _SCENARIO_KEYS, ("scenario",), "scenario")
     for key in ("name", "hub", "days"):
         if key not in head:
-            raise r.fail(r.loc.table("[scenario]"), f"scenario.{key}", "is required")
+            raise r.fail(r.loc.line("scenario"), f"scenario.{key}", "is required")
     hub = str(head["hub"]).lower()
     if hub != "asdk" and not (hub.isdigit() and 4 <= int(hub) <= 16):
-        raise r.fail(r.loc.key("[scenario]", "hub"), "scenario.hub",
+        raise r.fail(r.loc.line("scenario", "hub"), "scenario.hub",
                      f"must be 'asdk' or a node count from 4 to 16, got {head['hub']!r}")
     fidelity = head.get("fidelity", "sim")
     if fidelity not in ("sim", "wire"):
-        raise r.fail(r.loc.key("[scenario]", "fidelity"), "scenario.fidelity",
+        raise r.fail(r.loc.line("scenario", "fidelity"), "scenario.fidelity",
                      f"must be 'sim' or 'wire', got {fidelity!r}")
     if not 0 < head["days"] <= 3650:
-        raise r.fail(r.loc.key("[scenario]", "days"), "scenario.days",
+        raise r.fail(r.loc.line("scenario", "days"), "scenario.days",
                      f"must be more than 0 and at most 3650, got {head['days']}")
     if head.get("identity", "ADFS") not in ("ADFS", "AzureAD"):
-        raise r.fail(r.loc.key("[scenario]", "identity"), "scenario.identity",
+        raise r.fail(r.loc.line("scenario", "identity"), "scenario.identity",
                      "must be 'ADFS' or 'AzureAD'")
     tags = head.get("tags", [])
     if not all(isinstance(t, str) for t in tags):
-        raise r.fail(r.loc.key("[scenario]", "tags"), "scenario.tags", "must be a list of strings")
+        raise r.fail(r.loc.line("scenario", "tags"), "scenario.tags", "must be a list of strings")
     settings = data.get("settings", {})
-    r.check_keys(settings, _SETTINGS_KEYS, "[settings]", "settings")
+    r.check_keys(settings, _SETTINGS_KEYS, ("settings",), "settings")
     _check_settings(r, settings)
-    events = tuple(_event(r, i, raw) for i, raw in enumerate(data.get("events", [])))
+    days = float(head["days"])
+    events = tuple(_event(r, i, raw, days) for i, raw in enumerate(data.get("events", [])))
+    ineffective = first_ineffective(events)
+    if ineffective is not None:
+        i, key, why = ineffective
+        raise r.fail(r.loc.line("events", i, key), f"events[{i + 1}].{key}", why)
     expect = _expectations(r, data.get("expect", {}))
     _check_references(r, events, expect)
     return Scenario(
         name=head["name"], path=path, description=head.get("description", ""),
         tags=tuple(tags), hub=hub, identity=head.get("identity", "ADFS"),
         stamp_version=head.get("stamp_version", "1.2408.1.50"), fidelity=fidelity,
-        days=float(head["days"]), seed=head.get("seed", 1), settings=settings,
+        days=days, seed=head.get("seed", 1), settings=settings,
         events=tuple(sorted(events, key=lambda e: e.at_seconds)), expect=expect,
     )
 
@@ -227,14 +239,24 @@ def _check_settings(r: _Reader, settings: dict[str, Any]) -> None:
             try:
                 check(settings[key])
             except BadInput as exc:
-                raise r.fail(r.loc.key("[settings]", key), f"settings.{key}", str(exc)) from None
+                raise r.fail(r.loc.line("settings", key), f"settings.{key}", str(exc)) from None
     for key in ("share_capacity_gb", "link_mb_per_second"):
         if key in settings and settings[key] <= 0:
-            raise r.fail(r.loc.key("[settings]", key), f"settings.{key}", "must be more than 0")
+            raise r.fail(r.loc.line("settings", key), f"settings.{key}", "must be more than 0")
+    for key, unit in (("growth_pct_per_year", "pct_per_year"), ("growth_gb_per_day", "gb_per_day")):
+        if key in settings:
+            try:
+                Growth(**{unit: settings[key]})
+            except BadInput as exc:
+                raise r.fail(r.loc.line("settings", key), f"settings.{key}", str(exc)) from None
+    used, capacity = settings.get("share_used_gb", 0), settings.get("share_capacity_gb", 10_000)
+    if not 0 <= used < capacity:
+        raise r.fail(r.loc.line("settings", "share_used_gb"), "settings.share_used_gb",
+                     f"must be from 0 to less than the share's capacity ({capacity:g} GB)")
 
 
-def _event(r: _Reader, index: int, raw: Any) -> Event:
-    line = r.loc.table("[[events]]", index)
+def _event(r: _Reader, index: int, raw: Any, days: float) -> Event:
+    line = r.loc.line("events", index)
     where = f"events[{index + 1}]"
     if not isinstance(raw, dict):
         raise r.fail(line, where, "must be a table")
@@ -243,11 +265,16 @@ def _event(r: _Reader, index: int, raw: Any) -> Event:
     try:
         at = parse_duration(raw["at"])
     except ValueError as exc:
-        raise r.fail(r.loc.key("[[events]]", "at", index), f"{where}.at", str(exc)) from None
+        raise r.fail(r.loc.line("events", index, "at"), f"{where}.at", str(exc)) from None
+    if ticks(at) >= ticks(days * 86400):  # the run stops the clock first (Hub.run)
+        raise r.fail(r.loc.line("events", index, "at"), f"{where}.at",
+                     f"{_hours(at)} is not before the run ends at {_hours(days * 86400)} "
+                     f"(days = {days:g}), so it would never happen")
     action = raw["do"]
-    if action not in ACTIONS:
-        raise r.fail(r.loc.key("[[events]]", "do", index), f"{where}.do",
-                     f"unknown action {action!r}; actions: {', '.join(sorted(ACTIONS))}")
+    if not isinstance(action, str) or action not in ACTIONS:
+        raise r.fail(r.loc.line("events", index, "do"), f"{where}.do",
+                     f"unknown action {action!r};{_did_you_mean(str(action), ACTIONS)} "
+                     f"actions: {', '.join(sorted(ACTIONS))}")
     spec = ACTIONS[action]
     params: dict[str, Any] = {}
     for key, value in raw.items():
@@ -255,13 +282,14 @@ def _event(r: _Reader, index: int, raw: Any) -> Event:
             continue
         if key not in spec:
             allowed = ", ".join(sorted(spec)) or "none"
-            raise r.fail(r.loc.key("[[events]]", key, index), f"{where}.{key}",
-                         f"'{action}' takes no '{key}'; it takes: {allowed}")
+            raise r.fail(r.loc.line("events", index, key), f"{where}.{key}",
+                         f"'{action}' takes no '{key}';{_did_you_mean(key, spec)} "
+                         f"it takes: {allowed}")
         kind = spec[key][0]
         ok = (value in kind) if isinstance(kind, tuple) and not all(isinstance(k, type) for k in kind) \
             else _type_ok(value, kind)
         if not ok:
-            raise r.fail(r.loc.key("[[events]]", key, index), f"{where}.{key}",
+            raise r.fail(r.loc.line("events", index, key), f"{where}.{key}",
                          f"must be {_kind_name(kind)}, got {value!r}")
         params[key] = value
     for key, (_kind, default) in spec.items():
@@ -272,47 +300,48 @@ def _event(r: _Reader, index: int, raw: Any) -> Event:
     if "backup" in params:
         ref = params["backup"]
         if isinstance(ref, str) and ref not in BACKUP_REFS or isinstance(ref, int) and ref < 1:
-            raise r.fail(r.loc.key("[[events]]", "backup", index), f"{where}.backup",
+            raise r.fail(r.loc.line("events", index, "backup"), f"{where}.backup",
                          f"must be a backup number (1 = first started) or one of {', '.join(BACKUP_REFS)}")
     return Event(at, action, params, line)
 
 
 def _expectations(r: _Reader, raw: dict[str, Any]) -> Expectations:
-    r.check_keys(raw, _EXPECT_KEYS, "[expect]", "expect")
+    r.check_keys(raw, _EXPECT_KEYS, ("expect",), "expect")
     for key in ("backups", "min_backups"):
         for status, count in raw.get(key, {}).items():
             if status not in STATUSES or not _type_ok(count, int):
-                raise r.fail(r.loc.key("[expect]", key), f"expect.{key}.{status}",
+                raise r.fail(r.loc.line("expect", key, status), f"expect.{key}.{status}",
                              f"needs a status ({', '.join(STATUSES)}) and a whole number")
     for key in ("alerts_raised", "alerts_cleared", "alerts_active"):
         for category in raw.get(key, []):
             if category not in CATEGORIES:
-                raise r.fail(r.loc.key("[expect]", key), f"expect.{key}",
+                raise r.fail(r.loc.line("expect", key), f"expect.{key}",
                              f"unknown alert category {category!r}; categories: {', '.join(CATEGORIES)}")
     if raw.get("recovery_check", "passed") not in ("passed", "failed", "not run"):
-        raise r.fail(r.loc.key("[expect]", "recovery_check"), "expect.recovery_check",
+        raise r.fail(r.loc.line("expect", "recovery_check"), "expect.recovery_check",
                      "must be 'passed', 'failed' or 'not run'")
     per_backup = []
     for i, item in enumerate(raw.get("backup", [])):
-        r.check_keys(item, _BACKUP_EXPECT_KEYS, "[[expect.backup]]", f"expect.backup[{i + 1}]", i)
+        r.check_keys(item, _BACKUP_EXPECT_KEYS, ("expect", "backup", i), f"expect.backup[{i + 1}]")
         if "index" not in item:
-            raise r.fail(r.loc.table("[[expect.backup]]", i), f"expect.backup[{i + 1}].index",
+            raise r.fail(r.loc.line("expect", "backup", i), f"expect.backup[{i + 1}].index",
                          "is required (1 = the first backup started)")
         if item.get("status", "Succeeded") not in STATUSES:
-            raise r.fail(r.loc.key("[[expect.backup]]", "status", i), f"expect.backup[{i + 1}].status",
+            raise r.fail(r.loc.line("expect", "backup", i, "status"), f"expect.backup[{i + 1}].status",
                          f"must be one of {', '.join(STATUSES)}")
         if item.get("category", "Connectivity") not in CATEGORIES:
-            raise r.fail(r.loc.key("[[expect.backup]]", "category", i),
+            raise r.fail(r.loc.line("expect", "backup", i, "category"),
                          f"expect.backup[{i + 1}].category", f"must be one of {', '.join(CATEGORIES)}")
         per_backup.append(BackupExpectation(**item))
     recoveries = []
     for i, item in enumerate(raw.get("recovery", [])):
-        r.check_keys(item, _RECOVERY_EXPECT_KEYS, "[[expect.recovery]]", f"expect.recovery[{i + 1}]", i)
+        r.check_keys(item, _RECOVERY_EXPECT_KEYS, ("expect", "recovery", i),
+                     f"expect.recovery[{i + 1}]")
         if "name" not in item or "outcome" not in item:
-            raise r.fail(r.loc.table("[[expect.recovery]]", i), f"expect.recovery[{i + 1}]",
+            raise r.fail(r.loc.line("expect", "recovery", i), f"expect.recovery[{i + 1}]",
                          "needs 'name' (of a recover event) and 'outcome'")
         if item["outcome"] not in ("passed", "failed", "refused"):
-            raise r.fail(r.loc.key("[[expect.recovery]]", "outcome", i),
+            raise r.fail(r.loc.line("expect", "recovery", i, "outcome"),
                          f"expect.recovery[{i + 1}].outcome", "must be passed, failed or refused")
         roles = item.get("roles")
         recoveries.append(RecoveryExpectation(item["name"], item["outcome"],
@@ -335,7 +364,12 @@ def _check_references(r: _Reader, events: tuple[Event, ...], expect: Expectation
     names = [e.params["name"] for e in events if e.action == "recover"]
     for i, rec in enumerate(expect.recoveries):
         if rec.name not in names:
-            raise r.fail(r.loc.key("[[expect.recovery]]", "name", i), f"expect.recovery[{i + 1}].name",
+            raise r.fail(r.loc.line("expect", "recovery", i, "name"), f"expect.recovery[{i + 1}].name",
                          f"no recover event is named {rec.name!r} (named: {', '.join(names) or 'none'})")
-    if len(set(names)) != len(names):
-        raise r.fail(1, "events", "two recover events share a name")
+    seen: set[str] = set()
+    for i, event in enumerate(events):
+        if event.action == "recover":
+            if event.params["name"] in seen:
+                raise r.fail(r.loc.line("events", i, "name"), f"events[{i + 1}].name",
+                             f"another recover event is already named {event.params['name']!r}")
+            seen.add(event.params["name"])

@@ -61,7 +61,7 @@ class ScenarioResult:
 
 
 class _Timeline:
-    """Applies a scenario's events to a hub at their virtual times."""
+    """Applies a scenario's events to a hub at their virtual times, from one SimPy process."""
 
     def __init__(self, hub: Hub, scenario: Scenario) -> None:
         self.hub = hub
@@ -69,16 +69,22 @@ class _Timeline:
         self.recoveries: dict[str, RecoveryResult] = {}
         self.errors: list[str] = []
 
-    def process(self, event: Event):
-        yield self.hub.env.timeout(max(0, ticks(event.at_seconds) - self.hub.env.now))
-        try:
-            outcome = self.apply(event)
-        except IbsError as exc:
-            # An event the world refuses (a bad path, say) is part of the story, not a crash.
-            self.hub.log.add(self.hub.env.now, "event refused", action=event.action, message=str(exc))
-            return
-        if outcome is not None:
-            yield outcome
+    def process(self):
+        env = self.hub.env
+        # Every wake-up is scheduled now, at time 0 and in timeline order, so that at any
+        # instant the timeline's events keep their order and come before whatever the hub
+        # schedules later for that instant (SimPy breaks ties by scheduling order), as when
+        # each event had its own process.
+        wakeups = [env.timeout(max(0, ticks(e.at_seconds) - env.now)) for e in self.scenario.events]
+        for event, wakeup in zip(self.scenario.events, wakeups):
+            yield wakeup
+            try:
+                # An on-demand backup comes back as its own process: the next event need not
+                # wait for it.
+                self.apply(event)
+            except IbsError as exc:
+                # An event the world refuses (a bad path, say) is part of the story, not a crash.
+                self.hub.log.add(env.now, "event refused", action=event.action, message=str(exc))
 
     def _backup_id(self, ref: int | str) -> str | None:
         records = self.hub.ctl.backups()
@@ -193,8 +199,7 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
     try:
         with build_hub(scenario) as hub:
             timeline = _Timeline(hub, scenario)
-            for event in scenario.events:
-                hub.env.process(timeline.process(event))
+            hub.env.process(timeline.process())
             hub.run(scenario.days)
             checks = evaluate(scenario, hub, timeline.recoveries)
             _fill(result, hub, timeline, checks)

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from scenarios.loader import _REQ, ACTIONS
 from scenarios.model import Event, Expectations, Scenario
+from simulator.clock import ticks
 from simulator.network import ERCS_VMS
 from simulator.profiles import DEFAULT_VERSION, RELEASES, HubProfile
 
@@ -145,9 +146,12 @@ def timelines(days: float, max_episodes: int = 6) -> st.SearchStrategy[list[Even
     restores, on-demand backups, server password changes (and the operator catching up),
     maintenance windows, ERCS VM failures and restores. Shrinks to an empty timeline."""
     horizon = max(1, int(days * 24 * 60))
+    end = ticks(days * DAY)
 
     def flatten(episodes: list[list[Event]]) -> list[Event]:
-        flat = [e for episode in episodes for e in episode]
+        # A fault lifted after the run has ended is never lifted; the loader refuses such an
+        # event, so a timeline saved with to_toml() must not hold one.
+        flat = [e for episode in episodes for e in episode if ticks(e.at_seconds) < end]
         flat.sort(key=lambda e: e.at_seconds)
         return [Event(e.at_seconds, e.action, e.params, i + 1) for i, e in enumerate(flat)]
 

@@ -36,6 +36,7 @@ def test_hubs_and_policies_are_valid(profile: HubProfile, policy: dict) -> None:
 def test_timelines_are_sorted_valid_events(days: float, data: st.DataObject) -> None:
     timeline = data.draw(timelines(days))
     assert [e.at_seconds for e in timeline] == sorted(e.at_seconds for e in timeline)
+    assert all(e.at_seconds < days * 86400 for e in timeline)
     for event in timeline:
         assert isinstance(event, Event)
         assert event.action in ACTIONS and set(event.params) == set(ACTIONS[event.action])

@@ -68,3 +68,31 @@ def test_the_sizing_report_recommends_room_for_an_on_demand_backup_and_used_spac
     assert (report.runs_out_on - START).days == 7
     # Ten roles at 120 s, then 20 GB at 100 MB/s: 23 min 20 s (REFERENCE.md: 20-40 min).
     assert report.job_seconds == 1400
+
+
+def test_a_scenario_takes_the_sizing_inputs_and_agrees_with_sizing():
+    from scenarios.loader import loads
+    from scenarios.runner import run_scenario
+
+    inputs = _inputs("4-16", 12, 3, {"growth_pct_per_year": 300, "growth_gb_per_day": 0.5}, 10,
+                     used_gb=40)
+    peak = plan(inputs).peak_bytes
+    result = run_scenario(loads(f'''
+[scenario]
+name = "the plan, lived"
+hub = 4
+days = 10
+
+[settings]
+retention_days = 3
+growth_pct_per_year = 300
+growth_gb_per_day = 0.5
+share_used_gb = 40
+share_capacity_gb = {(peak + 40 * 10**9) / 1e9}
+link_mb_per_second = 50
+'''))
+    assert result.passed, result.checks
+    assert [b["status"] for b in result.backups].count("Failed") == 0
+    assert peak - 6 * 4 * 10**6 <= result.summary["sharePeakBytes"] <= peak
+    durations = [b["finishedAt"] - b["startedAt"] for b in result.backups]
+    assert all(10 * 120 + 19.9e9 / 50e6 <= d <= 10 * 120 + 27e9 / 50e6 for d in durations), durations
