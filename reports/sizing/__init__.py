@@ -57,8 +57,6 @@ def _date(text: str) -> dt.date:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.errors import BadInput
-    from reports.sizing import render
     from simulator.sizing import DEFAULT_ENV, SizingInputs, plan
 
     inputs = SizingInputs(

@@ -96,8 +96,11 @@ def test_never_two_jobs_at_once(scenario: Scenario) -> None:
     assert result.error is None, result.error
     assert result.passed  # no expectations: it only has to run to the end
     assert overlapping_backups(result) == []
-    statuses = {b["status"] for b in result.backups}
-    assert statuses <= {"Succeeded", "PartialSucceeded", "Failed", "Skipped", "Deleted"}
+    end = scenario.days * 86400
+    # A job takes about 23 minutes: one started in the run's last hour may still be running.
+    settled = {b["status"] for b in result.backups
+               if b["startedAt"] is None or b["startedAt"] < end - 3600}
+    assert settled <= {"Succeeded", "PartialSucceeded", "Failed", "Skipped", "Deleted"}
 
 
 def test_overlapping_backups_finds_overlaps() -> None:
