@@ -11,6 +11,8 @@ import io
 from typing import Any
 
 DAY = 86400.0
+#: Fault labels drawn per lane at most; more would only hide each other (and cost seconds).
+MAX_LABELS = 200
 GB = 1e9
 
 STATUS_COLOURS = {
@@ -246,15 +248,20 @@ def timeline_png(result: dict[str, Any], dpi: int = 100) -> bytes:
     try:
         minimum = end_days * 0.004
         seen: list[str] = []
+        # One artist per look, not per bar: a run with thousands of events draws in seconds.
+        bars: dict[tuple[str, str, str | None], list[tuple[float, float]]] = {}
         for s in spans:
             a = s["start"] / DAY
             b = (s["end"] if isinstance(s["end"], (int, float)) else s["start"]) / DAY
             colour = STATUS_COLOURS.get(s["status"], "#605e5c")
-            ax.broken_barh([(a, max(b - a, minimum))], (y["backups"] - 0.32, 0.64),
-                           facecolors=colour, edgecolor="white" if b - a > minimum else colour,
-                           linewidth=0.4, hatch="////" if s["status"] == "Crashed" else None)
+            look = (colour, "white" if b - a > minimum else colour,
+                    "////" if s["status"] == "Crashed" else None)
+            bars.setdefault(look, []).append((a, max(b - a, minimum)))
             if s["status"] not in seen:
                 seen.append(s["status"])
+        for (colour, edge, hatch), ranges in bars.items():
+            ax.broken_barh(ranges, (y["backups"] - 0.32, 0.64), facecolors=colour,
+                           edgecolor=edge, linewidth=0.4, hatch=hatch)
         for lane in lane_keys:
             if lane == "alerts":
                 continue
@@ -262,19 +269,33 @@ def timeline_png(result: dict[str, Any], dpi: int = 100) -> bytes:
             packed = _pack(faults.get(lane, []))
             tracks = max((k for k, _ in packed), default=0) + 1
             h = 0.64 / tracks
+            labelled = len(packed) <= MAX_LABELS  # beyond that, labels only hide each other
+            boxes: dict[tuple[int, bool], list[tuple[float, float]]] = {}
+            shades: list[tuple[float, float]] = []
             for k, (a, b, label) in packed:
                 low = y[lane] + 0.32 - (k + 1) * h
                 soft = label.endswith("(allow)")
-                ax.broken_barh([(a / DAY, max((b - a) / DAY, minimum))], (low + 0.03, h - 0.06),
-                               facecolors=colour, alpha=0.12 if soft else 0.28, edgecolor=colour,
-                               linewidth=0.8, linestyle="--" if soft else "-")
+                boxes.setdefault((k, soft), []).append((a / DAY, max((b - a) / DAY, minimum)))
                 if not soft:
-                    ax.axvspan(a / DAY, max(b / DAY, a / DAY + minimum), color=colour,
-                               alpha=0.05, linewidth=0)
-                ax.text(a / DAY + end_days * 0.006, low + h / 2, label,
-                        fontsize=7 if tracks < 3 else 6, va="center", color=colour, clip_on=True)
+                    shades.append((a / DAY, max((b - a) / DAY, minimum)))
+                if labelled:
+                    ax.text(a / DAY + end_days * 0.006, low + h / 2, label,
+                            fontsize=7 if tracks < 3 else 6, va="center", color=colour,
+                            clip_on=True)
+            for (k, soft), ranges in boxes.items():
+                low = y[lane] + 0.32 - (k + 1) * h
+                ax.broken_barh(ranges, (low + 0.03, h - 0.06), facecolors=colour,
+                               alpha=0.12 if soft else 0.28, edgecolor=colour, linewidth=0.8,
+                               linestyle="--" if soft else "-")
+            if shades:
+                # The whole height of the chart (its y limits are set below).
+                ax.broken_barh(shades, (-0.6, len(rows)), facecolors=colour, alpha=0.05,
+                               linewidth=0)
+            by_marker: dict[str, list[float]] = {}
             for t, marker, _label in points.get(lane, []):
-                ax.plot([t / DAY], [y[lane]], marker=marker, color=colour, markersize=6,
+                by_marker.setdefault(marker, []).append(t / DAY)
+            for marker, times in by_marker.items():
+                ax.plot(times, [y[lane]] * len(times), marker=marker, color=colour, markersize=6,
                         linestyle="none", markeredgecolor="white", markeredgewidth=0.5)
         if "alerts" in y:
             ax.plot([t / DAY for t in raised], [y["alerts"]] * len(raised), marker="v",

@@ -193,3 +193,44 @@ def test_all_passing_suite(results, tmp_path):
     assert "PASS" in _read(paths["html"]) and "only the good one" in _read(paths["html"])
     assert "All scenarios passed." in _read(paths["md"])
     assert ET.parse(paths["junit"]).getroot().find("testcase/failure") is None
+
+
+def test_a_timeline_of_many_events_draws_a_few_artists(monkeypatch):
+    """Bars are drawn per look, not per event: 300 port-445 episodes cost what 3 do."""
+    from matplotlib.axes import Axes
+
+    from reports.scenario_report import charts
+
+    def episodes(n: int) -> dict:
+        events = "".join(f'''
+[[events]]
+at = "{1 + i * 0.1:.1f}h"
+do = "block_port_445"
+[[events]]
+at = "{1.05 + i * 0.1:.2f}h"
+do = "unblock_port_445"
+''' for i in range(n))
+        head = '[scenario]\nname = "many"\nhub = 4\ndays = 2\n'
+        return run_scenario(loads(head + events)).to_json()
+
+    calls = {"bars": 0, "texts": 0}
+    real_barh, real_text = Axes.broken_barh, Axes.text
+
+    def barh(self, *a, **k):
+        calls["bars"] += 1
+        return real_barh(self, *a, **k)
+
+    def text(self, *a, **k):
+        calls["texts"] += 1
+        return real_text(self, *a, **k)
+
+    monkeypatch.setattr(Axes, "broken_barh", barh)
+    monkeypatch.setattr(Axes, "text", text)
+    counts = []
+    for n in (3, 300):
+        calls.update(bars=0, texts=0)
+        charts.timeline_png(episodes(n))
+        counts.append(dict(calls))
+    # One call per look (status, edge, track): a handful, whatever the count of episodes.
+    assert counts[1]["bars"] <= 8, counts
+    assert counts[1]["texts"] <= charts.MAX_LABELS, counts
