@@ -71,7 +71,7 @@ _TOP = {"scenario": "[scenario]", "settings": "[settings]", "events": "[[events]
 _SCENARIO_KEYS = {"name": str, "description": str, "tags": list, "hub": (str, int),
                   "identity": str, "stamp_version": str, "fidelity": str, "days": float,
                   "seed": int}
-_SETTINGS_KEYS = {"frequency_hours": int, "retention_days": int, "scheduler": bool,
+SETTINGS_KEYS = {"frequency_hours": int, "retention_days": int, "scheduler": bool,
                   "share_capacity_gb": float, "growth_gb_per_day": float,
                   "growth_pct_per_year": float, "share_used_gb": float,
                   "link_mb_per_second": float}
@@ -212,7 +212,7 @@ def loads(text: str, path: str = "<scenario>") -> Scenario:
     if not all(isinstance(t, str) for t in tags):
         raise r.fail(r.loc.line("scenario", "tags"), "scenario.tags", "must be a list of strings")
     settings = data.get("settings", {})
-    r.check_keys(settings, _SETTINGS_KEYS, ("settings",), "settings")
+    r.check_keys(settings, SETTINGS_KEYS, ("settings",), "settings")
     _check_settings(r, settings)
     days = float(head["days"])
     events = tuple(_event(r, i, raw, days) for i, raw in enumerate(data.get("events", [])))

@@ -273,8 +273,10 @@ def samba_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmbTarget
 
 # --- the simulated hub ------------------------------------------------------------------------
 
-_HUB_SETTINGS = ("frequency_hours", "retention_days", "scheduler", "share_capacity_gb",
-                 "growth_gb_per_day", "link_mb_per_second", "identity", "stamp_version")
+def _hub_settings() -> tuple[str, ...]:
+    from scenarios.loader import SETTINGS_KEYS  # one home for a scenario's [settings] keys
+
+    return (*SETTINGS_KEYS, "identity", "stamp_version")
 
 
 def make_hub(hub: str | int = "4", days: float | None = None, seed: int = 1,
@@ -287,9 +289,10 @@ def make_hub(hub: str | int = "4", days: float | None = None, seed: int = 1,
     from scenarios.model import Expectations, Scenario
     from scenarios.runner import build_hub
 
-    unknown = sorted(set(settings) - set(_HUB_SETTINGS))
+    allowed = _hub_settings()
+    unknown = sorted(set(settings) - set(allowed))
     if unknown:
-        raise TypeError(f"unknown hub setting(s) {', '.join(unknown)}; allowed: {', '.join(_HUB_SETTINGS)}")
+        raise TypeError(f"unknown hub setting(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
     spec = str(hub).lower()
     if spec != "asdk" and not (spec.isdigit() and 4 <= int(spec) <= 16):
         raise ValueError(f"hub must be 'asdk' or a node count from 4 to 16, not {hub!r}")
