@@ -105,11 +105,21 @@ class Controller:
         self.history = History(store)
         self.slot = JobSlot(store)
         self._created: dict[tuple[str, str], dt.datetime] = {}
+        self._settings_seen: tuple[int | None, Settings | None] = (None, None)
 
     # --- settings ------------------------------------------------------------------------
 
     @property
     def settings(self) -> Settings:
+        revision = self.store.revision("settings.json")
+        if revision is not None and self._settings_seen[0] == revision:
+            return self._settings_seen[1]  # Settings are frozen: safe to share
+        settings = self._read_settings()
+        if revision is not None:
+            self._settings_seen = (revision, settings)
+        return settings
+
+    def _read_settings(self) -> Settings:
         raw = self.store.read_json("settings.json", {})
         cert = raw.get("encryptionCert")
         return Settings(

@@ -50,6 +50,7 @@ class Store:
         self.durable = durable
         self.private = private
         self._written: dict[str, str] = {}  # private stores: name -> the JSON text last written
+        self._writes: dict[str, int] = {}  # private stores: name -> writes so far
         if not os.path.exists(self.root):
             try:
                 os.makedirs(self.root, mode=0o700)
@@ -98,6 +99,7 @@ class Store:
         os.replace(tmp, target)
         if self.private:
             self._written[name] = text
+            self._writes[name] = self._writes.get(name, 0) + 1
         if not self.durable:
             return
         dfd = os.open(os.path.dirname(target), os.O_RDONLY | os.O_DIRECTORY)
@@ -105,6 +107,12 @@ class Store:
             os.fsync(dfd)
         finally:
             os.close(dfd)
+
+    def revision(self, name: str) -> int | None:
+        """For a private store, a number that changes with every write of ``name`` (so a reader
+        may keep what it derived from it until then); None for a shared store, which another
+        process may change at any time."""
+        return self._writes.get(name, 0) if self.private else None
 
     def list_json(self, folder: str) -> list[Any]:
         names = sorted(n for n in os.listdir(self.path(folder))

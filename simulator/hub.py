@@ -277,7 +277,7 @@ class Hub:
 
     def sample(self) -> None:
         """Record what the share holds now (after anything that may have changed it)."""
-        self.meter.sample(self.now, self.share_used_bytes(), self.budget_bytes())
+        self.meter.sample(self.now, self.share_used_bytes(), self.budget_bytes)
 
     @property
     def peak_bytes(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
@@ -16,9 +17,10 @@ class ShareMeter:
     peak_budget_bytes: int = 0
     occupancy: list[tuple[float, int]] = field(default_factory=lambda: [(0.0, 0)])
 
-    def sample(self, at_seconds: float, used: int, budget: int) -> None:
+    def sample(self, at_seconds: float, used: int, budget: Callable[[], int]) -> None:
+        """``budget`` is asked only when the peak moves (it reads the settings)."""
         if used > self.peak_bytes:
             self.peak_bytes = used
-            self.peak_budget_bytes = budget
+            self.peak_budget_bytes = budget()
         if used != self.occupancy[-1][1]:
             self.occupancy.append((at_seconds, used))

@@ -24,3 +24,14 @@ def test_a_shared_store_always_reads_the_file(tmp_path):
     store.write_json("settings.json", {"a": 1})
     (tmp_path / "s" / "settings.json").write_text('{"a": 2}')
     assert store.read_json("settings.json") == {"a": 2}
+
+
+def test_revisions_change_with_each_write_of_a_file_only_in_a_private_store(tmp_path):
+    private = Store(str(tmp_path / "p"), durable=False, private=True)
+    assert private.revision("settings.json") == 0
+    private.write_json("settings.json", {"a": 1})
+    private.write_json("alerts.json", [])
+    assert private.revision("settings.json") == 1
+    private.write_json("settings.json", {"a": 2})
+    assert private.revision("settings.json") == 2
+    assert Store(str(tmp_path / "s")).revision("settings.json") is None
