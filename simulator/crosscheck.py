@@ -5,7 +5,8 @@ the simulated hub runs the real engine against a share of that capacity for the 
 horizon. They agree when they name the same run-out day (within one day) and, when the share
 holds, the same peak: the simulation's at most the plan's, and short of it by at most
 ``SLACK_PER_BACKUP`` for each backup kept (a simulated backup keeps a few real bytes under its
-modelled size, for framing that grows with its data; simulator/hub.py). ``ibs sizing --check`` prints both answers and fails when they disagree.
+modelled size, for framing that grows with its data; simulator/hub.py). ``ibs sizing --check``
+prints both answers and fails when they disagree.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator import scale
 from simulator.clock import DAY
 from simulator.config import HubConfig
-from simulator.hub import Hub
+from simulator.hub import OVERHEAD_SLACK, Hub
 from simulator.network import Link
 from simulator.profiles import HubProfile
 from simulator.sizing import SizingInputs, SizingReport, horizon_days, plan
-
-from simulator import scale
-from simulator.hub import OVERHEAD_SLACK
 
 #: How far below its modelled size a simulated backup may stay (its real slack, scaled).
 SLACK_PER_BACKUP = scale.to_modelled(OVERHEAD_SLACK + 1)

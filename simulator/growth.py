@@ -25,11 +25,11 @@ class Growth:
     gb_per_day: float = 0
 
     def __post_init__(self) -> None:
-        for name, value, (lo, hi), unit in (("growth", self.pct_per_year, PCT_PER_YEAR, "% per year"),
-                                            ("growth", self.gb_per_day, GB_PER_DAY, "GB per day")):
+        for value, (lo, hi), unit in ((self.pct_per_year, PCT_PER_YEAR, "% per year"),
+                                      (self.gb_per_day, GB_PER_DAY, "GB per day")):
             if (isinstance(value, bool) or not isinstance(value, int | float)
                     or not math.isfinite(value) or not lo <= value <= hi):
-                raise BadInput(f"{name} must be a number from {lo} to {hi} {unit}, got {value!r}")
+                raise BadInput(f"growth must be a number from {lo} to {hi} {unit}, got {value!r}")
 
     def __bool__(self) -> bool:
         return bool(self.pct_per_year or self.gb_per_day)
