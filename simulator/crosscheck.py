@@ -24,8 +24,10 @@ from simulator.network import Link
 from simulator.profiles import HubProfile
 from simulator.sizing import SizingInputs, SizingReport, horizon_days, plan
 
-#: How far below its modelled size a simulated backup may stay (its real slack, scaled).
-SLACK_PER_BACKUP = scale.to_modelled(OVERHEAD_SLACK + 1)
+#: How far below its modelled size a simulated backup may stay: its real slack, what the
+#: scale's rounding drops, and a chunk tag (16 bytes) of framing by which the backup its
+#: overhead was learnt from may differ from it.
+SLACK_PER_BACKUP = scale.to_modelled(OVERHEAD_SLACK + 1 + 16)
 
 
 @dataclass(frozen=True)
