@@ -1,4 +1,7 @@
-"""`ibs fake-smb serve`: run FakeSmbServer in the foreground until SIGTERM/SIGINT."""
+"""`ibs fake-smb serve`: run FakeSmbServer in the foreground until SIGTERM/SIGINT.
+
+`ibs fake-smb conformance` lives in fake_smb/conformance_cli.py.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ import signal
 import sys
 import threading
 
+from fake_smb import conformance_cli
 from fake_smb.dialects import DIALECTS
 from fake_smb.server import ENCRYPTION_MODES, FakeSmbServer
 
@@ -25,6 +29,7 @@ def register(subparsers) -> None:
     serve.add_argument("--max-dialect", choices=list(DIALECTS), default="3.1.1")
     serve.add_argument("--quota-bytes", type=int, default=None, help="share capacity in bytes")
     serve.set_defaults(func=serve_command)
+    conformance_cli.register(sub)
 
 
 def _read_password(source: str) -> str:
