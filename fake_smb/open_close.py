@@ -32,6 +32,7 @@ from impacket.nt_errors import (
 )
 
 from fake_smb.handler_util import error, resolve_fid, share_root, times_and_sizes
+from fake_smb.release import close_open
 
 # CreateDisposition (MS-SMB2 2.2.13)
 FILE_SUPERSEDE, FILE_OPEN, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE, FILE_OVERWRITE_IF = range(6)
@@ -170,26 +171,14 @@ def close_handler(connId, smbServer, recvPacket):
     entry = conn_data["OpenedFiles"].pop(fid, None)
     if entry is None:
         return error(STATUS_INVALID_HANDLE)
-    path = entry["FileName"]
     resp = smb2.SMB2Close_Response()
     try:
-        st = os.fstat(entry["FileHandle"])
         if req["Flags"] & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB:
             resp["Flags"] = SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB
-            fields = times_and_sizes(st)
+            fields = times_and_sizes(os.fstat(entry["FileHandle"]))
             fields["EndofFile"] = fields.pop("EndOfFile")
             for key, value in fields.items():
                 resp[key] = value
     finally:
-        os.close(entry["FileHandle"])
-    if entry["DeleteOnClose"]:
-        try:
-            if stat_mod.S_ISDIR(st.st_mode):
-                os.rmdir(path)  # never a tree: only an empty directory goes
-            else:
-                os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            smbServer.log(f"delete on close of {path} failed: {exc}")
+        close_open(entry, smbServer.log)
     return [resp], None, STATUS_SUCCESS
