@@ -158,6 +158,7 @@ def create_handler(connId, smbServer, recvPacket):
         "FileHandle": fd,
         "FileName": path,
         "DeleteOnClose": delete_on_close,
+        "TreeID": recvPacket["TreeID"],  # TREE_DISCONNECT closes the opens made through it
         "Open": {"EnumerationLocation": 0, "EnumerationSearchPattern": ""},
     }
     conn_data["LastRequest"]["SMB2_CREATE"] = {"FileID": fid}

@@ -60,3 +60,25 @@ def release_connection(conn_data: dict, log: Log) -> None:
     release_opens(conn_data, log)
     conn_data["ConnectedShares"].clear()
 
+
+def make_tree_disconnect_handler(original):
+    def tree_disconnect(connId, smbServer, recvPacket):
+        # MS-SMB2 3.3.5.8: close every open made through this tree connect.
+        conn_data = smbServer.getConnectionData(connId)
+        if recvPacket["TreeID"] in conn_data["ConnectedShares"]:
+            release_opens(conn_data, smbServer.log, recvPacket["TreeID"])
+        return original(connId, smbServer, recvPacket)
+
+    return tree_disconnect
+
+
+def make_logoff_handler(original):
+    def logoff(connId, smbServer, recvPacket):
+        # MS-SMB2 3.3.5.6: close every open of the session and deregister its tree
+        # connects.  impacket has one session per connection, so that is all of them.
+        conn_data = smbServer.getConnectionData(connId)
+        if recvPacket["SessionID"] == conn_data["Uid"]:
+            release_connection(conn_data, smbServer.log)
+        return original(connId, smbServer, recvPacket)
+
+    return logoff

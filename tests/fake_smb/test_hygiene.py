@@ -18,6 +18,7 @@ import uuid
 
 import pytest
 from smbprotocol.connection import Connection, Dialects
+from smbprotocol.exceptions import SMBException
 from smbprotocol.open import CreateDisposition, CreateOptions
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
@@ -124,6 +125,47 @@ def test_a_thousand_connections_vanishing_without_close_leave_no_descriptor(serv
     )
     assert sorted(os.listdir(share)) == sorted(f"f{i}" for i in range(1000) if i % 10)
     assert time.monotonic() - started < 30  # the brief asks about 20 s; slack for a busy box
+
+
+def test_tree_disconnect_releases_that_trees_opens_only(server, share):
+    client = _login(server)
+    other = TreeConnect(client.session, server.unc)
+    other.connect()
+    kept = _open(other, "kept.bin", CreateDisposition.FILE_OVERWRITE_IF)
+    for i in range(20):
+        _open(client.tree, f"f{i}", CreateDisposition.FILE_OVERWRITE_IF)
+    _open(client.tree, "doc.bin", CreateDisposition.FILE_OVERWRITE_IF, DELETE_ON_CLOSE)
+    assert _share_fds(share) == 22
+    client.tree.disconnect()
+    assert _share_fds(share) == 1  # answered after the release, so no waiting
+    assert not (share / "doc.bin").exists()
+    kept.write(b"still open", 0)  # the other tree's open is untouched
+    assert (share / "kept.bin").read_bytes() == b"still open"
+    kept.close()
+    assert _share_fds(share) == 0
+    client.connection.disconnect(close=False)  # smbprotocol would CLOSE the released opens
+
+
+def test_logoff_releases_the_sessions_opens_and_trees(server, share):
+    client = _login(server)
+    handles = [_open(client.tree, f"f{i}", CreateDisposition.FILE_OVERWRITE_IF) for i in range(20)]
+    _open(client.tree, "doc.bin", CreateDisposition.FILE_OVERWRITE_IF, DELETE_ON_CLOSE)
+    assert _share_fds(share) == 21
+    client.session.disconnect(close=False)  # LOGOFF alone: no CLOSE, no TREE_DISCONNECT
+    assert _share_fds(share) == 0
+    assert not (share / "doc.bin").exists()
+    # A new session on the same connection, even one given the same tree id again,
+    # cannot reach the old opens.
+    session = Session(client.connection, USER, PASSWORD, require_encryption=False, auth_protocol="ntlm")
+    session.connect()
+    tree = TreeConnect(session, server.unc)
+    tree.connect()
+    msg, _ = handles[0].write(b"x", 0, send=False)
+    request = client.connection.send(msg, session.session_id, tree.tree_connect_id)
+    with pytest.raises(SMBException):
+        client.connection.receive(request, timeout=5)
+    assert (share / "f0").read_bytes() == b""
+    client.connection.disconnect(close=False)
 
 
 _CHILD = """
