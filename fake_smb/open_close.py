@@ -116,7 +116,11 @@ def _create(path: str, disposition: int, options: int) -> tuple[int, int, int]:
     fd = _open_existing(path, is_dir)
     if disposition in (FILE_SUPERSEDE, FILE_OVERWRITE, FILE_OVERWRITE_IF) and not is_dir:
         # Overwrite means the old contents are gone (MS-FSA 2.1.5.1.2.1).
-        os.ftruncate(fd, 0)
+        try:
+            os.ftruncate(fd, 0)  # fails on a read-only file, which _open_existing opened O_RDONLY
+        except OSError:
+            os.close(fd)
+            raise
         return STATUS_SUCCESS, fd, FILE_SUPERSEDED if disposition == FILE_SUPERSEDE else FILE_OVERWRITTEN
     return STATUS_SUCCESS, fd, FILE_OPENED
 
@@ -141,11 +145,15 @@ def create_handler(connId, smbServer, recvPacket):
     if status != STATUS_SUCCESS:
         return error(status)
 
-    st = os.fstat(fd)
     delete_on_close = bool(options & FILE_DELETE_ON_CLOSE)
-    if delete_on_close and stat_mod.S_ISDIR(st.st_mode) and not _is_empty_dir(path):
+    try:
+        st = os.fstat(fd)
+        if delete_on_close and stat_mod.S_ISDIR(st.st_mode) and not _is_empty_dir(path):
+            os.close(fd)
+            return error(STATUS_DIRECTORY_NOT_EMPTY)
+    except OSError as exc:
         os.close(fd)
-        return error(STATUS_DIRECTORY_NOT_EMPTY)
+        return error(_status_for(exc))
 
     fid = uuid.generate()
     resp = smb2.SMB2Create_Response()

@@ -222,3 +222,19 @@ def test_a_delete_on_close_file_goes_with_its_connection(server, share, how):
         time.sleep(0.02)
     assert not (share / "doc.bin").exists()
     assert _share_fds(share) == 0
+
+
+def test_a_create_that_fails_after_opening_keeps_no_descriptor(server, share, monkeypatch):
+    # Overwriting a read-only file: opened O_RDONLY, the truncate then fails. As root the
+    # open itself would not fall back, so the refusal is staged.
+    (share / "ro.bin").write_bytes(b"old")
+
+    def refuse(fd, length):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "ftruncate", refuse)
+    client = _login(server)
+    with pytest.raises(SMBException):
+        _open(client.tree, "ro.bin", CreateDisposition.FILE_OVERWRITE_IF)
+    assert _share_fds(share) == 0
+    client.connection.disconnect(close=False)
