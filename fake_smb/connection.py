@@ -16,7 +16,7 @@ import threading
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from fake_smb import crypto, fast_path
+from fake_smb import crypto, fast_path, release
 from fake_smb.dialects import SMB_3_1_1
 from fake_smb.faults import DropConnection
 from fake_smb.state import ConnState, get_state
@@ -48,8 +48,12 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         except Exception as exc:  # a bug must not kill the server, only this connection
             srv.log(f"connection {self.conn_id} failed: {exc!r}")
         finally:
-            srv.removeConnection(self.conn_id)
-            srv.untrack_socket(self.request)
+            try:
+                # However the connection ended (FIN, RST, stop(), a bug), its opens go with it.
+                release.release_connection(srv.getConnectionData(self.conn_id, checkStatus=False), srv.log)
+            finally:
+                srv.removeConnection(self.conn_id)
+                srv.untrack_socket(self.request)
 
     # -- framing ---------------------------------------------------------
     def _recv_exact(self, n: int) -> bytearray:

@@ -32,6 +32,7 @@ from impacket.nt_errors import (
 )
 
 from fake_smb.handler_util import error, resolve_fid, share_root, times_and_sizes
+from fake_smb.release import close_open
 
 # CreateDisposition (MS-SMB2 2.2.13)
 FILE_SUPERSEDE, FILE_OPEN, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE, FILE_OVERWRITE_IF = range(6)
@@ -115,7 +116,11 @@ def _create(path: str, disposition: int, options: int) -> tuple[int, int, int]:
     fd = _open_existing(path, is_dir)
     if disposition in (FILE_SUPERSEDE, FILE_OVERWRITE, FILE_OVERWRITE_IF) and not is_dir:
         # Overwrite means the old contents are gone (MS-FSA 2.1.5.1.2.1).
-        os.ftruncate(fd, 0)
+        try:
+            os.ftruncate(fd, 0)  # fails on a read-only file, which _open_existing opened O_RDONLY
+        except OSError:
+            os.close(fd)
+            raise
         return STATUS_SUCCESS, fd, FILE_SUPERSEDED if disposition == FILE_SUPERSEDE else FILE_OVERWRITTEN
     return STATUS_SUCCESS, fd, FILE_OPENED
 
@@ -140,11 +145,15 @@ def create_handler(connId, smbServer, recvPacket):
     if status != STATUS_SUCCESS:
         return error(status)
 
-    st = os.fstat(fd)
     delete_on_close = bool(options & FILE_DELETE_ON_CLOSE)
-    if delete_on_close and stat_mod.S_ISDIR(st.st_mode) and not _is_empty_dir(path):
+    try:
+        st = os.fstat(fd)
+        if delete_on_close and stat_mod.S_ISDIR(st.st_mode) and not _is_empty_dir(path):
+            os.close(fd)
+            return error(STATUS_DIRECTORY_NOT_EMPTY)
+    except OSError as exc:
         os.close(fd)
-        return error(STATUS_DIRECTORY_NOT_EMPTY)
+        return error(_status_for(exc))
 
     fid = uuid.generate()
     resp = smb2.SMB2Create_Response()
@@ -157,6 +166,7 @@ def create_handler(connId, smbServer, recvPacket):
         "FileHandle": fd,
         "FileName": path,
         "DeleteOnClose": delete_on_close,
+        "TreeID": recvPacket["TreeID"],  # TREE_DISCONNECT closes the opens made through it
         "Open": {"EnumerationLocation": 0, "EnumerationSearchPattern": ""},
     }
     conn_data["LastRequest"]["SMB2_CREATE"] = {"FileID": fid}
@@ -170,26 +180,14 @@ def close_handler(connId, smbServer, recvPacket):
     entry = conn_data["OpenedFiles"].pop(fid, None)
     if entry is None:
         return error(STATUS_INVALID_HANDLE)
-    path = entry["FileName"]
     resp = smb2.SMB2Close_Response()
     try:
-        st = os.fstat(entry["FileHandle"])
         if req["Flags"] & SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB:
             resp["Flags"] = SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB
-            fields = times_and_sizes(st)
+            fields = times_and_sizes(os.fstat(entry["FileHandle"]))
             fields["EndofFile"] = fields.pop("EndOfFile")
             for key, value in fields.items():
                 resp[key] = value
     finally:
-        os.close(entry["FileHandle"])
-    if entry["DeleteOnClose"]:
-        try:
-            if stat_mod.S_ISDIR(st.st_mode):
-                os.rmdir(path)  # never a tree: only an empty directory goes
-            else:
-                os.unlink(path)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            smbServer.log(f"delete on close of {path} failed: {exc}")
+        close_open(entry, smbServer.log)
     return [resp], None, STATUS_SUCCESS

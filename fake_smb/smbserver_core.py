@@ -16,7 +16,7 @@ from impacket import ntlm
 from impacket import smb3structs as smb2
 from impacket.smbserver import SMBSERVER
 
-from fake_smb import file_info, file_io, negotiate, open_close, session_setup, tree_connect
+from fake_smb import file_info, file_io, negotiate, open_close, release, session_setup, tree_connect
 from fake_smb.connection import SmbConnectionHandler
 
 # impacket logs every request at INFO; keep a test run readable.
@@ -80,6 +80,8 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_SET_INFO: file_info.make_set_info_handler,
             smb2.SMB2_QUERY_INFO: file_info.make_query_info_handler,
             smb2.SMB2_TREE_CONNECT: tree_connect.make_tree_connect_handler,
+            smb2.SMB2_TREE_DISCONNECT: release.make_tree_disconnect_handler,
+            smb2.SMB2_LOGOFF: release.make_logoff_handler,
         }
         for command, make in wrapped.items():
             original = self.hookSmb2Command(command, None)
