@@ -4,11 +4,14 @@ impacket verifies the NTLMv2 response and yields the session key; this
 wrapper adds what it lacks: unknown users and (unless allowed) anonymous
 logons are refused instead of being let in as guest, a failed logon no longer
 marks the connection authenticated, the refuse-logons fault, the encryption
-policy, and the SMB 3 key derivation.
+policy, the SMB 3 key derivation, and what a client that insists on signing
+or sealing checks: the CHALLENGE echoes its SIGN/SEAL flags and the SPNEGO
+exchange ends with a mechListMIC both ways (MS-NLMP 3.2.5.1.1, MS-SPNG 3.3.5.1).
 """
 
 from __future__ import annotations
 
+import hmac
 import struct
 
 from impacket import ntlm
@@ -21,14 +24,23 @@ from impacket.nt_errors import (
 )
 from impacket.spnego import ASN1_AID, ASN1_SUPPORTED_MECH, SPNEGO_NegTokenInit, SPNEGO_NegTokenResp
 
-from fake_smb import crypto
+from fake_smb import crypto, spnego
 from fake_smb.handler_util import error
 from fake_smb.state import get_state
 
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
 SMB2_SESSION_FLAG_IS_NULL = 0x0002
 SMB2_SESSION_FLAG_ENCRYPT_DATA = 0x0004
+NTLM_NEGOTIATE = 1
 NTLM_AUTHENTICATE = 3
+# Client flags the CHALLENGE must echo when the client sets them (MS-NLMP
+# 3.2.5.1.1).  impacket drops SEAL and ALWAYS_SIGN; a client that needs
+# sealing then sees a downgrade and gives up.
+_ECHOED_FLAGS = ntlm.NTLMSSP_NEGOTIATE_SIGN | ntlm.NTLMSSP_NEGOTIATE_SEAL | ntlm.NTLMSSP_NEGOTIATE_ALWAYS_SIGN
+
+
+def _is_spnego(blob: bytes) -> bool:
+    return bool(blob) and blob[0] in (ASN1_AID, ASN1_SUPPORTED_MECH)
 
 
 def _ntlm_token(blob: bytes) -> bytes:
@@ -41,15 +53,56 @@ def _ntlm_token(blob: bytes) -> bytes:
     return blob
 
 
-def _authenticate_user(token: bytes) -> str | None:
-    """The user name of an NTLM AUTHENTICATE_MESSAGE, None for other messages."""
+def _ntlm_type(token: bytes) -> int | None:
     if not token.startswith(b"NTLMSSP\x00") or len(token) < 12:
         return None
-    if struct.unpack_from("<I", token, 8)[0] != NTLM_AUTHENTICATE:
+    return struct.unpack_from("<I", token, 8)[0]
+
+
+def _authenticate_message(token: bytes) -> ntlm.NTLMAuthChallengeResponse | None:
+    """The NTLM AUTHENTICATE_MESSAGE in token, None for other messages."""
+    if _ntlm_type(token) != NTLM_AUTHENTICATE:
         return None
     msg = ntlm.NTLMAuthChallengeResponse()
     msg.fromString(token)
-    return msg["user_name"].decode("utf-16le")
+    return msg
+
+
+def _set_security_buffer(resp, buffer: bytes) -> None:
+    resp["SecurityBufferLength"] = len(buffer)
+    resp["Buffer"] = buffer
+
+
+def _echo_client_flags(conn_data: dict, resp, wrap: bool) -> None:
+    """Rewrite impacket's CHALLENGE so it echoes the client's SIGN/SEAL flags."""
+    challenge = conn_data["CHALLENGE_MESSAGE"]
+    challenge["flags"] |= conn_data["NEGOTIATE_MESSAGE"]["flags"] & _ECHOED_FLAGS
+    token = challenge.getData()
+    if wrap:
+        token = spnego.neg_token_resp(spnego.ACCEPT_INCOMPLETE, response_token=token,
+                                      supported_mech=spnego.NTLMSSP_OID)
+    _set_security_buffer(resp, token)
+
+
+def _mech_list_mic(conn_data: dict, state, auth, blob: bytes) -> bytes | None | bool:
+    """Check the client's mechListMIC and return the server's (MS-SPNG 3.3.5.1).
+
+    None when the client sent none (an older client, or raw NTLMSSP): there is
+    nothing to answer.  False when it does not verify.
+    """
+    if not _is_spnego(blob):
+        return None
+    try:
+        client_mic = spnego.resp_mech_list_mic(blob)
+    except spnego.SpnegoError:
+        return False
+    if client_mic is None:
+        return None
+    key, flags = conn_data["SigningSessionKey"], auth["flags"]
+    expected = spnego.ntlm_mic(key, flags, state.mech_types, from_server=False)
+    if not hmac.compare_digest(client_mic, expected):
+        return False
+    return spnego.ntlm_mic(key, flags, state.mech_types, from_server=True)
 
 
 def make_session_setup_handler(original):
@@ -62,7 +115,15 @@ def make_session_setup_handler(original):
         if cfg.encryption == "required" and not state.can_encrypt:
             return _fail(conn_data, STATUS_ACCESS_DENIED)
         req = smb2.SMB2SessionSetup(recvPacket["Data"])
-        user = _authenticate_user(_ntlm_token(req["Buffer"]))
+        blob = req["Buffer"]
+        token = _ntlm_token(blob)
+        if blob[:1] == bytes((ASN1_AID,)):
+            try:
+                state.mech_types = spnego.mech_types_der(blob)
+            except spnego.SpnegoError:
+                state.mech_types = b""
+        auth = _authenticate_message(token)
+        user = auth["user_name"].decode("utf-16le") if auth is not None else None
         if user is not None:
             if cfg.faults.refuse_logons:
                 return _fail(conn_data, STATUS_LOGON_FAILURE)
@@ -77,6 +138,8 @@ def make_session_setup_handler(original):
         if status == STATUS_MORE_PROCESSING_REQUIRED:
             conn_data["Authenticated"] = False  # impacket sets it too early
             state.session_id = conn_data["Uid"]
+            if _ntlm_type(token) == NTLM_NEGOTIATE and "CHALLENGE_MESSAGE" in conn_data:
+                _echo_client_flags(conn_data, commands[0], _is_spnego(blob))
             return commands, packets, status
         if status != STATUS_SUCCESS:
             return _fail(conn_data, status)
@@ -85,6 +148,12 @@ def make_session_setup_handler(original):
 
         resp = commands[0]
         signed = conn_data.get("SignatureEnabled") and conn_data.get("SigningSessionKey")
+        if signed and auth is not None:
+            server_mic = _mech_list_mic(conn_data, state, auth, blob)
+            if server_mic is False:
+                return _fail(conn_data, STATUS_ACCESS_DENIED)
+            if server_mic is not None:
+                _set_security_buffer(resp, spnego.neg_token_resp(spnego.ACCEPT_COMPLETED, mech_list_mic=server_mic))
         # We sign in the connection layer (AES-CMAC for 3.x); stop impacket's HMAC.
         conn_data["SignatureEnabled"] = False
         state.session_id = conn_data["Uid"]

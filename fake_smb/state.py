@@ -26,6 +26,8 @@ class ConnState:
     # Session state; impacket keeps one session per connection, so do we.
     session_preauth: bytes = b"\x00" * 64
     session_id: int = 0
+    # DER of the client's SPNEGO mechTypes: what the mechListMIC covers (MS-SPNG 3.3.5.1).
+    mech_types: bytes = b""
     keys: SessionKeys | None = None
     encrypt_data: bool = False  # Session.EncryptData: unencrypted requests are refused
     bytes_moved: int = 0  # in + out, for the stall fault
