@@ -25,7 +25,10 @@ from fake_smb.dialects import SMB_3_0, SMB_3_1_1
 # Cipher ids of the SMB2_ENCRYPTION_CAPABILITIES context (MS-SMB2 2.2.3.1.2).
 AES_128_CCM = 0x0001
 AES_128_GCM = 0x0002
-SUPPORTED_CIPHERS = (AES_128_GCM, AES_128_CCM)
+AES_256_CCM = 0x0003
+AES_256_GCM = 0x0004
+SUPPORTED_CIPHERS = (AES_128_GCM, AES_128_CCM, AES_256_GCM, AES_256_CCM)
+_AES_256 = (AES_256_CCM, AES_256_GCM)
 
 # Signing algorithm ids of SMB2_SIGNING_CAPABILITIES (MS-SMB2 2.2.3.1.7).
 SIGN_HMAC_SHA256 = 0x0000
@@ -39,8 +42,9 @@ _SIGNATURE = slice(48, 64)  # Signature field of the SMB2 header (MS-SMB2 2.2.1)
 def kdf(key: bytes, label: bytes, context: bytes, length: int = 16) -> bytes:
     """SP800-108 KDF in counter mode with HMAC-SHA256 (MS-SMB2 3.1.4.2).
 
-    r = 32, L = 128; cryptography inserts the 0x00 separator between label
-    and context, which is what MS-SMB2 asks for.
+    r = 32, L = 8 * length (128, or 256 for the AES-256 cipher keys);
+    cryptography inserts the 0x00 separator between label and context, which
+    is what MS-SMB2 asks for.
     """
     return KBKDFHMAC(
         algorithm=hashes.SHA256(),
@@ -65,20 +69,23 @@ class SessionKeys:
     decrypt: bytes  # client -> server (Session.DecryptionKey)
 
 
-def derive_keys(session_key: bytes, dialect: int, preauth_hash: bytes) -> SessionKeys:
+def derive_keys(session_key: bytes, dialect: int, preauth_hash: bytes, cipher_id: int = 0) -> SessionKeys:
     """Derive the session keys per MS-SMB2 3.3.5.5.3.
 
     SMB 3.0/3.0.2 use constant contexts; 3.1.1 uses the session's
     pre-authentication integrity hash as the context.  2.x signs with the
-    session key itself (HMAC-SHA256) and has no encryption.
+    session key itself (HMAC-SHA256) and has no encryption.  With an AES-256
+    cipher (3.1.1 only) the cipher keys are 256 bits, derived from the full
+    session key with L = 256; the signing key stays 128 bits.
     """
     key = session_key[:16].ljust(16, b"\x00")
     if dialect >= SMB_3_1_1:
+        cipher_key, cipher_len = (session_key, 32) if cipher_id in _AES_256 else (key, 16)
         return SessionKeys(
             dialect,
             kdf(key, b"SMBSigningKey\x00", preauth_hash),
-            kdf(key, b"SMBS2CCipherKey\x00", preauth_hash),
-            kdf(key, b"SMBC2SCipherKey\x00", preauth_hash),
+            kdf(cipher_key, b"SMBS2CCipherKey\x00", preauth_hash, cipher_len),
+            kdf(cipher_key, b"SMBC2SCipherKey\x00", preauth_hash, cipher_len),
         )
     if dialect >= SMB_3_0:
         return SessionKeys(
@@ -108,9 +115,10 @@ def sign_in_place(keys: SessionKeys, buf: bytearray, start: int, end: int) -> No
 
 
 def _aead(cipher_id: int, key: bytes) -> tuple[AESCCM | AESGCM, int]:
-    if cipher_id == AES_128_GCM:
+    # The key length (16 or 32 bytes) picks AES-128 or AES-256.
+    if cipher_id in (AES_128_GCM, AES_256_GCM):
         return AESGCM(key), 12
-    if cipher_id == AES_128_CCM:
+    if cipher_id in (AES_128_CCM, AES_256_CCM):
         return AESCCM(key), 11
     raise ValueError(f"unsupported cipher id {cipher_id:#x}")
 

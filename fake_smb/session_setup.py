@@ -159,7 +159,9 @@ def make_session_setup_handler(original):
         state.session_id = conn_data["Uid"]
         state.encrypt_data = False
         if signed:
-            state.keys = crypto.derive_keys(conn_data["SigningSessionKey"], state.dialect, state.session_preauth)
+            state.keys = crypto.derive_keys(
+                conn_data["SigningSessionKey"], state.dialect, state.session_preauth, state.cipher_id
+            )
             if cfg.encryption == "required":
                 resp["SessionFlags"] = resp.fields.get("SessionFlags", 0) | SMB2_SESSION_FLAG_ENCRYPT_DATA
                 state.encrypt_data = True

@@ -69,3 +69,8 @@ def _transfer(peer, tmp_path: Path, *options: str) -> None:
 def test_client_insisting_on_protection_transfers_a_file(peer, tmp_path, protection):
     _transfer(peer, tmp_path, f"--client-protection={protection}")
 
+
+@pytest.mark.parametrize("cipher", ["AES-256-GCM", "AES-256-CCM"])
+def test_client_limited_to_an_aes_256_cipher_transfers_a_file(peer, tmp_path, cipher):
+    _transfer(peer, tmp_path, "--client-protection=encrypt",
+              f"--option=client smb3 encryption algorithms = {cipher}")

@@ -50,6 +50,8 @@ def _transforms(stream: bytes) -> list[bytes]:
     [
         ("3.1.1", [Ciphers.AES_128_GCM], Ciphers.AES_128_GCM),
         ("3.1.1", [Ciphers.AES_128_CCM], Ciphers.AES_128_CCM),
+        ("3.1.1", [Ciphers.AES_256_GCM], Ciphers.AES_256_GCM),
+        ("3.1.1", [Ciphers.AES_256_CCM], Ciphers.AES_256_CCM),
         ("3.0.2", None, None),
         ("3.0", None, None),
     ],
