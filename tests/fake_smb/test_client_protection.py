@@ -48,7 +48,7 @@ def _smbclient(port: int, workdir: Path, *options: str) -> subprocess.CompletedP
     return subprocess.run(
         ["smbclient", "//127.0.0.1/backup", "-p", str(port), "-U", f"{USER}%{PASSWORD}", "-m", "SMB3",
          *options, "-c", "put up.bin; ls; get up.bin down.bin"],
-        cwd=workdir, capture_output=True, text=True, timeout=60,
+        check=False, cwd=workdir, capture_output=True, text=True, timeout=60,
     )
 
 
