@@ -9,6 +9,7 @@ the same expectations, against a real smbd.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -22,7 +23,20 @@ from fake_smb.samba import SambaServer
 USER, PASSWORD = "alice", "s3cret-pw"
 PAYLOAD = b"sealed and signed " * 4096
 
-pytestmark = pytest.mark.skipif(shutil.which("smbclient") is None, reason="smbclient (Debian package smbclient) is not installed")
+# In CI (IBS_REQUIRE_SAMBA=1) a missing smbclient or smbd is a failure, never a skip.
+REQUIRED = os.environ.get("IBS_REQUIRE_SAMBA") == "1"
+
+
+def _missing(what: str) -> None:
+    if REQUIRED:
+        pytest.fail(what)
+    pytest.skip(what)
+
+
+@pytest.fixture(autouse=True)
+def _smbclient() -> None:
+    if shutil.which("smbclient") is None:
+        _missing("smbclient (Debian package smbclient) is not installed")
 
 
 @pytest.fixture(params=["fake_smb", "samba"])
@@ -32,7 +46,7 @@ def peer(request, tmp_path) -> Iterator[tuple[object, Path]]:
     share.mkdir()
     if request.param == "samba":
         if not SambaServer.available():
-            pytest.skip("smbd, smbpasswd or nss_wrapper missing, or not root")
+            _missing("smbd, smbpasswd or nss_wrapper missing, or not root")
         srv = SambaServer(share, users={USER: PASSWORD}, encryption="desired")
     else:
         srv = FakeSmbServer(share, users={USER: PASSWORD})
