@@ -72,7 +72,10 @@ def read_handler(connId, smbServer, recvPacket):
         data = os.pread(entry["FileHandle"], length, offset)
     except IsADirectoryError:
         return error(STATUS_INVALID_DEVICE_REQUEST)
-    if not data or len(data) < minimum:
+    # Nothing at or past end of file is END_OF_FILE, unless nothing was asked for:
+    # a zero-length READ succeeds with no data, as Samba answers (smbtorture smb2.read.eof).
+    # Fewer bytes than MinimumCount is END_OF_FILE too (MS-SMB2 3.3.5.12).
+    if (not data and length > 0) or len(data) < minimum:
         return error(STATUS_END_OF_FILE)
     # SMB2 READ response (2.2.20): data right after the 16-byte body, offset 0x50.
     head = struct.pack("<HBBIII", 17, 0x50, 0, len(data), 0, 0)
