@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from smbprotocol.exceptions import EndOfFile
+from smbprotocol.file_info import FileAllInformation, FilePositionInformation
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -11,6 +12,9 @@ from smbprotocol.open import (
     ImpersonationLevel,
     Open,
     ShareAccess,
+    SMB2QueryInfoRequest,
+    SMB2QueryInfoResponse,
+    SMB2SetInfoRequest,
 )
 
 SIZE = 64 * 1024
@@ -23,6 +27,35 @@ def _open(tree, name, access=FilePipePrinterAccessMask.GENERIC_ALL,
               ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
               disposition, CreateOptions.FILE_NON_DIRECTORY_FILE)
     return fh
+
+
+def _query(fh, info_class):
+    req = SMB2QueryInfoRequest()
+    req["info_type"] = info_class.INFO_TYPE
+    req["file_info_class"] = info_class.INFO_CLASS
+    req["file_id"] = fh.file_id
+    req["output_buffer_length"] = 4096
+    session, tree = fh.tree_connect.session, fh.tree_connect
+    response = fh.connection.receive(fh.connection.send(req, session.session_id, tree.tree_connect_id))
+    resp = SMB2QueryInfoResponse()
+    resp.unpack(response["data"].get_value())
+    return resp.parse_buffer(info_class)
+
+
+def _set_position(fh, value):
+    info = FilePositionInformation()
+    info["current_byte_offset"] = value
+    req = SMB2SetInfoRequest()
+    req["info_type"] = info.INFO_TYPE
+    req["file_info_class"] = info.INFO_CLASS
+    req["file_id"] = fh.file_id
+    req["buffer"] = info
+    session, tree = fh.tree_connect.session, fh.tree_connect
+    fh.connection.receive(fh.connection.send(req, session.session_id, tree.tree_connect_id))
+
+
+def _position(fh):
+    return _query(fh, FilePositionInformation)["current_byte_offset"].get_value()
 
 
 @pytest.fixture
@@ -51,3 +84,22 @@ def test_minimum_count_not_reached_is_end_of_file(fh):
     with pytest.raises(EndOfFile):
         fh.read(0, 5, min_length=10)  # MinimumCount above Length
     assert fh.read(SIZE - 1, 2) == b"\0"  # a short read without a minimum succeeds
+
+
+def test_read_moves_the_file_position(fh):
+    # Samba keeps the position past the last READ (smbtorture smb2.read.position);
+    # a WRITE leaves it where it was.
+    assert _position(fh) == 0
+    assert fh.read(0, 10) == b"\0" * 10
+    assert _position(fh) == 10
+    all_info = _query(fh, FileAllInformation)
+    assert all_info["position_information"]["current_byte_offset"].get_value() == 10
+    fh.write(b"x" * 5, 100)
+    assert _position(fh) == 10
+    fh.read(SIZE - 3, 10)
+    assert _position(fh) == SIZE
+
+
+def test_set_info_sets_the_file_position(fh):
+    _set_position(fh, 1234)
+    assert _position(fh) == 1234
