@@ -8,9 +8,11 @@ use pwrite/pread.  WRITE is also where the quota and the write faults bite.
 from __future__ import annotations
 
 import os
+import stat as stat_mod
 import struct
 
 from impacket.nt_errors import (
+    STATUS_ACCESS_DENIED,
     STATUS_DISK_FULL,
     STATUS_END_OF_FILE,
     STATUS_INVALID_DEVICE_REQUEST,
@@ -20,6 +22,7 @@ from impacket.nt_errors import (
 )
 
 from fake_smb import quota
+from fake_smb.access import may_read
 from fake_smb.faults import DropConnection
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
 
@@ -68,6 +71,10 @@ def read_handler(connId, smbServer, recvPacket):
     entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
     if entry is None:
         return error(STATUS_INVALID_HANDLE)
+    if not may_read(entry):
+        # A directory is refused as such first, whatever its access (as Samba).
+        directory = stat_mod.S_ISDIR(os.fstat(entry["FileHandle"]).st_mode)
+        return error(STATUS_INVALID_DEVICE_REQUEST if directory else STATUS_ACCESS_DENIED)
     try:
         data = os.pread(entry["FileHandle"], length, offset)
     except IsADirectoryError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from smbprotocol.exceptions import EndOfFile
+from smbprotocol.exceptions import AccessDenied, EndOfFile
 from smbprotocol.file_info import FileAllInformation, FilePositionInformation
 from smbprotocol.open import (
     CreateDisposition,
@@ -103,3 +103,25 @@ def test_read_moves_the_file_position(fh):
 def test_set_info_sets_the_file_position(fh):
     _set_position(fh, 1234)
     assert _position(fh) == 1234
+
+
+FILE_READ_DATA, FILE_EXECUTE, FILE_READ_ATTRIBUTES = 0x1, 0x20, 0x80
+
+
+@pytest.mark.parametrize("access", [
+    FILE_READ_ATTRIBUTES | FILE_READ_DATA,
+    FILE_READ_ATTRIBUTES | FILE_EXECUTE,
+    FilePipePrinterAccessMask.GENERIC_READ,
+    FilePipePrinterAccessMask.MAXIMUM_ALLOWED,
+])
+def test_read_with_read_or_execute_access(fh, access):
+    other = _open(fh.tree_connect, "read.dat", access, CreateDisposition.FILE_OPEN)
+    assert other.read(0, 5) == b"\0" * 5
+
+
+@pytest.mark.parametrize("access", [FILE_READ_ATTRIBUTES, FilePipePrinterAccessMask.GENERIC_WRITE])
+def test_read_without_read_access_is_denied(fh, access):
+    # smbtorture smb2.read.access: the open's access mask is enforced.
+    other = _open(fh.tree_connect, "read.dat", access, CreateDisposition.FILE_OPEN)
+    with pytest.raises(AccessDenied):
+        other.read(0, 5)
