@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from smbprotocol.exceptions import AccessDenied, EndOfFile
+from smbprotocol.exceptions import AccessDenied, EndOfFile, InvalidParameter
 from smbprotocol.file_info import FileAllInformation, FilePositionInformation
 from smbprotocol.open import (
     CreateDisposition,
@@ -125,3 +125,27 @@ def test_read_without_read_access_is_denied(fh, access):
     other = _open(fh.tree_connect, "read.dat", access, CreateDisposition.FILE_OPEN)
     with pytest.raises(AccessDenied):
         other.read(0, 5)
+
+
+INT64_MAX = (1 << 63) - 1
+MAX_FILE_SIZE = 0xFFFFFFF0000  # MS-FSA 2.1.5.3
+
+
+def test_read_range_past_a_signed_64_bit_offset_is_invalid(fh):
+    # smbtorture smb2.rw.invalid, as Samba answers; the connection stays usable.
+    with pytest.raises(EndOfFile):
+        fh.read(INT64_MAX - 1, 1)
+    assert fh.read(INT64_MAX, 0) == b""
+    for offset, length in [(INT64_MAX, 1), (INT64_MAX + 1, 0), ((1 << 64) - 1, 0)]:
+        with pytest.raises(InvalidParameter):
+            fh.read(offset, length)
+    assert fh.read(0, 3) == b"\0" * 3
+
+
+def test_write_range_past_max_file_size_is_invalid(fh, share):
+    for offset, data in [((1 << 64) - 1, b"x"), (1 << 63, b""), (INT64_MAX, b"x"), (MAX_FILE_SIZE, b"x")]:
+        with pytest.raises(InvalidParameter):
+            fh.write(data, offset)
+    assert fh.write(b"", INT64_MAX) == 0  # nothing written, nothing grows
+    assert fh.write(b"", MAX_FILE_SIZE) == 0
+    assert (share / "read.dat").stat().st_size == SIZE
