@@ -33,6 +33,8 @@ SMB2_0_INFO_FILESYSTEM = 0x02
 # File information classes (MS-FSCC 2.4)
 FILE_RENAME_INFORMATION = 10
 FILE_DISPOSITION_INFORMATION = 13
+FILE_POSITION_INFORMATION = 14
+FILE_ALL_INFORMATION = 18
 FILE_END_OF_FILE_INFORMATION = 20
 FILE_DISPOSITION_INFORMATION_EX = 64
 # File system information classes (MS-FSCC 2.5)
@@ -87,6 +89,17 @@ def _end_of_file(entry: dict, root: str, quota_bytes: int | None, buf: bytes) ->
     return STATUS_SUCCESS
 
 
+def position(entry: dict) -> int:
+    """The open's CurrentByteOffset (MS-FSCC 2.4.35): a READ moves it past what it
+    returned (file_io), SET_INFO sets it; a WRITE leaves it, as in Samba."""
+    return entry.get("Position", 0)
+
+
+def _set_position(entry: dict, buf: bytes) -> int:
+    (entry["Position"],) = struct.unpack_from("<Q", buf, 0)
+    return STATUS_SUCCESS
+
+
 def _open_file(conn_data, req, packet):
     """The open file a SET_INFO or QUERY_INFO names, and its share's root; None if unknown."""
     entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, req["FileID"].getData()))
@@ -103,6 +116,7 @@ def make_set_info_handler(original):
             FILE_DISPOSITION_INFORMATION,
             FILE_DISPOSITION_INFORMATION_EX,
             FILE_END_OF_FILE_INFORMATION,
+            FILE_POSITION_INFORMATION,
         ):
             return original(connId, smbServer, recvPacket)
         conn_data = smbServer.getConnectionData(connId)
@@ -115,6 +129,8 @@ def make_set_info_handler(original):
             status = _rename(entry, root, buf)
         elif cls == FILE_END_OF_FILE_INFORMATION:
             status = _end_of_file(entry, root, smbServer.fake_config.quota_bytes, buf)
+        elif cls == FILE_POSITION_INFORMATION:
+            status = _set_position(entry, buf)
         else:
             # FileDispositionInformation(Ex): bit 0 is DeletePending / FILE_DISPOSITION_DELETE.
             status = _disposition(entry, bool(buf[0] & 1))
@@ -135,10 +151,36 @@ def _fs_size(root: str, quota_bytes: int | None, full: bool, unit: int = _UNIT) 
     return struct.pack("<QQII", total_units, free_units, per_unit, sector)  # 2.5.8
 
 
+def _info_response(info: bytes):
+    # QUERY_INFO response (2.2.38): StructureSize 9, OutputBufferOffset 0x48, length.
+    return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_SUCCESS
+
+
+def _query_file_info(original, connId, smbServer, recvPacket, req):
+    """FilePositionInformation, and the position inside FileAllInformation, which
+    impacket always answers as 0; every other class is impacket's."""
+    cls = req["FileInfoClass"]
+    if cls not in (FILE_POSITION_INFORMATION, FILE_ALL_INFORMATION):
+        return original(connId, smbServer, recvPacket)
+    found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+    if found is None:
+        return error(STATUS_INVALID_HANDLE)
+    entry, _root = found
+    if cls == FILE_POSITION_INFORMATION:
+        return _info_response(struct.pack("<Q", position(entry)))
+    commands, packets, status = original(connId, smbServer, recvPacket)
+    info = commands[0]["Buffer"] if status == STATUS_SUCCESS else None
+    if isinstance(info, smb2.FILE_ALL_INFORMATION):
+        info["PositionInformation"]["CurrentByteOffset"] = position(entry)
+    return commands, packets, status
+
+
 def make_query_info_handler(original):
     def query_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2QueryInfo(recvPacket["Data"])
         cls = req["FileInfoClass"]
+        if req["InfoType"] == SMB2_0_INFO_FILE:
+            return _query_file_info(original, connId, smbServer, recvPacket, req)
         if req["InfoType"] != SMB2_0_INFO_FILESYSTEM or cls not in (
             FILE_FS_SIZE_INFORMATION,
             FILE_FS_FULL_SIZE_INFORMATION,
@@ -152,7 +194,6 @@ def make_query_info_handler(original):
         cfg = smbServer.fake_config
         info = _fs_size(root, cfg.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION,
                         cfg.allocation_unit)
-        # QUERY_INFO response (2.2.38): StructureSize 9, OutputBufferOffset 0x48, length.
-        return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_SUCCESS
+        return _info_response(info)
 
     return query_info_handler

@@ -7,10 +7,13 @@ use pwrite/pread.  WRITE is also where the quota and the write faults bite.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat as stat_mod
 import struct
 
 from impacket.nt_errors import (
+    STATUS_ACCESS_DENIED,
     STATUS_DISK_FULL,
     STATUS_END_OF_FILE,
     STATUS_INVALID_DEVICE_REQUEST,
@@ -20,11 +23,25 @@ from impacket.nt_errors import (
 )
 
 from fake_smb import quota
+from fake_smb.access import may_read
 from fake_smb.faults import DropConnection
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
 
 _WRITE_REQ = struct.Struct("<HHIQ16s")  # StructureSize .. FileId (MS-SMB2 2.2.21)
 _READ_REQ = struct.Struct("<HBBIQ16sI")  # StructureSize .. MinimumCount (2.2.19)
+
+# A READ or WRITE must stay within a signed 64-bit file offset, and a WRITE of some
+# data below MAXFILESIZE (MS-FSA 2.1.5.3); past them Samba answers INVALID_PARAMETER
+# (smbtorture smb2.rw.invalid).  Offsets arrive unsigned: "negative" ones are huge.
+_MAX_OFFSET = (1 << 63) - 1
+_MAX_FILE_SIZE = 0xFFFFFFF0000
+
+
+def _valid_range(offset: int, length: int, write: bool = False) -> bool:
+    end = offset + length
+    if end > _MAX_OFFSET:
+        return False
+    return not (write and length > 0 and end > _MAX_FILE_SIZE)
 
 
 def write_handler(connId, smbServer, recvPacket):
@@ -37,7 +54,7 @@ def write_handler(connId, smbServer, recvPacket):
         return error(STATUS_INVALID_HANDLE)
     start = data_offset - 64
     data = memoryview(body)[start : start + length]
-    if len(data) != length:
+    if len(data) != length or not _valid_range(offset, length, write=True):
         return error(STATUS_INVALID_PARAMETER)
     fd = entry["FileHandle"]
 
@@ -46,7 +63,7 @@ def write_handler(connId, smbServer, recvPacket):
         cfg.stopping.wait(faults.write_delay)  # wakes at once on stop()
     size = os.fstat(fd).st_size
     root = share_root(conn_data, recvPacket["TreeID"]) or ""
-    if quota.would_exceed(root, cfg.quota_bytes, offset + length - size):
+    if length and quota.would_exceed(root, cfg.quota_bytes, offset + length - size):
         return error(STATUS_DISK_FULL)
     if faults.drop_mid_write:
         os.pwrite(fd, data[: length // 2], offset)
@@ -57,7 +74,8 @@ def write_handler(connId, smbServer, recvPacket):
         return error(STATUS_INVALID_DEVICE_REQUEST)
     except OSError as exc:
         smbServer.log(f"write to {entry['FileName']} failed: {exc}")
-        return error(STATUS_DISK_FULL if exc.errno == 28 else STATUS_INVALID_DEVICE_REQUEST)
+        full = exc.errno in (errno.ENOSPC, errno.EFBIG)
+        return error(STATUS_DISK_FULL if full else STATUS_INVALID_DEVICE_REQUEST)
     # SMB2 WRITE response: StructureSize 17, Reserved, Count, Remaining, channel info.
     return [RawBody(struct.pack("<HHIIHH", 17, 0, written, 0, 0, 0))], None, STATUS_SUCCESS
 
@@ -68,12 +86,22 @@ def read_handler(connId, smbServer, recvPacket):
     entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
     if entry is None:
         return error(STATUS_INVALID_HANDLE)
+    if not may_read(entry):
+        # A directory is refused as such first, whatever its access (as Samba).
+        directory = stat_mod.S_ISDIR(os.fstat(entry["FileHandle"]).st_mode)
+        return error(STATUS_INVALID_DEVICE_REQUEST if directory else STATUS_ACCESS_DENIED)
+    if not _valid_range(offset, length):
+        return error(STATUS_INVALID_PARAMETER)
     try:
         data = os.pread(entry["FileHandle"], length, offset)
     except IsADirectoryError:
         return error(STATUS_INVALID_DEVICE_REQUEST)
-    if not data or len(data) < minimum:
+    # Nothing at or past end of file is END_OF_FILE, unless nothing was asked for:
+    # a zero-length READ succeeds with no data, as Samba answers (smbtorture smb2.read.eof).
+    # Fewer bytes than MinimumCount is END_OF_FILE too (MS-SMB2 3.3.5.12).
+    if (not data and length > 0) or len(data) < minimum:
         return error(STATUS_END_OF_FILE)
+    entry["Position"] = offset + len(data)  # as Samba's read_file does; see file_info.position
     # SMB2 READ response (2.2.20): data right after the 16-byte body, offset 0x50.
     head = struct.pack("<HBBIII", 17, 0x50, 0, len(data), 0, 0)
     return [RawBody(head + data)], None, STATUS_SUCCESS

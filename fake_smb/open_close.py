@@ -31,6 +31,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
+from fake_smb.access import GRANTED_KEY, granted
 from fake_smb.handler_util import error, resolve_fid, share_root, times_and_sizes
 from fake_smb.release import close_open
 
@@ -166,6 +167,7 @@ def create_handler(connId, smbServer, recvPacket):
         "FileHandle": fd,
         "FileName": path,
         "DeleteOnClose": delete_on_close,
+        GRANTED_KEY: granted(req["DesiredAccess"]),
         "TreeID": recvPacket["TreeID"],  # TREE_DISCONNECT closes the opens made through it
         "Open": {"EnumerationLocation": 0, "EnumerationSearchPattern": ""},
     }
