@@ -27,6 +27,7 @@ from impacket.nt_errors import (
 from fake_smb import quota
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
 from fake_smb.open_close import resolve_path
+from fake_smb.share_modes import OpenTable
 
 SMB2_0_INFO_FILE = 0x01
 SMB2_0_INFO_FILESYSTEM = 0x02
@@ -46,7 +47,12 @@ _SECTORS_PER_UNIT = 8
 _UNIT = _SECTOR * _SECTORS_PER_UNIT
 
 
-def _rename(entry: dict, root: str, buf: bytes) -> int:
+def _rename(entry: dict, root: str, buf: bytes, table: OpenTable) -> int:
+    with table.lock:  # no CREATE between the share mode checks and the rename
+        return _rename_locked(entry, root, buf)
+
+
+def _rename_locked(entry: dict, root: str, buf: bytes) -> int:
     # FILE_RENAME_INFORMATION_TYPE_2: ReplaceIfExists(1) Reserved(7)
     # RootDirectory(8) FileNameLength(4) FileName (MS-FSCC 2.4.37.2)
     replace = buf[0] != 0
@@ -60,11 +66,18 @@ def _rename(entry: dict, root: str, buf: bytes) -> int:
     if os.path.lexists(target) and os.path.realpath(target) != os.path.realpath(source):
         if not replace or os.path.isdir(target):
             return STATUS_OBJECT_NAME_COLLISION
+    share_mode = entry.get("ShareMode")
+    if share_mode is not None:
+        status = share_mode.table.rename_status(share_mode, target)
+        if status != STATUS_SUCCESS:
+            return status
     try:
         os.replace(source, target)
     except OSError:
         return STATUS_ACCESS_DENIED
     entry["FileName"] = target
+    if share_mode is not None:
+        share_mode.table.renamed(share_mode, target)
     return STATUS_SUCCESS
 
 
@@ -126,7 +139,7 @@ def make_set_info_handler(original):
         entry, root = found
         buf = req["Buffer"]
         if cls == FILE_RENAME_INFORMATION:
-            status = _rename(entry, root, buf)
+            status = _rename(entry, root, buf, smbServer.open_table)
         elif cls == FILE_END_OF_FILE_INFORMATION:
             status = _end_of_file(entry, root, smbServer.fake_config.quota_bytes, buf)
         elif cls == FILE_POSITION_INFORMATION:

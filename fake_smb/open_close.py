@@ -13,6 +13,7 @@ from __future__ import annotations
 import errno
 import os
 import stat as stat_mod
+from collections.abc import Callable
 
 from impacket import smb3structs as smb2
 from impacket import uuid
@@ -28,12 +29,14 @@ from impacket.nt_errors import (
     STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_OBJECT_PATH_NOT_FOUND,
     STATUS_NETWORK_NAME_DELETED,
+    STATUS_SHARING_VIOLATION,
     STATUS_SUCCESS,
 )
 
 from fake_smb.access import GRANTED_KEY, granted
 from fake_smb.handler_util import error, resolve_fid, share_root, times_and_sizes
 from fake_smb.release import close_open
+from fake_smb.share_modes import OpenTable, file_key, share_relevant
 
 # CreateDisposition (MS-SMB2 2.2.13)
 FILE_SUPERSEDE, FILE_OPEN, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE, FILE_OVERWRITE_IF = range(6)
@@ -84,8 +87,10 @@ def _status_for(exc: OSError) -> int:
     }.get(exc.errno, STATUS_ACCESS_DENIED)
 
 
-def _create(path: str, disposition: int, options: int) -> tuple[int, int, int]:
-    """Carry out the disposition; return (status, fd, create action)."""
+def _create(path: str, disposition: int, options: int,
+            admit: Callable[[os.stat_result], bool]) -> tuple[int, int, int]:
+    """Carry out the disposition; return (status, fd, create action).  An existing file is
+    opened (or overwritten) only if admit(its stat) says the share modes allow it."""
     want_dir = bool(options & FILE_DIRECTORY_FILE)
     want_file = bool(options & FILE_NON_DIRECTORY_FILE)
     try:
@@ -114,6 +119,8 @@ def _create(path: str, disposition: int, options: int) -> tuple[int, int, int]:
         return STATUS_FILE_IS_A_DIRECTORY, -1, 0
     if not is_dir and want_dir:
         return STATUS_NOT_A_DIRECTORY, -1, 0
+    if not admit(st):
+        return STATUS_SHARING_VIOLATION, -1, 0  # before an overwrite touches the contents
     fd = _open_existing(path, is_dir)
     if disposition in (FILE_SUPERSEDE, FILE_OVERWRITE, FILE_OVERWRITE_IF) and not is_dir:
         # Overwrite means the old contents are gone (MS-FSA 2.1.5.1.2.1).
@@ -138,9 +145,20 @@ def create_handler(connId, smbServer, recvPacket):
     path = resolve_path(root, name)
     if path is None:
         return error(STATUS_OBJECT_NAME_INVALID)
+    table = smbServer.open_table
+    access, share = share_relevant(req["DesiredAccess"]), req["ShareAccess"]
+    # The check, the open and the table entry under one lock: no other CREATE or rename
+    # between them (MS-FSA 2.1.5.1.2).
+    with table.lock:
+        return _open_locked(conn_data, recvPacket["TreeID"], table, path, req, access, share)
+
+
+def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req,
+                 access: int, share: int):
     options = req["CreateOptions"]
     try:
-        status, fd, action = _create(path, req["CreateDisposition"], options)
+        status, fd, action = _create(path, req["CreateDisposition"], options,
+                                     lambda st: not table.conflicting(file_key(st), access, share))
     except OSError as exc:
         return error(_status_for(exc))
     if status != STATUS_SUCCESS:
@@ -163,14 +181,17 @@ def create_handler(connId, smbServer, recvPacket):
     for key, value in times_and_sizes(st).items():
         resp[key] = value
     resp["Buffer"] = b"\x00"
-    conn_data["OpenedFiles"][fid] = {
+    entry = {
         "FileHandle": fd,
         "FileName": path,
         "DeleteOnClose": delete_on_close,
         GRANTED_KEY: granted(req["DesiredAccess"]),
-        "TreeID": recvPacket["TreeID"],  # TREE_DISCONNECT closes the opens made through it
+        "TreeID": tree_id,  # TREE_DISCONNECT closes the opens made through it
         "Open": {"EnumerationLocation": 0, "EnumerationSearchPattern": ""},
     }
+    # release.close_open takes it out of the table again, however the open ends.
+    entry["ShareMode"] = table.add(file_key(st), access, share, entry)
+    conn_data["OpenedFiles"][fid] = entry
     conn_data["LastRequest"]["SMB2_CREATE"] = {"FileID": fid}
     return [resp], None, STATUS_SUCCESS
 

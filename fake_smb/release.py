@@ -7,7 +7,8 @@ the tree or the session but not the opens under them, and removeConnection
 drops the dict with every descriptor still open, so a client that never sends
 CLOSE used to leave one descriptor (and an undone delete-on-close) behind per
 open, until the process ran out.  This module is the one place an open is
-closed, whichever of those ends it.
+closed, whichever of those ends it, and so the one place an open leaves the
+server-wide table of share modes (share_modes.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ Log = Callable[[str], None]
 
 
 def close_open(entry: dict, log: Log) -> None:
-    """Close one open's descriptor, then carry out its delete-on-close (MS-SMB2 3.3.5.10)."""
+    """Close one open's descriptor, then carry out its delete-on-close (MS-SMB2 3.3.5.10).
+    Its share modes go first: they bind other opens only while it is open."""
+    share_mode = entry.pop("ShareMode", None)
+    if share_mode is not None:
+        share_mode.release()
     fd = entry["FileHandle"]
     try:
         is_dir = stat_mod.S_ISDIR(os.fstat(fd).st_mode)

@@ -18,6 +18,7 @@ from impacket.smbserver import SMBSERVER
 
 from fake_smb import file_info, file_io, negotiate, open_close, release, session_setup, tree_connect
 from fake_smb.connection import SmbConnectionHandler
+from fake_smb.share_modes import OpenTable
 
 # impacket logs every request at INFO; keep a test run readable.
 logging.getLogger("impacket").setLevel(logging.WARNING)
@@ -59,6 +60,8 @@ class FakeSmbCore(SMBSERVER):
         self.fake_config = fake_config
         self._sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
+        #: Every open of every connection, for share modes (share_modes.py).
+        self.open_table = OpenTable()
         super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))
         self.processConfigFile()
         self.setAuthCallback(None)

@@ -1,0 +1,276 @@
+"""Share modes and names: what a second CREATE, a rename and an odd name are answered.
+
+Each test runs against fake_smb and, where Samba is at hand (marked ``samba``), against a
+real smbd as well, so that fake_smb is held to the peer it stands in for
+(MS-SMB2 3.3.5.9, MS-FSA 2.1.5.1.2 share access check).  Opens come from two separate
+connections: share modes hold across connections, not only within one.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from smbprotocol.connection import Connection
+from smbprotocol.exceptions import SMBResponseException
+from smbprotocol.file_info import FileRenameInformation
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    DirectoryAccessMask,
+    FileAttributes,
+    FilePipePrinterAccessMask,
+    ImpersonationLevel,
+    Open,
+    ShareAccess,
+    SMB2SetInfoRequest,
+)
+from smbprotocol.session import Session
+from smbprotocol.tree import TreeConnect
+
+from fake_smb import FakeSmbServer
+from fake_smb.samba import SambaServer
+from tests.smb.conftest import require_samba
+
+USER, PASSWORD = "alice", "share-modes-pw"
+
+STATUS_SHARING_VIOLATION = 0xC0000043
+STATUS_ACCESS_DENIED = 0xC0000022
+
+READ = FilePipePrinterAccessMask.FILE_READ_DATA
+WRITE = FilePipePrinterAccessMask.FILE_WRITE_DATA
+DELETE = FilePipePrinterAccessMask.DELETE
+ATTRS = FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
+SYNC = FilePipePrinterAccessMask.SYNCHRONIZE
+SHARE_R, SHARE_W, SHARE_D = ShareAccess.FILE_SHARE_READ, ShareAccess.FILE_SHARE_WRITE, ShareAccess.FILE_SHARE_DELETE
+SHARE_ALL = SHARE_R | SHARE_W | SHARE_D
+
+
+class Peer:
+    """One server seen by smbprotocol: trees on fresh connections, each in a folder of its own."""
+
+    def __init__(self, host: str, port: int, share_name: str, share_dir: Path) -> None:
+        self.host, self.port, self.share_name, self.share_dir = host, port, share_name, share_dir
+        self.folder = f"t{uuid.uuid4().hex[:8]}"
+        (share_dir / self.folder).mkdir()
+        self._connections: list[Connection] = []
+
+    def tree(self) -> TreeConnect:
+        conn = Connection(uuid.uuid4(), self.host, self.port, require_signing=True)
+        self._connections.append(conn)
+        conn.connect(timeout=5)
+        session = Session(conn, USER, PASSWORD, auth_protocol="ntlm")
+        session.connect()
+        tree = TreeConnect(session, f"\\\\{self.host}\\{self.share_name}")
+        tree.connect()
+        return tree
+
+    def path(self, name: str) -> str:
+        return f"{self.folder}\\{name}" if name else self.folder
+
+    def close(self) -> None:
+        for conn in self._connections:
+            try:
+                conn.disconnect(close=True)
+            except Exception:
+                pass
+
+
+@pytest.fixture(scope="module")
+def samba_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaServer]:
+    require_samba()
+    share_dir = tmp_path_factory.mktemp("samba-share")
+    srv = SambaServer(share_dir, users={USER: PASSWORD})
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(params=["fake", pytest.param("samba", marks=pytest.mark.samba)])
+def peer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Peer]:
+    if request.param == "fake":
+        share_dir = tmp_path / "share"
+        share_dir.mkdir()
+        srv = FakeSmbServer(share_dir, users={USER: PASSWORD})
+        srv.start()
+        p = Peer(srv.host, srv.port, srv.share_name, share_dir)
+        try:
+            yield p
+        finally:
+            p.close()
+            srv.stop()
+    else:
+        srv = request.getfixturevalue("samba_peer")
+        p = Peer(srv.host, srv.port, srv.share_name, Path(srv.share_dir))
+        try:
+            yield p
+        finally:
+            p.close()
+
+
+def _open(tree: TreeConnect, path: str, access: int, share: int,
+          disposition: int = CreateDisposition.FILE_OPEN_IF,
+          options: int = CreateOptions.FILE_NON_DIRECTORY_FILE) -> Open:
+    handle = Open(tree, path)
+    attrs = FileAttributes.FILE_ATTRIBUTE_DIRECTORY if options & CreateOptions.FILE_DIRECTORY_FILE \
+        else FileAttributes.FILE_ATTRIBUTE_NORMAL
+    handle.create(ImpersonationLevel.Impersonation, access, attrs, share, disposition, options)
+    return handle
+
+
+def _status(excinfo: pytest.ExceptionInfo[SMBResponseException]) -> int:
+    return excinfo.value.status
+
+
+def _rename(handle: Open, target: str) -> None:
+    """SET_INFO FileRenameInformation (MS-FSCC 2.4.37.2): the new name is from the share root."""
+    info = FileRenameInformation()
+    info["replace_if_exists"] = False
+    info["file_name"] = target
+    req = SMB2SetInfoRequest()
+    req["info_type"] = info.INFO_TYPE
+    req["file_info_class"] = info.INFO_CLASS
+    req["file_id"] = handle.file_id
+    req["buffer"] = info
+    tree = handle.tree_connect
+    conn = tree.session.connection
+    request = conn.send(req, sid=tree.session.session_id, tid=tree.tree_connect_id)
+    conn.receive(request)
+
+
+# -- share access at CREATE ------------------------------------------------------------------
+
+def test_an_exclusive_open_refuses_a_second_open_from_another_connection(peer: Peer) -> None:
+    first = _open(peer.tree(), peer.path("x.dat"), READ | WRITE | SYNC, share=0)
+    with pytest.raises(SMBResponseException) as excinfo:
+        _open(peer.tree(), peer.path("x.dat"), READ | SYNC, SHARE_ALL)
+    assert _status(excinfo) == STATUS_SHARING_VIOLATION
+    first.close()
+    _open(peer.tree(), peer.path("x.dat"), READ | SYNC, SHARE_ALL).close()  # free again once closed
+
+
+@pytest.mark.parametrize(("held_access", "held_share", "access", "share", "refused"), [
+    (READ, SHARE_R, READ, SHARE_R, False),  # readers sharing read
+    (READ, SHARE_R, WRITE, SHARE_ALL, True),  # the first open does not share write
+    (WRITE, SHARE_ALL, READ, SHARE_R, True),  # the second open does not share with a writer
+    (READ, SHARE_R | SHARE_W, DELETE, SHARE_ALL, True),  # delete not shared
+    (READ | DELETE, SHARE_ALL, READ, SHARE_R | SHARE_W, True),  # a deleter not shared with
+    (READ, 0, ATTRS | SYNC, 0, False),  # an attributes-only open is never refused
+    (ATTRS | SYNC, 0, READ | WRITE, 0, False),  # nor does it refuse others
+])
+def test_share_access_check(peer: Peer, held_access: int, held_share: int, access: int,
+                            share: int, refused: bool) -> None:
+    held = _open(peer.tree(), peer.path("x.dat"), held_access | SYNC, held_share)
+    second = peer.tree()
+    if refused:
+        with pytest.raises(SMBResponseException) as excinfo:
+            _open(second, peer.path("x.dat"), access | SYNC, share)
+        assert _status(excinfo) == STATUS_SHARING_VIOLATION
+    else:
+        _open(second, peer.path("x.dat"), access | SYNC, share).close()
+    held.close()
+
+
+def test_a_refused_overwrite_leaves_the_contents(peer: Peer) -> None:
+    (peer.share_dir / peer.folder / "x.dat").write_bytes(b"keep me")
+    held = _open(peer.tree(), peer.path("x.dat"), READ | SYNC, SHARE_R)
+    with pytest.raises(SMBResponseException) as excinfo:
+        _open(peer.tree(), peer.path("x.dat"), WRITE | SYNC, SHARE_ALL, CreateDisposition.FILE_OVERWRITE_IF)
+    assert _status(excinfo) == STATUS_SHARING_VIOLATION
+    assert (peer.share_dir / peer.folder / "x.dat").read_bytes() == b"keep me"
+    held.close()
+
+
+def test_a_dropped_connection_releases_its_share_modes(peer: Peer) -> None:
+    tree = peer.tree()
+    _open(tree, peer.path("x.dat"), READ | WRITE | SYNC, share=0)
+    tree.session.connection.disconnect(close=True)
+    _open(peer.tree(), peer.path("x.dat"), READ | WRITE | SYNC, share=0).close()
+
+
+# -- rename ----------------------------------------------------------------------------------
+
+def test_rename_under_a_parent_held_with_delete_access_is_a_sharing_violation(peer: Peer) -> None:
+    tree = peer.tree()
+    parent = _open(tree, peer.path(""), DirectoryAccessMask.FILE_LIST_DIRECTORY | DirectoryAccessMask.DELETE | SYNC,
+                   SHARE_ALL, CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE)
+    handle = _open(tree, peer.path("x.dat"), READ | WRITE | DELETE | SYNC, 0, CreateDisposition.FILE_CREATE)
+    with pytest.raises(SMBResponseException) as excinfo:
+        _rename(handle, peer.path("y.dat"))
+    assert _status(excinfo) == STATUS_SHARING_VIOLATION
+    handle.close()
+    parent.close()
+
+
+def test_renaming_a_directory_with_an_open_file_inside_is_denied(peer: Peer) -> None:
+    tree = peer.tree()
+    folder = _open(tree, peer.path("d"), DirectoryAccessMask.FILE_LIST_DIRECTORY | DirectoryAccessMask.DELETE | SYNC,
+                   0, CreateDisposition.FILE_CREATE, CreateOptions.FILE_DIRECTORY_FILE)
+    # The same connection: Samba (one process per connection) only sees its own opens below.
+    inner = _open(tree, peer.path("d\\x.dat"), READ | SYNC, SHARE_ALL, CreateDisposition.FILE_CREATE)
+    with pytest.raises(SMBResponseException) as excinfo:
+        _rename(folder, peer.path("e"))
+    assert _status(excinfo) == STATUS_ACCESS_DENIED
+    inner.close()
+    _rename(folder, peer.path("e"))  # nothing open inside any more
+    folder.close()
+
+
+def test_a_file_held_without_share_delete_cannot_be_renamed_by_another_open(peer: Peer) -> None:
+    held = _open(peer.tree(), peer.path("x.dat"), READ | SYNC, SHARE_R | SHARE_W)
+    # A rename needs DELETE access, which the held open does not share...
+    with pytest.raises(SMBResponseException) as excinfo:
+        _open(peer.tree(), peer.path("x.dat"), DELETE | SYNC, SHARE_ALL)
+    assert _status(excinfo) == STATUS_SHARING_VIOLATION
+    # ...and an open without DELETE access may not rename.
+    other = _open(peer.tree(), peer.path("x.dat"), ATTRS | SYNC, SHARE_ALL)
+    with pytest.raises(SMBResponseException) as excinfo:
+        _rename(other, peer.path("y.dat"))
+    assert _status(excinfo) == STATUS_ACCESS_DENIED
+    assert (peer.share_dir / peer.folder / "x.dat").exists()
+    other.close()
+    held.close()
+
+
+def test_a_file_held_with_share_delete_can_be_renamed_by_another_open(peer: Peer) -> None:
+    held = _open(peer.tree(), peer.path("x.dat"), READ | SYNC, SHARE_ALL)
+    other = _open(peer.tree(), peer.path("x.dat"), DELETE | SYNC, SHARE_ALL)
+    _rename(other, peer.path("y.dat"))
+    assert (peer.share_dir / peer.folder / "y.dat").exists()
+    other.close()
+    held.close()
+
+
+# -- the table itself (fake_smb only) -----------------------------------------------------------
+
+def test_every_way_an_open_ends_takes_it_out_of_the_table(tmp_path: Path) -> None:
+    share_dir = tmp_path / "share"
+    share_dir.mkdir()
+    with FakeSmbServer(share_dir, users={USER: PASSWORD}) as srv:
+        peer = Peer(srv.host, srv.port, srv.share_name, share_dir)
+        table = srv._core.open_table
+        try:
+            closed = _open(peer.tree(), peer.path("a.dat"), READ | SYNC, 0)
+            disconnected = peer.tree()
+            _open(disconnected, peer.path("b.dat"), READ | SYNC, 0)
+            logged_off = peer.tree()
+            _open(logged_off, peer.path("c.dat"), READ | SYNC, 0)
+            dropped = peer.tree()
+            _open(dropped, peer.path("d.dat"), READ | SYNC, 0)
+            assert len(table) == 4
+            closed.close()
+            disconnected.disconnect()  # TREE_DISCONNECT
+            logged_off.session.disconnect()  # LOGOFF
+            dropped.session.connection.disconnect(close=True)  # the connection's end
+            for _ in range(100):  # the server notices a closed socket on its own thread
+                if len(table) == 0:
+                    break
+                time.sleep(0.02)
+            assert len(table) == 0
+        finally:
+            peer.close()
