@@ -51,9 +51,14 @@ SMB2_CLOSE_FLAG_POSTQUERY_ATTRIB = 0x0001
 
 def resolve_path(root: str, name: str) -> str | None:
     """Map an SMB path (backslashes, relative to the share) into root, or
-    None when it would escape the share."""
+    None when it would escape the share or names a stream."""
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
     if any(p == ".." for p in parts):
+        return None
+    if any(":" in p for p in parts):
+        # "name:stream[:type]" names an alternate data stream (MS-FSCC 2.1.5); this share has
+        # none, and Samba without a streams module answers OBJECT_NAME_INVALID, as we do.
+        # Never a local file with a colon in its name.
         return None
     full = os.path.join(root, *parts) if parts else root
     real_root = os.path.realpath(root)
@@ -142,6 +147,10 @@ def create_handler(connId, smbServer, recvPacket):
         return error(status)
     req = smb2.SMB2Create(recvPacket["Data"])
     name = req["Buffer"][: req["NameLength"]].decode("utf-16le")
+    if name.startswith("\\"):
+        # The name is relative to the share and must not begin with a separator
+        # (MS-SMB2 2.2.13); Samba and Windows answer INVALID_PARAMETER.
+        return error(STATUS_INVALID_PARAMETER)
     path = resolve_path(root, name)
     if path is None:
         return error(STATUS_OBJECT_NAME_INVALID)

@@ -39,6 +39,8 @@ USER, PASSWORD = "alice", "share-modes-pw"
 
 STATUS_SHARING_VIOLATION = 0xC0000043
 STATUS_ACCESS_DENIED = 0xC0000022
+STATUS_INVALID_PARAMETER = 0xC000000D
+STATUS_OBJECT_NAME_INVALID = 0xC0000033
 
 READ = FilePipePrinterAccessMask.FILE_READ_DATA
 WRITE = FilePipePrinterAccessMask.FILE_WRITE_DATA
@@ -244,6 +246,22 @@ def test_a_file_held_with_share_delete_can_be_renamed_by_another_open(peer: Peer
     assert (peer.share_dir / peer.folder / "y.dat").exists()
     other.close()
     held.close()
+
+
+# -- names -----------------------------------------------------------------------------------
+
+def test_a_leading_backslash_is_an_invalid_parameter(peer: Peer) -> None:
+    with pytest.raises(SMBResponseException) as excinfo:
+        _open(peer.tree(), "\\" + peer.path("x.dat"), READ | SYNC, SHARE_ALL)
+    assert _status(excinfo) == STATUS_INVALID_PARAMETER
+    assert not (peer.share_dir / peer.folder / "x.dat").exists()
+
+
+def test_a_stream_name_creates_no_file_with_a_colon(peer: Peer) -> None:
+    with pytest.raises(SMBResponseException) as excinfo:
+        _open(peer.tree(), peer.path("x.dat:foo"), READ | WRITE | SYNC, SHARE_ALL)
+    assert _status(excinfo) == STATUS_OBJECT_NAME_INVALID
+    assert sorted(p.name for p in (peer.share_dir / peer.folder).iterdir()) == []
 
 
 # -- the table itself (fake_smb only) -----------------------------------------------------------
