@@ -162,7 +162,12 @@ def make_session_setup_handler(original):
             state.keys = crypto.derive_keys(
                 conn_data["SigningSessionKey"], state.dialect, state.session_preauth, state.cipher_id
             )
-            if cfg.encryption == "required":
+            # Samba's "desired" encrypts every session that can be: SMB 3.x with a
+            # cipher in common (smbd_smb2_auth_generic_return). Like "required",
+            # such a session then refuses unencrypted requests (checked against
+            # smbd with smbprotocol). 2.x clients, and clients without a common
+            # cipher, get a plain session.
+            if cfg.encryption == "required" or (cfg.encryption == "desired" and state.can_encrypt):
                 resp["SessionFlags"] = resp.fields.get("SessionFlags", 0) | SMB2_SESSION_FLAG_ENCRYPT_DATA
                 state.encrypt_data = True
         return commands, packets, status

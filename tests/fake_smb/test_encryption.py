@@ -82,9 +82,11 @@ def test_required_refuses_an_unencrypted_request_on_an_encrypted_session(server,
         TreeConnect(client.session, server.unc).connect()
 
 
-def test_desired_offers_but_does_not_force(server):
+def test_desired_leaves_a_2x_client_plain(server):
+    # Like smbd, "desired" encrypts every 3.x session (tests/fake_smb/test_encryption_desired.py);
+    # a 2.x client cannot encrypt and is served in clear.
     server.encryption = "desired"
-    session, _, relay = _write_through_relay(server, require_encryption=False)
+    session, _, relay = _write_through_relay(server, dialect="2.1", require_encryption=False)
     assert session.encrypt_data is False
     assert SECRET[:32] in relay.to_server
     assert not _transforms(relay.to_server)
