@@ -24,7 +24,6 @@ from impacket.nt_errors import (
     STATUS_DISK_FULL,
     STATUS_INFO_LENGTH_MISMATCH,
     STATUS_INVALID_HANDLE,
-    STATUS_NOT_IMPLEMENTED,
     STATUS_OBJECT_NAME_COLLISION,
     STATUS_OBJECT_NAME_INVALID,
     STATUS_OBJECT_PATH_NOT_FOUND,
@@ -50,6 +49,7 @@ FILE_ALL_INFORMATION = 18
 FILE_END_OF_FILE_INFORMATION = 20
 FILE_ALTERNATE_NAME_INFORMATION = 21
 FILE_COMPRESSION_INFORMATION = 28
+FILE_NORMALIZED_NAME_INFORMATION = 48
 FILE_DISPOSITION_INFORMATION_EX = 64
 # File system information classes (MS-FSCC 2.5)
 FILE_FS_SIZE_INFORMATION = 3
@@ -215,6 +215,16 @@ def _fit(req, answer):
     return _info_response(info)
 
 
+def _short_name(name: str) -> str:
+    """An 8.3 name for ``name``: itself in capitals when it is one, else a plain
+    NAME~1.EXT mangle (no collision check: fake_smb never opens by short name)."""
+    stem, dot, ext = name.rpartition(".") if "." in name.strip(".") else (name, "", "")
+    keep = lambda part: "".join(c for c in part.upper() if c.isascii() and (c.isalnum() or c in "_-$~!#%&"))
+    if len(stem) <= 8 and len(ext) <= 3 and keep(stem) == stem.upper() and keep(ext) == ext.upper() and stem:
+        return name.upper()
+    return keep(stem)[:6] + "~1" + ("." + keep(ext)[:3] if keep(ext) else "")
+
+
 def _granted(entry: dict) -> int:
     return entry.get(GRANTED_KEY, FILE_ALL_ACCESS)
 
@@ -222,7 +232,7 @@ def _granted(entry: dict) -> int:
 _OWN_FILE_CLASSES = (
     FILE_ACCESS_INFORMATION, FILE_POSITION_INFORMATION, FILE_MODE_INFORMATION,
     FILE_ALIGNMENT_INFORMATION, FILE_ALTERNATE_NAME_INFORMATION, FILE_COMPRESSION_INFORMATION,
-    FILE_ALL_INFORMATION,
+    FILE_ALL_INFORMATION, FILE_NORMALIZED_NAME_INFORMATION,
 )
 
 
@@ -236,15 +246,20 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
     found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
     if found is None:
         return error(STATUS_INVALID_HANDLE)
-    entry, _root = found
+    entry, root = found
     if cls == FILE_POSITION_INFORMATION:
         return _info_response(struct.pack("<Q", position(entry)))
+    if cls == FILE_NORMALIZED_NAME_INFORMATION:  # 2.4.30: the path from the share's root
+        rel = os.path.relpath(entry["FileName"], root)
+        name = ("" if rel == "." else rel.replace(os.sep, "\\")).encode("utf-16le")
+        return _info_response(struct.pack("<I", len(name)) + name)
     if cls == FILE_ACCESS_INFORMATION:  # MS-FSCC 2.4.1
         return _info_response(struct.pack("<I", _granted(entry)))
     if cls in (FILE_MODE_INFORMATION, FILE_ALIGNMENT_INFORMATION):  # 2.4.26, 2.4.3
         return _info_response(struct.pack("<I", 0))
-    if cls == FILE_ALTERNATE_NAME_INFORMATION:  # no 8.3 short names here
-        return error(STATUS_NOT_IMPLEMENTED)
+    if cls == FILE_ALTERNATE_NAME_INFORMATION:  # 2.4.5
+        name = _short_name(os.path.basename(entry["FileName"])).encode("utf-16le")
+        return _info_response(struct.pack("<I", len(name)) + name)
     if cls == FILE_COMPRESSION_INFORMATION:  # 2.4.9: uncompressed
         size = 0 if stat_mod.S_ISDIR(os.stat(entry["FileName"]).st_mode) else os.path.getsize(entry["FileName"])
         return _info_response(struct.pack("<QHBBB3x", size, 0, 0, 0, 0))

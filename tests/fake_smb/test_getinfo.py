@@ -88,3 +88,18 @@ def test_filesystem_classes_samba_answers(tree, cls, size):
     fh = _open(tree, "", FilePipePrinterAccessMask.GENERIC_READ, CreateOptions.FILE_DIRECTORY_FILE)
     status, info = _query(fh, INFO_FILESYSTEM, cls)
     assert status == 0 and len(info) == size
+
+
+@pytest.mark.parametrize("name, short", [("bufsize.txt", "BUFSIZE.TXT"), ("testsmb2_file.dat", "TESTSM~1.DAT")])
+def test_alternate_name_is_an_8_3_name(tree, name, short):
+    fh = _open(tree, name)
+    encoded = short.encode("utf-16le")
+    assert _query(fh, INFO_FILE, 21) == (0, struct.pack("<I", len(encoded)) + encoded)
+
+
+def test_normalized_name_is_the_path_from_the_share_root(tree):
+    _open(tree, "d", options=CreateOptions.FILE_DIRECTORY_FILE)
+    encoded = "d\\f.txt".encode("utf-16le")
+    assert _query(_open(tree, "d\\f.txt"), INFO_FILE, 48) == (0, struct.pack("<I", len(encoded)) + encoded)
+    root = _open(tree, "", FilePipePrinterAccessMask.GENERIC_READ, CreateOptions.FILE_DIRECTORY_FILE)
+    assert _query(root, INFO_FILE, 48) == (0, struct.pack("<I", 0))
