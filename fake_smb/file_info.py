@@ -1,9 +1,13 @@
-"""SMB2 SET_INFO and the volume-size part of QUERY_INFO (MS-SMB2 3.3.5.21, 3.3.5.20).
+"""SMB2 SET_INFO and QUERY_INFO (MS-SMB2 3.3.5.21, 3.3.5.20).
 
 Fixed against impacket: end-of-file really truncates, delete-on-close works
 for files and empty directories (and refuses non-empty ones), and rename
 works for directories and across folders.  Free space is real (or the quota).
-Every other information class goes to impacket's own handlers.
+QUERY_INFO answers the open's granted access (FileAccessInformation), the
+classes impacket lacks that Samba answers, and holds every answer to the
+client's OutputBufferLength: below the class's fixed size is
+INFO_LENGTH_MISMATCH, below the whole answer is BUFFER_OVERFLOW with what fits
+(3.3.5.20.1, 3.3.5.20.2).  Every other information class goes to impacket.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import struct
 from impacket import smb3structs as smb2
 from impacket.nt_errors import (
     STATUS_ACCESS_DENIED,
+    STATUS_BUFFER_OVERFLOW,
     STATUS_DIRECTORY_NOT_EMPTY,
     STATUS_DISK_FULL,
+    STATUS_INFO_LENGTH_MISMATCH,
     STATUS_INVALID_HANDLE,
     STATUS_OBJECT_NAME_COLLISION,
     STATUS_OBJECT_NAME_INVALID,
@@ -25,6 +31,7 @@ from impacket.nt_errors import (
 )
 
 from fake_smb import quota
+from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
 from fake_smb.open_close import resolve_path
 from fake_smb.share_modes import OpenTable
@@ -32,15 +39,33 @@ from fake_smb.share_modes import OpenTable
 SMB2_0_INFO_FILE = 0x01
 SMB2_0_INFO_FILESYSTEM = 0x02
 # File information classes (MS-FSCC 2.4)
+FILE_ACCESS_INFORMATION = 8
 FILE_RENAME_INFORMATION = 10
 FILE_DISPOSITION_INFORMATION = 13
 FILE_POSITION_INFORMATION = 14
+FILE_MODE_INFORMATION = 16
+FILE_ALIGNMENT_INFORMATION = 17
 FILE_ALL_INFORMATION = 18
 FILE_END_OF_FILE_INFORMATION = 20
+FILE_ALTERNATE_NAME_INFORMATION = 21
+FILE_COMPRESSION_INFORMATION = 28
+FILE_NORMALIZED_NAME_INFORMATION = 48
 FILE_DISPOSITION_INFORMATION_EX = 64
 # File system information classes (MS-FSCC 2.5)
 FILE_FS_SIZE_INFORMATION = 3
+FILE_FS_CONTROL_INFORMATION = 6
 FILE_FS_FULL_SIZE_INFORMATION = 7
+FILE_FS_OBJECTID_INFORMATION = 8
+FILE_FS_SECTOR_SIZE_INFORMATION = 11
+
+# The fixed part of each class's answer, as Samba holds OutputBufferLength to it
+# (smbtorture smb2.getinfo.qfile_buffercheck and qfs_buffercheck).
+_FIXED_SIZE = {
+    SMB2_0_INFO_FILE: {4: 40, 5: 24, 6: 8, 7: 4, 8: 4, 14: 8, 16: 4, 17: 4, 18: 104, 21: 8,
+                       22: 32, 28: 16, 34: 56, 35: 8},
+    SMB2_0_INFO_FILESYSTEM: {1: 24, 3: 24, 4: 8, 5: 16, 6: 48, 7: 32, 8: 64, 11: 28},
+}
+_NO_LIMIT = 0xFFFFFFFFFFFFFFFF
 
 _SECTOR = 512
 _SECTORS_PER_UNIT = 8
@@ -169,44 +194,115 @@ def _info_response(info: bytes):
     return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_SUCCESS
 
 
+def _fit(req, answer):
+    """The answer held to the request's OutputBufferLength (3.3.5.20.1)."""
+    commands, packets, status = answer
+    if status != STATUS_SUCCESS:
+        return answer
+    body = commands[0]
+    if isinstance(body, RawBody):
+        info = body.data[8:]
+    else:
+        buf = body["Buffer"]
+        info = buf.getData() if hasattr(buf, "getData") else bytes(buf)
+    limit = req["OutputBufferLength"]
+    fixed = _FIXED_SIZE.get(req["InfoType"], {}).get(req["FileInfoClass"], 0)
+    if limit < fixed:
+        return error(STATUS_INFO_LENGTH_MISMATCH)
+    if len(info) > limit:
+        info = info[:limit]
+        return [RawBody(struct.pack("<HHI", 9, 0x48, len(info)) + info)], None, STATUS_BUFFER_OVERFLOW
+    return _info_response(info)
+
+
+def _short_name(name: str) -> str:
+    """An 8.3 name for ``name``: itself in capitals when it is one, else a plain
+    NAME~1.EXT mangle (no collision check: fake_smb never opens by short name)."""
+    stem, dot, ext = name.rpartition(".") if "." in name.strip(".") else (name, "", "")
+    keep = lambda part: "".join(c for c in part.upper() if c.isascii() and (c.isalnum() or c in "_-$~!#%&"))
+    if len(stem) <= 8 and len(ext) <= 3 and keep(stem) == stem.upper() and keep(ext) == ext.upper() and stem:
+        return name.upper()
+    return keep(stem)[:6] + "~1" + ("." + keep(ext)[:3] if keep(ext) else "")
+
+
+def _granted(entry: dict) -> int:
+    return entry.get(GRANTED_KEY, FILE_ALL_ACCESS)
+
+
+_OWN_FILE_CLASSES = (
+    FILE_ACCESS_INFORMATION, FILE_POSITION_INFORMATION, FILE_MODE_INFORMATION,
+    FILE_ALIGNMENT_INFORMATION, FILE_ALTERNATE_NAME_INFORMATION, FILE_COMPRESSION_INFORMATION,
+    FILE_ALL_INFORMATION, FILE_NORMALIZED_NAME_INFORMATION,
+)
+
+
 def _query_file_info(original, connId, smbServer, recvPacket, req):
-    """FilePositionInformation, and the position inside FileAllInformation, which
-    impacket always answers as 0; every other class is impacket's."""
+    """The classes about the open (its position, its granted access) and those
+    impacket lacks; the open's position and access inside FileAllInformation,
+    which impacket always answers as 0; every other class is impacket's."""
     cls = req["FileInfoClass"]
-    if cls not in (FILE_POSITION_INFORMATION, FILE_ALL_INFORMATION):
+    if cls not in _OWN_FILE_CLASSES:
         return original(connId, smbServer, recvPacket)
     found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
     if found is None:
         return error(STATUS_INVALID_HANDLE)
-    entry, _root = found
+    entry, root = found
     if cls == FILE_POSITION_INFORMATION:
         return _info_response(struct.pack("<Q", position(entry)))
+    if cls == FILE_NORMALIZED_NAME_INFORMATION:  # 2.4.30: the path from the share's root
+        rel = os.path.relpath(entry["FileName"], root)
+        name = ("" if rel == "." else rel.replace(os.sep, "\\")).encode("utf-16le")
+        return _info_response(struct.pack("<I", len(name)) + name)
+    if cls == FILE_ACCESS_INFORMATION:  # MS-FSCC 2.4.1
+        return _info_response(struct.pack("<I", _granted(entry)))
+    if cls in (FILE_MODE_INFORMATION, FILE_ALIGNMENT_INFORMATION):  # 2.4.26, 2.4.3
+        return _info_response(struct.pack("<I", 0))
+    if cls == FILE_ALTERNATE_NAME_INFORMATION:  # 2.4.5
+        name = _short_name(os.path.basename(entry["FileName"])).encode("utf-16le")
+        return _info_response(struct.pack("<I", len(name)) + name)
+    if cls == FILE_COMPRESSION_INFORMATION:  # 2.4.9: uncompressed
+        size = 0 if stat_mod.S_ISDIR(os.stat(entry["FileName"]).st_mode) else os.path.getsize(entry["FileName"])
+        return _info_response(struct.pack("<QHBBB3x", size, 0, 0, 0, 0))
     commands, packets, status = original(connId, smbServer, recvPacket)
     info = commands[0]["Buffer"] if status == STATUS_SUCCESS else None
     if isinstance(info, smb2.FILE_ALL_INFORMATION):
         info["PositionInformation"]["CurrentByteOffset"] = position(entry)
+        info["AccessInformation"]["AccessFlags"] = _granted(entry)
+        info["ModeInformation"]["mode"] = 0
+        info["EaInformation"]["EaSize"] = 0  # impacket puts the attributes there
     return commands, packets, status
+
+
+def _query_fs_info(original, connId, smbServer, recvPacket, req):
+    cls = req["FileInfoClass"]
+    if cls not in (FILE_FS_SIZE_INFORMATION, FILE_FS_FULL_SIZE_INFORMATION, FILE_FS_CONTROL_INFORMATION,
+                   FILE_FS_OBJECTID_INFORMATION, FILE_FS_SECTOR_SIZE_INFORMATION):
+        return original(connId, smbServer, recvPacket)
+    found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+    if found is None:
+        return error(STATUS_INVALID_HANDLE)
+    _entry, root = found
+    cfg = smbServer.fake_config
+    if cls == FILE_FS_CONTROL_INFORMATION:  # MS-FSCC 2.5.2: no quotas, no limits
+        return _info_response(struct.pack("<QQQQQI4x", 0, 0, 0, _NO_LIMIT, _NO_LIMIT, 0))
+    if cls == FILE_FS_OBJECTID_INFORMATION:  # 2.5.6: no object id
+        return _info_response(bytes(64))
+    if cls == FILE_FS_SECTOR_SIZE_INFORMATION:  # 2.5.7: 512-byte sectors, aligned
+        return _info_response(struct.pack("<7I", *([_SECTOR] * 4), 0x3, 0, 0))
+    info = _fs_size(root, cfg.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION,
+                    cfg.allocation_unit)
+    return _info_response(info)
 
 
 def make_query_info_handler(original):
     def query_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2QueryInfo(recvPacket["Data"])
-        cls = req["FileInfoClass"]
         if req["InfoType"] == SMB2_0_INFO_FILE:
-            return _query_file_info(original, connId, smbServer, recvPacket, req)
-        if req["InfoType"] != SMB2_0_INFO_FILESYSTEM or cls not in (
-            FILE_FS_SIZE_INFORMATION,
-            FILE_FS_FULL_SIZE_INFORMATION,
-        ):
+            answer = _query_file_info(original, connId, smbServer, recvPacket, req)
+        elif req["InfoType"] == SMB2_0_INFO_FILESYSTEM:
+            answer = _query_fs_info(original, connId, smbServer, recvPacket, req)
+        else:
             return original(connId, smbServer, recvPacket)
-        conn_data = smbServer.getConnectionData(connId)
-        found = _open_file(conn_data, req, recvPacket)
-        if found is None:
-            return error(STATUS_INVALID_HANDLE)
-        _entry, root = found
-        cfg = smbServer.fake_config
-        info = _fs_size(root, cfg.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION,
-                        cfg.allocation_unit)
-        return _info_response(info)
+        return _fit(req, answer)
 
     return query_info_handler
