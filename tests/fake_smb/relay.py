@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import socket
 import threading
+import uuid
+from dataclasses import dataclass
+from typing import Any
 
 
 class RecordingRelay:
@@ -65,3 +68,56 @@ def frames(stream: bytes) -> list[bytes]:
         out.append(bytes(stream[pos + 4 : pos + 4 + n]))
         pos += 4 + n
     return out
+
+
+def transforms(stream: bytes) -> list[bytes]:
+    """The encrypted messages (SMB2 TRANSFORM_HEADER, MS-SMB2 2.2.41) in a byte stream."""
+    return [f for f in frames(stream) if f[:4] == b"\xfdSMB"]
+
+
+@dataclass
+class RelayedSession:
+    session: Any
+    conn: Any
+    tree: Any
+    relay: RecordingRelay
+
+
+def write_through_relay(server, secret: bytes, dialect: str = "3.1.1",
+                        require_encryption: bool = False, ciphers=None) -> RelayedSession:
+    """Log on through a recording relay, write ``secret`` and read it back; the relay is closed
+    on return, holding every byte both ways."""
+    from smbprotocol.connection import Connection
+    from smbprotocol.open import (
+        CreateDisposition,
+        CreateOptions,
+        FilePipePrinterAccessMask,
+        ImpersonationLevel,
+        Open,
+        ShareAccess,
+    )
+    from smbprotocol.session import Session
+    from smbprotocol.tree import TreeConnect
+
+    from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
+
+    relay = RecordingRelay(server.port)
+    conn = Connection(uuid.uuid4(), "127.0.0.1", relay.port)
+    try:
+        conn.connect(dialect=DIALECT_CODES[dialect], timeout=5, preferred_encryption_algos=ciphers)
+        session = Session(conn, USER, PASSWORD, require_encryption=require_encryption,
+                          auth_protocol="ntlm")
+        session.connect()
+        tree = TreeConnect(session, server.unc)
+        tree.connect()
+        fh = Open(tree, "secret.txt")
+        fh.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL,
+                  0, ShareAccess.FILE_SHARE_READ, CreateDisposition.FILE_OVERWRITE_IF,
+                  CreateOptions.FILE_NON_DIRECTORY_FILE)
+        fh.write(secret, 0)
+        assert fh.read(0, len(secret)) == secret
+        fh.close()
+        return RelayedSession(session, conn, tree, relay)
+    finally:
+        conn.disconnect(close=False)
+        relay.close()

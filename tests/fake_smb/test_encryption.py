@@ -2,47 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
-from smbprotocol.connection import Ciphers, Connection
+from smbprotocol.connection import Ciphers
 from smbprotocol.exceptions import AccessDenied, SMBException
-from smbprotocol.open import CreateDisposition, CreateOptions, FilePipePrinterAccessMask, ImpersonationLevel, Open, ShareAccess
-from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
-from tests.fake_smb.relay import RecordingRelay, frames
+from tests.fake_smb.relay import transforms, write_through_relay
 
 SECRET = b"plain-text-marker-" * 64
 
 
 def _write_through_relay(server, dialect="3.1.1", require_encryption=False, ciphers=None):
-    """Log on through a recording relay, write SECRET, read it back; return
-    (session, relay) with the relay closed."""
-    relay = RecordingRelay(server.port)
-    conn = Connection(uuid.uuid4(), "127.0.0.1", relay.port)
-    try:
-        conn.connect(dialect=DIALECT_CODES[dialect], timeout=5, preferred_encryption_algos=ciphers)
-        session = Session(conn, USER, PASSWORD, require_encryption=require_encryption, auth_protocol="ntlm")
-        session.connect()
-        tree = TreeConnect(session, server.unc)
-        tree.connect()
-        fh = Open(tree, "secret.txt")
-        fh.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL,
-                  0, ShareAccess.FILE_SHARE_READ, CreateDisposition.FILE_OVERWRITE_IF,
-                  CreateOptions.FILE_NON_DIRECTORY_FILE)
-        fh.write(SECRET, 0)
-        assert fh.read(0, len(SECRET)) == SECRET
-        fh.close()
-        return session, conn, relay
-    finally:
-        conn.disconnect(close=False)
-        relay.close()
-
-
-def _transforms(stream: bytes) -> list[bytes]:
-    return [f for f in frames(stream) if f[:4] == b"\xfdSMB"]
+    r = write_through_relay(server, SECRET, dialect, require_encryption, ciphers)
+    return r.session, r.conn, r.relay
 
 
 @pytest.mark.parametrize(
@@ -63,7 +36,7 @@ def test_required_encrypts_everything_after_logon(server, share, dialect, cipher
     if expected is not None:
         assert conn.cipher_id == expected
     assert SECRET[:32] not in relay.to_server and SECRET[:32] not in relay.to_client
-    assert _transforms(relay.to_server) and _transforms(relay.to_client)
+    assert transforms(relay.to_server) and transforms(relay.to_client)
     assert (share / "secret.txt").read_bytes() == SECRET
 
 
@@ -89,7 +62,7 @@ def test_desired_leaves_a_2x_client_plain(server):
     session, _, relay = _write_through_relay(server, dialect="2.1", require_encryption=False)
     assert session.encrypt_data is False
     assert SECRET[:32] in relay.to_server
-    assert not _transforms(relay.to_server)
+    assert not transforms(relay.to_server)
 
 
 def test_desired_lets_a_client_encrypt(server):
@@ -103,7 +76,7 @@ def test_off_does_not_offer_encryption(server, clients):
     server.encryption = "off"
     session, conn, relay = _write_through_relay(server, require_encryption=False)
     assert conn.supports_encryption is False
-    assert not _transforms(relay.to_server) and not _transforms(relay.to_client)
+    assert not transforms(relay.to_server) and not transforms(relay.to_client)
     with pytest.raises(SMBException, match="encryption"):
         clients.login(require_encryption=True)
 

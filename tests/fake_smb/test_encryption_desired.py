@@ -15,14 +15,13 @@ from collections.abc import Iterator
 import pytest
 from smbprotocol.connection import Connection
 from smbprotocol.exceptions import AccessDenied
-from smbprotocol.open import CreateDisposition, CreateOptions, FilePipePrinterAccessMask, ImpersonationLevel, Open, ShareAccess
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from fake_smb import FakeSmbServer
 from fake_smb.samba import SambaServer
 from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
-from tests.fake_smb.relay import RecordingRelay, frames
+from tests.fake_smb.relay import transforms, write_through_relay
 
 SECRET = b"desired-but-secret-" * 64
 REQUIRED = os.environ.get("IBS_REQUIRE_SAMBA") == "1"
@@ -47,32 +46,10 @@ def peer(request, tmp_path) -> Iterator[object]:
         srv.stop()
 
 
-def _write_through_relay(srv, dialect: str, misbehave: bool = False):
-    """Log on (the client does not ask for encryption), write SECRET and read it back
-    through a recording relay; return (session, tree, relay) with the relay closed."""
-    relay = RecordingRelay(srv.port)
-    conn = Connection(uuid.uuid4(), "127.0.0.1", relay.port)
-    try:
-        conn.connect(dialect=DIALECT_CODES[dialect], timeout=5)
-        session = Session(conn, USER, PASSWORD, require_encryption=False, auth_protocol="ntlm")
-        session.connect()
-        tree = TreeConnect(session, srv.unc)
-        tree.connect()
-        fh = Open(tree, "secret.txt")
-        fh.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL,
-                  0, ShareAccess.FILE_SHARE_READ, CreateDisposition.FILE_OVERWRITE_IF,
-                  CreateOptions.FILE_NON_DIRECTORY_FILE)
-        fh.write(SECRET, 0)
-        assert fh.read(0, len(SECRET)) == SECRET
-        fh.close()
-        return session, tree, relay
-    finally:
-        conn.disconnect(close=False)
-        relay.close()
-
-
-def _transforms(stream: bytes) -> list[bytes]:
-    return [f for f in frames(stream) if f[:4] == b"\xfdSMB"]
+def _write_through_relay(srv, dialect: str):
+    """Log on (the client does not ask for encryption), write SECRET and read it back."""
+    r = write_through_relay(srv, SECRET, dialect)
+    return r.session, r.tree, r.relay
 
 
 @pytest.mark.parametrize("dialect", ["3.1.1", "3.0.2", "3.0"])
@@ -80,14 +57,14 @@ def test_desired_encrypts_a_3x_session(peer, dialect):
     session, _, relay = _write_through_relay(peer, dialect)
     assert session.encrypt_data is True
     assert SECRET[:32] not in relay.to_server and SECRET[:32] not in relay.to_client
-    assert _transforms(relay.to_server) and _transforms(relay.to_client)
+    assert transforms(relay.to_server) and transforms(relay.to_client)
 
 
 def test_desired_leaves_a_2_1_session_plain(peer):
     session, tree, relay = _write_through_relay(peer, "2.1")
     assert session.encrypt_data is False and not tree.encrypt_data
     assert SECRET[:32] in relay.to_server and SECRET[:32] in relay.to_client
-    assert not _transforms(relay.to_server) and not _transforms(relay.to_client)
+    assert not transforms(relay.to_server) and not transforms(relay.to_client)
 
 
 def test_desired_session_refuses_unencrypted_requests(peer):
