@@ -74,7 +74,6 @@ class Hub:
         self.current_cert = "initial"
         self.snapshots: dict[str, dict[str, RoleSnapshot]] = {}
         self.meter = ShareMeter()
-        self.job_running: str | None = None
         #: Called with each finished job's record, at the moment it finishes (fuzzing invariants).
         self.after_job: list = []
         self.crash_pending = False
@@ -85,9 +84,11 @@ class Hub:
         # sized so a whole backup stays within its modelled size; learnt from each backup.
         self._overhead_real = 0
         self._data_real = 0
-        self._running: tuple[Job, Any] | None = None
+        self._running: tuple[Job, Any] | None = None  # the job and its steps, while one runs
         self._wake = self.env.event()
-        self._scratch_store: Store | None = None
+        # One store for the hub's whole run: a controller that restarts (a crash, a failover)
+        # reads the state its predecessor left, as the real controller would from its disk.
+        self._store = Store(os.path.join(self.workdir, "store"), durable=False, private=True)
         self.wire = None
         if config.fidelity == "wire":
             from simulator.wire import WireWorld
@@ -98,6 +99,11 @@ class Hub:
         self._overhead_real = self._calibrate_overhead()
         self.env.process(processes.scheduler(self))
         self.env.process(processes.tenants(self))
+
+    @property
+    def job_running(self) -> str | None:
+        """The id of the job running now, if any."""
+        return self._running[0].record.id if self._running is not None else None
 
     # --- time -------------------------------------------------------------------------------
 
@@ -124,12 +130,10 @@ class Hub:
     # --- the controller and what it is connected to ----------------------------------------
 
     def _new_controller(self) -> Controller:
-        store_dir = os.path.join(self.workdir, "store")
-        os.makedirs(store_dir, mode=0o700, exist_ok=True)
         deployment = uuid.UUID(int=random.Random(f"dep:{self.config.seed}").getrandbits(128),
                                version=4)
         return Controller(
-            self._store(store_dir), self.clock,
+            self._store, self.clock,
             share_factory=self._share_factory, source_factory=self._source_factory,
             new_id=self._new_id, threads=False, chunk_size=scale.SIM_CHUNK_SIZE,
             info={"stampVersion": self.profile.version, "deploymentID": str(deployment)},
@@ -139,13 +143,6 @@ class Hub:
             space_margin=max(1, scale.to_real(SOURCE_ESTIMATE_MARGIN)),
             shown_bytes=scale.to_modelled,
         )
-
-    def _store(self, store_dir: str) -> Store:
-        # One store for the hub's whole run: a controller that restarts (a crash, a failover)
-        # reads the state its predecessor left, as the real controller would from its disk.
-        if self._scratch_store is None:
-            self._scratch_store = Store(store_dir, durable=False, private=True)
-        return self._scratch_store
 
     def _configure(self) -> None:
         placeholders = {}
@@ -228,7 +225,6 @@ class Hub:
         return self.env.process(processes.on_demand(self))
 
     def job_started(self, job: Job, steps) -> None:
-        self.job_running = job.record.id
         self._pending_snapshots = {}
         self._running = (job, steps)
 
@@ -239,7 +235,6 @@ class Hub:
 
     def job_died(self, record: BackupRecord, vm: str) -> None:
         self._running = None
-        self.job_running = None
         self.log.add(self.env.now, "controller crashed", id=record.id, vm=vm)
         if self.crash_pending:
             self._restart_controller()
@@ -247,7 +242,6 @@ class Hub:
             self._failover()
 
     def job_ended(self, record: BackupRecord) -> None:
-        self.job_running = None
         self._running = None
         if record.status == "Succeeded":
             self._overhead_real = record.sizeBytes - self._data_real
