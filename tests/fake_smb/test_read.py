@@ -7,51 +7,26 @@ from smbprotocol.exceptions import AccessDenied, EndOfFile, InvalidParameter
 from smbprotocol.file_info import FileAllInformation, FilePositionInformation
 from smbprotocol.open import (
     CreateDisposition,
-    CreateOptions,
     FilePipePrinterAccessMask,
-    ImpersonationLevel,
-    Open,
-    ShareAccess,
-    SMB2QueryInfoRequest,
-    SMB2QueryInfoResponse,
-    SMB2SetInfoRequest,
 )
+
+from tests.fake_smb.raw_requests import open_file, query_info, set_info
 
 SIZE = 64 * 1024
 
 
-def _open(tree, name, access=FilePipePrinterAccessMask.GENERIC_ALL,
-          disposition=CreateDisposition.FILE_OVERWRITE_IF):
-    fh = Open(tree, name)
-    fh.create(ImpersonationLevel.Impersonation, access, 0,
-              ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
-              disposition, CreateOptions.FILE_NON_DIRECTORY_FILE)
-    return fh
-
-
 def _query(fh, info_class):
-    req = SMB2QueryInfoRequest()
-    req["info_type"] = info_class.INFO_TYPE
-    req["file_info_class"] = info_class.INFO_CLASS
-    req["file_id"] = fh.file_id
-    req["output_buffer_length"] = 4096
-    session, tree = fh.tree_connect.session, fh.tree_connect
-    response = fh.connection.receive(fh.connection.send(req, session.session_id, tree.tree_connect_id))
-    resp = SMB2QueryInfoResponse()
-    resp.unpack(response["data"].get_value())
-    return resp.parse_buffer(info_class)
+    status, buffer = query_info(fh, info_class.INFO_TYPE, info_class.INFO_CLASS, 4096)
+    assert status == 0, hex(status)
+    info = info_class()
+    info.unpack(buffer)
+    return info
 
 
 def _set_position(fh, value):
     info = FilePositionInformation()
     info["current_byte_offset"] = value
-    req = SMB2SetInfoRequest()
-    req["info_type"] = info.INFO_TYPE
-    req["file_info_class"] = info.INFO_CLASS
-    req["file_id"] = fh.file_id
-    req["buffer"] = info
-    session, tree = fh.tree_connect.session, fh.tree_connect
-    fh.connection.receive(fh.connection.send(req, session.session_id, tree.tree_connect_id))
+    set_info(fh, info)
 
 
 def _position(fh):
@@ -61,7 +36,8 @@ def _position(fh):
 @pytest.fixture
 def fh(clients):
     """An open file holding SIZE zero bytes."""
-    handle = _open(clients.login().tree, "read.dat")
+    handle = open_file(clients.login().tree, "read.dat",
+                       disposition=CreateDisposition.FILE_OVERWRITE_IF)
     handle.write(b"\0" * SIZE, 0)
     return handle
 
@@ -115,14 +91,14 @@ FILE_READ_DATA, FILE_EXECUTE, FILE_READ_ATTRIBUTES = 0x1, 0x20, 0x80
     FilePipePrinterAccessMask.MAXIMUM_ALLOWED,
 ])
 def test_read_with_read_or_execute_access(fh, access):
-    other = _open(fh.tree_connect, "read.dat", access, CreateDisposition.FILE_OPEN)
+    other = open_file(fh.tree_connect, "read.dat", access, CreateDisposition.FILE_OPEN)
     assert other.read(0, 5) == b"\0" * 5
 
 
 @pytest.mark.parametrize("access", [FILE_READ_ATTRIBUTES, FilePipePrinterAccessMask.GENERIC_WRITE])
 def test_read_without_read_access_is_denied(fh, access):
     # smbtorture smb2.read.access: the open's access mask is enforced.
-    other = _open(fh.tree_connect, "read.dat", access, CreateDisposition.FILE_OPEN)
+    other = open_file(fh.tree_connect, "read.dat", access, CreateDisposition.FILE_OPEN)
     with pytest.raises(AccessDenied):
         other.read(0, 5)
 

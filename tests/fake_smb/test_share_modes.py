@@ -23,16 +23,15 @@ from smbprotocol.open import (
     DirectoryAccessMask,
     FileAttributes,
     FilePipePrinterAccessMask,
-    ImpersonationLevel,
     Open,
     ShareAccess,
-    SMB2SetInfoRequest,
 )
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from fake_smb import FakeSmbServer
 from fake_smb.samba import SambaServer
+from tests.fake_smb.raw_requests import open_file, set_info
 from tests.smb.conftest import require_samba
 
 USER, PASSWORD = "alice", "share-modes-pw"
@@ -118,11 +117,9 @@ def peer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Peer]:
 def _open(tree: TreeConnect, path: str, access: int, share: int,
           disposition: int = CreateDisposition.FILE_OPEN_IF,
           options: int = CreateOptions.FILE_NON_DIRECTORY_FILE) -> Open:
-    handle = Open(tree, path)
     attrs = FileAttributes.FILE_ATTRIBUTE_DIRECTORY if options & CreateOptions.FILE_DIRECTORY_FILE \
         else FileAttributes.FILE_ATTRIBUTE_NORMAL
-    handle.create(ImpersonationLevel.Impersonation, access, attrs, share, disposition, options)
-    return handle
+    return open_file(tree, path, access, disposition, options, share, attrs)
 
 
 def _status(excinfo: pytest.ExceptionInfo[SMBResponseException]) -> int:
@@ -134,15 +131,7 @@ def _rename(handle: Open, target: str) -> None:
     info = FileRenameInformation()
     info["replace_if_exists"] = False
     info["file_name"] = target
-    req = SMB2SetInfoRequest()
-    req["info_type"] = info.INFO_TYPE
-    req["file_info_class"] = info.INFO_CLASS
-    req["file_id"] = handle.file_id
-    req["buffer"] = info
-    tree = handle.tree_connect
-    conn = tree.session.connection
-    request = conn.send(req, sid=tree.session.session_id, tid=tree.tree_connect_id)
-    conn.receive(request)
+    set_info(handle, info)
 
 
 # -- share access at CREATE ------------------------------------------------------------------
