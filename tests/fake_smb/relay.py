@@ -88,18 +88,12 @@ def write_through_relay(server, secret: bytes, dialect: str = "3.1.1",
     """Log on through a recording relay, write ``secret`` and read it back; the relay is closed
     on return, holding every byte both ways."""
     from smbprotocol.connection import Connection
-    from smbprotocol.open import (
-        CreateDisposition,
-        CreateOptions,
-        FilePipePrinterAccessMask,
-        ImpersonationLevel,
-        Open,
-        ShareAccess,
-    )
+    from smbprotocol.open import CreateDisposition, ShareAccess
     from smbprotocol.session import Session
     from smbprotocol.tree import TreeConnect
 
     from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
+    from tests.fake_smb.raw_requests import open_file
 
     relay = RecordingRelay(server.port)
     conn = Connection(uuid.uuid4(), "127.0.0.1", relay.port)
@@ -110,10 +104,8 @@ def write_through_relay(server, secret: bytes, dialect: str = "3.1.1",
         session.connect()
         tree = TreeConnect(session, server.unc)
         tree.connect()
-        fh = Open(tree, "secret.txt")
-        fh.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL,
-                  0, ShareAccess.FILE_SHARE_READ, CreateDisposition.FILE_OVERWRITE_IF,
-                  CreateOptions.FILE_NON_DIRECTORY_FILE)
+        fh = open_file(tree, "secret.txt", disposition=CreateDisposition.FILE_OVERWRITE_IF,
+                       share=ShareAccess.FILE_SHARE_READ)
         fh.write(secret, 0)
         assert fh.read(0, len(secret)) == secret
         fh.close()
