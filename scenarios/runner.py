@@ -16,10 +16,9 @@ from engine.errors import IbsError
 from scenarios.expect import Check, evaluate
 from scenarios.model import Event, Scenario
 from simulator import actions, scale
-from simulator.hub import Hub, HubConfig
 from simulator.clock import ticks
-from simulator.growth import Growth
-from simulator.network import DEFAULT_LINK_MB_PER_SECOND, Link
+from simulator.hub import Hub
+from simulator.inputs import growth_of, hub_config
 from simulator.profiles import parse_hub
 from simulator.recovery import RecoveryResult, recover
 from simulator.summary import budget_bytes, summarize
@@ -177,18 +176,10 @@ class _Timeline:
 
 
 def build_hub(scenario: Scenario) -> Hub:
-    s = scenario.settings
-    growth = Growth(pct_per_year=s.get("growth_pct_per_year", 0),
-                    gb_per_day=s.get("growth_gb_per_day", 0))
     profile = parse_hub(scenario.hub, identity=scenario.identity, version=scenario.stamp_version,
-                        growth=growth)
-    link = Link(bytes_per_second=s.get("link_mb_per_second", DEFAULT_LINK_MB_PER_SECOND) * scale.MB)
-    return Hub(HubConfig(
-        profile=profile, seed=scenario.seed, fidelity=scenario.fidelity,
-        frequency_hours=s.get("frequency_hours", 12), retention_days=s.get("retention_days", 7),
-        scheduler=s.get("scheduler", True),
-        share_capacity_bytes=round(s.get("share_capacity_gb", 10_000) * scale.GB),
-        share_used_bytes=round(s.get("share_used_gb", 0) * scale.GB), link=link))
+                        growth=growth_of(scenario.settings))
+    return Hub(hub_config(profile, scenario.settings, seed=scenario.seed,
+                          fidelity=scenario.fidelity))
 
 
 def run_scenario(scenario: Scenario) -> ScenarioResult:

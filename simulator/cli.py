@@ -8,11 +8,8 @@ import sys
 
 from engine.errors import BadInput
 from engine.settings import check_frequency, check_retention
-from simulator import scale
-from simulator.growth import Growth
 from simulator.hub import Hub, HubConfig
-from simulator.inputs import add_shared_inputs
-from simulator.network import Link
+from simulator.inputs import add_shared_inputs, growth_of, hub_config
 from simulator.profiles import DEFAULT_VERSION, parse_hub
 from simulator.summary import summarize
 
@@ -43,14 +40,10 @@ def config_from(args: argparse.Namespace) -> HubConfig:
         raise BadInput(f"--link-mb-per-second must be more than 0, got {args.link_mb_per_second}")
     check_frequency(args.frequency_hours)
     check_retention(args.retention_days)
+    values = vars(args)
     profile = parse_hub(args.hub, identity=args.identity, version=args.stamp_version,
-                        growth=Growth(pct_per_year=args.growth_pct_per_year,
-                                      gb_per_day=args.growth_gb_per_day))
-    return HubConfig(profile=profile, seed=args.seed, fidelity=args.fidelity,
-                     frequency_hours=args.frequency_hours, retention_days=args.retention_days,
-                     share_capacity_bytes=round(args.share_capacity_gb * scale.GB),
-                     share_used_bytes=round(args.share_used_gb * scale.GB),
-                     link=Link(bytes_per_second=args.link_mb_per_second * scale.MB))
+                        growth=growth_of(values))
+    return hub_config(profile, values, seed=args.seed, fidelity=args.fidelity)
 
 
 def run(args: argparse.Namespace) -> int:
