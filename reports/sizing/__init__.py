@@ -11,6 +11,10 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from simulator.sizing import SizingReport
 
 from simulator.inputs import add_shared_inputs
 
@@ -73,17 +77,16 @@ def run(args: argparse.Namespace) -> int:
         share_used_gb=args.share_used_gb,
         link_mb_per_second=args.link_mb_per_second,
     )
-    report = plan(inputs)
     if args.check:
         from reports.sizing.check import run_check
 
-        if args.out:
-            _report(args, report)
+        if args.out:  # without --out, --check prints only the comparison: no plan to render
+            _report(args, plan(inputs))
         return run_check(inputs)
-    return _report(args, report)
+    return _report(args, plan(inputs))
 
 
-def _report(args: argparse.Namespace, report) -> int:  # noqa: ANN001
+def _report(args: argparse.Namespace, report: SizingReport) -> int:
     from engine.errors import BadInput
     from reports.sizing import render
 
