@@ -135,8 +135,8 @@ class Job:
             pass
 
     def _check_space(self, share: Share, source_bytes: int) -> None:
-        last = self.ctl.history.last_succeeded()
-        if last is not None and last.dataBytes > 0:
+        last = self.ctl.history.last_succeeded()  # one that backed up some data
+        if last is not None:
             # Exact integer ceiling: a float product would be off by a few bytes in 10^10.
             needed = -(-last.sizeBytes * max(source_bytes, 1) // last.dataBytes)
         else:
@@ -149,6 +149,7 @@ class Job:
                 f"{_size(shown(needed))}")
 
     def _stamp_end(self) -> None:
+        """The job has ended, well or not: its end time, and the slots that passed meanwhile."""
         record = self.record
         now = self.ctl.clock.now()
         record.completedDateTime = format_time(now)
