@@ -26,6 +26,7 @@ from scenarios.model import (
 )
 from scenarios.toml_lines import LineIndex
 from simulator.clock import ticks
+from simulator.config import check_share_used
 from simulator.growth import Growth
 from simulator.network import ERCS_VMS
 
@@ -249,10 +250,11 @@ def _check_settings(r: _Reader, settings: dict[str, Any]) -> None:
                 Growth(**{unit: settings[key]})
             except BadInput as exc:
                 raise r.fail(r.loc.line("settings", key), f"settings.{key}", str(exc)) from None
-    used, capacity = settings.get("share_used_gb", 0), settings.get("share_capacity_gb", 10_000)
-    if not 0 <= used < capacity:
+    try:
+        check_share_used(settings.get("share_used_gb", 0), settings.get("share_capacity_gb", 10_000))
+    except BadInput as exc:
         raise r.fail(r.loc.line("settings", "share_used_gb"), "settings.share_used_gb",
-                     f"must be from 0 to less than the share's capacity ({capacity:g} GB)")
+                     str(exc)) from None
 
 
 def _event(r: _Reader, index: int, raw: Any, days: float) -> Event:

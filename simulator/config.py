@@ -6,6 +6,7 @@ Plain data; the hub (simulator/hub.py) brings it to life.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass, field
 
@@ -49,9 +50,7 @@ class HubConfig:
             raise BadInput(f"fidelity must be 'sim' or 'wire', not {self.fidelity!r}")
         if self.share_capacity_bytes <= 0:
             raise BadInput("the share's capacity must be more than 0 GB")
-        if not 0 <= self.share_used_bytes <= self.share_capacity_bytes:
-            raise BadInput("the space already used on the share must be from 0 GB to its "
-                           f"capacity ({self.share_capacity_bytes / scale.GB:g} GB)")
+        check_share_used(self.share_used_bytes / scale.GB, self.share_capacity_bytes / scale.GB)
 
 
 @dataclass
@@ -63,6 +62,18 @@ class ServerModel:
     max_dialect: str = "3.1.1"
     shares: set[str] = field(default_factory=lambda: {SHARE_NAME})
     up: bool = True
+
+
+def check_share_used(used_gb: float, capacity_gb: float | None) -> None:
+    """Other data may take from 0 GB up to, not including, the share's whole capacity: the one
+    rule for ``ibs sizing``, ``ibs simulate`` and a scenario's [settings]."""
+    if (isinstance(used_gb, bool) or not isinstance(used_gb, int | float)
+            or not math.isfinite(used_gb) or used_gb < 0):
+        raise BadInput(f"the space already used on the share must be 0 GB or more, got "
+                       f"{used_gb!r}")
+    if capacity_gb is not None and used_gb >= capacity_gb:
+        raise BadInput(f"the space already used on the share ({used_gb:g} GB) must be less "
+                       f"than its capacity ({capacity_gb:g} GB)")
 
 
 def initial_share_password(seed: int) -> str:

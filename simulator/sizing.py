@@ -33,7 +33,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import BadInput
-from simulator.growth import Growth, as_growth
 from engine.settings import (
     DEFAULT_FREQUENCY_HOURS,
     DEFAULT_RETENTION_DAYS,
@@ -43,7 +42,8 @@ from engine.settings import (
     check_range,
     check_retention,
 )
-
+from simulator.config import check_share_used
+from simulator.growth import PCT_PER_YEAR, Growth, as_growth
 from simulator.network import DEFAULT_LINK_MB_PER_SECOND
 
 GB = 10**9
@@ -64,7 +64,7 @@ DEFAULT_ENV = "4-16"
 
 FREQUENCIES: tuple[int, ...] = tuple(range(FREQUENCY_HOURS[0], FREQUENCY_HOURS[1] + 1))
 RETENTIONS: tuple[int, ...] = tuple(range(RETENTION_DAYS[0], RETENTION_DAYS[1] + 1))
-GROWTH_PCT_PER_YEAR = (0, 1000)
+GROWTH_PCT_PER_YEAR = PCT_PER_YEAR
 YEARS = (1, 10)
 
 
@@ -93,11 +93,8 @@ def check_share_capacity_gb(value: float) -> float:
 
 
 def check_growth(value: float) -> float:
-    lo, hi = GROWTH_PCT_PER_YEAR
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise BadInput(f"growth must be a number between {lo} and {hi} % per year, got {value!r}")
-    if not lo <= value <= hi:
-        raise BadInput(f"growth must be between {lo} and {hi} % per year, got {value:g}")
+    """Growth in % per year, as simulator/growth.py bounds it."""
+    Growth(pct_per_year=value)
     return value
 
 
@@ -290,19 +287,11 @@ class SizingInputs:
             check_env(self.env if self.env is not None else "")
         check_frequency(self.frequency_hours)
         check_retention(self.retention_days)
-        check_growth(self.growth_pct_per_year)
         check_years(self.years)
         Growth(pct_per_year=self.growth_pct_per_year, gb_per_day=self.growth_gb_per_day)
         if self.share_capacity_gb is not None:
             check_share_capacity_gb(self.share_capacity_gb)
-        if (isinstance(self.share_used_gb, bool) or not isinstance(self.share_used_gb, int | float)
-                or not math.isfinite(self.share_used_gb) or self.share_used_gb < 0):
-            raise BadInput(f"space already used on the share must be 0 GB or more, got "
-                           f"{self.share_used_gb!r}")
-        if (self.share_capacity_gb is not None
-                and self.share_used_gb >= self.share_capacity_gb):
-            raise BadInput(f"the share's {self.share_capacity_gb:g} GB are all used already "
-                           f"({self.share_used_gb:g} GB by other data)")
+        check_share_used(self.share_used_gb, self.share_capacity_gb)
         _positive_number("link speed", self.link_mb_per_second, "MB/s")
         if self.days is not None:
             check_range("planning horizon", self.days, (1, YEARS[1] * DAYS_PER_YEAR), "days")

@@ -96,3 +96,32 @@ link_mb_per_second = 50
     assert peak - 6 * 4 * 10**6 <= result.summary["sharePeakBytes"] <= peak
     durations = [b["finishedAt"] - b["startedAt"] for b in result.backups]
     assert all(10 * 120 + 19.9e9 / 50e6 <= d <= 10 * 120 + 27e9 / 50e6 for d in durations), durations
+
+
+@pytest.mark.parametrize("used_gb,capacity_gb,ok", [(0, 100, True), (99.5, 100, True),
+                                                      (100, 100, False), (-1, 100, False)])
+def test_sizing_simulate_and_scenarios_hold_the_space_used_to_one_rule(used_gb, capacity_gb, ok):
+    from engine.errors import BadInput
+    from scenarios.loader import ScenarioError, loads
+    from simulator.config import HubConfig
+    from simulator.profiles import HubProfile
+
+    def sizing():
+        SizingInputs(start=START, share_capacity_gb=capacity_gb, share_used_gb=used_gb)
+
+    def simulate():
+        HubConfig(HubProfile(nodes=4), share_capacity_bytes=int(capacity_gb * 1e9),
+                  share_used_bytes=int(used_gb * 1e9))
+
+    def scenario():
+        loads(f'[scenario]\nname = "x"\nhub = 4\ndays = 1\n\n[settings]\n'
+              f'share_capacity_gb = {capacity_gb}\nshare_used_gb = {used_gb}\n', "s.toml")
+
+    for attempt in (sizing, simulate, scenario):
+        if ok:
+            attempt()
+        else:
+            with pytest.raises(BadInput, match="already used on the share") as err:
+                attempt()
+            if attempt is scenario:
+                assert err.type is ScenarioError and str(err.value).startswith("s.toml:8:")
