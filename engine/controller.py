@@ -34,14 +34,16 @@ from engine.jobstate import ACTIVE, ON_SHARE, Status
 from engine.manifest import format_time, parse, parse_time
 from engine.restore import restore_roles
 from engine.settings import (
+    DEFAULT_SMB_TIMEOUT_SECONDS,
+    SETTINGS_FILE,
     Settings,
     check_frequency,
     check_path,
-    DEFAULT_SMB_TIMEOUT_SECONDS,
     check_port,
-    check_role_name,
     check_retention,
     check_smb_timeout,
+    check_sources,
+    read_settings_json,
 )
 from engine.share import LocalShare, Share
 from engine.source import DirectorySource, RoleSource
@@ -120,7 +122,7 @@ class Controller:
         return settings
 
     def _read_settings(self) -> Settings:
-        raw = self.store.read_json("settings.json", {})
+        raw = read_settings_json(self.store)
         cert = raw.get("encryptionCert")
         return Settings(
             path=raw.get("path"), smb_port=raw.get("smbPort", 445), username=raw.get("userName"),
@@ -136,18 +138,23 @@ class Controller:
 
     def share_password(self) -> str | None:
         """The stored share password, decrypted (for the share factory; never shown)."""
-        sealed = self.store.read_json("settings.json", {}).get("password")
+        sealed = read_settings_json(self.store).get("password")
         return self.store.open_password(sealed) if sealed else None
 
-    def configure(self, *, path: str | None = None, smb_port: int | None = None,
+    def configure(self, **changes: object) -> ConfigResult:
+        """Validate every change first; store them all or none, with no other change between
+        this one's read and write (threads and processes alike)."""
+        with self.store.locked(SETTINGS_FILE):
+            return self._configure(**changes)  # type: ignore[arg-type]
+
+    def _configure(self, *, path: str | None = None, smb_port: int | None = None,
                   smb_timeout: int | None = None,
                   username: str | None = None, password: str | None = None,
                   cert: bytes | None = None, frequency_hours: int | None = None,
                   retention_days: int | None = None, scheduler: bool | None = None,
                   sources: dict[str, str] | None = None) -> ConfigResult:
-        """Validate every change first; store them all or none."""
         old = self.settings
-        raw = dict(self.store.read_json("settings.json", {}))
+        raw = dict(read_settings_json(self.store))
         if path is not None:
             raw["path"] = check_path(path)
         if smb_port is not None:
@@ -167,11 +174,7 @@ class Controller:
         if scheduler is not None:
             raw["isBackupSchedulerEnabled"] = bool(scheduler)
         if sources is not None:
-            for role, folder in sources.items():
-                check_role_name(role)
-                if not os.path.isdir(folder):
-                    raise BadInput(f"source folder {folder} for role {role} does not exist")
-            raw["sources"] = dict(sorted(sources.items()))
+            raw["sources"] = check_sources(sources)
         if password is not None:
             raw["password"] = self.store.seal_password(password) if password else None
         self.store.write_json("settings.json", raw)

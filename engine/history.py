@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from engine.jobstate import ACTIVE, Status, transition
-from engine.store import Store
+from engine.store import Store, record_from_json
 
 BACKUP_DATA_VERSION = "1.0.1"
 
@@ -95,7 +95,9 @@ class History:
     def _load(self) -> dict[str, BackupRecord]:
         token = self._current_token()
         if token is None or token != self._token:
-            self._cache = {raw["id"]: BackupRecord(**raw) for raw in self._store.list_json("jobs")}
+            records = (record_from_json(BackupRecord, raw, path)
+                       for path, raw in self._store.named_json("jobs"))
+            self._cache = {r.id: r for r in records}
             self._ordered = sorted(self._cache.values(), key=_order)
             self._active = {r.id for r in self._ordered if Status(r.status) in ACTIVE}
             self._token = token

@@ -7,13 +7,6 @@ import os
 import signal
 
 from engine.certs import load_pfx, new_certificate
-from engine.clock import SystemClock
-from engine.controller import Controller
-from engine.job import Job
-from engine.errors import BadInput
-from engine.history import BackupRecord
-from engine.settings import parse_source
-from engine.store import Store, resolve_store_dir
 from engine.cli.io import (
     ENV_PFX_PASSWORD,
     ENV_SHARE_PASSWORD,
@@ -26,6 +19,13 @@ from engine.cli.io import (
     read_secret,
     table,
 )
+from engine.clock import SystemClock
+from engine.controller import Controller
+from engine.errors import BadInput
+from engine.history import BackupRecord
+from engine.job import Job
+from engine.settings import parse_sources
+from engine.store import Store, resolve_store_dir
 
 
 def controller(args: argparse.Namespace) -> Controller:
@@ -136,9 +136,7 @@ def cmd_config_set(args: argparse.Namespace) -> int:
         password = read_secret(args.password_file, ENV_SHARE_PASSWORD, "password", required=True)
     elif os.environ.get(ENV_SHARE_PASSWORD) and args.username is not None:
         password = os.environ[ENV_SHARE_PASSWORD]
-    sources = None
-    if args.source:
-        sources = dict(parse_source(s) for s in args.source)
+    sources = parse_sources(args.source) if args.source else None
     cert = read_file(args.encryption_cert, "certificate") if args.encryption_cert else None
     result = ctl.configure(path=args.path, smb_port=args.smb_port, smb_timeout=args.smb_timeout,
                            username=args.username,
