@@ -88,6 +88,11 @@ def check_path(path: str) -> str:
     from engine.share.unc import is_unc, parse_unc
 
     if is_unc(path) or path.startswith("\\"):
+        if "/" in path:
+            # Refused rather than rewritten: the path stored and shown is the one given.
+            fixed = path.replace("/", "\\")
+            raise BadInput(f"storage location {path} uses '/': write the UNC path with backslashes, "
+                           f"{fixed}")
         return str(parse_unc(path))
     if not os.path.isabs(path):
         raise BadInput(

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 
-from engine.certs import load_pfx, new_certificate
+from engine.certs import check_subject, load_pfx, new_certificate, thumbprint
 from engine.cli.io import (
     ENV_PFX_PASSWORD,
     ENV_SHARE_PASSWORD,
@@ -24,7 +25,7 @@ from engine.controller import Controller
 from engine.errors import BadInput
 from engine.history import BackupRecord
 from engine.job import Job
-from engine.settings import parse_sources
+from engine.settings import check_role_name, parse_sources
 from engine.store import Store, resolve_store_dir
 
 
@@ -105,25 +106,40 @@ def register(sub) -> None:
 
 
 def cmd_cert_new(args: argparse.Namespace) -> int:
-    for path in (args.out_cer, args.out_pfx):
-        if os.path.exists(path):
+    check_subject(args.subject)
+    cer_path, pfx_path = os.path.abspath(args.out_cer), os.path.abspath(args.out_pfx)
+    if os.path.realpath(cer_path) == os.path.realpath(pfx_path):
+        raise BadInput(f"--out-cer and --out-pfx are both {cer_path}; the public certificate and "
+                       "the private key need two different files")
+    for path in (cer_path, pfx_path):
+        if os.path.lexists(path):
             raise BadInput(f"{path} already exists; choose another file name")
-        parent = os.path.dirname(os.path.abspath(path))
+        parent = os.path.dirname(path)
         if not os.path.isdir(parent):
             raise BadInput(f"folder {parent} does not exist")
     password = read_secret(args.pfx_password_file, ENV_PFX_PASSWORD, "pfx password",
                            required=True, prompt=True, confirm=True)
     cer, pfx = new_certificate(args.subject, password, now=SystemClock().now())
-    fd = os.open(args.out_pfx, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pfx)
-    with open(args.out_cer, "xb") as f:
-        f.write(cer)
-    from engine.certs import thumbprint
-
+    _write_new_files([(pfx_path, pfx, 0o600), (cer_path, cer, 0o644)])
     out.print(f"certificate {args.out_cer}, private key {args.out_pfx}, thumbprint {thumbprint(cer)}")
     out.print("keep the .pfx and its password away from the stamp: they are needed only to restore")
     return 0
+
+
+def _write_new_files(files: list[tuple[str, bytes, int]]) -> None:
+    """Create every file (none may exist) or, if one fails, none: those made are removed."""
+    made: list[str] = []
+    try:
+        for path, data, mode in files:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+            made.append(path)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+    except OSError as exc:
+        for path in made:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise BadInput(f"cannot write {exc.filename or path}: {exc.strerror}") from None
 
 
 # --- config -----------------------------------------------------------------------------
@@ -256,6 +272,11 @@ def _known(ctl: Controller, backup_id: str) -> bool:
 
 
 def cmd_backup_restore(args: argparse.Namespace) -> int:
+    if args.role is not None:  # '' must not mean "every role"
+        if not args.role:
+            raise BadInput("--role '' names no role; give a role name, or leave --role out to "
+                           "restore every role")
+        check_role_name(args.role)
     ctl = controller(args)
     target = os.path.abspath(args.target)
     if os.path.exists(target) and not os.path.isdir(target):
