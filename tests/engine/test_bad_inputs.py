@@ -16,10 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 
 from engine.cli import app
 from engine.clock import ManualClock
 from engine.controller import Controller
+from engine.errors import BadInput
+from engine.manifest import ROLE_NAME
 from engine.store import Store
 from tests.engine.conftest import T0, CertPair, make_tree
 
@@ -219,3 +223,18 @@ def test_cert_new_leaves_no_half_pair_when_the_second_file_fails(env: Env, capsy
     code, err = _run(env.cert_new("--pfx-password-file", str(env.pw)), None, capsys, monkeypatch)
     assert code == 2 and "No space left on device" in err and err.count("\n") == 1, err
     assert not (env.tmp / "new.pfx").exists() and not (env.tmp / "new.cer").exists()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(role=st.from_regex(ROLE_NAME, fullmatch=True), data=st.data())
+def test_role_names_differing_only_in_case_are_refused_by_configure(env: Env, role: str, data) -> None:
+    """``ab`` and ``AB`` are one file on an SMB share or NTFS: whoever configures (the CLI, the
+    REST provider, the simulator) is refused, and the stored sources stay as they were."""
+    assume(role.upper() != role.lower())  # a letter to change the case of
+    other = data.draw(st.sampled_from([role.swapcase(), role.upper(), role.lower()])
+                      .filter(lambda r: r != role), label="other")
+    ctl = Controller(Store(str(env.store)), ManualClock(T0))
+    before = ctl.settings.sources
+    with pytest.raises(BadInput, match="differ only in case"):
+        ctl.configure(sources={role: str(env.src), other: str(env.share)})
+    assert ctl.settings.sources == before
