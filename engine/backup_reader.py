@@ -68,11 +68,15 @@ class BackupReader:
                     f"{expected}; the PFX given holds {key.thumbprint}"
                 ) from None
             raise
-        # The key opened, so this PFX is the right one: a thumbprint that disagrees can only
-        # be an altered manifest, which the MAC check reports as such.
+        # The key opened and the MAC (which covers the thumbprint) holds: the manifest is as
+        # written, so a thumbprint that disagrees means another certificate for the same key.
         self._parsed.verify(keys.derive(data_key, self.backup_id, "manifest"))
         if key.thumbprint != expected:
-            raise IntegrityError(f"backup {self.backup_id}: the manifest's thumbprint was altered")
+            raise CertificateError(
+                f"backup {self.backup_id} was encrypted for the certificate with thumbprint "
+                f"{expected}; the PFX given holds {key.thumbprint}, another certificate for the "
+                f"same key (renewed with the same key?): give a PFX of certificate {expected} "
+                "(this key exported with that certificate will do)")
         self._data_key = data_key
 
     def role(self, name: str) -> RoleRecord:

@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from engine.certs import load_pfx
 from engine.cli import app
 from engine.clock import ManualClock
 from engine.controller import Controller
@@ -77,6 +79,31 @@ def _settings_with(**changes: object) -> Callable[[Env], None]:
 
     return setup
 
+
+def _backup_and_renewed_pfx(env: Env) -> None:
+    """A backup made with the test certificate, and ``renewed.pfx``: the same key in a new
+    certificate (as "renew with the same key" makes), so its thumbprint differs."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
+    from cryptography.x509.oid import NameOID
+
+    ctl = Controller(Store(str(env.store)), ManualClock(T0), new_id=lambda: uuid.UUID(BACKUP_ID))
+    assert ctl.start_backup("OnDemand").run().status == "Succeeded"
+    old = load_pfx(env.pfx.read_bytes(), env.pw.read_text().strip())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "IBS test (renewed)")])
+    renewed = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+               .public_key(old.private_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(T0).not_valid_after(T0 + dt.timedelta(days=730))
+               .sign(old.private_key, hashes.SHA256()))
+    password = env.pw.read_text().strip().encode()
+    (env.tmp / "renewed.pfx").write_bytes(pkcs12.serialize_key_and_certificates(
+        b"renewed", old.private_key, renewed, None, BestAvailableEncryption(password)))
+
+
+RENEWED = "another certificate for the same key"
 
 CASES = [
     # Password files that are not UTF-8: each command that reads one.
@@ -140,6 +167,15 @@ CASES = [
          setup=_write("settings.json", "[1, 2]")),
     Case("settings-not-json", lambda e: e.ibs("config", "set", "--frequency-hours", "6"),
          "move it aside and set every setting again", setup=_write("settings.json", '{"path": ')),
+    # A certificate renewed with the same key: named as such (it is not a tampered manifest).
+    Case("verify-with-a-renewed-certificate",
+         lambda e: e.ibs("backup", "verify", BACKUP_ID, "--decryption-cert", str(e.tmp / "renewed.pfx"),
+                         "--decryption-cert-password-file", str(e.pw)),
+         RENEWED, setup=_backup_and_renewed_pfx),
+    Case("restore-with-a-renewed-certificate",
+         lambda e: e.ibs("backup", "restore", BACKUP_ID, "--decryption-cert", str(e.tmp / "renewed.pfx"),
+                         "--decryption-cert-password-file", str(e.pw), "--target", str(e.tmp / "out")),
+         RENEWED, setup=_backup_and_renewed_pfx),
     Case("job-record-only-an-id", lambda e: e.ibs("backup", "list"),
          lambda e: f"{e.store / 'jobs' / (BACKUP_ID + '.json')} is damaged (field 'id' is a number 3",
          setup=_write(f"jobs/{BACKUP_ID}.json", '{"id": 3}')),
