@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 
-from engine.certs import check_subject, load_pfx, new_certificate, thumbprint
+from engine.certs import check_subject, load_certificate, load_pfx, new_certificate, thumbprint
 from engine.cli.io import (
     ENV_PFX_PASSWORD,
     ENV_SHARE_PASSWORD,
@@ -20,12 +20,21 @@ from engine.cli.io import (
     read_secret,
     table,
 )
+from engine.cli.location_check import Checked, check_location
 from engine.clock import SystemClock
 from engine.controller import Controller
 from engine.errors import BadInput
 from engine.history import BackupRecord
 from engine.job import Job
-from engine.settings import check_role_name, parse_sources
+from engine.settings import (
+    check_frequency,
+    check_path,
+    check_port,
+    check_retention,
+    check_role_name,
+    check_smb_timeout,
+    parse_sources,
+)
 from engine.store import Store, resolve_store_dir
 
 
@@ -60,6 +69,9 @@ def register(sub) -> None:
     sched.add_argument("--no-scheduler", dest="scheduler", action="store_false")
     cs.add_argument("--source", action="append", metavar="ROLE=DIR",
                     help="a role and the folder holding its data (repeat; replaces all sources)")
+    cs.add_argument("--no-check", action="store_true",
+                    help="store the location and credentials without connecting to check them "
+                         "(offline setup); by default they are checked first")
     cs.set_defaults(func=cmd_config_set)
     show = config.add_parser("show", help="print the settings")
     show.add_argument("--json", action="store_true")
@@ -154,6 +166,10 @@ def cmd_config_set(args: argparse.Namespace) -> int:
         password = os.environ[ENV_SHARE_PASSWORD]
     sources = parse_sources(args.source) if args.source else None
     cert = read_file(args.encryption_cert, "certificate") if args.encryption_cert else None
+    checked = None
+    if not args.no_check and any(v is not None for v in (
+            args.path, args.username, password, args.smb_port, args.smb_timeout)):
+        checked = _check_new_location(ctl, args, password, cert)
     result = ctl.configure(path=args.path, smb_port=args.smb_port, smb_timeout=args.smb_timeout,
                            username=args.username,
                            password=password, cert=cert, frequency_hours=args.frequency_hours,
@@ -163,10 +179,37 @@ def cmd_config_set(args: argparse.Namespace) -> int:
         out.print(f"deleted {path} (older than the new retention period)")
     for warning in result.warnings:
         err.print(f"warning: {warning}")
+    if checked is not None:
+        out.print(f"checked {checked.location}: reachable, writable, "
+                  f"{human_bytes(checked.free_bytes)} free")
     missing = result.settings.missing()
     if missing:
         err.print(f"note: backup needs {' and '.join(missing)} before it can run")
     return 0
+
+
+def _check_new_location(ctl: Controller, args: argparse.Namespace, password: str | None,
+                        cert: bytes | None) -> Checked | None:
+    """Connect to the location the settings will name, before anything is stored; the rest of
+    the input is checked first, so a typo costs no connection."""
+    for value, check in ((args.frequency_hours, check_frequency), (args.retention_days, check_retention)):
+        if value is not None:
+            check(value)
+    if cert is not None:
+        load_certificate(cert, "encryption certificate")
+    changes: dict[str, object] = {}
+    if args.path is not None:
+        changes["path"] = check_path(args.path)
+    if args.username is not None:
+        changes["username"] = args.username or None
+    if args.smb_port is not None:
+        changes["smb_port"] = check_port(args.smb_port)
+    if args.smb_timeout is not None:
+        changes["smb_timeout"] = check_smb_timeout(args.smb_timeout)
+    new = ctl.settings.with_changes(**changes)
+    if new.path is None:
+        return None  # no location yet: the credentials are checked when one is given
+    return check_location(ctl, new, password)
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
