@@ -257,9 +257,11 @@ class JobSlot:
         return self._fd is not None
 
 
-def record_from_json(cls: type[T], raw: Any, path: str) -> T:
+def record_from_json(cls: type[T], raw: Any, path: str,
+                     check: Callable[[T], str | None] = lambda record: None) -> T:
     """An instance of the dataclass ``cls`` from a store file's JSON object, every field's type
-    checked against ``cls``'s annotations, or ``StoreFileDamaged`` naming the first wrong one."""
+    checked against ``cls``'s annotations and then by ``check`` (which says what is wrong, if
+    anything), or ``StoreFileDamaged`` naming the first wrong field."""
     if not isinstance(raw, dict):
         raise StoreFileDamaged(path, f"a JSON object is expected, not {_json_kind(raw)}")
     hints = _hints(cls)
@@ -275,7 +277,11 @@ def record_from_json(cls: type[T], raw: Any, path: str) -> T:
         if not _fits(raw[name], hints[name]):
             raise StoreFileDamaged(path, f"field {name!r} is {_json_kind(raw[name])} {_short(raw[name])}, "
                                          f"expected {_type_name(hints[name])}")
-    return cls(**raw)
+    record = cls(**raw)
+    wrong = check(record)
+    if wrong:
+        raise StoreFileDamaged(path, wrong)
+    return record
 
 
 @functools.cache

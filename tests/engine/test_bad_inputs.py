@@ -181,6 +181,14 @@ CASES = [
          setup=_write(f"jobs/{BACKUP_ID}.json", '{"id": 3}')),
     Case("job-record-missing-fields", lambda e: e.ibs("backup", "show", BACKUP_ID),
          "field 'status' is missing", setup=_write(f"jobs/{BACKUP_ID}.json", json.dumps({"id": BACKUP_ID}))),
+    Case("job-record-unknown-status", lambda e: e.ibs("backup", "list"), "field 'status' is 'Done', not one of",
+         setup=_write(f"jobs/{BACKUP_ID}.json", json.dumps({
+             "id": BACKUP_ID, "status": "Done", "trigger": "OnDemand",
+             "createdDateTime": "2026-03-01T08:00:00.000000Z"}))),
+    Case("job-record-bad-time", lambda e: e.ibs("backup", "list"), "field 'createdDateTime' is 'yesterday'",
+         setup=_write(f"jobs/{BACKUP_ID}.json", json.dumps({
+             "id": BACKUP_ID, "status": "Succeeded", "trigger": "OnDemand",
+             "createdDateTime": "yesterday"}))),
     Case("job-record-unknown-field", lambda e: e.ibs("backup", "list"), "its backup on the share is not",
          setup=_write(f"jobs/{BACKUP_ID}.json", json.dumps({
              "id": BACKUP_ID, "status": "Succeeded", "trigger": "OnDemand",
