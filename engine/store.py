@@ -83,7 +83,8 @@ class Store:
         self._writes: dict[str, int] = {}  # private stores: name -> writes so far
         if not os.path.exists(self.root):
             try:
-                os.makedirs(self.root, mode=0o700)
+                # exist_ok: another thread or process may be creating the same new store.
+                os.makedirs(self.root, mode=0o700, exist_ok=True)
             except OSError as exc:
                 raise BadInput(f"cannot create store directory {self.root}: {exc.strerror}") from None
         st = os.stat(self.root)
@@ -130,13 +131,6 @@ class Store:
             yield
         finally:
             os.close(fd)  # closing the last descriptor releases the flock
-
-    def update_json(self, name: str, change: Callable[[Any], Any], default: Any = None) -> Any:
-        """Replace ``name`` by ``change(its value)`` with no other update in between; the new value."""
-        with self.locked(name):
-            value = change(self.read_json(name, default))
-            self.write_json(name, value)
-            return value
 
     def write_json(self, name: str, value: Any) -> None:
         target = self.path(name)

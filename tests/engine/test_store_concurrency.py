@@ -126,14 +126,28 @@ def test_threads_replacing_one_file_each_leave_a_whole_file(tmp_path: Path) -> N
     assert _leftovers(tmp_path / "store") == []
 
 
+def test_threads_opening_a_new_store_at_once_all_get_it(tmp_path: Path) -> None:
+    for attempt in range(20):
+        root = tmp_path / f"store{attempt}" / "state"
+        start = threading.Barrier(8)
+
+        def opener(root: Path = root, start: threading.Barrier = start) -> None:
+            start.wait()
+            Store(str(root))
+
+        assert _run_threads([opener] * 8) == []
+        assert (root / "jobs").is_dir()
+
+
 def _counter(store_dir: str, times: int, start) -> None:
     store = Store(store_dir, durable=False)
     start.wait()
     for _ in range(times):
-        store.update_json("counter.json", lambda n: n + 1, 0)
+        with store.locked("counter.json"):  # a read-modify-write, as configure does
+            store.write_json("counter.json", store.read_json("counter.json", 0) + 1)
 
 
-def test_update_json_is_one_step_for_threads_and_processes(tmp_path: Path) -> None:
+def test_the_lock_makes_read_modify_write_one_step_for_threads_and_processes(tmp_path: Path) -> None:
     store_dir = str(tmp_path / "store")
     Store(store_dir)
     ctx = multiprocessing.get_context("fork")
