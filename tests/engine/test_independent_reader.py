@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine import manifest
 from engine.backup_writer import BackupWriter
 from engine.certs import load_certificate
 from engine.share import LocalShare
@@ -141,3 +142,18 @@ def test_it_restores_a_fresh_backup_byte_for_byte(ca, was, cert_pair, tmp_path_f
 @functools.cache
 def _fresh_key(pfx: bytes, password: str) -> fr.Key:
     return fr.load_pfx(pfx, password)
+
+
+_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+_JSON = st.recursive(
+    st.one_of(_TEXT, st.integers(0, 2**63 - 1)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_TEXT, inner, max_size=3)),
+    max_leaves=10)
+
+
+@settings(max_examples=300, deadline=None)
+@given(value=st.dictionaries(_TEXT, _JSON, max_size=4))
+def test_the_documented_json_rules_are_what_the_engine_writes(value) -> None:
+    """FORMAT.md defines both JSON forms as rules; the engine's bytes must follow them exactly."""
+    assert fr.canonical(value).encode("ascii") == manifest.canonical(value)
+    assert (fr.file_form(value) + "\n").encode("ascii") == manifest.file_form(value)
