@@ -230,7 +230,11 @@ class Backup:
 
 def open_backup(share: Path, backup_id: str, key: Key) -> Backup:
     folder = share / "MASBackup" / backup_id
-    body = read_manifest((folder / "manifest.json").read_bytes(), backup_id)
+    try:
+        raw = (folder / "manifest.json").read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"backup {backup_id} has no manifest") from None
+    body = read_manifest(raw, backup_id)
     id_bytes = bytes.fromhex(backup_id.replace("-", ""))
     label = b"IBS1 data key " + id_bytes
     try:
@@ -276,7 +280,10 @@ def _one_frame(payload: bytes, limit: int) -> bytes:
 def entry_stream(backup: Backup, name: str) -> bytes:
     role = backup.role(name)
     size = backup.manifest["chunkSize"]
-    data = (backup.folder / role["file"]).read_bytes()
+    try:
+        data = (backup.folder / role["file"]).read_bytes()
+    except FileNotFoundError:
+        raise FormatError(f"role {name}: the data file is missing") from None
     aead = AESGCM(subkey(backup.data_key, backup.id_bytes, f"role/{name}"))
     stream = bytearray()
     pos = index = 0
