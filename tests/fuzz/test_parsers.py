@@ -109,9 +109,10 @@ def entry_trees(draw) -> list[tuple[Entry, bytes]]:
             content = draw(st.binary(max_size=300))
             items.append((Entry(kind, path, mode, mtime, len(content)), content))
         else:
-            target = draw(st.binary(min_size=1, max_size=40))
+            target = draw(st.binary(min_size=1, max_size=40).filter(lambda t: b"\x00" not in t))
             items.append((Entry(kind, path, mode, mtime, len(target)), target))
-    return items
+    # The stream's order (docs/FORMAT.md): depth-first pre-order, names sorted bytewise.
+    return sorted(items, key=lambda item: item[0].path.split(b"/"))
 
 
 def decode(pieces: list[bytes]) -> list[tuple]:
