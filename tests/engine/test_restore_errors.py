@@ -173,3 +173,20 @@ def test_the_cli_prints_one_line_and_the_documented_exit_code(rig, backup, cert_
         assert app.main([*argv[:-1], str(target)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no space left" in err
+
+
+def test_a_read_only_target_for_real_is_one_line_exit_2(rig, backup, cert_pair):
+    """Mode 0555 binding the engine as it binds any user (see test_partial_real_modes)."""
+    from tests.engine.test_partial_real_modes import AS_ROOT, ibs
+
+    if AS_ROOT and shutil.which("setpriv") is None:
+        pytest.skip("as root, modes bind only without CAP_DAC_*: needs setpriv")
+    _cer, pfx, pw = cert_pair.write(rig.tmp)
+    parent = rig.tmp / "read-only"
+    parent.mkdir(mode=0o555)
+    r = ibs(Path(rig.ctl.store.root), "backup", "restore", backup.id, "--decryption-cert",
+            str(pfx), "--decryption-cert-password-file", str(pw), "--target", str(parent / "out"))
+    assert r.returncode == 2
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert f"{parent}/out" in r.stderr and "permission denied" in r.stderr
+    assert os.listdir(parent) == []
