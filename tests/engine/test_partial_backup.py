@@ -30,7 +30,7 @@ from tests.engine.conftest import T0, make_tree, tree_snapshot
 
 
 @contextlib.contextmanager
-def denied(*paths: Path) -> Iterator[None]:
+def denied(*paths: Path, err: int = errno.EACCES) -> Iterator[None]:
     """Open and list as a user without read access to ``paths`` would (os.open, os.scandir
     and the built-in open: whichever the source reads through)."""
     refused = {os.fsdecode(p) for p in paths}
@@ -39,7 +39,7 @@ def denied(*paths: Path) -> Iterator[None]:
     def check(path) -> None:
         path = os.fsdecode(path)
         if path in refused:
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+            raise OSError(err, os.strerror(err), path)
 
     def fake_open(path, *args, **kw):
         if not isinstance(path, int):
@@ -138,6 +138,15 @@ def test_fifos_and_sockets_are_named_in_warnings_and_do_not_make_the_backup_part
     assert record.status == "Succeeded"
     assert any("skipped pipe" in w and "FIFO" in w and "role CA" in w for w in record.warnings)
     assert any("skipped run/agent.sock" in w and "socket" in w for w in record.warnings)
+
+
+def test_a_file_gone_between_listing_and_reading_is_named_and_not_partial(rig, cert_pair):
+    ca = rig.sources["CA"]
+    make_tree(ca, {"app.log.1": b"rotated away"})
+    with denied(ca / "app.log.1", err=errno.ENOENT):
+        record = rig.ctl.start_backup().run()
+    assert record.status == "Succeeded"
+    assert any("skipped app.log.1: disappeared" in w for w in record.warnings)
 
 
 def test_thousands_of_unreadable_files_are_counted_not_each_named(rig):
