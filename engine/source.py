@@ -5,8 +5,9 @@ then each folder before what it holds, names sorted bytewise so the same tree al
 the same stream. ``DirectorySource`` reads a real folder; the simulator supplies its own.
 
 What a source cannot back up it leaves out and notes in ``skipped`` (``Skipped``): an entry it
-may not read (the role then completes with warnings, as restic does) or a special file, which
-the format cannot hold (named, the role unaffected).
+may not read (the role then completes with warnings, as restic does), a special file, which
+the format cannot hold, or an entry gone between listing and reading (both named, the role
+unaffected).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class Skipped:
 
     unreadable: list[tuple[bytes, str]] = field(default_factory=list)  # data lost: warn loudly
     special: list[tuple[bytes, str]] = field(default_factory=list)  # not data the format holds
+    # Gone between listing and reading (a log rotated, say): nothing to back up any more.
+    vanished: list[tuple[bytes, str]] = field(default_factory=list)
 
 
 # Each skipped entry is named up to this many times per role and kind; a tree of 100,000
@@ -58,7 +61,8 @@ def skip_warnings(role: str, skipped: Skipped) -> list[str]:
     """The job record's warnings for what ``role``'s source left out."""
     out = []
     for entries, what in ((skipped.unreadable, "could not be read"),
-                          (skipped.special, "is not a file, folder or symlink")):
+                          (skipped.special, "is not a file, folder or symlink"),
+                          (skipped.vanished, "disappeared while being backed up")):
         for path, cause in entries[:NAMED_PER_ROLE]:
             shown = os.fsdecode(path) or "."
             out.append(f"role {role}: skipped {shown}: {what} ({cause})")
@@ -72,8 +76,8 @@ def skip_warnings(role: str, skipped: Skipped) -> list[str]:
 
 
 # Errors that mean "this one entry cannot be read": skip it and go on. Anything else (an I/O
-# error, a vanished role folder) still fails the role.
-_SKIPPABLE = frozenset({errno.EACCES, errno.EPERM, errno.ENOENT, errno.ELOOP, errno.ENXIO})
+# error) still fails the role.
+_SKIPPABLE = frozenset({errno.EACCES, errno.EPERM, errno.ELOOP, errno.ENXIO})
 # A file opened for reading must not block (a FIFO swapped in after the stat) nor follow a
 # symlink swapped in after the stat.
 _OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -123,9 +127,12 @@ class DirectorySource:
             return sorted(it, key=lambda e: os.fsencode(e.name))
 
     def _skip(self, path: bytes, exc: OSError) -> None:
-        if exc.errno not in _SKIPPABLE:
+        if exc.errno == errno.ENOENT:
+            self.skipped.vanished.append((path, _cause(exc)))
+        elif exc.errno in _SKIPPABLE:
+            self.skipped.unreadable.append((path, _cause(exc)))
+        else:
             raise exc
-        self.skipped.unreadable.append((path, _cause(exc)))
 
     def _walk(self, children: list[os.DirEntry[str]], rel: bytes) -> Iterator[SourceItem]:
         for child in children:
