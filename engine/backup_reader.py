@@ -162,7 +162,9 @@ class BackupReader:
             raise IntegrityError(f"role {name}: data file does not match the manifest")
 
 
-# PATH_MAX (4096) less the NUL that ends a C string: the longest target Linux stores.
+# PATH_MAX (4096) less the NUL that ends a C string: the longest target Linux stores. (The
+# entry stream's own bound, entries.MAX_SYMLINK_TARGET, is wider; this is the rule a backup
+# must keep to verify and restore.)
 MAX_SYMLINK_TARGET = 4095
 
 

@@ -206,10 +206,10 @@ def _partial_message(record: BackupRecord) -> str:
 
     parts = []
     if failed := roles(Status.FAILED):
-        parts.append(f"without roles {failed}")
+        parts.append(f"without roles: {failed}")
     if partial := roles(Status.PARTIAL):
-        parts.append(f"with entries of roles {partial} that could not be read (see its warnings)")
-    return f"backup {record.id} completed " + " and ".join(parts)
+        parts.append(f"with entries it could not read in roles: {partial} (see its warnings)")
+    return f"backup {record.id} completed " + "; ".join(parts)
 
 
 def _size(n: int) -> str:
