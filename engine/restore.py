@@ -166,7 +166,7 @@ def restore_roles(reader: BackupReader, roles: list[str], target: str,
             except OSError:
                 break  # not empty: someone else's now
         if isinstance(exc, OSError):
-            raise _target_error(exc, staged) from None
+            raise _target_error(exc, staged, target) from None
         raise
 
 
@@ -180,8 +180,8 @@ def _missing_folders(target: str) -> list[str]:
     return out
 
 
-def _target_error(exc: OSError, staged: list[tuple[str, str]]) -> RestoreTargetError:
-    path = os.fsdecode(exc.filename) if exc.filename is not None else "the restore target"
+def _target_error(exc: OSError, staged: list[tuple[str, str]], target: str) -> RestoreTargetError:
+    path = os.fsdecode(exc.filename) if exc.filename is not None else target
     for staging, dest in staged:  # the user knows the role's folder, not our staging name
         if path == staging or path.startswith(staging + os.sep):
             path = dest + path[len(staging):]

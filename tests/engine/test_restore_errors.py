@@ -190,3 +190,79 @@ def test_a_read_only_target_for_real_is_one_line_exit_2(rig, backup, cert_pair):
     assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
     assert f"{parent}/out" in r.stderr and "permission denied" in r.stderr
     assert os.listdir(parent) == []
+
+
+# --- the property: whichever target call fails, and however, nothing is left ----------------
+
+_CALLS = ("mkdir", "open", "write", "fchmod", "chmod", "utime", "symlink", "rename")
+_ERRNOS = (errno.ENOSPC, errno.EACCES, errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG,
+           errno.EROFS, errno.EIO, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def failing_at(target: Path, n: int, err: int) -> Iterator[None]:
+    """The ``n``-th os call that touches ``target`` (a path under it, or a file open in it)
+    fails with ``err``; calls before it, and calls elsewhere, work."""
+    real = {name: getattr(os, name) for name in _CALLS}
+    seen = [0]
+    root = str(target)
+
+    def touches(arg) -> bool:
+        if isinstance(arg, int):
+            try:
+                return os.readlink(f"/proc/self/fd/{arg}").startswith(root)
+            except OSError:
+                return False
+        return isinstance(arg, (str, bytes)) and os.fsdecode(arg).startswith(root)
+
+    def wrap(name: str):
+        def call(*args, **kw):
+            if args and touches(args[-1] if name in ("symlink", "rename") else args[0]):
+                seen[0] += 1
+                if seen[0] == n:
+                    raise OSError(err, os.strerror(err))
+            return real[name](*args, **kw)
+        return call
+
+    for name in _CALLS:
+        setattr(os, name, wrap(name))
+    try:
+        yield
+    finally:
+        for name, fn in real.items():
+            setattr(os, name, fn)
+
+
+def test_any_failing_target_call_leaves_nothing_and_is_one_line(rig, cert_pair):
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    ca = rig.sources["CA"]
+    (ca / "sub").mkdir()
+    (ca / "sub" / "x").write_bytes(b"x" * 5000)
+    os.symlink("../ca.db", ca / "sub" / "link")
+    os.chmod(ca / "sub", 0o750)
+    record = rig.ctl.start_backup().run()
+    expected = {role: tree_snapshot(src) for role, src in rig.sources.items()}
+    runs = [0]
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(n=st.integers(1, 40), err=st.sampled_from(_ERRNOS), exists=st.booleans())
+    def check(n: int, err: int, exists: bool) -> None:
+        runs[0] += 1
+        target = rig.tmp / f"out-{runs[0]}"
+        if exists:
+            target.mkdir()
+        try:
+            with failing_at(target, n, err):
+                rig.ctl.restore(record.id, cert_pair.key, str(target))
+        except IbsError as exc:
+            message = str(exc)
+            assert "\n" not in message and str(target) in message
+            assert ".ibs-restore" not in message
+            assert exc.exit_code == (1 if err in (errno.ENOSPC, errno.EIO, errno.EDQUOT) else 2)
+            assert not target.exists() or os.listdir(target) == []
+        else:  # n was past the last call
+            assert {role: tree_snapshot(target / role) for role in expected} == expected
+
+    check()
