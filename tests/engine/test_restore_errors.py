@@ -247,7 +247,7 @@ def test_any_failing_target_call_leaves_nothing_and_is_one_line(rig, cert_pair):
     runs = [0]
 
     @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(n=st.integers(1, 40), err=st.sampled_from(_ERRNOS), exists=st.booleans())
+    @given(n=st.integers(1, 60), err=st.sampled_from(_ERRNOS), exists=st.booleans())
     def check(n: int, err: int, exists: bool) -> None:
         runs[0] += 1
         target = rig.tmp / f"out-{runs[0]}"
