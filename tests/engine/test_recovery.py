@@ -101,3 +101,43 @@ def test_a_damaged_backup_on_the_share_is_not_taken_for_a_complete_one(rig):
         f.truncate(role_file.stat().st_size - 1)
     record = rig.new_controller().backup(backup_id)
     assert record.status == "Failed" and "interrupted" in record.error["message"]
+
+
+_WRITES = ("makedirs", "create", "write_bytes", "rename", "remove", "rmtree")
+
+
+def test_a_death_after_any_share_write_leaves_history_and_share_agreeing(rig):
+    """The process dies right after its k-th write to the share, for every k: after recovery,
+    a backup is Succeeded in the history exactly when its folder is on the share."""
+    k, completed = 0, False
+    while not completed:
+        k += 1
+        calls, jobs = [0], []
+
+        def share_factory(settings, password, k=k, calls=calls, jobs=jobs):
+            share = LocalShare(settings.path)
+            for name in _WRITES:
+                def call(*args, _real=getattr(share, name), **kw):
+                    result = _real(*args, **kw)
+                    calls[0] += 1
+                    if calls[0] == k and jobs:
+                        jobs[0].kill()
+                        raise _Death
+                    return result
+                setattr(share, name, call)
+            return share
+
+        ctl = rig.new_controller(share_factory=share_factory)
+        job = ctl.start_backup()
+        jobs.append(job)
+        try:
+            job.run()
+            completed = True
+        except _Death:
+            pass
+        records = rig.new_controller().backups()  # recovery
+        on_share = set(complete_backups(rig.share))
+        for r in records:
+            assert (r.status in ("Succeeded", "PartialSucceeded")) == (r.id in on_share), (k, r)
+        assert {r.id for r in records} >= on_share
+    assert k > 5  # the deaths did land inside the job's writes
