@@ -33,10 +33,12 @@ _TARGET_FAULTS = {
     errno.EACCES: "permission denied; choose a target folder this account may write to",
     errno.EPERM: "operation not permitted; choose a target folder this account may write to",
     errno.EROFS: "read-only file system; choose a writable target folder",
-    errno.ENOENT: "a folder on the way is missing (was it removed during the restore?)",
+    errno.ENOENT: "a folder on the way does not exist (a dangling symlink, or removed during "
+                  "the restore); choose another target",
     errno.ENOTDIR: "a part of the path is a file, not a folder; choose another target",
     errno.ENAMETOOLONG: "the path is too long for this file system; choose a shorter target",
-    errno.EEXIST: "it already exists; choose an empty target folder",
+    errno.EEXIST: "something that is not a folder is in the way (a dangling symlink?); "
+                  "choose another target",
 }
 _WRITE_FAULTS = {
     errno.ENOSPC: "no space left on the device; free some or choose another target",

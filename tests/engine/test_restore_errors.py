@@ -112,6 +112,15 @@ def test_a_target_name_too_long_is_refused_in_one_line(rig, backup, cert_pair):
     assert not os.path.lexists(target)
 
 
+@pytest.mark.parametrize("below", ["", "/sub"])
+def test_a_target_through_a_dangling_symlink_is_refused_in_one_line(rig, backup, cert_pair, below):
+    os.symlink(rig.tmp / "nowhere" / "x", rig.tmp / "dangling")
+    target = Path(f"{rig.tmp / 'dangling'}{below}")
+    exc = restore_error(rig, backup, cert_pair, target)
+    assert "dangling symlink" in str(exc) and exc.exit_code == 2
+    assert not (rig.tmp / "nowhere").exists()
+
+
 def test_a_staging_folder_removed_during_the_restore_is_one_line(rig, backup, cert_pair):
     target = rig.tmp / "out"
 
@@ -122,7 +131,7 @@ def test_a_staging_folder_removed_during_the_restore_is_one_line(rig, backup, ce
 
     with pytest.raises(IbsError) as caught:
         rig.ctl.restore(backup.id, cert_pair.key, str(target), on_bytes=remove_ece_staging)
-    assert "missing" in str(caught.value) and f"{target}/ECE" in str(caught.value)
+    assert "does not exist" in str(caught.value) and f"{target}/ECE" in str(caught.value)
     assert caught.value.exit_code == 2
     assert_nothing_left(target)
 
