@@ -69,9 +69,10 @@ def skip_warnings(role: str, skipped: Skipped) -> list[str]:
         if len(entries) > NAMED_PER_ROLE:
             out.append(f"role {role}: skipped {len(entries) - NAMED_PER_ROLE} more entries that "
                        f"{what}")
-    if skipped.unreadable:
-        out.append(f"role {role}: {len(skipped.unreadable)} entries were not backed up; give the "
-                   "backup's account read access to them, or remove them from the role's folder")
+        if entries and entries is skipped.unreadable:
+            out.append(f"role {role}: {len(entries)} entries were not backed up; give the "
+                       "backup's account read access to them, or remove them from the role's "
+                       "folder")
     return out
 
 
