@@ -106,6 +106,18 @@ def test_a_damaged_backup_on_the_share_is_not_taken_for_a_complete_one(rig):
 _WRITES = ("makedirs", "create", "write_bytes", "rename", "remove", "rmtree")
 
 
+def dying_after(real, k: int, calls: list[int], jobs: list):
+    """``real``, but the process dies right after the ``k``-th of these calls returns."""
+    def call(*args, **kw):
+        result = real(*args, **kw)
+        calls[0] += 1
+        if calls[0] == k and jobs:
+            jobs[0].kill()
+            raise _Death
+        return result
+    return call
+
+
 def test_a_death_after_any_share_write_leaves_history_and_share_agreeing(rig):
     """The process dies right after its k-th write to the share, for every k: after recovery,
     a backup is Succeeded in the history exactly when its folder is on the share."""
@@ -117,14 +129,7 @@ def test_a_death_after_any_share_write_leaves_history_and_share_agreeing(rig):
         def share_factory(settings, password, k=k, calls=calls, jobs=jobs):
             share = LocalShare(settings.path)
             for name in _WRITES:
-                def call(*args, _real=getattr(share, name), **kw):
-                    result = _real(*args, **kw)
-                    calls[0] += 1
-                    if calls[0] == k and jobs:
-                        jobs[0].kill()
-                        raise _Death
-                    return result
-                setattr(share, name, call)
+                setattr(share, name, dying_after(getattr(share, name), k, calls, jobs))
             return share
 
         ctl = rig.new_controller(share_factory=share_factory)
