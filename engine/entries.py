@@ -298,12 +298,15 @@ class EntryDecoder:
         if kind == Kind.DIR and size != 0:
             raise IntegrityError(f"folder entry {path!r} has a size")
         if kind == Kind.SYMLINK and not 0 < size <= MAX_SYMLINK_TARGET:
-            raise IntegrityError(f"symlink entry {path!r} has an impossible target length")
+            raise IntegrityError(f"symlink entry {path!r} has an impossible target length: {size} "
+                                 f"bytes, where a file system holds 1 to {MAX_SYMLINK_TARGET} "
+                                 "(a crafted or damaged backup)")
         return Entry(Kind(kind), path, mode, mtime_ns, size)
 
     def _check_target(self, entry: Entry, target: bytes) -> None:
         if b"\x00" in target:
-            raise IntegrityError(f"symlink entry {entry.path!r} has a NUL byte in its target")
+            raise IntegrityError(f"symlink entry {entry.path!r} has a NUL byte in its target, which "
+                                 "no file system can hold (a crafted or damaged backup)")
 
     def _accept(self, entry: Entry) -> None:
         self._count += 1

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.backup_reader import MAX_SYMLINK_TARGET
+from engine.entries import MAX_SYMLINK_TARGET
 from engine.cli import app
 from engine.entries import Entry, Kind
 from engine.errors import IntegrityError
@@ -48,8 +48,8 @@ def crafted_backup(rig, target: bytes):
 
 BAD_TARGETS = {
     "nul": (b"etc/\x00passwd", "NUL byte"),
-    "4096": (b"t" * (MAX_SYMLINK_TARGET + 1), "4096-byte target"),
-    "65535": (b"t" * 65535, "65535-byte target"),
+    "4096": (b"t" * (MAX_SYMLINK_TARGET + 1), "4096 bytes"),
+    "65535": (b"t" * 65535, "65535 bytes"),
 }
 
 
@@ -59,7 +59,7 @@ def test_verify_and_restore_refuse_the_link_in_one_line(rig, cert_pair, case):
     ctl, record = crafted_backup(rig, target)
     with pytest.raises(IntegrityError) as caught:
         ctl.verify(record.id, cert_pair.key)
-    assert said in str(caught.value) and "symlink link" in str(caught.value)
+    assert said in str(caught.value) and "symlink entry b'link'" in str(caught.value)
     assert "\n" not in str(caught.value)
     out = rig.tmp / "out"
     out.mkdir()
