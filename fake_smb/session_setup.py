@@ -160,7 +160,8 @@ def make_session_setup_handler(original):
         state.encrypt_data = False
         if signed:
             state.keys = crypto.derive_keys(
-                conn_data["SigningSessionKey"], state.dialect, state.session_preauth, state.cipher_id
+                conn_data["SigningSessionKey"], state.dialect, state.session_preauth, state.cipher_id,
+                state.sign_algo,
             )
             # Samba's "desired" encrypts every session that can be: SMB 3.x with a
             # cipher in common (smbd_smb2_auth_generic_return). Like "required",

@@ -18,6 +18,7 @@ class ConnState:
     # Negotiated in SMB2 NEGOTIATE (MS-SMB2 3.3.5.4).
     dialect: int = 0
     cipher_id: int = 0  # 0: this connection cannot encrypt
+    sign_algo: int = 0  # Connection.SigningAlgorithmId (signing.py)
     server_caps: int = 0
     security_mode: int = 0
     server_guid: bytes = b"\x00" * 16
