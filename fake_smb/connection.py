@@ -182,6 +182,8 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
                 seg_status = struct.unpack_from("<I", out, s + 8)[0]
                 if sid == state.session_id and seg_status != STATUS_PENDING:
                     crypto.sign_in_place(state.keys, out, s, e)
-        if encrypt:
-            return crypto.encrypt(state.keys, state.cipher_id, state.session_id, bytes(out))
-        return bytes(out)
+        wire = crypto.encrypt(state.keys, state.cipher_id, state.session_id, bytes(out)) if encrypt else bytes(out)
+        if state.after_reply is not None:  # a session ending with this response (sessions.py)
+            state.after_reply, ending = None, state.after_reply
+            ending()
+        return wire

@@ -6,6 +6,7 @@ hooked command handlers and the connection loop share it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fake_smb.crypto import SessionKeys
@@ -32,6 +33,9 @@ class ConnState:
     keys: SessionKeys | None = None
     encrypt_data: bool = False  # Session.EncryptData: unencrypted requests are refused
     bytes_moved: int = 0  # in + out, for the stall fault
+    # Run once the response being built is signed/sealed: a session ending on this
+    # request (LOGOFF, failed reauth) still protects its last response (sessions.py).
+    after_reply: Callable[[], None] | None = None
 
     @property
     def can_encrypt(self) -> bool:
