@@ -35,7 +35,6 @@ SMB2_SESSION_FLAG_IS_NULL = 0x0002
 SMB2_SESSION_FLAG_ENCRYPT_DATA = 0x0004
 NTLM_NEGOTIATE = 1
 NTLM_AUTHENTICATE = 3
-SMB2_FLAGS_SIGNED = 0x00000008
 # NTLMv2_RESPONSE (MS-NLMP 2.2.2.8): NTProofStr, then the NTLMv2_CLIENT_CHALLENGE's
 # 28 fixed bytes, then its AvPairs.
 _NTLMV2_AV_PAIRS = 16 + 28
@@ -138,12 +137,12 @@ def make_session_setup_handler(original):
         req = smb2.SMB2SessionSetup(recvPacket["Data"])
         session_id = recvPacket["SessionID"]
         table = smbServer.session_table
+        signed = state.request_signed
         if req["Flags"] & sessions.SMB2_SESSION_FLAG_BINDING:
-            signed = bool(recvPacket["Flags"] & SMB2_FLAGS_SIGNED)
             status = sessions.bind_refusal(table, state, session_id, signed)
-            return None, [RawBody(sessions.refusal(table, recvPacket.getData(), status))], status
+            return None, [RawBody(sessions.refusal(table, recvPacket.getData(), status, signed))], status
         if session_id not in (0, state.session_id):  # not a session of this connection
-            answer = sessions.refusal(table, recvPacket.getData(), STATUS_USER_SESSION_DELETED)
+            answer = sessions.refusal(table, recvPacket.getData(), STATUS_USER_SESSION_DELETED, signed)
             return None, [RawBody(answer)], STATUS_USER_SESSION_DELETED
         # Naming the connection's live session re-authenticates it (MS-SMB2 3.3.5.5.2):
         # its keys, encryption and opens stay as they are.

@@ -36,6 +36,7 @@ from fake_smb.state import ConnState, get_state
 STATUS_REQUEST_OUT_OF_SEQUENCE = 0xC000042A  # not in impacket's table
 SMB2_SESSION_FLAG_BINDING = 0x01
 SMB2_ECHO = 0x000D
+_NO_SESSION_NEEDED = (0x0000, 0x0001, 0x000C)  # NEGOTIATE, SESSION_SETUP, CANCEL
 _ECHO_RESPONSE = struct.pack("<HH", 4, 0)  # MS-SMB2 2.2.29
 _ERROR_BODY = struct.pack("<HBBI", 9, 0, 0, 0) + b"\x00"  # MS-SMB2 2.2.2
 
@@ -110,7 +111,7 @@ def bind_refusal(table: SessionTable, state: ConnState, session_id: int, signed:
     return STATUS_REQUEST_NOT_ACCEPTED  # every check passed: multichannel is what is missing
 
 
-def refusal(table: SessionTable, message: bytes, status: int) -> bytes:
+def refusal(table: SessionTable, message: bytes, status: int, signed: bool) -> bytes:
     """An error response to a SESSION_SETUP naming a session of another connection.
 
     When the request was signed (a client signs a bind with the session's key), the
@@ -121,7 +122,7 @@ def refusal(table: SessionTable, message: bytes, status: int) -> bytes:
     response = bytearray(fast_path.response_header(message, status, session_id) + _ERROR_BODY)
     # Padded to 8 bytes here, as impacket would pad it after it was signed.
     response += bytes(-len(response) % 8)
-    keys = table.keys(session_id) if signing.is_signed(message) else None
+    keys = table.keys(session_id) if signed else None
     if keys is not None:
         signing.sign_in_place(keys.signing_algorithm, keys.signing, response, 0, len(response))
     return bytes(response)
@@ -161,13 +162,24 @@ def make_logoff_handler(original):
     return logoff
 
 
-def answer_echo(message: bytes) -> bytes | None:
-    """The response to a lone ECHO, which needs no session (MS-SMB2 3.3.5.2.9 and 3.3.5.17):
-    a client keeps a connection alive with it after logging off.  None for anything else."""
+def answer_without_session(conn_data: dict, message: bytes) -> bytes | None:
+    """The answer to a lone request that does not reach a session's handlers, None for the
+    requests impacket's dispatcher should see (MS-SMB2 3.3.5.2.9).
+
+    ECHO needs no session: a client keeps its connection alive with it after logging
+    off.  A request naming no session of this connection (one logged off, one of another
+    connection) is USER_SESSION_DELETED, as smbd answers it; impacket would say
+    ACCESS_DENIED.  A session still logging on is left to impacket.
+    """
     if len(message) < 64 or message[:4] != b"\xfeSMB":
         return None
+    get_state(conn_data).request_signed = signing.is_signed(message)
     command, next_command = struct.unpack_from("<H", message, 12)[0], struct.unpack_from("<I", message, 20)[0]
-    if command != SMB2_ECHO or next_command:
-        return None
+    if next_command:
+        return None  # compound chains are the dispatcher's
     session_id = struct.unpack_from("<Q", message, 40)[0]
-    return fast_path.response_header(message, STATUS_SUCCESS, session_id) + _ECHO_RESPONSE
+    if command == SMB2_ECHO:
+        return fast_path.response_header(message, STATUS_SUCCESS, session_id) + _ECHO_RESPONSE
+    if command in _NO_SESSION_NEEDED or session_id == conn_data.get("Uid"):
+        return None
+    return fast_path.response_header(message, STATUS_USER_SESSION_DELETED, session_id) + _ERROR_BODY

@@ -103,11 +103,11 @@ class FakeSmbCore(SMBSERVER):
         self.getIoctls()[smb2.FSCTL_VALIDATE_NEGOTIATE_INFO] = negotiate.validate_negotiate_ioctl
 
     def processRequest(self, connId, data):
-        # impacket refuses every command but NEGOTIATE and SESSION_SETUP without a session;
-        # ECHO needs none either.
-        echo = sessions.answer_echo(data)
-        if echo is not None:
-            return [echo]
+        # ECHO needs no session, and a request naming a session that is gone is
+        # USER_SESSION_DELETED, where impacket answers both ACCESS_DENIED.
+        answer = sessions.answer_without_session(self.getConnectionData(connId, checkStatus=False), data)
+        if answer is not None:
+            return [answer]
         return super().processRequest(connId, data)
 
     # -- credentials ----------------------------------------------------------

@@ -36,6 +36,9 @@ class ConnState:
     # Run once the response being built is signed/sealed: a session ending on this
     # request (LOGOFF, failed reauth) still protects its last response (sessions.py).
     after_reply: Callable[[], None] | None = None
+    # Whether the request being handled came signed: impacket's dispatcher "signs" every
+    # request it parses, so a handler cannot tell from the packet it is given.
+    request_signed: bool = False
 
     @property
     def can_encrypt(self) -> bool:
