@@ -16,7 +16,7 @@ import threading
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from fake_smb import crypto, fast_path, release
+from fake_smb import crypto, fast_path, release, signing
 from fake_smb.dialects import SMB_3_1_1
 from fake_smb.faults import DropConnection
 from fake_smb.state import ConnState, get_state
@@ -124,6 +124,12 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
 
         if state.encrypt_data and not encrypted and command not in (SMB2_NEGOTIATE, SMB2_SESSION_SETUP):
             # MS-SMB2 3.3.5.2.9: Session.EncryptData and an unencrypted request.
+            denied = fast_path.response_header(message, STATUS_ACCESS_DENIED, state.session_id) + _ERROR_BODY
+            return self._finish(state, bytearray(denied), False)
+
+        if not encrypted and state.keys is not None and signing.forged_segment(
+                state.keys.signing_algorithm, state.keys.signing, state.session_id, message):
+            # MS-SMB2 3.3.5.2.4: a signed request whose signature does not verify is refused.
             denied = fast_path.response_header(message, STATUS_ACCESS_DENIED, state.session_id) + _ERROR_BODY
             return self._finish(state, bytearray(denied), False)
 

@@ -95,3 +95,24 @@ def verify(algo: int, key: bytes, message: bytes | bytearray | memoryview) -> bo
     got = bytes(data[_SIGNATURE])
     data[_SIGNATURE] = b"\x00" * 16
     return hmac.compare_digest(got, signature(algo, key, data))
+
+
+def forged_segment(algo: int, key: bytes, session_id: int, message: bytes | bytearray | memoryview) -> bool:
+    """Whether a request (a compound chain walked by NextCommand) has a segment that is
+    signed for session_id but whose signature does not verify (MS-SMB2 3.3.5.2.4).
+
+    Unsigned segments, and segments of other sessions, are not this key's to judge.
+    """
+    view = memoryview(message)
+    start = 0
+    while start + 64 <= len(view):
+        next_command = struct.unpack_from("<I", view, start + 20)[0]
+        end = start + next_command if next_command else len(view)
+        segment = view[start:end]
+        if (is_signed(segment) and struct.unpack_from("<Q", segment, 40)[0] == session_id
+                and not verify(algo, key, segment)):
+            return True
+        if not next_command or end > len(view):
+            return False
+        start = end
+    return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import socket
 import struct
 import uuid
+from collections.abc import Callable
 
 import pytest
 from impacket import ntlm
@@ -43,6 +44,7 @@ class RawClient:
         self.session_id = 0
         self.tree_id = 0
         self.last_reply = b""
+        self.session_key = b""  # NTLM's exported session key: SMB 2.1 signs with it
 
     def close(self) -> None:
         self.sock.close()
@@ -55,12 +57,19 @@ class RawClient:
         reply = self.last_reply = self.sock.recv(int.from_bytes(head[1:], "big"), socket.MSG_WAITALL)
         return struct.unpack_from("<I", reply, 8)[0], struct.unpack_from("<Q", reply, 40)[0], reply[64:]
 
-    def call(self, command: int, body: bytes, session_id: int | None = None, flags: int = 0):
+    def call(self, command: int, body: bytes, session_id: int | None = None, flags: int = 0,
+             sign: Callable[[bytes], bytes] | None = None):
+        """sign, given, computes the Signature of the message (its Signature field zero)."""
         sid = self.session_id if session_id is None else session_id
+        if sign is not None:
+            flags |= FLAG_SIGNED
         header = struct.pack("<4sHHIHHIIQIIQ16s", b"\xfeSMB", 64, 1, 0, command, 64, flags, 0,
                              self.message_id, 0, self.tree_id, sid, bytes(16))
         self.message_id += 1
-        return self.send_raw(header + body)
+        message = header + body
+        if sign is not None:
+            message = message[:48] + sign(message) + message[64:]
+        return self.send_raw(message)
 
     # -- commands ---------------------------------------------------------------------------
     def negotiate_2_1(self) -> int:
@@ -82,7 +91,7 @@ class RawClient:
             self.session_id = sid
         offset, length = struct.unpack_from("<HH", body, 4)
         challenge = body[offset - 64 : offset - 64 + length]
-        type3, _ = ntlm.getNTLMSSPType3(type1, challenge, user, password, "")
+        type3, self.session_key = ntlm.getNTLMSSPType3(type1, challenge, user, password, "")
         if nt_response is not None:
             type3["ntlm"] = nt_response
         status, _, _ = self.session_setup(type3.getData(), sid)
