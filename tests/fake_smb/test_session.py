@@ -14,10 +14,13 @@ import uuid
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from impacket import ntlm
 from smbprotocol.connection import Connection, Dialects, SigningAlgorithms
 from smbprotocol.session import Session
 
+from fake_smb import session_setup
 from tests.fake_smb.conftest import PASSWORD, USER
 from tests.fake_smb.test_signing import PREAUTH, SIGNING_CAPABILITIES, _negotiate_request
 
@@ -277,3 +280,26 @@ def test_cmac_session_bound_from_a_gmac_channel_is_not_supported(server, raw):
         assert status == STATUS_NOT_SUPPORTED
     finally:
         conn.disconnect(close=False)
+
+
+# -- the NTLMv2 response parse, as a property ------------------------------------------------------
+_av_pair = st.tuples(st.integers(1, 0xFFFF), st.binary(max_size=40))
+
+
+def _ntlmv2(pairs: list[tuple[int, bytes]], tail: bytes) -> bytes:
+    fixed = struct.pack("<BBHIQ8sI", 1, 1, 0, 0, 0, b"\x11" * 8, 0)
+    body = b"".join(struct.pack("<HH", av_id, len(value)) + value for av_id, value in pairs)
+    return b"\x22" * 16 + fixed + body + struct.pack("<HH", 0, 0) + tail
+
+
+@given(st.lists(_av_pair, max_size=6), st.binary(max_size=8))
+def test_ntlmv2_responses_ending_in_msv_av_eol_parse(pairs, tail):
+    # What real clients send (a trailing pad after MsvAvEOL included) is never refused.
+    assert not session_setup._ntlmv2_malformed(_ntlmv2(pairs, tail))
+
+
+@given(st.lists(_av_pair, min_size=1, max_size=6), st.data())
+def test_ntlmv2_responses_cut_inside_their_av_pairs_do_not_parse(pairs, data):
+    whole = _ntlmv2(pairs, b"")
+    cut = data.draw(st.integers(16 + 28 + 1, len(whole) - 4))  # before MsvAvEOL is complete
+    assert session_setup._ntlmv2_malformed(whole[:cut])

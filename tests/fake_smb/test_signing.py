@@ -32,6 +32,7 @@ FLAG_RESPONSE, FLAG_SIGNED = 0x1, 0x8
 STATUS_PENDING = 0x00000103
 STATUS_INVALID_PARAMETER = 0xC000000D
 SMB2_SESSION_SETUP = 0x0001
+SMB2_LOGOFF = 0x0002
 
 
 def _spec_signature(algo: int, key: bytes, message: bytes) -> bytes:
@@ -77,6 +78,7 @@ def _signed_session(server, offered: list[int]):
         assert fh.read(0, 18) == b"signed, not sealed"
         fh.close()
         key, sid = session.signing_key, session.session_id
+        session.disconnect()  # LOGOFF: its response is still signed with the session's key
     finally:
         conn.disconnect(close=False)
         relay.close()
@@ -95,7 +97,7 @@ def test_3_1_1_signing_algorithm_is_negotiated_and_signs_every_response(server, 
     ctx = _negotiate_contexts(negotiate)[SIGNING_CAPABILITIES]
     assert struct.unpack("<HH", ctx) == (1, expected)
 
-    signed = 0
+    signed, commands = 0, set()
     for message in responses:
         flags, status = struct.unpack_from("<I", message, 16)[0], struct.unpack_from("<I", message, 8)[0]
         if struct.unpack_from("<Q", message, 40)[0] != sid or status == STATUS_PENDING:
@@ -105,7 +107,9 @@ def test_3_1_1_signing_algorithm_is_negotiated_and_signs_every_response(server, 
         assert flags & FLAG_SIGNED, f"unsigned response {message[:64].hex()}"
         assert message[48:64] == _spec_signature(expected, key, message)
         signed += 1
-    assert signed >= 5  # session setup, tree connect, create, write, read, close
+        commands.add(struct.unpack_from("<H", message, 12)[0])
+    assert signed >= 7  # session setup, tree connect, create, write, read, close, logoff
+    assert SMB2_LOGOFF in commands
 
 
 def test_gmac_signature_is_not_cmac_and_binds_the_response_role(server):
