@@ -7,6 +7,9 @@ marks the connection authenticated, the refuse-logons fault, the encryption
 policy, the SMB 3 key derivation, and what a client that insists on signing
 or sealing checks: the CHALLENGE echoes its SIGN/SEAL flags and the SPNEGO
 exchange ends with a mechListMIC both ways (MS-NLMP 3.2.5.1.1, MS-SPNG 3.3.5.1).
+It also keeps a session across reauthentication (impacket would draw a new
+SessionId), ends it when reauthentication fails, refuses an NTLMv2 response
+that does not parse, and hands binds to sessions.py.
 """
 
 from __future__ import annotations
