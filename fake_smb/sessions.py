@@ -11,7 +11,7 @@ refused as REQUEST_NOT_ACCEPTED, what a server without multichannel answers.
 
 A session ends (LOGOFF, a failed reauthentication) only after its last
 response is sent, because that response is still signed or sealed with the
-session's keys (Samba keeps the session "until the response is sent").
+session's keys; smbd, too, holds the session until that answer is out.
 """
 
 from __future__ import annotations
