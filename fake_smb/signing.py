@@ -13,8 +13,7 @@ import hmac
 import struct
 
 from cryptography.hazmat.primitives import cmac
-from cryptography.hazmat.primitives.ciphers import algorithms
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from fake_smb.dialects import SMB_3_0, SMB_3_1_1
 
@@ -31,6 +30,7 @@ _FLAGS_SERVER_TO_REDIR = 0x00000001
 _FLAGS_SIGNED = 0x00000008
 _SMB2_CANCEL = 0x000C
 _SIGNATURE = slice(48, 64)  # Signature field of the SMB2 header (MS-SMB2 2.2.1)
+_ZERO_SIGNATURE = bytes(16)
 
 
 def default_algorithm(dialect: int) -> int:
@@ -59,29 +59,39 @@ def _gmac_nonce(message: bytes | bytearray | memoryview) -> bytes:
     or a CANCEL and the request it cancels, never share a nonce."""
     flags, command = struct.unpack_from("<I", message, 16)[0], struct.unpack_from("<H", message, 12)[0]
     role = (flags & _FLAGS_SERVER_TO_REDIR) | (0x2 if command == _SMB2_CANCEL else 0)
-    return message[24:32] + struct.pack("<I", role)
+    return bytes(message[24:32]) + struct.pack("<I", role)
 
 
 def signature(algo: int, key: bytes, message: bytes | bytearray | memoryview) -> bytes:
-    """The 16-byte signature of one SMB2 message whose Signature field is zero."""
-    data = bytes(message)
+    """The 16-byte signature of one SMB2 message, its Signature field taken as zero.
+
+    The message is fed in three pieces around that field rather than copied: a
+    signed 8 MiB WRITE is checked at memory speed, not at copy speed.
+    """
+    view = memoryview(message)
+    pieces = (view[:48], _ZERO_SIGNATURE, view[64:])
     if algo == AES_GMAC:
         # GMAC is GCM over no plaintext: the tag authenticates the associated data.
-        return AESGCM(key[:16]).encrypt(_gmac_nonce(data), b"", data)
+        gcm = Cipher(algorithms.AES(key[:16]), modes.GCM(_gmac_nonce(view))).encryptor()
+        for piece in pieces:
+            gcm.authenticate_additional_data(piece)
+        gcm.finalize()
+        return gcm.tag
     if algo == AES_CMAC:
         mac = cmac.CMAC(algorithms.AES(key[:16]))
-        mac.update(data)
-        return mac.finalize()
-    if algo == HMAC_SHA256:
-        return hmac.new(key, data, hashlib.sha256).digest()[:16]
-    raise ValueError(f"unknown signing algorithm id {algo:#x}")
+    elif algo == HMAC_SHA256:
+        mac = hmac.new(key, digestmod=hashlib.sha256)
+    else:
+        raise ValueError(f"unknown signing algorithm id {algo:#x}")
+    for piece in pieces:
+        mac.update(piece)
+    return mac.finalize()[:16] if algo == AES_CMAC else mac.digest()[:16]
 
 
 def sign_in_place(algo: int, key: bytes, buf: bytearray, start: int, end: int) -> None:
     """Set SMB2_FLAGS_SIGNED and sign the message buf[start:end] in place."""
     flags = struct.unpack_from("<I", buf, start + 16)[0] | _FLAGS_SIGNED
     struct.pack_into("<I", buf, start + 16, flags)
-    buf[start + 48 : start + 64] = b"\x00" * 16
     buf[start + 48 : start + 64] = signature(algo, key, memoryview(buf)[start:end])
 
 
@@ -91,10 +101,7 @@ def is_signed(message: bytes | bytearray | memoryview) -> bool:
 
 def verify(algo: int, key: bytes, message: bytes | bytearray | memoryview) -> bool:
     """Whether one signed SMB2 message (a single segment) carries its right signature."""
-    data = bytearray(message)
-    got = bytes(data[_SIGNATURE])
-    data[_SIGNATURE] = b"\x00" * 16
-    return hmac.compare_digest(got, signature(algo, key, data))
+    return hmac.compare_digest(bytes(memoryview(message)[_SIGNATURE]), signature(algo, key, message))
 
 
 def forged_segment(algo: int, key: bytes, session_id: int, message: bytes | bytearray | memoryview) -> bool:
