@@ -18,10 +18,13 @@ import pytest
 from cryptography.hazmat.primitives import cmac
 from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given
+from hypothesis import strategies as st
 from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
+from fake_smb import signing
 from tests.fake_smb.conftest import PASSWORD, USER
 from tests.fake_smb.raw_requests import open_file
 from tests.fake_smb.relay import RecordingRelay, frames
@@ -163,3 +166,16 @@ def test_no_common_signing_algorithm_leaves_the_context_out(server):
     assert struct.unpack_from("<H", response, 64 + 4)[0] == 0x0311
     assert SIGNING_CAPABILITIES not in _negotiate_contexts(response)
 
+
+
+# -- signing.py's own round trip, as a property -------------------------------------------------
+@given(st.sampled_from([HMAC_SHA256, AES_CMAC, AES_GMAC]), st.binary(min_size=16, max_size=16),
+       st.binary(min_size=64, max_size=300), st.data())
+def test_any_change_outside_the_signature_breaks_it(algo, key, raw, data):
+    message = bytearray(b"\xfeSMB" + raw[4:])
+    signing.sign_in_place(algo, key, message, 0, len(message))
+    assert signing.verify(algo, key, message)
+    assert bytes(message[48:64]) == _spec_signature(algo, key, bytes(message))
+    spot = data.draw(st.integers(0, len(message) - 1).filter(lambda i: not 48 <= i < 64))
+    message[spot] ^= data.draw(st.integers(1, 255))
+    assert not signing.verify(algo, key, message)
