@@ -16,7 +16,7 @@ import threading
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from fake_smb import crypto, fast_path, release
+from fake_smb import crypto, fast_path, release, signing
 from fake_smb.dialects import SMB_3_1_1
 from fake_smb.faults import DropConnection
 from fake_smb.state import ConnState, get_state
@@ -127,6 +127,12 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             denied = fast_path.response_header(message, STATUS_ACCESS_DENIED, state.session_id) + _ERROR_BODY
             return self._finish(state, bytearray(denied), False)
 
+        if not encrypted and state.keys is not None and signing.forged_segment(
+                state.keys.signing_algorithm, state.keys.signing, state.session_id, message):
+            # MS-SMB2 3.3.5.2.4: a signed request whose signature does not verify is refused.
+            denied = fast_path.response_header(message, STATUS_ACCESS_DENIED, state.session_id) + _ERROR_BODY
+            return self._finish(state, bytearray(denied), False)
+
         if state.dialect == SMB_3_1_1 or command == SMB2_NEGOTIATE:
             self._preauth_request(state, command, message)
         fast = fast_path.try_fast(self.server, self.conn_id, message)
@@ -182,6 +188,8 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
                 seg_status = struct.unpack_from("<I", out, s + 8)[0]
                 if sid == state.session_id and seg_status != STATUS_PENDING:
                     crypto.sign_in_place(state.keys, out, s, e)
-        if encrypt:
-            return crypto.encrypt(state.keys, state.cipher_id, state.session_id, bytes(out))
-        return bytes(out)
+        wire = crypto.encrypt(state.keys, state.cipher_id, state.session_id, bytes(out)) if encrypt else bytes(out)
+        if state.after_reply is not None:  # a session ending with this response (sessions.py)
+            state.after_reply, ending = None, state.after_reply
+            ending()
+        return wire
