@@ -37,10 +37,13 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         self.server.track_socket(self.request)
         self.conn_id = threading.current_thread().name
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._send_lock = threading.Lock()  # push() may send from another connection's thread
+        self._last_encrypted = False
 
     def handle(self) -> None:
         srv = self.server
         srv.addConnection(self.conn_id, *self.client_address[:2])
+        srv.getConnectionData(self.conn_id, checkStatus=False)["PushMessage"] = self.push
         try:
             self._loop()
         except (_Closed, DropConnection, ConnectionError, OSError, crypto.DecryptError):
@@ -78,7 +81,18 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             return self._recv_exact(length)
 
     def _send(self, data: bytes) -> None:
-        self.request.sendall(struct.pack(">I", len(data)) + data)
+        with self._send_lock:
+            self.request.sendall(struct.pack(">I", len(data)) + data)
+
+    def push(self, message: bytes) -> None:
+        """Send a response no request is waiting on (an async LOCK's interim and final
+        answers, lock_handler.py), from any thread; signed or encrypted as the connection's
+        latest request was.  A connection already gone drops it."""
+        try:
+            state = get_state(self.server.getConnectionData(self.conn_id, checkStatus=False))
+            self._send(self._finish(state, bytearray(message), self._last_encrypted))
+        except (OSError, KeyError):
+            pass
 
     # -- the loop ----------------------------------------------------------
     def _loop(self) -> None:
@@ -108,7 +122,7 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
                 return
 
     def _process(self, state: ConnState, frame: bytearray) -> bytes | None:
-        encrypted = frame[:4] == crypto.TRANSFORM_PROTOCOL_ID
+        encrypted = self._last_encrypted = frame[:4] == crypto.TRANSFORM_PROTOCOL_ID
         if encrypted:
             # MS-SMB2 3.3.5.2.1: a transform we cannot open ends the connection.
             if state.keys is None or not state.can_encrypt or crypto.transform_session_id(frame) != state.session_id:
@@ -133,8 +147,8 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         if fast is not None:
             return self._finish(state, bytearray(fast), encrypted)
         reply = self.server.processRequest(self.conn_id, message)
-        if not reply:
-            return None
+        if not reply or not reply[0]:
+            return None  # e.g. CANCEL, or a LOCK already answered as pending
         out = bytearray(reply[0].getData() if hasattr(reply[0], "getData") else reply[0])
         return self._finish(state, out, encrypted)
 

@@ -18,6 +18,8 @@ from impacket.smbserver import SMBSERVER
 
 from fake_smb import file_info, file_io, negotiate, open_close, release, session_setup, tree_connect
 from fake_smb.connection import SmbConnectionHandler
+from fake_smb.lock_handler import cancel_handler, lock_handler
+from fake_smb.locks import LockTable
 from fake_smb.share_modes import OpenTable
 
 # impacket logs every request at INFO; keep a test run readable.
@@ -62,6 +64,8 @@ class FakeSmbCore(SMBSERVER):
         self._sockets_lock = threading.Lock()
         #: Every open of every connection, for share modes (share_modes.py).
         self.open_table = OpenTable()
+        #: Every byte-range lock and waiting lock request of the server (locks.py).
+        self.lock_table = LockTable()
         super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))
         self.processConfigFile()
         self.setAuthCallback(None)
@@ -74,6 +78,8 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_CLOSE: open_close.close_handler,
             smb2.SMB2_WRITE: file_io.write_handler,
             smb2.SMB2_READ: file_io.read_handler,
+            smb2.SMB2_LOCK: lock_handler,
+            smb2.SMB2_CANCEL: cancel_handler,
         }
         for command, handler in replaced.items():
             self.hookSmb2Command(command, handler)
