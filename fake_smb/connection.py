@@ -38,7 +38,6 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         self.conn_id = threading.current_thread().name
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._send_lock = threading.Lock()  # push() may send from another connection's thread
-        self._last_encrypted = False
 
     def handle(self) -> None:
         srv = self.server
@@ -86,11 +85,12 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
 
     def push(self, message: bytes) -> None:
         """Send a response no request is waiting on (an async LOCK's interim and final
-        answers, lock_handler.py), from any thread; signed or encrypted as the connection's
-        latest request was.  A connection already gone drops it."""
+        answers, lock_handler.py), from any thread; signed, or encrypted when the session
+        encrypts (fake_smb encrypts a session wholly or not at all).  A connection already
+        gone drops it."""
         try:
             state = get_state(self.server.getConnectionData(self.conn_id, checkStatus=False))
-            self._send(self._finish(state, bytearray(message), self._last_encrypted))
+            self._send(self._finish(state, bytearray(message), False))
         except (OSError, KeyError):
             pass
 
@@ -122,7 +122,7 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
                 return
 
     def _process(self, state: ConnState, frame: bytearray) -> bytes | None:
-        encrypted = self._last_encrypted = frame[:4] == crypto.TRANSFORM_PROTOCOL_ID
+        encrypted = frame[:4] == crypto.TRANSFORM_PROTOCOL_ID
         if encrypted:
             # MS-SMB2 3.3.5.2.1: a transform we cannot open ends the connection.
             if state.keys is None or not state.can_encrypt or crypto.transform_session_id(frame) != state.session_id:
