@@ -66,8 +66,8 @@ class LockOwner:
         self.table.release_owner(self)
 
     def release_locks(self) -> None:
-        """Only the held locks go (so that waiting requests of other opens, even those
-        about to be closed with this one, are granted first, as Samba does on TREE_DISCONNECT)."""
+        """Only the held locks go, so that waiting requests of other opens, even of those
+        about to be closed with this one, are granted first (TREE_DISCONNECT, LOGOFF)."""
         self.table.release_locks(self)
 
 

@@ -59,8 +59,8 @@ def release_opens(conn_data: dict, log: Log, tree_id: int | None = None) -> None
     # delete-on-close goes before the directory does.
     fids = [fid for fid in reversed(list(opens)) if tree_id is None or opens[fid].get("TreeID") == tree_id]
     # Every lock of these opens goes before any of them closes: a lock request waiting on
-    # one of them is granted, not failed by the order of closing (smbtorture
-    # smb2.lock.cancel-tdis, as Samba).
+    # one of them is granted, whatever the order of closing (smbtorture
+    # smb2.lock.cancel-tdis expects it of Windows, and Samba passes it).
     for fid in fids:
         lock_owner = opens[fid].get(OWNER_KEY)
         if lock_owner is not None:
