@@ -234,6 +234,12 @@ class LockTable:
         with self.mutex:
             return len(self._waiting)
 
+    def snapshot(self, key: Key) -> tuple[list[tuple[LockOwner, Range]], list[Waiter]]:
+        """The locks held on a file and the requests waiting for it, oldest first."""
+        with self.mutex:
+            return ([(h.owner, h.range) for h in self._held.get(key, ())],
+                    [w for w in self._waiting if w.owner.key == key])
+
 
 def owner_of(table: LockTable, entry: dict) -> LockOwner | None:
     """The open's LockOwner, made now if it has none; None for an open outside the share-mode

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from impacket.nt_errors import (
     STATUS_CANCELLED,
     STATUS_INVALID_LOCK_RANGE,
@@ -206,3 +207,78 @@ def test_only_a_lone_lock_without_fail_immediately_blocks():
     assert not plan([(0, 1, EXCLUSIVE | FAIL_IMMEDIATELY)]).blocking
     two = plan([(0, 1, SHARED | FAIL_IMMEDIATELY), (5, 1, EXCLUSIVE | FAIL_IMMEDIATELY)])
     assert two.ranges == [Range(0, 1, SH), Range(5, 1, EX)] and not two.blocking
+
+
+# -- any sequence of requests (hypothesis state machine) ----------------------------
+
+def _conflict(older: tuple[LockOwner, Range], newer: tuple[LockOwner, Range]) -> bool:
+    """Whether the newer lock may not join the older one: the rules stated once more."""
+    (oa, ra), (ob, rb) = older, newer
+    if not ra.overlaps(rb.offset, rb.length) or not (ra.exclusive or rb.exclusive):
+        return False
+    return not (oa is ob and ra.exclusive and not rb.exclusive)
+
+
+class LockRequests(RuleBasedStateMachine):
+    """Three opens lock, unlock, wait, cancel and close at random on one file."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.table = LockTable()
+        self.opens = [LockOwner(self.table, KEY) for _ in range(3)]
+        self.answers: dict[int, list[int]] = {}
+        self.message_ids = iter(range(1, 10_000))
+
+    @rule(who=st.integers(0, 2), where=ranges, exclusive=st.booleans(), blocking=st.booleans())
+    def lock(self, who, where, exclusive, blocking):
+        owner, wanted = self.opens[who], Range(*where, exclusive)
+        wait = None
+        if blocking:
+            message_id = next(self.message_ids)
+            self.answers[message_id] = []
+
+            def wait(async_id):
+                return Waiter(owner, wanted, "conn", message_id, async_id, self.answers[message_id].append)
+        self.table.lock(owner, [wanted], wait)
+
+    @rule(who=st.integers(0, 2), data=st.data())
+    def unlock_a_held_range(self, who, data):
+        mine = [r for o, r in self.table.snapshot(KEY)[0] if o is self.opens[who]]
+        if mine:
+            r = data.draw(st.sampled_from(mine))
+            assert self.table.unlock(self.opens[who], [Range(r.offset, r.length)]) == STATUS_SUCCESS
+
+    @rule(data=st.data())
+    def cancel(self, data):
+        waiting = self.table.snapshot(KEY)[1]
+        if waiting:
+            w = data.draw(st.sampled_from(waiting))
+            assert self.table.cancel("conn", async_id=w.async_id)
+            assert self.answers[w.message_id] == [STATUS_CANCELLED]
+
+    @rule(who=st.integers(0, 2))
+    def close(self, who):
+        self.opens[who].release()
+        self.opens[who] = LockOwner(self.table, KEY)  # the slot is reused by a new open
+
+    @invariant()
+    def no_two_held_locks_conflict(self):
+        held = self.table.snapshot(KEY)[0]
+        for i, a in enumerate(held):
+            for b in held[i + 1:]:
+                assert not _conflict(a, b), (a, b)
+
+    @invariant()
+    def every_waiting_request_is_really_blocked(self):
+        held, waiting = self.table.snapshot(KEY)
+        for w in waiting:
+            assert any(w.owner is o for o in self.opens), w  # a closed open's request was answered
+            assert any(_conflict(h, (w.owner, w.range)) for h in held), w
+            assert self.answers[w.message_id] == []
+
+    @invariant()
+    def every_request_is_answered_at_most_once(self):
+        assert all(len(a) <= 1 for a in self.answers.values())
+
+
+test_any_sequence_of_lock_requests = LockRequests.TestCase
