@@ -10,10 +10,13 @@ thread frees its range, with its final status.  Both go out through the connecti
 
 from __future__ import annotations
 
+import os
+import stat as stat_mod
 import struct
 
 from impacket.nt_errors import (
     STATUS_FILE_CLOSED,
+    STATUS_INVALID_DEVICE_REQUEST,
     STATUS_INVALID_PARAMETER,
     STATUS_PENDING,
     STATUS_SUCCESS,
@@ -102,6 +105,8 @@ def lock_handler(connId, smbServer, recvPacket):
     request = plan([_ELEMENT.unpack_from(body, _LOCK_REQ.size + i * _ELEMENT.size) for i in range(count)])
     if isinstance(request, int):
         return error(request)
+    if stat_mod.S_ISDIR(os.fstat(entry["FileHandle"]).st_mode):
+        return error(STATUS_INVALID_DEVICE_REQUEST)  # a directory has no bytes to lock (as Samba)
     if request.unlock:
         status = table.unlock(owner, request.ranges)
     else:

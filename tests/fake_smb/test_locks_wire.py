@@ -16,7 +16,13 @@ from collections.abc import Iterator
 
 import pytest
 from smbprotocol.exceptions import SMBResponseException
-from smbprotocol.open import CreateDisposition, SMB2LockElement, SMB2LockRequest
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    DirectoryAccessMask,
+    SMB2LockElement,
+    SMB2LockRequest,
+)
 
 from fake_smb.connection import SmbConnectionHandler
 from fake_smb.samba import SambaServer
@@ -34,6 +40,7 @@ STATUS_LOCK_NOT_GRANTED = 0xC0000055
 STATUS_RANGE_NOT_LOCKED = 0xC000007E
 STATUS_FILE_CLOSED = 0xC0000128
 STATUS_INVALID_LOCK_RANGE = 0xC00001A1
+STATUS_INVALID_DEVICE_REQUEST = 0xC0000010
 NAME = "locked.dat"
 SMB2_LOCK = 0x000A
 FLAGS_ASYNC, FLAGS_SIGNED = 0x2, 0x8
@@ -174,6 +181,14 @@ def test_a_lock_request_on_no_open_is_file_closed(opens):
     req = _request(h1, [(0, 1, EX | FI)])
     req["file_id"] = b"\x55" * 16
     assert _status(h1, _send(h1, req)) == STATUS_FILE_CLOSED
+
+
+def test_a_directory_cannot_be_locked(login, name):
+    handle = open_file(login(), name, access=DirectoryAccessMask.GENERIC_ALL,
+                       options=CreateOptions.FILE_DIRECTORY_FILE)
+    assert lock(handle, (0, 10, EX | FI)) == STATUS_INVALID_DEVICE_REQUEST
+    assert lock(handle, (0, 10, UN)) == STATUS_INVALID_DEVICE_REQUEST
+    assert lock(handle, (0, 10, 0)) == STATUS_INVALID_PARAMETER  # the flags are checked first
 
 
 def test_a_lock_request_that_fails_takes_none_of_its_ranges(opens):
