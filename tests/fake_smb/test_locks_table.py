@@ -126,9 +126,13 @@ def test_a_waiting_request_is_cancelled_by_its_async_id_or_failed_by_its_close()
     assert not table.cancel("other-conn", async_id=answers.pending[0])
     assert table.cancel("conn", async_id=answers.pending[0])
     assert answers.final == [STATUS_CANCELLED]
+    # A CANCEL sent before the interim answer came names the request by its MessageId.
+    table.lock(b, [Range(0, 10, EX)], answers.wait_for(b, Range(0, 10, EX), message_id=9))
+    assert not table.cancel("conn", message_id=8)
+    assert table.cancel("conn", message_id=9)
     table.lock(b, [Range(0, 10, EX)], answers.wait_for(b, Range(0, 10, EX), message_id=8))
     b.release()
-    assert answers.final == [STATUS_CANCELLED, STATUS_RANGE_NOT_LOCKED]
+    assert answers.final == [STATUS_CANCELLED, STATUS_CANCELLED, STATUS_RANGE_NOT_LOCKED]
     table.unlock(a, [Range(0, 10)])
     assert not table.has_locks(KEY)  # neither request took the range on its way out
 
