@@ -27,6 +27,8 @@ from fake_smb import (
     tree_connect,
 )
 from fake_smb.connection import SmbConnectionHandler
+from fake_smb.lock_handler import cancel_handler, lock_handler
+from fake_smb.locks import LockTable
 from fake_smb.share_modes import OpenTable
 
 # impacket logs every request at INFO; keep a test run readable.
@@ -73,6 +75,8 @@ class FakeSmbCore(SMBSERVER):
         self.open_table = OpenTable()
         #: Every live session, for the checks a session bind gets (sessions.py).
         self.session_table = sessions.SessionTable()
+        #: Every byte-range lock and waiting lock request of the server (locks.py).
+        self.lock_table = LockTable()
         super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))
         self.processConfigFile()
         self.setAuthCallback(None)
@@ -85,6 +89,8 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_CLOSE: open_close.close_handler,
             smb2.SMB2_WRITE: file_io.write_handler,
             smb2.SMB2_READ: file_io.read_handler,
+            smb2.SMB2_LOCK: lock_handler,
+            smb2.SMB2_CANCEL: cancel_handler,
         }
         for command, handler in replaced.items():
             self.hookSmb2Command(command, handler)
