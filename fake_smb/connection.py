@@ -16,7 +16,7 @@ import threading
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from fake_smb import crypto, fast_path, release
+from fake_smb import compound, crypto, fast_path, release
 from fake_smb.dialects import SMB_3_1_1
 from fake_smb.faults import DropConnection
 from fake_smb.state import ConnState, get_state
@@ -45,7 +45,7 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             self._loop()
         except (_Closed, DropConnection, ConnectionError, OSError, crypto.DecryptError):
             pass
-        except Exception as exc:  # a bug must not kill the server, only this connection
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the server, only this connection
             srv.log(f"connection {self.conn_id} failed: {exc!r}")
         finally:
             try:
@@ -129,14 +129,26 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
 
         if state.dialect == SMB_3_1_1 or command == SMB2_NEGOTIATE:
             self._preauth_request(state, command, message)
+        if compound.is_compound(message):
+            conn_data = self.server.getConnectionData(self.conn_id, checkStatus=False)
+            try:
+                out = compound.run(message, conn_data, self._dispatch, self.server.log)
+            except compound.MalformedChain as exc:
+                self.server.log(f"connection {self.conn_id}: {exc}; dropping it")
+                raise _Closed() from exc
+        else:
+            out = self._dispatch(message)
+        return None if out is None else self._finish(state, bytearray(out), encrypted)
+
+    def _dispatch(self, message: bytes) -> bytes | None:
+        """The response to one standalone request: our READ/WRITE fast path, else impacket."""
         fast = fast_path.try_fast(self.server, self.conn_id, message)
         if fast is not None:
-            return self._finish(state, bytearray(fast), encrypted)
+            return fast
         reply = self.server.processRequest(self.conn_id, message)
         if not reply:
             return None
-        out = bytearray(reply[0].getData() if hasattr(reply[0], "getData") else reply[0])
-        return self._finish(state, out, encrypted)
+        return reply[0].getData() if hasattr(reply[0], "getData") else reply[0]
 
     # -- pre-authentication integrity (MS-SMB2 3.3.5.4, 3.3.5.5) -------------
     @staticmethod
