@@ -1,0 +1,310 @@
+"""Compound requests (MS-SMB2 3.3.5.2.7) as smbd answers them: smb2.compound without smbtorture.
+
+Most chains are built by hand (``Wire``) so that a test can send what no polite client
+sends: a related first request, a bogus session, an unknown command, a NextCommand
+past the frame.  The signed and encrypted chains go through smbprotocol, which checks
+every response's signature and decrypts the compound as one transform.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import pytest
+from impacket.nmb import NetBIOSError
+from impacket.nt_errors import (
+    STATUS_END_OF_FILE,
+    STATUS_FILE_CLOSED,
+    STATUS_INVALID_PARAMETER,
+    STATUS_OBJECT_NAME_NOT_FOUND,
+    STATUS_SUCCESS,
+    STATUS_USER_SESSION_DELETED,
+)
+from impacket.smb3structs import SMB2_DIALECT_21
+from impacket.smbconnection import SMBConnection
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    FilePipePrinterAccessMask,
+    ImpersonationLevel,
+    Open,
+)
+
+from tests.fake_smb.conftest import PASSWORD, USER
+from tests.fake_smb.raw_requests import SHARE_ALL
+
+RELATED = 0x4
+ALL_FF = b"\xff" * 16
+CREATE, CLOSE, FLUSH, READ, WRITE, ECHO, QUERY_INFO = 0x5, 0x6, 0x7, 0x8, 0x9, 0xD, 0x10
+OPEN_IF, OPEN = 3, 1
+NON_DIRECTORY_FILE = 0x40
+_HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
+
+
+# -- request bodies (MS-SMB2 2.2) ---------------------------------------------------
+def create_body(name: str, disposition: int = OPEN_IF) -> bytes:
+    raw = name.encode("utf-16-le")
+    return struct.pack("<HBBIQQIIIIIHHII", 57, 0, 0, 2, 0, 0, 0x001F01FF, 0x80, 7, disposition,
+                       NON_DIRECTORY_FILE, 64 + 56, len(raw), 0, 0) + (raw or b"\x00")
+
+
+def close_body(fid: bytes = ALL_FF) -> bytes:
+    return struct.pack("<HHI16s", 24, 0, 0, fid)
+
+
+def flush_body(fid: bytes = ALL_FF) -> bytes:
+    return struct.pack("<HHI16s", 24, 0, 0, fid)
+
+
+def write_body(data: bytes, fid: bytes = ALL_FF, offset: int = 0) -> bytes:
+    return struct.pack("<HHIQ16sIIHHI", 49, 64 + 48, len(data), offset, fid, 0, 0, 0, 0, 0) + data
+
+
+def read_body(length: int, fid: bytes = ALL_FF, offset: int = 0) -> bytes:
+    return struct.pack("<HBBIQ16sIIIHH", 49, 0, 0, length, offset, fid, 0, 0, 0, 0, 0) + b"\x00"
+
+
+def query_info_body(fid: bytes = ALL_FF) -> bytes:  # FileStandardInformation
+    return struct.pack("<HBBIHHIII16s", 41, 1, 5, 4096, 0, 0, 0, 0, 0, fid) + b"\x00"
+
+
+def echo_body() -> bytes:
+    return struct.pack("<HH", 4, 0)
+
+
+@dataclass
+class Req:
+    command: int
+    body: bytes
+    related: bool = False
+    session_id: int | None = None  # None: the wire's own session
+    tree_id: int | None = None
+
+
+@dataclass
+class Reply:
+    command: int
+    status: int
+    flags: int
+    message_id: int
+    next_command: int
+    body: bytes
+
+    @property
+    def fid(self) -> bytes:
+        return self.body[64:80]
+
+    @property
+    def read_data(self) -> bytes:
+        offset, length = struct.unpack_from("<BxI", self.body, 2)
+        return self.body[offset - 64:offset - 64 + length]
+
+
+class Wire:
+    """A logged-on SMB 2.1 session (impacket's client) whose socket we then drive by hand.
+
+    2.1 keeps the session out of encryption, and the server does not check request
+    signatures, so hand-built requests go in unsigned.
+    """
+
+    def __init__(self, server) -> None:
+        self.client = SMBConnection(server.host, server.host, sess_port=server.port,
+                                    preferredDialect=SMB2_DIALECT_21, timeout=10)
+        self.client.login(USER, PASSWORD)
+        self.tree_id = self.client.connectTree(server.share_name)
+        smb3 = self.client.getSMBServer()
+        self.session_id = smb3._Session["SessionID"]
+        self.netbios = smb3._NetBIOSSession
+        self.next_mid = 1000
+
+    def frame(self, requests: list[Req]) -> tuple[bytes, list[int]]:
+        parts, mids = [], []
+        for index, req in enumerate(requests):
+            mid = self.next_mid
+            self.next_mid += 1
+            mids.append(mid)
+            sid = self.session_id if req.session_id is None else req.session_id
+            tid = self.tree_id if req.tree_id is None else req.tree_id
+            message = bytearray(_HEADER.pack(b"\xfeSMB", 64, 1, 0, req.command, 8, RELATED if req.related else 0,
+                                             0, mid, 0xFEFF, tid, sid, b"\x00" * 16) + req.body)
+            if index + 1 < len(requests):
+                message += b"\x00" * (-len(message) % 8)
+                struct.pack_into("<I", message, 20, len(message))
+            parts.append(bytes(message))
+        return b"".join(parts), mids
+
+    def send_raw(self, frame: bytes) -> None:
+        self.netbios.send_packet(frame)
+
+    def receive(self, count: int) -> list[tuple[Reply, int]]:
+        """The next ``count`` responses, each with the length of the frame it came in."""
+        replies: list[tuple[Reply, int]] = []
+        while len(replies) < count:
+            frame = self.netbios.recv_packet(10).get_trailer()
+            offset = 0
+            while True:
+                status, command = struct.unpack_from("<IH", frame, offset + 8)
+                flags, next_command, mid = struct.unpack_from("<IIQ", frame, offset + 16)
+                end = offset + next_command if next_command else len(frame)
+                replies.append((Reply(command, status, flags, mid, next_command, frame[offset + 64:end]), len(frame)))
+                if not next_command:
+                    break
+                offset = end
+        return replies
+
+    def chain(self, requests: list[Req]) -> list[Reply]:
+        frame, mids = self.frame(requests)
+        self.send_raw(frame)
+        replies = [r for r, _ in self.receive(len(requests))]
+        assert [r.message_id for r in replies] == mids
+        return replies
+
+    def close(self) -> None:
+        self.netbios.close()
+
+
+@pytest.fixture
+def wire(server):
+    w = Wire(server)
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def statuses(replies: list[Reply]) -> list[int]:
+    return [r.status for r in replies]
+
+
+def is_open(wire: Wire, fid: bytes) -> bool:
+    return wire.chain([Req(FLUSH, flush_body(fid))])[0].status == STATUS_SUCCESS
+
+
+# -- related chains ------------------------------------------------------------------
+def test_a_related_chain_works_on_the_file_its_create_opened(wire, share):
+    replies = wire.chain([
+        Req(CREATE, create_body("chain.dat")),
+        Req(WRITE, write_body(b"hello, chain"), related=True),
+        Req(READ, read_body(5, offset=7), related=True),
+        Req(CLOSE, close_body(), related=True),
+    ])
+    assert statuses(replies) == [STATUS_SUCCESS] * 4
+    assert replies[2].read_data == b"chain"
+    assert all(r.flags & RELATED for r in replies[1:]) and not replies[0].flags & RELATED
+    assert (share / "chain.dat").read_bytes() == b"hello, chain"
+    assert not is_open(wire, replies[0].fid)  # the chain's CLOSE closed it
+
+
+def test_after_a_close_in_the_chain_related_requests_answer_file_closed(wire):
+    replies = wire.chain([Req(CREATE, create_body("r2.dat"))] + [Req(CLOSE, close_body(), related=True)] * 4)
+    assert statuses(replies) == [STATUS_SUCCESS, STATUS_SUCCESS] + [STATUS_FILE_CLOSED] * 3
+
+
+def test_a_related_request_uses_the_chains_open_even_after_a_plain_handle(wire, share):
+    opened = wire.chain([Req(CREATE, create_body("flush.dat"))])[0]
+    replies = wire.chain([Req(FLUSH, flush_body(opened.fid)), Req(CLOSE, close_body(), related=True)])
+    assert statuses(replies) == [STATUS_SUCCESS, STATUS_SUCCESS]
+    assert not is_open(wire, opened.fid)
+
+
+def test_a_failed_create_hands_its_status_to_the_related_requests_after_it(wire):
+    replies = wire.chain([
+        Req(CREATE, create_body("absent.dat", disposition=OPEN)),
+        Req(QUERY_INFO, query_info_body(), related=True),
+        Req(CLOSE, close_body(), related=True),
+    ])
+    assert statuses(replies) == [STATUS_OBJECT_NAME_NOT_FOUND] * 3
+
+
+def test_a_failure_other_than_create_does_not_fail_the_related_requests_after_it(wire, share):
+    (share / "short.dat").write_bytes(b"ab")
+    replies = wire.chain([
+        Req(CREATE, create_body("short.dat")),
+        Req(READ, read_body(1, offset=10), related=True),
+        Req(READ, read_body(2), related=True),
+        Req(CLOSE, close_body(), related=True),
+    ])
+    assert statuses(replies) == [STATUS_SUCCESS, STATUS_END_OF_FILE, STATUS_SUCCESS, STATUS_SUCCESS]
+    assert replies[2].read_data == b"ab"
+
+
+# -- unrelated and invalid chains ------------------------------------------------------
+def test_unrelated_requests_do_not_inherit_the_file_just_opened(wire):
+    replies = wire.chain([Req(CREATE, create_body("u1.dat"))] + [Req(CLOSE, close_body())] * 3)
+    assert statuses(replies) == [STATUS_SUCCESS] + [STATUS_FILE_CLOSED] * 3
+    assert is_open(wire, replies[0].fid)
+
+
+def test_a_related_first_request_fails_and_so_do_the_related_ones_after_it(wire, share):
+    replies = wire.chain([
+        Req(CREATE, create_body("invalid1.dat"), related=True),
+        Req(CLOSE, close_body(), related=True),
+        Req(CLOSE, close_body()),
+    ])
+    assert statuses(replies) == [STATUS_INVALID_PARAMETER, STATUS_INVALID_PARAMETER, STATUS_FILE_CLOSED]
+    assert not (share / "invalid1.dat").exists()
+
+
+def test_an_unknown_session_fails_the_related_requests_after_it(wire):
+    replies = wire.chain([
+        Req(CREATE, create_body("invalid2.dat")),
+        Req(CLOSE, close_body(), related=True),
+        Req(CLOSE, close_body(), session_id=2**64 - 1, tree_id=0xFFFFFFFF),
+        Req(CLOSE, close_body(), related=True),
+    ])
+    assert statuses(replies) == [STATUS_SUCCESS, STATUS_SUCCESS, STATUS_USER_SESSION_DELETED,
+                                 STATUS_INVALID_PARAMETER]
+
+
+def test_an_unknown_command_in_a_chain_is_invalid_and_the_rest_is_answered(wire):
+    replies = wire.chain([Req(ECHO, echo_body()), Req(0xFF, echo_body(), related=True), Req(ECHO, echo_body())])
+    assert statuses(replies) == [STATUS_SUCCESS, STATUS_INVALID_PARAMETER, STATUS_SUCCESS]
+
+
+def test_a_next_command_past_the_frame_drops_the_connection_and_only_it(wire, server):
+    frame, _ = wire.frame([Req(ECHO, echo_body()), Req(ECHO, echo_body())])
+    broken = bytearray(frame)
+    struct.pack_into("<I", broken, 20, len(frame) + 64)
+    wire.send_raw(bytes(broken))
+    with pytest.raises(NetBIOSError, match="reading from remote"):  # closed, not timed out
+        wire.receive(1)
+    other = Wire(server)
+    try:
+        assert statuses(other.chain([Req(ECHO, echo_body()), Req(ECHO, echo_body())])) == [STATUS_SUCCESS] * 2
+    finally:
+        other.close()
+
+
+# -- padding ----------------------------------------------------------------------------
+def test_every_response_of_a_compound_is_padded_to_8_bytes_a_lone_one_is_not(wire, share):
+    (share / "pad.dat").write_bytes(b"123")
+    opened = wire.chain([Req(CREATE, create_body("pad.dat"))])[0]
+    frame, _ = wire.frame([Req(READ, read_body(3, opened.fid)), Req(READ, read_body(3, opened.fid))])
+    wire.send_raw(frame)
+    (first, length), (second, _) = wire.receive(2)
+    # A READ response is 64 + 16 + 3 bytes; padded, each takes 88 and so does the frame's last.
+    assert first.next_command == 88 and len(second.body) == 24 and length == 176
+    frame, _ = wire.frame([Req(READ, read_body(3, opened.fid))])
+    wire.send_raw(frame)
+    [(lone, length)] = wire.receive(1)
+    assert lone.read_data == b"123" and length == 64 + 19
+
+
+# -- signed and encrypted chains, through a client that checks them --------------------------
+@pytest.mark.parametrize("encrypt", [False, True], ids=["signed", "encrypted"])
+def test_a_signed_or_encrypted_related_chain_verifies_response_by_response(clients, share, encrypt):
+    client = clients.login(dialect="3.1.1", require_encryption=encrypt)
+    handle = Open(client.tree, "sealed.dat")
+    steps = [
+        handle.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL, 0, SHARE_ALL,
+                      CreateDisposition.FILE_OVERWRITE_IF, CreateOptions.FILE_NON_DIRECTORY_FILE, send=False),
+        handle.write(b"signed chain", 0, send=False),
+        handle.read(0, 6, send=False),
+        handle.close(send=False),
+    ]
+    sent = client.connection.send_compound([m for m, _ in steps], client.session.session_id,
+                                           client.tree.tree_connect_id, related=True)
+    results = [unpack(request) for (_, unpack), request in zip(steps, sent)]
+    assert results[1] == len(b"signed chain") and results[2] == b"signed"
+    assert (share / "sealed.dat").read_bytes() == b"signed chain"
