@@ -23,6 +23,7 @@ from impacket.nt_errors import (
 )
 from impacket.smb3structs import SMB2_DIALECT_21
 from impacket.smbconnection import SMBConnection
+from smbprotocol.header import Smb2Flags
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -307,4 +308,6 @@ def test_a_signed_or_encrypted_related_chain_verifies_response_by_response(clien
                                            client.tree.tree_connect_id, related=True)
     results = [unpack(request) for (_, unpack), request in zip(steps, sent)]
     assert results[1] == len(b"signed chain") and results[2] == b"signed"
+    if not encrypt:  # smbprotocol checks a signature only where the SIGNED flag says there is one
+        assert all(r.response["flags"].has_flag(Smb2Flags.SMB2_FLAGS_SIGNED) for r in sent)
     assert (share / "sealed.dat").read_bytes() == b"signed chain"
