@@ -9,6 +9,7 @@ every response's signature and decrypts the compound as one transform.
 from __future__ import annotations
 
 import struct
+import uuid
 from dataclasses import dataclass
 
 import pytest
@@ -23,6 +24,7 @@ from impacket.nt_errors import (
 )
 from impacket.smb3structs import SMB2_DIALECT_21
 from impacket.smbconnection import SMBConnection
+from smbprotocol.connection import Connection
 from smbprotocol.header import Smb2Flags
 from smbprotocol.open import (
     CreateDisposition,
@@ -31,9 +33,14 @@ from smbprotocol.open import (
     ImpersonationLevel,
     Open,
 )
+from smbprotocol.session import Session
+from smbprotocol.tree import TreeConnect
 
-from tests.fake_smb.conftest import PASSWORD, USER
+from fake_smb import compound
+from fake_smb.faults import DropConnection
+from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
 from tests.fake_smb.raw_requests import SHARE_ALL
+from tests.fake_smb.relay import RecordingRelay, frames
 
 RELATED = 0x4
 ALL_FF = b"\xff" * 16
@@ -109,7 +116,8 @@ class Wire:
     signatures, so hand-built requests go in unsigned.
     """
 
-    def __init__(self, server) -> None:
+    def __init__(self, server, timeout: float = 10) -> None:
+        self.timeout = timeout
         self.client = SMBConnection(server.host, server.host, sess_port=server.port,
                                     preferredDialect=SMB2_DIALECT_21, timeout=10)
         self.client.login(USER, PASSWORD)
@@ -142,7 +150,7 @@ class Wire:
         """The next ``count`` responses, each with the length of the frame it came in."""
         replies: list[tuple[Reply, int]] = []
         while len(replies) < count:
-            frame = self.netbios.recv_packet(10).get_trailer()
+            frame = self.netbios.recv_packet(self.timeout).get_trailer()
             offset = 0
             while True:
                 status, command = struct.unpack_from("<IH", frame, offset + 8)
@@ -294,20 +302,70 @@ def test_every_response_of_a_compound_is_padded_to_8_bytes_a_lone_one_is_not(wir
 
 # -- signed and encrypted chains, through a client that checks them --------------------------
 @pytest.mark.parametrize("encrypt", [False, True], ids=["signed", "encrypted"])
-def test_a_signed_or_encrypted_related_chain_verifies_response_by_response(clients, share, encrypt):
-    client = clients.login(dialect="3.1.1", require_encryption=encrypt)
-    handle = Open(client.tree, "sealed.dat")
-    steps = [
-        handle.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL, 0, SHARE_ALL,
-                      CreateDisposition.FILE_OVERWRITE_IF, CreateOptions.FILE_NON_DIRECTORY_FILE, send=False),
-        handle.write(b"signed chain", 0, send=False),
-        handle.read(0, 6, send=False),
-        handle.close(send=False),
-    ]
-    sent = client.connection.send_compound([m for m, _ in steps], client.session.session_id,
-                                           client.tree.tree_connect_id, related=True)
-    results = [unpack(request) for (_, unpack), request in zip(steps, sent)]
+def test_a_signed_or_encrypted_chain_comes_back_as_one_message_the_client_accepts(server, share, encrypt):
+    server.encryption = "desired" if encrypt else "off"  # desired encrypts every 3.x session
+    relay = RecordingRelay(server.port)
+    conn = Connection(uuid.uuid4(), "127.0.0.1", relay.port, require_signing=True)
+    try:
+        conn.connect(dialect=DIALECT_CODES["3.1.1"], timeout=5)
+        session = Session(conn, USER, PASSWORD, require_encryption=encrypt, auth_protocol="ntlm")
+        session.connect()
+        tree = TreeConnect(session, server.unc)
+        tree.connect()
+        handle = Open(tree, "sealed.dat")
+        steps = [
+            handle.create(ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_ALL, 0,
+                          SHARE_ALL, CreateDisposition.FILE_OVERWRITE_IF,
+                          CreateOptions.FILE_NON_DIRECTORY_FILE, send=False),
+            handle.write(b"signed chain", 0, send=False),
+            handle.read(0, 6, send=False),
+            handle.close(send=False),
+        ]
+        before = len(relay.to_client)
+        sent = conn.send_compound([m for m, _ in steps], session.session_id, tree.tree_connect_id, related=True)
+        results = [unpack(request) for (_, unpack), request in zip(steps, sent)]
+        [answer] = frames(bytes(relay.to_client[before:]))
+    finally:
+        conn.disconnect(close=False)
+        relay.close()
     assert results[1] == len(b"signed chain") and results[2] == b"signed"
-    if not encrypt:  # smbprotocol checks a signature only where the SIGNED flag says there is one
-        assert all(r.response["flags"].has_flag(Smb2Flags.SMB2_FLAGS_SIGNED) for r in sent)
     assert (share / "sealed.dat").read_bytes() == b"signed chain"
+    if encrypt:  # the whole compound sealed as one transform
+        assert answer[:4] == b"\xfdSMB"
+    else:  # smbprotocol checks a signature only where the SIGNED flag says there is one
+        assert answer[:4] == b"\xfeSMB"
+        assert all(r.response["flags"].has_flag(Smb2Flags.SMB2_FLAGS_SIGNED) for r in sent)
+
+
+# -- the chain walker alone, with a dispatcher that misbehaves -------------------------------
+def _offline_chain(*commands: int) -> bytes:
+    wire = Wire.__new__(Wire)  # only frame() is used: no connection
+    wire.session_id, wire.tree_id, wire.next_mid = 7, 1, 1
+    return wire.frame([Req(c, echo_body()) for c in commands])[0]
+
+
+def _status_of(response: bytes) -> int:
+    return struct.unpack_from("<I", response, 8)[0]
+
+
+def test_a_request_the_dispatcher_chokes_on_answers_invalid_parameter_and_the_chain_goes_on():
+    conn_data = {"Authenticated": True, "Uid": 7, "ConnectedShares": {1: {}}, "OpenedFiles": {}}
+    calls = []
+
+    def dispatch(message: bytes) -> bytes:
+        calls.append(message)
+        if len(calls) == 1:
+            raise ValueError("unparseable")
+        return message[:8] + struct.pack("<I", STATUS_SUCCESS) + message[12:]
+
+    out = compound.run(_offline_chain(ECHO, ECHO), conn_data, dispatch, lambda _msg: None)
+    first = out[:struct.unpack_from("<I", out, 20)[0]]
+    assert [_status_of(first), _status_of(out[len(first):])] == [STATUS_INVALID_PARAMETER, STATUS_SUCCESS]
+
+
+def test_a_dropped_connection_is_not_swallowed_by_the_chain():
+    def dispatch(message: bytes) -> bytes:
+        raise DropConnection()
+
+    with pytest.raises(DropConnection):
+        compound.run(_offline_chain(ECHO, ECHO), {"Authenticated": True, "Uid": 7}, dispatch, print)
