@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 from impacket.nt_errors import (
     STATUS_FILE_CLOSED,
+    STATUS_INTERNAL_ERROR,
     STATUS_INVALID_PARAMETER,
     STATUS_NETWORK_NAME_DELETED,
     STATUS_SUCCESS,
@@ -130,19 +131,22 @@ class Chain:
 Dispatch = Callable[[bytes], "bytes | None"]
 
 
-def run(message: bytes, conn_data: dict, dispatch: Dispatch, log: Callable[[str], None]) -> bytes | None:
-    """The compound response to a chain; raises MalformedChain when it cannot be split."""
+def run(message: bytes, conn_data: dict, dispatch: Dispatch, log: Callable[[str], None]) -> list[bytes]:
+    """The compound response to a chain (none if nothing in it is answered now: a CANCEL, or
+    a CHANGE_NOTIFY left pending, which notify.py answers later, on its own, as smbd does).
+    Raises MalformedChain when the chain cannot be split."""
     chain = Chain()
+    requests = split(message)
     responses = []
-    for request in split(message):
-        response = _answer(chain, request, conn_data, dispatch, log)
+    for index, request in enumerate(requests):
+        response = _answer(chain, request, conn_data, dispatch, log, last=index + 1 == len(requests))
         if response is not None:
             responses.append(response)
-    return join(responses) if responses else None
+    return [join(responses)] if responses else []
 
 
 def _answer(chain: Chain, request: bytes, conn_data: dict, dispatch: Dispatch,
-            log: Callable[[str], None]) -> bytes | None:
+            log: Callable[[str], None], last: bool) -> bytes | None:
     flags, = struct.unpack_from("<I", request, 16)
     command, = struct.unpack_from("<H", request, 12)
     session_id, = struct.unpack_from("<Q", request, 40)
@@ -200,6 +204,10 @@ def _answer(chain: Chain, request: bytes, conn_data: dict, dispatch: Dispatch,
             return fail(chain.create_error)
         elif not _fileless_ioctl(command, request):
             return fail(STATUS_FILE_CLOSED)
+    if command == CHANGE_NOTIFY and not last:
+        # Only the last request of a chain may go async (MS-SMB2 3.3.5.2.7, note <206>); smbd
+        # fails one in the middle INTERNAL_ERROR.
+        return fail(STATUS_INTERNAL_ERROR)
 
     try:
         response = dispatch(bytes(standalone))

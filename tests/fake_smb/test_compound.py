@@ -36,7 +36,7 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import compound
+from fake_smb import compound, notify
 from fake_smb.faults import DropConnection
 from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
 from tests.fake_smb.raw_requests import SHARE_ALL
@@ -44,17 +44,21 @@ from tests.fake_smb.relay import RecordingRelay, frames
 
 RELATED = 0x4
 ALL_FF = b"\xff" * 16
-CREATE, CLOSE, FLUSH, READ, WRITE, ECHO, QUERY_INFO = 0x5, 0x6, 0x7, 0x8, 0x9, 0xD, 0x10
-OPEN_IF, OPEN = 3, 1
-NON_DIRECTORY_FILE = 0x40
+CREATE, CLOSE, FLUSH, READ, WRITE, CANCEL, ECHO, CHANGE_NOTIFY, QUERY_INFO = (
+    0x5, 0x6, 0x7, 0x8, 0x9, 0xC, 0xD, 0xF, 0x10)
+OPEN_IF, OPEN, CREATE_NEW = 3, 1, 2
+DIRECTORY_FILE, NON_DIRECTORY_FILE = 0x1, 0x40
+ASYNC = 0x2
+STATUS_PENDING, STATUS_CANCELLED, STATUS_NOTIFY_CLEANUP, STATUS_INTERNAL_ERROR = (
+    0x103, 0xC0000120, 0x10B, 0xC00000E5)
 _HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
 
 
 # -- request bodies (MS-SMB2 2.2) ---------------------------------------------------
-def create_body(name: str, disposition: int = OPEN_IF) -> bytes:
+def create_body(name: str, disposition: int = OPEN_IF, options: int = NON_DIRECTORY_FILE) -> bytes:
     raw = name.encode("utf-16-le")
     return struct.pack("<HBBIQQIIIIIHHII", 57, 0, 0, 2, 0, 0, 0x001F01FF, 0x80, 7, disposition,
-                       NON_DIRECTORY_FILE, 64 + 56, len(raw), 0, 0) + (raw or b"\x00")
+                       options, 64 + 56, len(raw), 0, 0) + (raw or b"\x00")
 
 
 def close_body(fid: bytes = ALL_FF) -> bytes:
@@ -75,6 +79,10 @@ def read_body(length: int, fid: bytes = ALL_FF, offset: int = 0) -> bytes:
 
 def query_info_body(fid: bytes = ALL_FF) -> bytes:  # FileStandardInformation
     return struct.pack("<HBBIHHIII16s", 41, 1, 5, 4096, 0, 0, 0, 0, 0, fid) + b"\x00"
+
+
+def notify_body(fid: bytes = ALL_FF) -> bytes:  # FILE_NOTIFY_CHANGE_FILE_NAME
+    return struct.pack("<HHI16sII", 32, 0, 4096, fid, 0x1, 0)
 
 
 def echo_body() -> bytes:
@@ -98,10 +106,15 @@ class Reply:
     message_id: int
     next_command: int
     body: bytes
+    header: bytes
 
     @property
     def fid(self) -> bytes:
         return self.body[64:80]
+
+    @property
+    def async_id(self) -> int:
+        return struct.unpack_from("<Q", self.header, 32)[0]
 
     @property
     def read_data(self) -> bytes:
@@ -156,7 +169,8 @@ class Wire:
                 status, command = struct.unpack_from("<IH", frame, offset + 8)
                 flags, next_command, mid = struct.unpack_from("<IIQ", frame, offset + 16)
                 end = offset + next_command if next_command else len(frame)
-                replies.append((Reply(command, status, flags, mid, next_command, frame[offset + 64:end]), len(frame)))
+                replies.append((Reply(command, status, flags, mid, next_command, frame[offset + 64:end],
+                                      frame[offset:offset + 64]), len(frame)))
                 if not next_command:
                     break
                 offset = end
@@ -285,6 +299,81 @@ def test_a_next_command_past_the_frame_drops_the_connection_and_only_it(wire, se
         other.close()
 
 
+# -- a request that goes async: CHANGE_NOTIFY --------------------------------------------------
+def _cancel(wire: Wire, message_id: int, async_id: int | None = None) -> None:
+    cancel = bytearray(wire.frame([Req(CANCEL, echo_body())])[0])
+    if async_id is None:
+        struct.pack_into("<Q", cancel, 24, message_id)
+    else:
+        struct.pack_into("<IIQQ", cancel, 16, ASYNC, 0, 0, async_id)
+    wire.send_raw(bytes(cancel))
+
+
+def test_a_notify_ending_a_chain_waits_and_a_cancel_by_message_id_answers_it(wire, monkeypatch):
+    monkeypatch.setattr(notify, "INTERIM_DELAY", 3600)  # no interim: the client cancels first
+    frame, mids = wire.frame([
+        Req(CREATE, create_body("watched", CREATE_NEW, DIRECTORY_FILE)),
+        Req(CHANGE_NOTIFY, notify_body(), related=True),
+    ])
+    wire.send_raw(frame)
+    [(created, created_in)] = wire.receive(1)
+    assert (created.status, created.message_id) == (STATUS_SUCCESS, mids[0])
+    assert created_in == 64 + len(created.body)  # the CREATE's answer alone
+    _cancel(wire, mids[1])
+    [(final, _)] = wire.receive(1)
+    assert (final.status, final.message_id) == (STATUS_CANCELLED, mids[1]) and not final.flags & ASYNC
+    assert statuses(wire.chain([Req(CLOSE, close_body(created.fid))])) == [STATUS_SUCCESS]
+
+
+def test_a_notify_still_pending_gets_an_interim_response_and_a_cancel_by_async_id(wire, monkeypatch):
+    monkeypatch.setattr(notify, "INTERIM_DELAY", 0)
+    opened = wire.chain([Req(CREATE, create_body("watched", CREATE_NEW, DIRECTORY_FILE))])[0]
+    frame, mids = wire.frame([Req(CHANGE_NOTIFY, notify_body(opened.fid))])
+    wire.send_raw(frame)
+    [(interim, _)] = wire.receive(1)
+    assert (interim.status, interim.message_id) == (STATUS_PENDING, mids[0]) and interim.flags & ASYNC
+    _cancel(wire, 0, interim.async_id)
+    [(final, _)] = wire.receive(1)
+    assert (final.status, final.message_id, final.async_id) == (STATUS_CANCELLED, mids[0], interim.async_id)
+    assert final.flags & ASYNC
+
+
+def test_closing_a_watched_directory_completes_its_notify_with_cleanup(wire, monkeypatch):
+    monkeypatch.setattr(notify, "INTERIM_DELAY", 0)
+    opened = wire.chain([Req(CREATE, create_body("watched", CREATE_NEW, DIRECTORY_FILE))])[0]
+    frame, mids = wire.frame([Req(CHANGE_NOTIFY, notify_body(opened.fid))])
+    wire.send_raw(frame)
+    [(interim, _)] = wire.receive(1)
+    assert interim.status == STATUS_PENDING
+    frame, close_mids = wire.frame([Req(CLOSE, close_body(opened.fid))])
+    wire.send_raw(frame)
+    (cleanup, _), (closed, _) = wire.receive(2)
+    assert (cleanup.status, cleanup.message_id, cleanup.async_id) == (STATUS_NOTIFY_CLEANUP, mids[0], interim.async_id)
+    assert (closed.status, closed.message_id) == (STATUS_SUCCESS, close_mids[0])
+
+
+def test_a_cancel_is_never_answered_itself(wire):
+    _cancel(wire, 999_999)
+    frame, mids = wire.frame([Req(ECHO, echo_body())])
+    wire.send_raw(frame)
+    [(echo, _)] = wire.receive(1)
+    assert (echo.command, echo.message_id) == (ECHO, mids[0])
+
+
+def test_a_notify_in_the_middle_of_a_chain_fails_internal_error_and_the_chain_goes_on(wire):
+    replies = wire.chain([
+        Req(CREATE, create_body("watched", CREATE_NEW, DIRECTORY_FILE)),
+        Req(CHANGE_NOTIFY, notify_body(), related=True),
+        Req(CLOSE, close_body(), related=True),
+    ])
+    assert statuses(replies) == [STATUS_SUCCESS, STATUS_INTERNAL_ERROR, STATUS_SUCCESS]
+
+
+def test_a_notify_on_a_file_is_refused(wire):
+    replies = wire.chain([Req(CREATE, create_body("plain.dat")), Req(CHANGE_NOTIFY, notify_body(), related=True)])
+    assert statuses(replies) == [STATUS_SUCCESS, STATUS_INVALID_PARAMETER]
+
+
 # -- padding ----------------------------------------------------------------------------
 def test_every_response_of_a_compound_is_padded_to_8_bytes_a_lone_one_is_not(wire, share):
     (share / "pad.dat").write_bytes(b"123")
@@ -358,7 +447,7 @@ def test_a_request_the_dispatcher_chokes_on_answers_invalid_parameter_and_the_ch
             raise ValueError("unparseable")
         return message[:8] + struct.pack("<I", STATUS_SUCCESS) + message[12:]
 
-    out = compound.run(_offline_chain(ECHO, ECHO), conn_data, dispatch, lambda _msg: None)
+    [out] = compound.run(_offline_chain(ECHO, ECHO), conn_data, dispatch, lambda _msg: None)
     first = out[:struct.unpack_from("<I", out, 20)[0]]
     assert [_status_of(first), _status_of(out[len(first):])] == [STATUS_INVALID_PARAMETER, STATUS_SUCCESS]
 
