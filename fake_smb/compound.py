@@ -19,6 +19,8 @@ suite holds us to:
   sends; an unrelated request forgets it.  Once closed, it answers FILE_CLOSED.
 - A CREATE that fails: related requests after it that cannot resolve a FileId fail
   with the CREATE's status, not FILE_CLOSED.  Other failures do not propagate.
+- Only the last request of a chain may go async (a CHANGE_NOTIFY, notify.py); one in
+  the middle fails INTERNAL_ERROR.
 - Every response of a compound is padded to 8 bytes, the last one too; a lone
   request's response is not.
 """
@@ -127,7 +129,8 @@ class Chain:
     create_error: int = STATUS_SUCCESS
 
 
-# dispatch(standalone request) -> its response, or None for a request that has none (CANCEL).
+# dispatch(standalone request) -> its response, or None when none goes out now (a CANCEL,
+# a CHANGE_NOTIFY left pending).
 Dispatch = Callable[[bytes], "bytes | None"]
 
 
