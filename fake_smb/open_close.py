@@ -4,8 +4,8 @@ Replaces impacket's handlers, which report the CreateDisposition as the
 CreateAction (smbprotocol then misreads the result), answer a missing file
 with STATUS_NO_SUCH_FILE instead of STATUS_OBJECT_NAME_NOT_FOUND, and delete a
 non-empty directory tree on delete-on-close.  The open table stays impacket's
-(connData['OpenedFiles']) so its READ, QUERY_INFO and QUERY_DIRECTORY
-handlers keep working on our opens.
+(connData['OpenedFiles']) so its QUERY_INFO handler keeps working on our
+opens; QUERY_DIRECTORY keeps its cursor on the open (query_directory.py).
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from impacket.nt_errors import (
     STATUS_FILE_IS_A_DIRECTORY,
     STATUS_INVALID_HANDLE,
     STATUS_INVALID_PARAMETER,
+    STATUS_NETWORK_NAME_DELETED,
     STATUS_NOT_A_DIRECTORY,
     STATUS_OBJECT_NAME_COLLISION,
     STATUS_OBJECT_NAME_INVALID,
     STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_OBJECT_PATH_NOT_FOUND,
-    STATUS_NETWORK_NAME_DELETED,
     STATUS_SHARING_VIOLATION,
     STATUS_SUCCESS,
 )
@@ -196,7 +196,6 @@ def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req
         "DeleteOnClose": delete_on_close,
         GRANTED_KEY: granted(req["DesiredAccess"]),
         "TreeID": tree_id,  # TREE_DISCONNECT closes the opens made through it
-        "Open": {"EnumerationLocation": 0, "EnumerationSearchPattern": ""},
     }
     # release.close_open takes it out of the table again, however the open ends.
     entry["ShareMode"] = table.add(file_key(st), access, share, entry)

@@ -16,7 +16,16 @@ from impacket import ntlm
 from impacket import smb3structs as smb2
 from impacket.smbserver import SMBSERVER
 
-from fake_smb import file_info, file_io, negotiate, open_close, release, session_setup, tree_connect
+from fake_smb import (
+    file_info,
+    file_io,
+    negotiate,
+    open_close,
+    query_directory,
+    release,
+    session_setup,
+    tree_connect,
+)
 from fake_smb.connection import SmbConnectionHandler
 from fake_smb.share_modes import OpenTable
 
@@ -74,6 +83,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_CLOSE: open_close.close_handler,
             smb2.SMB2_WRITE: file_io.write_handler,
             smb2.SMB2_READ: file_io.read_handler,
+            smb2.SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
         }
         for command, handler in replaced.items():
             self.hookSmb2Command(command, handler)
