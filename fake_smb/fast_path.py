@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import struct
 
-from fake_smb import file_io
+from fake_smb import file_io, query_directory
 
 SMB2_READ = 0x0008
 SMB2_WRITE = 0x0009
-_HANDLERS = {SMB2_READ: file_io.read_handler, SMB2_WRITE: file_io.write_handler}
+SMB2_QUERY_DIRECTORY = 0x000E
+_HANDLERS = {SMB2_READ: file_io.read_handler, SMB2_WRITE: file_io.write_handler,
+             SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler}
 _FLAGS_SERVER_TO_REDIR = 0x00000001
 _HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
 
