@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import struct
 
-from fake_smb import file_io, query_directory
+from fake_smb import copy_chunk, file_io, query_directory
 
 SMB2_READ = 0x0008
 SMB2_WRITE = 0x0009
+SMB2_IOCTL = 0x000B
 SMB2_QUERY_DIRECTORY = 0x000E
+# A handler may answer None: that request goes to impacket's dispatcher after all.
 _HANDLERS = {SMB2_READ: file_io.read_handler, SMB2_WRITE: file_io.write_handler,
-             SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler}
+             SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
+             SMB2_IOCTL: copy_chunk.direct_ioctl_handler}
 _FLAGS_SERVER_TO_REDIR = 0x00000001
 _HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
 
@@ -57,5 +60,8 @@ def try_fast(server, conn_id: str, message: bytes) -> bytes | None:
     conn_data = server.getConnectionData(conn_id, checkStatus=False)
     if not conn_data.get("Authenticated"):
         return None  # impacket answers STATUS_ACCESS_DENIED
-    commands, _, status = handler(conn_id, server, _Request(message))
+    answer = handler(conn_id, server, _Request(message))
+    if answer is None:
+        return None
+    commands, _, status = answer
     return response_header(message, status, conn_data["Uid"]) + commands[0].getData()
