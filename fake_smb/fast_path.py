@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import struct
 
-from fake_smb import copy_chunk, file_io, query_directory
+from fake_smb import copy_chunk, file_io, open_close, query_directory
 
+SMB2_CREATE = 0x0005
+SMB2_CLOSE = 0x0006
 SMB2_READ = 0x0008
 SMB2_WRITE = 0x0009
 SMB2_IOCTL = 0x000B
@@ -20,7 +22,8 @@ SMB2_QUERY_DIRECTORY = 0x000E
 # A handler may answer None: that request goes to impacket's dispatcher after all.
 _HANDLERS = {SMB2_READ: file_io.read_handler, SMB2_WRITE: file_io.write_handler,
              SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
-             SMB2_IOCTL: copy_chunk.direct_ioctl_handler}
+             SMB2_IOCTL: copy_chunk.direct_ioctl_handler,
+             SMB2_CREATE: open_close.create_handler, SMB2_CLOSE: open_close.close_handler}
 _FLAGS_SERVER_TO_REDIR = 0x00000001
 _HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
 

@@ -145,7 +145,7 @@ def create_handler(connId, smbServer, recvPacket):
         # IPC$ (no path) or an unknown tree: no named pipes are served.
         status = STATUS_NETWORK_NAME_DELETED if recvPacket["TreeID"] not in conn_data["ConnectedShares"] else STATUS_OBJECT_NAME_NOT_FOUND
         return error(status)
-    req = smb2.SMB2Create(recvPacket["Data"])
+    req = smb2.SMB2Create(bytes(recvPacket["Data"]))  # fast_path hands a memoryview
     name = req["Buffer"][: req["NameLength"]].decode("utf-16le")
     if name.startswith("\\"):
         # The name is relative to the share and must not begin with a separator
@@ -206,7 +206,7 @@ def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req
 
 def close_handler(connId, smbServer, recvPacket):
     conn_data = smbServer.getConnectionData(connId)
-    req = smb2.SMB2Close(recvPacket["Data"])
+    req = smb2.SMB2Close(bytes(recvPacket["Data"]))
     fid = resolve_fid(conn_data, req["FileID"].getData())
     entry = conn_data["OpenedFiles"].pop(fid, None)
     if entry is None:
