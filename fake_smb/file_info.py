@@ -47,12 +47,14 @@ FILE_RENAME_INFORMATION = 10
 FILE_DISPOSITION_INFORMATION = 13
 FILE_POSITION_INFORMATION = 14
 FILE_MODE_INFORMATION = 16
+FILE_FULL_EA_INFORMATION = 15
 FILE_ALIGNMENT_INFORMATION = 17
 FILE_ALL_INFORMATION = 18
 FILE_END_OF_FILE_INFORMATION = 20
 FILE_ALTERNATE_NAME_INFORMATION = 21
 FILE_COMPRESSION_INFORMATION = 28
 FILE_NETWORK_OPEN_INFORMATION = 34
+FILE_ATTRIBUTE_TAG_INFORMATION = 35
 FILE_NORMALIZED_NAME_INFORMATION = 48
 FILE_DISPOSITION_INFORMATION_EX = 64
 # File system information classes (MS-FSCC 2.5)
@@ -70,6 +72,8 @@ _FIXED_SIZE = {
     SMB2_0_INFO_FILESYSTEM: {1: 24, 3: 24, 4: 8, 5: 16, 6: 48, 7: 32, 8: 64, 11: 28},
 }
 _NO_LIMIT = 0xFFFFFFFFFFFFFFFF
+FILE_READ_EA = 0x00000008
+FILE_READ_ATTRIBUTES = 0x00000080
 
 _SECTOR = 512
 _SECTORS_PER_UNIT = 8
@@ -325,10 +329,34 @@ def _query_fs_info(original, connId, smbServer, recvPacket, req):
     return _info_response(info)
 
 
+# The file information classes an open may read only with FILE_READ_ATTRIBUTES, and
+# FileFullEaInformation only with FILE_READ_EA (MS-FSA 2.1.5.11; smbtorture
+# smb2.getinfo.getinfo_access); every other class answers whatever the open's access.
+_NEEDED_ACCESS = {
+    FILE_BASIC_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_ALL_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_NETWORK_OPEN_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_ATTRIBUTE_TAG_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_FULL_EA_INFORMATION: FILE_READ_EA,
+}
+
+
+def _access_denied(conn_data: dict, req, packet) -> bool:
+    needed = _NEEDED_ACCESS.get(req["FileInfoClass"])
+    if needed is None:
+        return False
+    found = _open_file(conn_data, req, packet)
+    return found is not None and not _granted(found[0]) & needed
+
+
 def make_query_info_handler(original):
     def query_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2QueryInfo(recvPacket["Data"])
         if req["InfoType"] == SMB2_0_INFO_FILE:
+            fixed = _FIXED_SIZE[SMB2_0_INFO_FILE].get(req["FileInfoClass"], 0)
+            if req["OutputBufferLength"] >= fixed and _access_denied(
+                    smbServer.getConnectionData(connId), req, recvPacket):
+                return error(STATUS_ACCESS_DENIED)
             answer = _query_file_info(original, connId, smbServer, recvPacket, req)
         elif req["InfoType"] == SMB2_0_INFO_FILESYSTEM:
             answer = _query_fs_info(original, connId, smbServer, recvPacket, req)
