@@ -63,6 +63,7 @@ _COPY_HEAD = struct.Struct("<24sI4x")  # SourceKey ChunkCount Reserved (2.2.31.1
 _CHUNK = struct.Struct("<QQI4x")  # SourceOffset TargetOffset Length Reserved (2.2.31.1.1)
 _COPY_RESPONSE = struct.Struct("<III")  # ChunksWritten ChunkBytesWritten TotalBytesWritten
 _HEADER_SIZE = 64
+_MAX_OFFSET = (1 << 63) - 1
 _HANDLED = (FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE)
 
 
@@ -129,6 +130,8 @@ def copy(source_fd: int, dest_fd: int, chunks, root: str, quota_bytes: int | Non
     the first chunk that cannot be copied whole."""
     done = total = 0
     for source_offset, target_offset, length in chunks:
+        if max(source_offset, target_offset) + length > _MAX_OFFSET:
+            return STATUS_INVALID_PARAMETER, done, total  # past any file offset (MS-FSA 2.1.5.3)
         data = os.pread(source_fd, length, source_offset)
         if len(data) < length:
             return STATUS_INVALID_VIEW_SIZE, done, total

@@ -163,6 +163,14 @@ def test_access_each_side_needs(tree, share, src_access, dst_access, code, expec
     assert (share / "dst.bin").read_bytes() == (b"s" * 100 if expected == 0 else b"")
 
 
+@pytest.mark.parametrize("chunk", [(1 << 63, 0, 100), (0, (1 << 64) - 50, 100)])
+def test_offsets_past_any_file_are_invalid_parameter(tree, share, chunk):
+    src = make(share, tree, "src.bin", b"s" * 100)
+    dst = make(share, tree, "dst.bin", b"")
+    assert copy(dst, key_of(src), [(0, 0, 100), chunk]) == (STATUS_INVALID_PARAMETER, (1, 0, 100))
+    assert copy(dst, key_of(src), [(0, 100, 100)]) == (0, (1, 0, 100))  # the connection lives on
+
+
 def test_max_output_below_the_answer_is_invalid_parameter(tree, share):
     src = make(share, tree, "src.bin", b"s" * 100)
     dst = make(share, tree, "dst.bin", b"")
