@@ -166,6 +166,8 @@ def query_directory_handler(connId, smbServer, recvPacket):
     if tree_id not in conn_data["ConnectedShares"]:
         return error(STATUS_NETWORK_NAME_DELETED)
     body = bytes(recvPacket["Data"])
+    if len(body) < _REQUEST.size:
+        return error(STATUS_INVALID_PARAMETER)
     (_, info_class, flags, file_index, raw_fid, name_offset, name_length,
      output_length) = _REQUEST.unpack_from(body, 0)
     entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
