@@ -33,22 +33,19 @@ import struct
 from impacket.nt_errors import (
     STATUS_ACCESS_DENIED,
     STATUS_DISK_FULL,
-    STATUS_FILE_CLOSED,
     STATUS_INVALID_PARAMETER,
     STATUS_INVALID_VIEW_SIZE,
-    STATUS_NOT_SUPPORTED,
     STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_SUCCESS,
 )
 
 from fake_smb import quota
 from fake_smb.access import FILE_ALL_ACCESS, FILE_EXECUTE, FILE_READ_DATA, GRANTED_KEY
-from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
+from fake_smb.fsctl_request import Fsctl
+from fake_smb.handler_util import error, share_root
 
-FSCTL_SRV_REQUEST_RESUME_KEY = 0x00140078
 FSCTL_SRV_COPYCHUNK = 0x001440F2
 FSCTL_SRV_COPYCHUNK_WRITE = 0x001480F2
-SMB2_0_IOCTL_IS_FSCTL = 0x00000001
 FILE_WRITE_DATA = 0x00000002
 FILE_APPEND_DATA = 0x00000004
 
@@ -58,19 +55,10 @@ MAX_CHUNK_SIZE = 1024 * 1024
 MAX_TOTAL_SIZE = 16 * 1024 * 1024
 
 RESUME_KEY = "ResumeKey"  # the open's key, made at the first request for it
-_IOCTL_REQ = struct.Struct("<HHI16sIIIIIIII")  # StructureSize .. Reserved2 (2.2.31)
 _COPY_HEAD = struct.Struct("<24sI4x")  # SourceKey ChunkCount Reserved (2.2.31.1)
 _CHUNK = struct.Struct("<QQI4x")  # SourceOffset TargetOffset Length Reserved (2.2.31.1.1)
 _COPY_RESPONSE = struct.Struct("<III")  # ChunksWritten ChunkBytesWritten TotalBytesWritten
-_HEADER_SIZE = 64
 _MAX_OFFSET = (1 << 63) - 1
-_HANDLED = (FSCTL_SRV_REQUEST_RESUME_KEY, FSCTL_SRV_COPYCHUNK, FSCTL_SRV_COPYCHUNK_WRITE)
-
-
-def _ioctl_response(ctl_code: int, raw_fid: bytes, output: bytes, status: int = STATUS_SUCCESS):
-    # IOCTL response (2.2.32): StructureSize 49, the output right after the 48-byte body.
-    body = struct.pack("<HHI16sIIIIII", 49, 0, ctl_code, raw_fid, 0x70, 0, 0x70, len(output), 0, 0)
-    return [RawBody(body + output)], None, status
 
 
 def _granted(entry: dict) -> int:
@@ -146,66 +134,33 @@ def copy(source_fd: int, dest_fd: int, chunks, root: str, quota_bytes: int | Non
     return STATUS_SUCCESS, done, total
 
 
-def _copy_chunk(smbServer, conn_data: dict, tree_id: int, ctl_code: int, dest: dict,
-                raw_fid: bytes, data: bytes, max_output: int):
-    if max_output < _COPY_RESPONSE.size:
+def copy_chunk(req: Fsctl):
+    """FSCTL_SRV_COPYCHUNK and FSCTL_SRV_COPYCHUNK_WRITE; req.entry is the destination."""
+    if req.max_output < _COPY_RESPONSE.size:
         return error(STATUS_INVALID_PARAMETER)
-    parsed = parse_chunks(data)
+    parsed = parse_chunks(req.input)
     if parsed is None:
         return error(STATUS_INVALID_PARAMETER)
     key, chunks = parsed
-    source = _find_source(conn_data, key)
+    source = _find_source(req.conn_data, key)
     if source is None:
         return error(STATUS_OBJECT_NAME_NOT_FOUND)
-    status = _access_status(ctl_code, source, dest)
+    status = _access_status(req.ctl_code, source, req.entry)
     if status != STATUS_SUCCESS:
         return error(status)
     if not within_limits(chunks):
-        limits = _COPY_RESPONSE.pack(MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_TOTAL_SIZE)
-        return _ioctl_response(ctl_code, raw_fid, limits, STATUS_INVALID_PARAMETER)
-    root = share_root(conn_data, tree_id) or ""
-    status, done, total = copy(source["FileHandle"], dest["FileHandle"], chunks, root,
-                               smbServer.fake_config.quota_bytes)
-    return _ioctl_response(ctl_code, raw_fid, _COPY_RESPONSE.pack(done, 0, total), status)
+        return req.answer(_COPY_RESPONSE.pack(MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_TOTAL_SIZE),
+                          STATUS_INVALID_PARAMETER)
+    root = share_root(req.conn_data, req.tree_id) or ""
+    status, done, total = copy(source["FileHandle"], req.entry["FileHandle"], chunks, root,
+                               req.server.fake_config.quota_bytes)
+    return req.answer(_COPY_RESPONSE.pack(done, 0, total), status)
 
 
-def _request_resume_key(ctl_code: int, entry: dict, raw_fid: bytes, max_output: int):
+def request_resume_key(req: Fsctl):
     # SRV_REQUEST_RESUME_KEY response (2.2.32.3): ResumeKey, ContextLength 0, and the 4 bytes
     # of Context that Windows and Samba send anyway (smbtorture's parser expects 32 bytes).
-    output = resume_key(entry) + struct.pack("<I4x", 0)
-    if max_output < len(output):
+    output = resume_key(req.entry) + struct.pack("<I4x", 0)
+    if req.max_output < len(output):
         return error(STATUS_INVALID_PARAMETER)
-    return _ioctl_response(ctl_code, raw_fid, output)
-
-
-def make_ioctl_handler(original):
-    """IOCTL: server-side copy here, every other control code to ``original``."""
-
-    def ioctl_handler(connId, smbServer, recvPacket):
-        body = bytes(recvPacket["Data"])
-        if len(body) < _IOCTL_REQ.size:
-            return original(connId, smbServer, recvPacket)
-        (_, _, ctl_code, raw_fid, input_offset, input_count, _, _, _, max_output, flags,
-         _) = _IOCTL_REQ.unpack_from(body, 0)
-        if ctl_code not in _HANDLED:
-            return original(connId, smbServer, recvPacket)
-        if flags != SMB2_0_IOCTL_IS_FSCTL:
-            return error(STATUS_NOT_SUPPORTED)  # these are FSCTLs (MS-SMB2 3.3.5.15)
-        conn_data = smbServer.getConnectionData(connId)
-        entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
-        if entry is None:
-            return error(STATUS_FILE_CLOSED)
-        if ctl_code == FSCTL_SRV_REQUEST_RESUME_KEY:
-            return _request_resume_key(ctl_code, entry, raw_fid, max_output)
-        start = input_offset - _HEADER_SIZE
-        data = body[start : start + input_count] if input_count and start >= 0 else b""
-        return _copy_chunk(smbServer, conn_data, recvPacket["TreeID"], ctl_code, entry, raw_fid,
-                           data, max_output)
-
-    return ioctl_handler
-
-
-# For fast_path: server-side copy answered directly, every other IOCTL left to impacket (None).
-# Besides speed, impacket pads even a lone response to 8 bytes, and smbtorture reads copy-chunk
-# data that comes with an error status only when it is exactly 12 bytes.
-direct_ioctl_handler = make_ioctl_handler(lambda connId, smbServer, recvPacket: None)
+    return req.answer(output)

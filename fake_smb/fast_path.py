@@ -3,8 +3,8 @@
 impacket's dispatcher parses every request with its generic Structure class,
 first as SMB1, then as SMB2; on a 4 MiB WRITE that costs ~50 ms of slicing,
 capping uploads near 40 MB/s, and listing a folder one entry at a time pays it
-per entry.  READ, WRITE, CREATE, CLOSE, QUERY_DIRECTORY and the server-side
-copy IOCTLs are handled by our code anyway, so a lone (non-compound) one on an
+per entry.  READ, WRITE, CREATE, CLOSE, QUERY_DIRECTORY and the FSCTLs of fsctl.py
+are handled by our code anyway, so a lone (non-compound) one on an
 authenticated connection goes straight to it; everything else still goes
 through impacket.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from fake_smb import copy_chunk, file_io, open_close, query_directory
+from fake_smb import file_io, fsctl, open_close, query_directory
 
 SMB2_CREATE = 0x0005
 SMB2_CLOSE = 0x0006
@@ -24,7 +24,7 @@ SMB2_QUERY_DIRECTORY = 0x000E
 # A handler may answer None: that request goes to impacket's dispatcher after all.
 _HANDLERS = {SMB2_READ: file_io.read_handler, SMB2_WRITE: file_io.write_handler,
              SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
-             SMB2_IOCTL: copy_chunk.direct_ioctl_handler,
+             SMB2_IOCTL: fsctl.direct_ioctl_handler,
              SMB2_CREATE: open_close.create_handler, SMB2_CLOSE: open_close.close_handler}
 _FLAGS_SERVER_TO_REDIR = 0x00000001
 _HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")

@@ -17,9 +17,9 @@ from impacket import smb3structs as smb2
 from impacket.smbserver import SMBSERVER
 
 from fake_smb import (
-    copy_chunk,
     file_info,
     file_io,
+    fsctl,
     negotiate,
     open_close,
     query_directory,
@@ -96,7 +96,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_TREE_CONNECT: tree_connect.make_tree_connect_handler,
             smb2.SMB2_TREE_DISCONNECT: release.make_tree_disconnect_handler,
             smb2.SMB2_LOGOFF: release.make_logoff_handler,
-            smb2.SMB2_IOCTL: copy_chunk.make_ioctl_handler,
+            smb2.SMB2_IOCTL: fsctl.make_ioctl_handler,
         }
         for command, make in wrapped.items():
             original = self.hookSmb2Command(command, None)

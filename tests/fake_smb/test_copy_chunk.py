@@ -34,6 +34,7 @@ def tree(clients):
 def ioctl(handle, code: int, data: bytes = b"", max_output: int = 65536) -> tuple[int, bytes]:
     """(status, output) of an FSCTL; an error may carry output too."""
     req = SMB2IOCTLRequest()
+    req.fields["ctl_code"].enum_strict = False  # smbprotocol knows only some FSCTLs
     req["ctl_code"] = code
     req["file_id"] = handle.file_id
     req["max_output_response"] = max_output
