@@ -25,7 +25,7 @@ SMB2_QUERY_DIRECTORY = 0x000E
 _HANDLERS = {SMB2_READ: file_io.read_handler, SMB2_WRITE: file_io.write_handler,
              SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
              SMB2_IOCTL: fsctl.direct_ioctl_handler,
-             SMB2_CREATE: open_close.create_handler, SMB2_CLOSE: open_close.close_handler}
+             SMB2_CREATE: open_close.direct_create_handler, SMB2_CLOSE: open_close.close_handler}
 _FLAGS_SERVER_TO_REDIR = 0x00000001
 _HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")
 

@@ -220,6 +220,15 @@ def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req
     return [resp], None, STATUS_SUCCESS
 
 
+def direct_create_handler(connId, smbServer, recvPacket):
+    """create_handler for a lone CREATE (fast_path): no later request of a compound can name
+    its open as the related one, so it is not remembered as such (impacket's dispatcher
+    forgets it at the end of every request it handles)."""
+    answer = create_handler(connId, smbServer, recvPacket)
+    smbServer.getConnectionData(connId)["LastRequest"].pop("SMB2_CREATE", None)
+    return answer
+
+
 def close_handler(connId, smbServer, recvPacket):
     conn_data = smbServer.getConnectionData(connId)
     _, flags, _, raw_fid = _CLOSE_REQUEST.unpack_from(recvPacket["Data"], 0)

@@ -234,3 +234,15 @@ def test_patterns_reach_the_wire(tree, share):
 ])
 def test_wildcards_match_as_samba_does(pattern, name, expected):
     assert matches(pattern, name) is expected
+
+
+def test_a_lone_request_cannot_name_the_last_create_as_related(tree, share):
+    """All-0xFF names the open of an earlier CREATE in the same compound only (MS-SMB2
+    3.3.5.2.7.2); alone it names no open."""
+    open_dir(tree, make_folder(share, ["a"]))
+
+    class Related:
+        file_id = b"\xff" * 16
+        tree_connect = tree
+
+    assert query(Related())[0] == 0xC0000128  # STATUS_FILE_CLOSED
