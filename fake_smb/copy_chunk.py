@@ -17,8 +17,9 @@ smbclient.copyfile use it.  The checks and their order are Samba's
    INVALID_PARAMETER, answered with those limits (2.2.32.1);
 5. then the chunks in order, each read whole before it is written (so a copy
    within one file whose ranges overlap reads the old bytes); a chunk reaching
-   past the source's end is INVALID_VIEW_SIZE, one the quota cannot hold
-   DISK_FULL, each answered with what the chunks before it wrote.
+   past the source's end is INVALID_VIEW_SIZE, one past the largest file offset
+   INVALID_PARAMETER, one the quota cannot hold DISK_FULL, each answered with what
+   the chunks before it wrote.
 
 Byte-range locks are not consulted (smbtorture copy_chunk_src_lock, dest_lock).
 """
