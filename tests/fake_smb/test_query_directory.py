@@ -8,7 +8,7 @@ import struct
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.open import (
@@ -47,6 +47,8 @@ def query(handle, pattern: str = "*", flags: int = 0, length: int = 4096, info_c
           index: int = 0) -> tuple[int, list[bytes]]:
     """(status, the raw entries) of one QUERY_DIRECTORY."""
     req = SMB2QueryDirectoryRequest()
+    req.fields["file_information_class"].enum_strict = False  # to send classes it does not know
+    req.fields["flags"].flag_strict = False
     req["file_information_class"] = info_class
     req["flags"] = flags
     req["file_index"] = index
@@ -246,3 +248,24 @@ def test_a_lone_request_cannot_name_the_last_create_as_related(tree, share):
         tree_connect = tree
 
     assert query(Related())[0] == 0xC0000128  # STATUS_FILE_CLOSED
+
+
+KNOWN_STATUSES = {0, STATUS_NO_MORE_FILES, STATUS_NO_SUCH_FILE, STATUS_INFO_LENGTH_MISMATCH,
+                  0xC000000D,  # INVALID_PARAMETER
+                  0xC0000003,  # INVALID_INFO_CLASS
+                  0xC0000033}  # OBJECT_NAME_INVALID
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(requests=st.lists(st.tuples(
+    st.text(alphabet='ab*?<>".\\x', max_size=6), st.integers(0, 0x1F),
+    st.one_of(st.sampled_from(sorted(NAME_AT)), st.integers(0, 40)),
+    st.integers(0, 0x1_0000_0000 - 1), st.one_of(st.integers(0, 400), st.integers(0, 70000))),
+    min_size=1, max_size=8))
+@example(requests=[("*", SINGLE, cls, 0, 4096) for cls in sorted(NAME_AT)])
+def test_any_search_is_answered_and_the_connection_lives_on(tree, share, requests):
+    handle = open_dir(tree, make_folder(share, ["a.txt", "b", "ab.x"]))
+    for pattern, flags, info_class, index, length in requests:
+        status, _ = query(handle, pattern, flags, length, info_class, index)
+        assert status in KNOWN_STATUSES
+    assert query(handle, "*", REOPEN, 65536)[0] == 0  # REOPEN: a new pattern applies
