@@ -19,8 +19,10 @@ from impacket.smbserver import SMBSERVER
 from fake_smb import (
     file_info,
     file_io,
+    fsctl,
     negotiate,
     open_close,
+    query_directory,
     release,
     session_setup,
     sessions,
@@ -91,6 +93,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_READ: file_io.read_handler,
             smb2.SMB2_LOCK: lock_handler,
             smb2.SMB2_CANCEL: cancel_handler,
+            smb2.SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
         }
         for command, handler in replaced.items():
             self.hookSmb2Command(command, handler)
@@ -102,6 +105,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_TREE_CONNECT: tree_connect.make_tree_connect_handler,
             smb2.SMB2_TREE_DISCONNECT: release.make_tree_disconnect_handler,
             smb2.SMB2_LOGOFF: lambda original: sessions.make_logoff_handler(release.make_logoff_handler(original)),
+            smb2.SMB2_IOCTL: fsctl.make_ioctl_handler,
         }
         for command, make in wrapped.items():
             original = self.hookSmb2Command(command, None)
