@@ -68,15 +68,10 @@ class BackupReader:
                     f"{expected}; the PFX given holds {key.thumbprint}"
                 ) from None
             raise
-        # The key opened and the MAC (which covers the thumbprint) holds: the manifest is as
-        # written, so a thumbprint that disagrees means another certificate for the same key.
+        # The key opened, so this PFX holds the right key. The MAC covers the thumbprint, so
+        # once it holds, a thumbprint that differs was not altered: the PFX holds the same key
+        # under another certificate (a renewal that kept the key), and the backup opens.
         self._parsed.verify(keys.derive(data_key, self.backup_id, "manifest"))
-        if key.thumbprint != expected:
-            raise CertificateError(
-                f"backup {self.backup_id} was encrypted for the certificate with thumbprint "
-                f"{expected}; the PFX given holds {key.thumbprint}, another certificate for the "
-                f"same key (renewed with the same key?): give a PFX of certificate {expected} "
-                "(this key exported with that certificate will do)")
         self._data_key = data_key
 
     def role(self, name: str) -> RoleRecord:
@@ -107,7 +102,7 @@ class BackupReader:
         except PathFaultError:
             raise IntegrityError(f"backup {self.backup_id}: the data file of role {name} is missing") from None
 
-        def records(acquire) -> Iterator[_Sealed]:  # noqa: ANN001
+        def records(acquire) -> Iterator[_Sealed]:
             header = bytearray(chunks.HEADER_SIZE)
             index = 0
             while True:
@@ -145,7 +140,8 @@ class BackupReader:
                 plain_total += len(plain)
                 decoder.feed(plain)
                 while (event := decoder.next_event()) is not NEED_DATA:
-                    if isinstance(event, (Entry, Symlink)):
+                    # Symlink targets no file system can hold are refused by the decoder.
+                    if isinstance(event, (Symlink, Entry)):
                         entries += 1
                     elif isinstance(event, FileData):
                         file_bytes += len(event.data)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 import threading
 import uuid
+
 import zstandard
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -142,11 +143,17 @@ class ChunkOpener:
             ) from None
         if codec == CODEC_ZSTD:
             try:
-                plain = memoryview(self._zstd.decompress(target, max_output_size=self.chunk_size))
+                # Exactly one zstd frame: no skippable frame, no second frame, no trailing bytes.
+                plain = memoryview(self._zstd.decompress(target, max_output_size=self.chunk_size,
+                                                         allow_extra_data=False))
             except zstandard.ZstdError:
-                raise IntegrityError(f"role {self.role}: chunk {index} does not decompress") from None
+                raise IntegrityError(
+                    f"role {self.role}: chunk {index} does not decompress (not exactly one zstd frame)"
+                ) from None
         else:
             plain = target
-        if len(plain) > self.chunk_size or (not final and len(plain) != self.chunk_size):
+        # Every chunk holds 1..chunk_size bytes, and all but the final one exactly chunk_size:
+        # so a stream has one chunking only (no empty final chunk after a full one).
+        if not 0 < len(plain) <= self.chunk_size or (not final and len(plain) != self.chunk_size):
             raise IntegrityError(f"role {self.role}: chunk {index} has the wrong size")
         return plain

@@ -32,6 +32,7 @@ from engine.history import BackupRecord, History
 from engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from engine.jobstate import ACTIVE, ON_SHARE, Status
 from engine.manifest import format_time, parse, parse_time
+from engine.recovery import Found, complete_on_share, settle_completed
 from engine.restore import restore_roles
 from engine.settings import (
     DEFAULT_SMB_TIMEOUT_SECONDS,
@@ -338,16 +339,39 @@ class Controller:
         return Job(self, record, settings)
 
     def _fail_interrupted(self) -> None:
-        """Mark Failed the jobs left Queued or Running by a process that died. Needs the slot."""
-        for stale in self.history.unfinished():
-            record = self.history.get(stale.id)
+        """Settle the jobs left Queued or Running by a process that died. Needs the slot.
+
+        A Running job may have died after its backup was complete on the share: the share is
+        asked (engine.recovery), and such a job is recorded as its backup is. Every other one
+        is Failed.
+        """
+        stale = [self.history.get(s.id) for s in self.history.unfinished()]
+        running = [r.id for r in stale if r is not None and r.status == Status.RUNNING.value]
+        found, unchecked = self._find_complete(running) if running else ({}, None)
+        now = format_time(self.clock.now())
+        for record in stale:
             assert record is not None
+            if record.id in found:
+                settle_completed(record, found[record.id], list(self.settings.sources), now)
+                self.history.save(record)
+                continue
+            message = "the job was interrupted (its process ended)"
+            if unchecked and record.id in running:
+                message += f"; the share could not be checked for its backup: {unchecked}"
             record.move_to(Status.FAILED)
-            record.error = {"category": AlertCategory.GENERAL_FAULT.value,
-                            "message": "the job was interrupted (its process ended)"}
-            record.completedDateTime = format_time(self.clock.now())
+            record.error = {"category": AlertCategory.GENERAL_FAULT.value, "message": message}
+            record.completedDateTime = now
             record.progress = None
             self.history.save(record)
+
+    def _find_complete(self, backup_ids: list[str]) -> tuple[dict[str, Found], str | None]:
+        """Those of ``backup_ids`` complete on the share, or why the share could not say."""
+        try:
+            with self.share() as share:
+                found = {i: f for i in backup_ids if (f := complete_on_share(share, i)) is not None}
+        except (ShareError, BadInput) as exc:
+            return {}, str(exc)
+        return found, None
 
     # --- queries -------------------------------------------------------------------------
 

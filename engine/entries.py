@@ -17,7 +17,7 @@ from engine.errors import IntegrityError
 STREAM_MAGIC = b"IBSENT1\n"
 ENTRY = struct.Struct(">BHIqQ")  # kind, path length, mode, mtime_ns, size
 END = struct.Struct(">BQ")  # kind 0, number of entries before it
-MAX_SYMLINK_TARGET = 65535
+MAX_SYMLINK_TARGET = 4095  # PATH_MAX less the NUL: what symlink(2) accepts
 MODE_MASK = 0o7777
 
 
@@ -187,6 +187,7 @@ class EntryDecoder:
         self._dirs: set[bytes] = set()
         self._seen: set[bytes] = set()
         self._count = 0
+        self._last: list[bytes] = []  # the previous entry's path, by components
         self._ended = False
         self._pending: memoryview | None = None
 
@@ -266,6 +267,7 @@ class EntryDecoder:
             if target is None:
                 self._pos = start
                 return NEED_DATA
+            self._check_target(entry, bytes(target))
             self._accept(entry)
             return Symlink(entry, bytes(target))
         self._accept(entry)
@@ -290,15 +292,26 @@ class EntryDecoder:
                 raise IntegrityError(f"entry {path!r} comes before its parent folder")
             if path in self._seen:
                 raise IntegrityError(f"entry {path!r} appears twice")
+            # Depth-first pre-order with names sorted bytewise is ascending component order.
+            if path.split(b"/") <= self._last:
+                raise IntegrityError(f"entry {path!r} is out of order")
         if kind == Kind.DIR and size != 0:
             raise IntegrityError(f"folder entry {path!r} has a size")
         if kind == Kind.SYMLINK and not 0 < size <= MAX_SYMLINK_TARGET:
-            raise IntegrityError(f"symlink entry {path!r} has an impossible target length")
+            raise IntegrityError(f"symlink entry {path!r} has an impossible target length: {size} "
+                                 f"bytes, where a file system holds 1 to {MAX_SYMLINK_TARGET} "
+                                 "(a crafted or damaged backup)")
         return Entry(Kind(kind), path, mode, mtime_ns, size)
+
+    def _check_target(self, entry: Entry, target: bytes) -> None:
+        if b"\x00" in target:
+            raise IntegrityError(f"symlink entry {entry.path!r} has a NUL byte in its target, which "
+                                 "no file system can hold (a crafted or damaged backup)")
 
     def _accept(self, entry: Entry) -> None:
         self._count += 1
         self._seen.add(entry.path)
+        self._last = entry.path.split(b"/")
         if entry.kind is Kind.DIR:
             self._dirs.add(entry.path)
 

@@ -20,6 +20,7 @@ from engine.jobstate import ACTIVE, Status
 from engine.manifest import format_time, parse_time
 from engine.settings import Settings
 from engine.share import Share
+from engine.source import Skipped, skip_warnings, skipped_of
 from engine.units import human_bytes
 
 if TYPE_CHECKING:
@@ -109,16 +110,22 @@ class Job:
                 if not self._killed:
                     self._discard(share, writer.partial)
                 raise
-            record.roleStatus = [{"roleName": o.name, "status": "Succeeded" if o.ok else "Failed"}
+            skipped = {o.name: skipped_of(sources[o.name]) for o in writer.outcomes}
+            record.roleStatus = [{"roleName": o.name, "status": _role_status(o.ok, skipped[o.name])}
                                  for o in writer.outcomes]
             record.warnings = [w for o in writer.outcomes for w in o.warnings]
             record.warnings += [o.error for o in writer.outcomes if o.error]
+            record.warnings += [w for o in writer.outcomes if o.ok
+                                for w in skip_warnings(o.name, skipped[o.name])]
             record.sizeBytes = writer.stored_bytes
             record.dataBytes = sum(o.record.fileBytes for o in writer.outcomes if o.record)
             failed = [o for o in writer.outcomes if not o.ok]
             if len(failed) == len(writer.outcomes):
+                # Nothing was renamed into place: what the roles wrote is of no use to anyone.
+                self._discard(share, writer.partial)
                 raise _AllRolesFailed("; ".join(o.error or o.name for o in failed))
-            self._finish(Status.PARTIAL if failed else Status.SUCCEEDED)
+            complete = all(r["status"] == Status.SUCCEEDED.value for r in record.roleStatus)
+            self._finish(Status.SUCCEEDED if complete else Status.PARTIAL)
             if not failed:
                 try:
                     ctl._prune_with(share, dry_run=False)
@@ -168,9 +175,7 @@ class Job:
         if status is Status.SUCCEEDED:
             book.clear_all(record.completedDateTime)
         else:
-            book.raise_alert(AlertCategory.GENERAL_FAULT,
-                             f"backup {record.id} completed without roles: "
-                             + "; ".join(r["roleName"] for r in record.roleStatus if r["status"] == "Failed"),
+            book.raise_alert(AlertCategory.GENERAL_FAULT, _partial_message(record),
                              record.completedDateTime, record.id)
         ctl._save_alerts(book)
 
@@ -187,6 +192,24 @@ class Job:
         book = ctl.alert_book()
         book.raise_alert(category, message, record.completedDateTime, record.id)
         ctl._save_alerts(book)
+
+
+def _role_status(ok: bool, skipped: Skipped) -> str:
+    if not ok:
+        return Status.FAILED.value
+    return (Status.PARTIAL if skipped.unreadable else Status.SUCCEEDED).value
+
+
+def _partial_message(record: BackupRecord) -> str:
+    def roles(status: Status) -> str:
+        return ", ".join(r["roleName"] for r in record.roleStatus if r["status"] == status.value)
+
+    parts = []
+    if failed := roles(Status.FAILED):
+        parts.append(f"without roles: {failed}")
+    if partial := roles(Status.PARTIAL):
+        parts.append(f"with entries it could not read in roles: {partial} (see its warnings)")
+    return f"backup {record.id} completed " + "; ".join(parts)
 
 
 def _size(n: int) -> str:

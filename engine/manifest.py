@@ -24,6 +24,17 @@ FORMAT_VERSION = 1
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _THUMB = re.compile(r"^[0-9A-F]{40}$")
+_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
+WRAPPED_KEY_BYTES = 256  # RSA-2048
+MAX_FIGURE = 2**63 - 1  # so every reader can hold a figure in a signed 64-bit integer
+# Version 1 is closed: a member not listed here is an integrity error, never ignored, so a
+# newer writer's meaning cannot be silently dropped (docs/FORMAT.md, "Manifest").
+_MEMBERS = frozenset({"backupId", "chunkSize", "cipher", "compression", "createdDateTime",
+                      "encryptionCertThumbprint", "formatVersion", "info", "keyWrap", "mac",
+                      "roles"})
+_KEYWRAP_MEMBERS = frozenset({"algorithm", "wrappedKey"})
+_ROLE_MEMBERS = frozenset({"name", "file", "plaintextBytes", "storedBytes", "chunks", "sha256",
+                           "entries", "fileBytes"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +98,15 @@ def mac(key: bytes, body: dict[str, object]) -> str:
 
 
 def format_time(t: dt.datetime) -> str:
-    return t.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(s: str) -> dt.datetime:
+    # strptime alone would take "2026-3-1T8:0:0.5Z": the format allows one spelling only.
     try:
-        return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.timezone.utc)
+        if not _TIME.match(s):
+            raise ValueError
+        return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
     except (TypeError, ValueError):
         raise IntegrityError(f"manifest time {s!r} is malformed") from None
 
@@ -115,7 +129,24 @@ def _need(obj: dict[str, object], key: str, kind: type) -> object:
     value = obj.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise IntegrityError(f"manifest field {key!r} is missing or not a {kind.__name__}")
+    if kind is int and not 0 <= value <= MAX_FIGURE:  # type: ignore[operator]
+        raise IntegrityError(f"manifest field {key!r} is out of range")
     return value
+
+
+def _only(obj: dict[str, object], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise IntegrityError(f"manifest {where} has unknown members {unknown} (format version 1 has none)")
+
+
+def _is_text(s: str) -> bool:
+    """Unicode scalar values only: JSON lets a lone surrogate be escaped, the format does not."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def parse(data: bytes, expected_id: uuid.UUID | None = None) -> ParsedManifest:
@@ -127,17 +158,23 @@ def parse(data: bytes, expected_id: uuid.UUID | None = None) -> ParsedManifest:
         raise IntegrityError("manifest is not a JSON object")
     if file_form(body) != data:
         raise IntegrityError("manifest is not in its canonical form (altered or truncated)")
+    _only(body, _MEMBERS, "object")
     tag = _need(body, "mac", str)
+    if not _HEX64.match(str(tag)):
+        raise IntegrityError("manifest mac is not 64 lower-case hex digits")
     body = {k: v for k, v in body.items() if k != "mac"}
     version = _need(body, "formatVersion", int)
     if version != FORMAT_VERSION:
         raise IntegrityError(f"manifest format version {version} is not supported (expected {FORMAT_VERSION})")
     if body.get("cipher") != "AES-256-GCM" or body.get("compression") != "zstd":
         raise IntegrityError("manifest names an unknown cipher or compression")
+    raw_id = str(_need(body, "backupId", str))
     try:
-        backup_id = uuid.UUID(str(_need(body, "backupId", str)))
+        backup_id = uuid.UUID(raw_id)
     except ValueError:
         raise IntegrityError("manifest backupId is not a GUID") from None
+    if str(backup_id) != raw_id:  # uuid.UUID also takes braces, "urn:uuid:" and upper case
+        raise IntegrityError("manifest backupId is not a GUID in lower-case 8-4-4-4-12 form")
     if expected_id is not None and backup_id != expected_id:
         raise IntegrityError(f"manifest belongs to backup {backup_id}, found in folder {expected_id}")
     thumb = str(_need(body, "encryptionCertThumbprint", str))
@@ -145,12 +182,17 @@ def parse(data: bytes, expected_id: uuid.UUID | None = None) -> ParsedManifest:
         raise IntegrityError("manifest thumbprint is malformed")
     wrap = _need(body, "keyWrap", dict)
     assert isinstance(wrap, dict)
+    _only(wrap, _KEYWRAP_MEMBERS, "keyWrap")
     if wrap.get("algorithm") != "RSA-OAEP-SHA256":
         raise IntegrityError("manifest names an unknown key wrapping")
+    raw_wrapped = str(_need(wrap, "wrappedKey", str))
     try:
-        wrapped = base64.b64decode(str(_need(wrap, "wrappedKey", str)), validate=True)
+        wrapped = base64.b64decode(raw_wrapped, validate=True)
     except ValueError:
         raise IntegrityError("manifest wrapped key is not base64") from None
+    # One spelling (padded, unused bits zero) of exactly one RSA-2048 block.
+    if len(wrapped) != WRAPPED_KEY_BYTES or base64.b64encode(wrapped).decode("ascii") != raw_wrapped:
+        raise IntegrityError(f"manifest wrapped key is not {WRAPPED_KEY_BYTES} bytes in canonical base64")
     chunk_size = _need(body, "chunkSize", int)
     assert isinstance(chunk_size, int)
     if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
@@ -161,6 +203,7 @@ def parse(data: bytes, expected_id: uuid.UUID | None = None) -> ParsedManifest:
     for raw in roles_raw:
         if not isinstance(raw, dict):
             raise IntegrityError("manifest role entry is not an object")
+        _only(raw, _ROLE_MEMBERS, "role entry")
         try:
             role = RoleRecord(
                 name=str(_need(raw, "name", str)), file=str(_need(raw, "file", str)),
@@ -179,10 +222,16 @@ def parse(data: bytes, expected_id: uuid.UUID | None = None) -> ParsedManifest:
                                                  role.chunks, role.entries, role.fileBytes) < 0:
             raise IntegrityError(f"manifest role {role.name!r} has invalid figures")
         roles.append(role)
-    if len({r.name for r in roles}) != len(roles):
-        raise IntegrityError("manifest lists a role twice")
-    info = body.get("info", {})
-    if not isinstance(info, dict) or not all(isinstance(v, str) for v in info.values()):
+    if not roles:
+        raise IntegrityError("manifest lists no role")
+    # Role files share one folder, and SMB/NTFS names ignore case: "ab" and "AB" are one file.
+    if len({r.name.lower() for r in roles}) != len(roles):
+        raise IntegrityError("manifest lists a role twice (role names ignore case)")
+    if [r.name for r in roles] != sorted(r.name for r in roles):
+        raise IntegrityError("manifest roles are not sorted by name")
+    info = _need(body, "info", dict)
+    assert isinstance(info, dict)
+    if not all(isinstance(v, str) and _is_text(k) and _is_text(v) for k, v in info.items()):
         raise IntegrityError("manifest info is malformed")
     manifest = Manifest(
         backupId=backup_id, createdDateTime=parse_time(str(_need(body, "createdDateTime", str))),

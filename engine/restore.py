@@ -4,21 +4,54 @@ Each role is rebuilt in a hidden staging folder beside its destination, then eve
 is renamed into place at the very end, so an integrity error at any byte leaves the target as
 it was. The decoder has already refused paths that escape the role or pass through a symlink;
 files are still opened with O_EXCL | O_NOFOLLOW as a second line of defence.
+
+The target's own failures (full, read-only, a name too long...) end the restore the same way:
+one ``RestoreTargetError`` naming the path as the user will know it and the cause, and nothing
+of the restore left behind. Staging folders are named ``.ibs-restore-<role>-<pid>-<random>``, so
+the next restore into the same target removes those a killed restore left.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 from engine.backup_reader import BackupReader
-from engine.entries import Entry, FileData, FileEnd, Kind, StreamEnd, Symlink
-from engine.errors import BadInput
+from engine.entries import Entry, Event, FileData, FileEnd, Kind, StreamEnd, Symlink
+from engine.errors import BadInput, GeneralFaultError, IbsError
 from engine.share.local import Writeback
 
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+STAGING_PREFIX = ".ibs-restore-"
+
+# A target that cannot take the roles as chosen is the user's input to change (exit 2); a
+# target that fails while writing (full, an I/O error) is a failed operation (exit 1).
+_TARGET_FAULTS = {
+    errno.EACCES: "permission denied; choose a target folder this account may write to",
+    errno.EPERM: "operation not permitted; choose a target folder this account may write to",
+    errno.EROFS: "read-only file system; choose a writable target folder",
+    errno.ENOENT: "a folder on the way does not exist (a dangling symlink, or removed during "
+                  "the restore); choose another target",
+    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another target",
+    errno.ENAMETOOLONG: "the path is too long for this file system; choose a shorter target",
+    errno.EEXIST: "something that is not a folder is in the way (a dangling symlink?); "
+                  "choose another target",
+}
+_WRITE_FAULTS = {
+    errno.ENOSPC: "no space left on the device; free some or choose another target",
+    errno.EDQUOT: "disk quota exceeded; free some or choose another target",
+}
+
+
+class RestoreTargetError(IbsError):
+    """The restore target refused a write; nothing of the restore is left in it."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def check_target(target: str, roles: Iterable[str]) -> None:
@@ -36,11 +69,12 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
     dirs: list[tuple[str, Entry]] = []
     fd = -1
     file_entry: Entry | None = None
-    file_path = ""
+    file_path = path = staging
     writeback: Writeback | None = None  # of the file being restored (engine.share.local)
     try:
-        for event in reader.events(role, threads=threads):
+        for event in _from_share(reader.events(role, threads=threads), role):
             if isinstance(event, FileData):
+                path = file_path
                 view = event.data
                 while view:
                     view = view[os.write(fd, view):]
@@ -58,6 +92,7 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
                     writeback = Writeback(fd)
             elif isinstance(event, FileEnd):
                 assert file_entry is not None
+                path = file_path
                 os.fchmod(fd, file_entry.mode)
                 os.close(fd)
                 fd = -1
@@ -69,14 +104,27 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
                 os.utime(path, ns=(event.entry.mtime_ns,) * 2, follow_symlinks=False)
             elif isinstance(event, StreamEnd):
                 pass
+        # Folders last and deepest first: their modes may forbid writing, and adding children
+        # would move their modification times.
+        for path, entry in reversed(dirs):
+            os.chmod(path, entry.mode)
+            os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
+    except OSError as exc:
+        if exc.filename is None:  # os.write and os.fchmod name no path
+            exc.filename = path
+        raise
     finally:
         if fd >= 0:
             os.close(fd)
-    # Folders last and deepest first: their modes may forbid writing, and adding children
-    # would move their modification times.
-    for path, entry in reversed(dirs):
-        os.chmod(path, entry.mode)
-        os.utime(path, ns=(entry.mtime_ns, entry.mtime_ns))
+
+
+def _from_share(events: Iterator[Event], role: str) -> Iterator[Event]:
+    """The events, with an OS error of the share's reading told apart from the target's."""
+    try:
+        yield from events
+    except OSError as exc:
+        raise GeneralFaultError(f"reading role {role} from the share failed: "
+                                f"{(exc.strerror or str(exc)).lower()}") from None
 
 
 def restore_roles(reader: BackupReader, roles: list[str], target: str,
@@ -90,20 +138,101 @@ def restore_roles(reader: BackupReader, roles: list[str], target: str,
     for role in roles:
         reader.role(role)
     check_target(target, roles)
-    os.makedirs(target, exist_ok=True)
+    # Folders made on the way to a target that could not be made are taken back; a target
+    # made stays, empty, as a target given empty does.
+    on_the_way = _missing_folders(target)
     staged: list[tuple[str, str]] = []
+    placed: list[str] = []
     try:
+        os.makedirs(target, exist_ok=True)
+        on_the_way = []
+        remove_stale_staging(target)
         for role in roles:
-            staging = os.path.join(target, f".ibs-restore-{role}-{secrets.token_hex(4)}")
+            staging = os.path.join(
+                target, f"{STAGING_PREFIX}{role}-{os.getpid()}-{secrets.token_hex(4)}")
             staged.append((staging, os.path.join(target, role)))
             _stage_role(reader, role, staging, on_bytes, threads)
         for staging, dest in staged:
             os.rename(staging, dest)
-        return [dest for _, dest in staged]
-    except BaseException:
-        for staging, _ in staged:
-            _remove(staging)
+            placed.append(dest)
+        return placed
+    except BaseException as exc:
+        # check_target found no role folder: those placed here are this restore's own.
+        for path in [s for s, _ in staged] + placed:
+            _remove_quietly(path)
+        for folder in on_the_way:
+            try:
+                os.rmdir(folder)
+            except FileNotFoundError:
+                continue  # never made: makedirs failed below it
+            except OSError:
+                break  # not empty: someone else's now
+        if isinstance(exc, OSError):
+            raise _target_error(exc, staged, target) from None
         raise
+
+
+def _missing_folders(target: str) -> list[str]:
+    """The folders ``os.makedirs(target)`` would create, deepest first."""
+    out = []
+    path = os.path.abspath(target)
+    while not os.path.lexists(path) and os.path.dirname(path) != path:
+        out.append(path)
+        path = os.path.dirname(path)
+    return out
+
+
+def _target_error(exc: OSError, staged: list[tuple[str, str]], target: str) -> RestoreTargetError:
+    path = os.fsdecode(exc.filename) if exc.filename is not None else target
+    for staging, dest in staged:  # the user knows the role's folder, not our staging name
+        if path == staging or path.startswith(staging + os.sep):
+            path = dest + path[len(staging):]
+    if exc.errno in _TARGET_FAULTS:
+        cause, code = _TARGET_FAULTS[exc.errno], BadInput.exit_code
+    else:
+        cause = _WRITE_FAULTS.get(exc.errno, (exc.strerror or str(exc)).lower())
+        code = IbsError.exit_code
+    return RestoreTargetError(f"restore failed, nothing was restored: cannot write {path}: {cause}",
+                              code)
+
+
+def remove_stale_staging(target: str) -> list[str]:
+    """Remove the staging folders that restores which died left in ``target``; return them.
+
+    A staging folder whose process still runs is another restore's, working: it stays.
+    Folders named without a process id (left by older versions) are always stale.
+    """
+    removed = []
+    for name in os.listdir(target):
+        if not name.startswith(STAGING_PREFIX):
+            continue
+        parts = name[len(STAGING_PREFIX):].rsplit("-", 2)
+        if len(parts) == 3 and parts[1].isdigit() and _alive(int(parts[1])):
+            continue
+        path = os.path.join(target, name)
+        try:
+            _remove(path)
+        except OSError:
+            continue  # best effort: this restore does not need it gone
+        removed.append(path)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True  # another user's process, or not a pid we can ask about: leave it be
+    return True
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        _remove(path)
+    except OSError:
+        pass  # left for the next restore, which removes stale staging first
 
 
 def _remove(path: str) -> None:

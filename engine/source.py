@@ -3,14 +3,20 @@
 A source yields ``SourceItem``s in the order the entry stream needs: the role's folder first,
 then each folder before what it holds, names sorted bytewise so the same tree always gives
 the same stream. ``DirectorySource`` reads a real folder; the simulator supplies its own.
+
+What a source cannot back up it leaves out and notes in ``skipped`` (``Skipped``): an entry it
+may not read (the role then completes with warnings, as restic does), a special file, which
+the format cannot hold, or an entry gone between listing and reading (both named, the role
+unaffected).
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
 from engine.entries import Entry, Kind
@@ -31,13 +37,71 @@ class RoleSource(Protocol):
         ...
 
 
+@dataclass(slots=True)
+class Skipped:
+    """What a source left out of its role, each entry with why."""
+
+    unreadable: list[tuple[bytes, str]] = field(default_factory=list)  # data lost: warn loudly
+    special: list[tuple[bytes, str]] = field(default_factory=list)  # not data the format holds
+    # Gone between listing and reading (a log rotated, say): nothing to back up any more.
+    vanished: list[tuple[bytes, str]] = field(default_factory=list)
+
+
+# Each skipped entry is named up to this many times per role and kind; a tree of 100,000
+# unreadable files must not become a job record of 100,000 lines.
+NAMED_PER_ROLE = 20
+
+
+def skipped_of(source: RoleSource) -> Skipped:
+    """The source's notes; sources that never skip anything (the simulator's) have none."""
+    return getattr(source, "skipped", None) or Skipped()
+
+
+def skip_warnings(role: str, skipped: Skipped) -> list[str]:
+    """The job record's warnings for what ``role``'s source left out."""
+    out = []
+    for entries, what in ((skipped.unreadable, "could not be read"),
+                          (skipped.special, "is not a file, folder or symlink"),
+                          (skipped.vanished, "disappeared while being backed up")):
+        for path, cause in entries[:NAMED_PER_ROLE]:
+            shown = os.fsdecode(path) or "."
+            out.append(f"role {role}: skipped {shown}: {what} ({cause})")
+        if len(entries) > NAMED_PER_ROLE:
+            out.append(f"role {role}: skipped {len(entries) - NAMED_PER_ROLE} more entries that "
+                       f"{what}")
+        if entries and entries is skipped.unreadable:
+            out.append(f"role {role}: {len(entries)} entries were not backed up; give the "
+                       "backup's account read access to them, or remove them from the role's "
+                       "folder")
+    return out
+
+
+# Errors that mean "this one entry cannot be read": skip it and go on. Anything else (an I/O
+# error) still fails the role.
+_SKIPPABLE = frozenset({errno.EACCES, errno.EPERM, errno.ELOOP, errno.ENXIO})
+# A file opened for reading must not block (a FIFO swapped in after the stat) nor follow a
+# symlink swapped in after the stat.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+
+_SPECIAL = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+            (stat.S_ISBLK, "block device"))
+
+
+def _cause(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()
+
+
 class DirectorySource:
-    """A role's data in a local folder. Special files (sockets, FIFOs, devices) are skipped."""
+    """A role's data in a local folder.
+
+    Entries it may not read, and special files (sockets, FIFOs, devices), are left out and
+    noted in ``skipped``. The role's own folder must be readable: without it nothing is.
+    """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         # str paths (undecodable bytes kept by surrogateescape) work on every os.* backend.
         self.root = os.fsdecode(os.fspath(root))
-        self.skipped: list[bytes] = []
+        self.skipped = Skipped()
 
     def total_bytes(self) -> int:
         total = 0
@@ -52,30 +116,74 @@ class DirectorySource:
         return total
 
     def items(self) -> Iterator[SourceItem]:
+        self.skipped = Skipped()
         st = os.stat(self.root)
+        children = self._list(self.root)  # unreadable: the role fails (nothing of it can be read)
         yield SourceItem(Entry(Kind.DIR, b"", stat.S_IMODE(st.st_mode), st.st_mtime_ns, 0))
-        yield from self._walk(self.root, b"")
+        yield from self._walk(children, b"")
 
-    def _walk(self, folder: str, rel: bytes) -> Iterator[SourceItem]:
+    @staticmethod
+    def _list(folder: str) -> list[os.DirEntry[str]]:
         with os.scandir(folder) as it:
-            children = sorted(it, key=lambda e: os.fsencode(e.name))
+            return sorted(it, key=lambda e: os.fsencode(e.name))
+
+    def _skip(self, path: bytes, exc: OSError) -> None:
+        if exc.errno == errno.ENOENT:
+            self.skipped.vanished.append((path, _cause(exc)))
+        elif exc.errno in _SKIPPABLE:
+            self.skipped.unreadable.append((path, _cause(exc)))
+        else:
+            raise exc
+
+    def _walk(self, children: list[os.DirEntry[str]], rel: bytes) -> Iterator[SourceItem]:
         for child in children:
             name = os.fsencode(child.name)
             path = name if not rel else rel + b"/" + name
-            st = child.stat(follow_symlinks=False)
+            try:
+                st = child.stat(follow_symlinks=False)
+            except OSError as exc:
+                self._skip(path, exc)
+                continue
             mode = stat.S_IMODE(st.st_mode)
             if stat.S_ISLNK(st.st_mode):
-                target = os.fsencode(os.readlink(child.path))
+                try:
+                    target = os.fsencode(os.readlink(child.path))
+                except OSError as exc:
+                    self._skip(path, exc)
+                    continue
                 yield SourceItem(Entry(Kind.SYMLINK, path, mode, st.st_mtime_ns, len(target)),
                                  target=target)
             elif stat.S_ISDIR(st.st_mode):
+                # Listed before its entry is written: a folder we may not list is left out
+                # whole, rather than backed up as an empty folder that restores as one.
+                try:
+                    grandchildren = self._list(child.path)
+                except OSError as exc:
+                    self._skip(path, exc)
+                    continue
                 yield SourceItem(Entry(Kind.DIR, path, mode, st.st_mtime_ns, 0))
-                yield from self._walk(child.path, path)
+                yield from self._walk(grandchildren, path)
             elif stat.S_ISREG(st.st_mode):
-                full = child.path
-                yield SourceItem(
-                    Entry(Kind.FILE, path, mode, st.st_mtime_ns, st.st_size),
-                    open=lambda full=full: open(full, "rb", buffering=0),
-                )
+                # Opened before its entry is written, for the same reason. The writer closes it.
+                try:
+                    f = _open_regular(child.path)
+                except OSError as exc:
+                    self._skip(path, exc)
+                    continue
+                yield SourceItem(Entry(Kind.FILE, path, mode, st.st_mtime_ns, st.st_size),
+                                 open=lambda f=f: f)
             else:
-                self.skipped.append(path)
+                kind = next((k for test, k in _SPECIAL if test(st.st_mode)), "special file")
+                self.skipped.special.append((path, kind))
+
+
+def _open_regular(path: str) -> BinaryIO:
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since it was listed
+            raise OSError(errno.ENXIO, "no longer a regular file", path)
+        os.set_blocking(fd, True)
+        return open(fd, "rb", buffering=0, closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise

@@ -6,13 +6,11 @@ Pure functions over bytes, no sockets: the connection layer feeds them.
 from __future__ import annotations
 
 import hashlib
-import hmac
 import os
 import struct
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import cmac, hashes
-from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM
 from cryptography.hazmat.primitives.kdf.kbkdf import (
     KBKDFHMAC,
@@ -20,6 +18,7 @@ from cryptography.hazmat.primitives.kdf.kbkdf import (
     Mode,
 )
 
+from fake_smb import signing
 from fake_smb.dialects import SMB_3_0, SMB_3_1_1
 
 # Cipher ids of the SMB2_ENCRYPTION_CAPABILITIES context (MS-SMB2 2.2.3.1.2).
@@ -30,13 +29,8 @@ AES_256_GCM = 0x0004
 SUPPORTED_CIPHERS = (AES_128_GCM, AES_128_CCM, AES_256_GCM, AES_256_CCM)
 _AES_256 = (AES_256_CCM, AES_256_GCM)
 
-# Signing algorithm ids of SMB2_SIGNING_CAPABILITIES (MS-SMB2 2.2.3.1.7).
-SIGN_HMAC_SHA256 = 0x0000
-SIGN_AES_CMAC = 0x0001
-
 TRANSFORM_PROTOCOL_ID = b"\xfdSMB"
 TRANSFORM_HEADER_SIZE = 52
-_SIGNATURE = slice(48, 64)  # Signature field of the SMB2 header (MS-SMB2 2.2.1)
 
 
 def kdf(key: bytes, label: bytes, context: bytes, length: int = 16) -> bytes:
@@ -67,16 +61,23 @@ class SessionKeys:
     signing: bytes
     encrypt: bytes  # server -> client (Session.EncryptionKey)
     decrypt: bytes  # client -> server (Session.DecryptionKey)
+    sign_algo: int | None = None  # None: the dialect's own (signing.default_algorithm)
+
+    @property
+    def signing_algorithm(self) -> int:
+        return signing.default_algorithm(self.dialect) if self.sign_algo is None else self.sign_algo
 
 
-def derive_keys(session_key: bytes, dialect: int, preauth_hash: bytes, cipher_id: int = 0) -> SessionKeys:
+def derive_keys(session_key: bytes, dialect: int, preauth_hash: bytes, cipher_id: int = 0,
+                sign_algo: int | None = None) -> SessionKeys:
     """Derive the session keys per MS-SMB2 3.3.5.5.3.
 
     SMB 3.0/3.0.2 use constant contexts; 3.1.1 uses the session's
     pre-authentication integrity hash as the context.  2.x signs with the
     session key itself (HMAC-SHA256) and has no encryption.  With an AES-256
     cipher (3.1.1 only) the cipher keys are 256 bits, derived from the full
-    session key with L = 256; the signing key stays 128 bits.
+    session key with L = 256; the signing key stays 128 bits, whichever
+    algorithm (sign_algo, 3.1.1's signing context) signs with it.
     """
     key = session_key[:16].ljust(16, b"\x00")
     if dialect >= SMB_3_1_1:
@@ -86,6 +87,7 @@ def derive_keys(session_key: bytes, dialect: int, preauth_hash: bytes, cipher_id
             kdf(key, b"SMBSigningKey\x00", preauth_hash),
             kdf(cipher_key, b"SMBS2CCipherKey\x00", preauth_hash, cipher_len),
             kdf(cipher_key, b"SMBC2SCipherKey\x00", preauth_hash, cipher_len),
+            sign_algo,
         )
     if dialect >= SMB_3_0:
         return SessionKeys(
@@ -99,19 +101,12 @@ def derive_keys(session_key: bytes, dialect: int, preauth_hash: bytes, cipher_id
 
 def signature(keys: SessionKeys, message: bytes | bytearray) -> bytes:
     """Signature of one SMB2 message whose Signature field is zero (MS-SMB2 3.1.4.1)."""
-    if keys.dialect >= SMB_3_0:
-        mac = cmac.CMAC(algorithms.AES(keys.signing))
-        mac.update(bytes(message))
-        return mac.finalize()
-    return hmac.new(keys.signing, message, hashlib.sha256).digest()[:16]
+    return signing.signature(keys.signing_algorithm, keys.signing, message)
 
 
 def sign_in_place(keys: SessionKeys, buf: bytearray, start: int, end: int) -> None:
     """Set SMB2_FLAGS_SIGNED and sign the message buf[start:end] in place."""
-    flags = struct.unpack_from("<I", buf, start + 16)[0] | 0x00000008
-    struct.pack_into("<I", buf, start + 16, flags)
-    buf[start + 48 : start + 64] = b"\x00" * 16
-    buf[start + 48 : start + 64] = signature(keys, memoryview(buf)[start:end])
+    signing.sign_in_place(keys.signing_algorithm, keys.signing, buf, start, end)
 
 
 def _aead(cipher_id: int, key: bytes) -> tuple[AESCCM | AESGCM, int]:

@@ -12,10 +12,10 @@ import struct
 import time
 
 from impacket import smb3structs as smb2
-from impacket.nt_errors import STATUS_NOT_SUPPORTED, STATUS_SUCCESS
+from impacket.nt_errors import STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS
 from impacket.spnego import SPNEGO_NegTokenInit, TypesMech
 
-from fake_smb import crypto
+from fake_smb import crypto, signing
 from fake_smb.dialects import DIALECTS, SMB_2_1, SMB_3_0, SMB_3_0_2, SMB_3_1_1
 from fake_smb.state import get_state
 
@@ -68,10 +68,17 @@ class NegotiateRequest:
         return list(struct.unpack_from(f"<{n}H", data, 2))
 
     def signing_algorithms(self) -> list[int] | None:
+        """The client's SigningAlgorithms, None without the context.
+
+        ValueError for a context with no algorithm or fewer than it counts:
+        MS-SMB2 3.3.5.4 has such a NEGOTIATE failed with INVALID_PARAMETER.
+        """
         data = self.contexts.get(SIGNING)
         if data is None:
             return None
-        (n,) = struct.unpack_from("<H", data)
+        n = struct.unpack_from("<H", data)[0] if len(data) >= 2 else 0
+        if n == 0 or len(data) < 2 + 2 * n:
+            raise ValueError("SMB2_SIGNING_CAPABILITIES without the algorithms it counts")
         return list(struct.unpack_from(f"<{n}H", data, 2))
 
 
@@ -103,6 +110,10 @@ def negotiate_handler(connId, smbServer, recvPacket, isSMB1=False):
     dialect = choose_dialect(req.dialects, low, high)
     if dialect is None:
         return [smb2.SMB2Error()], None, STATUS_NOT_SUPPORTED
+    try:
+        offered_signing = req.signing_algorithms() if dialect == SMB_3_1_1 else None
+    except ValueError:
+        return [smb2.SMB2Error()], None, STATUS_INVALID_PARAMETER
 
     state = get_state(conn_data)
     state.dialect = dialect
@@ -122,9 +133,9 @@ def negotiate_handler(connId, smbServer, recvPacket, isSMB1=False):
         state.cipher_id = chosen
         # CipherCount 1 with cipher 0 means "no common cipher" (MS-SMB2 3.3.5.4).
         contexts.append(_context(ENCRYPTION, struct.pack("<HH", 1, chosen)))
-        algos = req.signing_algorithms()
-        if algos is not None and crypto.SIGN_AES_CMAC in algos:
-            contexts.append(_context(SIGNING, struct.pack("<HH", 1, crypto.SIGN_AES_CMAC)))
+    state.sign_algo, answer_signing = signing.choose(offered_signing, dialect)
+    if answer_signing:
+        contexts.append(_context(SIGNING, struct.pack("<HH", 1, state.sign_algo)))
     state.server_caps = caps
 
     max_io = MAX_IO if dialect >= SMB_2_1 else MAX_IO_2_0_2

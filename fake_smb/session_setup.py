@@ -7,6 +7,9 @@ marks the connection authenticated, the refuse-logons fault, the encryption
 policy, the SMB 3 key derivation, and what a client that insists on signing
 or sealing checks: the CHALLENGE echoes its SIGN/SEAL flags and the SPNEGO
 exchange ends with a mechListMIC both ways (MS-NLMP 3.2.5.1.1, MS-SPNG 3.3.5.1).
+It also keeps a session across reauthentication (impacket would draw a new
+SessionId), ends it when reauthentication fails, refuses an NTLMv2 response
+that does not parse, and hands binds to sessions.py.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from impacket import ntlm
 from impacket import smb3structs as smb2
 from impacket.nt_errors import (
     STATUS_ACCESS_DENIED,
+    STATUS_INVALID_PARAMETER,
     STATUS_LOGON_FAILURE,
     STATUS_MORE_PROCESSING_REQUIRED,
     STATUS_SUCCESS,
+    STATUS_USER_SESSION_DELETED,
 )
 from impacket.spnego import ASN1_AID, ASN1_SUPPORTED_MECH, SPNEGO_NegTokenInit, SPNEGO_NegTokenResp
 
-from fake_smb import crypto, spnego
-from fake_smb.handler_util import error
+from fake_smb import crypto, sessions, spnego
+from fake_smb.handler_util import RawBody, error
 from fake_smb.state import get_state
 
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
@@ -33,6 +38,10 @@ SMB2_SESSION_FLAG_IS_NULL = 0x0002
 SMB2_SESSION_FLAG_ENCRYPT_DATA = 0x0004
 NTLM_NEGOTIATE = 1
 NTLM_AUTHENTICATE = 3
+# NTLMv2_RESPONSE (MS-NLMP 2.2.2.8): NTProofStr, then the NTLMv2_CLIENT_CHALLENGE's
+# 28 fixed bytes, then its AvPairs.
+_NTLMV2_AV_PAIRS = 16 + 28
+_MSV_AV_EOL = 0
 # Client flags the CHALLENGE must echo when the client sets them (MS-NLMP
 # 3.2.5.1.1).  impacket drops SEAL and ALWAYS_SIGN; a client that needs
 # sealing then sees a downgrade and gives up.
@@ -66,6 +75,24 @@ def _authenticate_message(token: bytes) -> ntlm.NTLMAuthChallengeResponse | None
     msg = ntlm.NTLMAuthChallengeResponse()
     msg.fromString(token)
     return msg
+
+
+def _ntlmv2_malformed(nt_response: bytes) -> bool:
+    """Whether an NTLMv2 response does not parse: its AvPairs run past the
+    response or never reach MsvAvEOL.  Samba answers such a logon
+    INVALID_PARAMETER rather than checking it as a password (its bug 14932, a
+    diagnostic tool's blob); an NTLMv1 response (24 bytes) is not NTLMv2."""
+    if len(nt_response) <= 24:
+        return False
+    pos = _NTLMV2_AV_PAIRS
+    while pos + 4 <= len(nt_response):
+        av_id, av_len = struct.unpack_from("<HH", nt_response, pos)
+        pos += 4 + av_len
+        if pos > len(nt_response):
+            return True
+        if av_id == _MSV_AV_EOL:
+            return False
+    return True
 
 
 def _set_security_buffer(resp, buffer: bytes) -> None:
@@ -110,11 +137,36 @@ def make_session_setup_handler(original):
         conn_data = smbServer.getConnectionData(connId, checkStatus=False)
         cfg = smbServer.fake_config
         state = get_state(conn_data)
+        req = smb2.SMB2SessionSetup(recvPacket["Data"])
+        session_id = recvPacket["SessionID"]
+        table = smbServer.session_table
+        signed = state.request_signed
+        if req["Flags"] & sessions.SMB2_SESSION_FLAG_BINDING:
+            status = sessions.bind_refusal(table, state, session_id, signed)
+            return None, [RawBody(sessions.refusal(table, recvPacket.getData(), status, signed))], status
+        if session_id not in (0, state.session_id):  # not a session of this connection
+            answer = sessions.refusal(table, recvPacket.getData(), STATUS_USER_SESSION_DELETED, signed)
+            return None, [RawBody(answer)], STATUS_USER_SESSION_DELETED
+        # Naming the connection's live session re-authenticates it (MS-SMB2 3.3.5.5.2):
+        # its keys, encryption and opens stay as they are.
+        reauth = session_id != 0 and state.keys is not None
+
+        def fail(status: int):
+            conn_data["Authenticated"] = False
+            conn_data["SignatureEnabled"] = False  # impacket enables it even for a wrong password
+            if reauth:
+                # smbd ends a session whose reauthentication fails, after protecting this
+                # answer with the session's keys one last time.
+                conn_data["Uid"] = session_id
+                sessions.end_after_reply(smbServer, conn_data)
+            else:
+                state.keys = None
+            return error(status)
+
         # A 3.x session that must be encrypted cannot be set up on a
         # connection that cannot encrypt (MS-SMB2 3.3.5.5, RejectUnencryptedAccess).
         if cfg.encryption == "required" and not state.can_encrypt:
-            return _fail(conn_data, STATUS_ACCESS_DENIED)
-        req = smb2.SMB2SessionSetup(recvPacket["Data"])
+            return fail(STATUS_ACCESS_DENIED)
         blob = req["Buffer"]
         token = _ntlm_token(blob)
         if blob[:1] == bytes((ASN1_AID,)):
@@ -126,42 +178,51 @@ def make_session_setup_handler(original):
         user = auth["user_name"].decode("utf-16le") if auth is not None else None
         if user is not None:
             if cfg.faults.refuse_logons:
-                return _fail(conn_data, STATUS_LOGON_FAILURE)
+                return fail(STATUS_LOGON_FAILURE)
             if user == "":
                 if not cfg.allow_anonymous or cfg.encryption == "required":
-                    return _fail(conn_data, STATUS_ACCESS_DENIED)
+                    return fail(STATUS_ACCESS_DENIED)
             elif user.lower() not in smbServer.getCredentials():
-                return _fail(conn_data, STATUS_LOGON_FAILURE)
+                return fail(STATUS_LOGON_FAILURE)
+            elif _ntlmv2_malformed(auth["ntlm"]):
+                return fail(STATUS_INVALID_PARAMETER)
 
         commands, packets, status = original(connId, smbServer, recvPacket)
         conn_data = smbServer.getConnectionData(connId, checkStatus=False)
+        if reauth:
+            conn_data["Uid"] = session_id  # impacket draws a new one for every NTLM exchange
         if status == STATUS_MORE_PROCESSING_REQUIRED:
-            conn_data["Authenticated"] = False  # impacket sets it too early
+            # impacket sets it too early; a re-authenticating session stays usable meanwhile.
+            conn_data["Authenticated"] = reauth
             state.session_id = conn_data["Uid"]
             if _ntlm_type(token) == NTLM_NEGOTIATE and "CHALLENGE_MESSAGE" in conn_data:
                 _echo_client_flags(conn_data, commands[0], _is_spnego(blob))
             return commands, packets, status
         if status != STATUS_SUCCESS:
-            return _fail(conn_data, status)
+            return fail(status)
         if cfg.encryption == "required" and not conn_data.get("SignatureEnabled"):
-            return _fail(conn_data, STATUS_ACCESS_DENIED)  # a guest cannot encrypt
+            return fail(STATUS_ACCESS_DENIED)  # a guest cannot encrypt
 
         resp = commands[0]
         signed = conn_data.get("SignatureEnabled") and conn_data.get("SigningSessionKey")
         if signed and auth is not None:
             server_mic = _mech_list_mic(conn_data, state, auth, blob)
             if server_mic is False:
-                return _fail(conn_data, STATUS_ACCESS_DENIED)
+                return fail(STATUS_ACCESS_DENIED)
             if server_mic is not None:
                 _set_security_buffer(resp, spnego.neg_token_resp(spnego.ACCEPT_COMPLETED, mech_list_mic=server_mic))
-        # We sign in the connection layer (AES-CMAC for 3.x); stop impacket's HMAC.
+        # We sign in the connection layer (signing.py); stop impacket's HMAC.
         conn_data["SignatureEnabled"] = False
+        if reauth:
+            return commands, packets, status  # smbd answers a reauthentication with no session flags
         state.session_id = conn_data["Uid"]
         state.encrypt_data = False
         if signed:
             state.keys = crypto.derive_keys(
-                conn_data["SigningSessionKey"], state.dialect, state.session_preauth, state.cipher_id
+                conn_data["SigningSessionKey"], state.dialect, state.session_preauth, state.cipher_id,
+                state.sign_algo,
             )
+            smbServer.session_table.add(state.session_id, state)
             # Samba's "desired" encrypts every session that can be: SMB 3.x with a
             # cipher in common (smbd_smb2_auth_generic_return). Like "required",
             # such a session then refuses unencrypted requests (checked against
@@ -173,10 +234,3 @@ def make_session_setup_handler(original):
         return commands, packets, status
 
     return session_setup_handler
-
-
-def _fail(conn_data: dict, status: int):
-    conn_data["Authenticated"] = False
-    conn_data["SignatureEnabled"] = False  # impacket enables it even for a wrong password
-    get_state(conn_data).keys = None
-    return error(status)

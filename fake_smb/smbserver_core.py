@@ -16,8 +16,21 @@ from impacket import ntlm
 from impacket import smb3structs as smb2
 from impacket.smbserver import SMBSERVER
 
-from fake_smb import file_info, file_io, negotiate, open_close, release, session_setup, tree_connect
+from fake_smb import (
+    file_info,
+    file_io,
+    fsctl,
+    negotiate,
+    open_close,
+    query_directory,
+    release,
+    session_setup,
+    sessions,
+    tree_connect,
+)
 from fake_smb.connection import SmbConnectionHandler
+from fake_smb.lock_handler import cancel_handler, lock_handler
+from fake_smb.locks import LockTable
 from fake_smb.share_modes import OpenTable
 
 # impacket logs every request at INFO; keep a test run readable.
@@ -62,6 +75,10 @@ class FakeSmbCore(SMBSERVER):
         self._sockets_lock = threading.Lock()
         #: Every open of every connection, for share modes (share_modes.py).
         self.open_table = OpenTable()
+        #: Every live session, for the checks a session bind gets (sessions.py).
+        self.session_table = sessions.SessionTable()
+        #: Every byte-range lock and waiting lock request of the server (locks.py).
+        self.lock_table = LockTable()
         super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))
         self.processConfigFile()
         self.setAuthCallback(None)
@@ -74,6 +91,9 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_CLOSE: open_close.close_handler,
             smb2.SMB2_WRITE: file_io.write_handler,
             smb2.SMB2_READ: file_io.read_handler,
+            smb2.SMB2_LOCK: lock_handler,
+            smb2.SMB2_CANCEL: cancel_handler,
+            smb2.SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
         }
         for command, handler in replaced.items():
             self.hookSmb2Command(command, handler)
@@ -84,12 +104,21 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_QUERY_INFO: file_info.make_query_info_handler,
             smb2.SMB2_TREE_CONNECT: tree_connect.make_tree_connect_handler,
             smb2.SMB2_TREE_DISCONNECT: release.make_tree_disconnect_handler,
-            smb2.SMB2_LOGOFF: release.make_logoff_handler,
+            smb2.SMB2_LOGOFF: lambda original: sessions.make_logoff_handler(release.make_logoff_handler(original)),
+            smb2.SMB2_IOCTL: fsctl.make_ioctl_handler,
         }
         for command, make in wrapped.items():
             original = self.hookSmb2Command(command, None)
             self.hookSmb2Command(command, make(original))
         self.getIoctls()[smb2.FSCTL_VALIDATE_NEGOTIATE_INFO] = negotiate.validate_negotiate_ioctl
+
+    def processRequest(self, connId, data):
+        # ECHO needs no session, and a request naming a session that is gone is
+        # USER_SESSION_DELETED, where impacket answers both ACCESS_DENIED.
+        answer = sessions.answer_without_session(self.getConnectionData(connId, checkStatus=False), data)
+        if answer is not None:
+            return [answer]
+        return super().processRequest(connId, data)
 
     # -- credentials ----------------------------------------------------------
     def set_password(self, user: str, password: str) -> None:

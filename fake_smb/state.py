@@ -6,6 +6,7 @@ hooked command handlers and the connection loop share it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fake_smb.crypto import SessionKeys
@@ -18,6 +19,7 @@ class ConnState:
     # Negotiated in SMB2 NEGOTIATE (MS-SMB2 3.3.5.4).
     dialect: int = 0
     cipher_id: int = 0  # 0: this connection cannot encrypt
+    sign_algo: int = 0  # Connection.SigningAlgorithmId (signing.py)
     server_caps: int = 0
     security_mode: int = 0
     server_guid: bytes = b"\x00" * 16
@@ -31,6 +33,12 @@ class ConnState:
     keys: SessionKeys | None = None
     encrypt_data: bool = False  # Session.EncryptData: unencrypted requests are refused
     bytes_moved: int = 0  # in + out, for the stall fault
+    # Run once the response being built is signed/sealed: a session ending on this
+    # request (LOGOFF, failed reauth) still protects its last response (sessions.py).
+    after_reply: Callable[[], None] | None = None
+    # Whether the request being handled came signed: impacket's dispatcher "signs" every
+    # request it parses, so a handler cannot tell from the packet it is given.
+    request_signed: bool = False
 
     @property
     def can_encrypt(self) -> bool:

@@ -68,7 +68,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     fails shows as unavailable instead of breaking the help.
     """
     p = _Parser(prog="ibs", description="Public-key-encrypted full backups to an SMB share, "
-                "and a simulator of Azure Stack Hub's Infrastructure Backup Service.")
+                "and a simulator of Azure Stack Hub's Infrastructure Backup Service.",
+                epilog="exit codes: 0 success, 1 the operation failed, 2 bad input, 3 the one "
+                "job slot is taken, 4 the backup completed with warnings (PartialSucceeded: "
+                "some files or roles were not backed up; see its warnings)")
     p.add_argument("--store", metavar="DIR", help="state directory (default: $IBS_STORE, "
                    "else the XDG state directory)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",

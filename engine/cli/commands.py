@@ -37,6 +37,9 @@ from engine.settings import (
 )
 from engine.store import Store, resolve_store_dir
 
+# A backup that completed without some of its data (README, "Exit codes"), as restic's 3.
+EXIT_WARNINGS = 4
+
 
 def controller(args: argparse.Namespace) -> Controller:
     return Controller(Store(resolve_store_dir(args.store)), SystemClock())
@@ -247,7 +250,7 @@ def cmd_backup_start(args: argparse.Namespace) -> int:
         (out if record.status == "Succeeded" else err).print(record.describe())
         for w in record.warnings:
             err.print(f"warning: {w}")
-    return 0 if record.status == "Succeeded" else 1
+    return {"Succeeded": 0, "PartialSucceeded": EXIT_WARNINGS}.get(record.status, 1)
 
 
 def cmd_backup_list(args: argparse.Namespace) -> int:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fake_smb.samba import SambaServer
+from tests.bench.judged import assert_judged
 
 IBS = str(Path(sys.executable).with_name("ibs"))
 ARGS = ["--size-mib", "8", "--sim-days", "3", "--fuzz-programs", "3"]
@@ -111,7 +112,7 @@ def test_engine_figures(report) -> None:
     for name in ("engine backup", "cp -r + sync", "engine restore + sync"):
         assert _contender(data, "engine", name)["seconds"] > 0
     for name in ("backup: engine vs cp -r + sync", "restore: engine vs cp -r + sync"):
-        assert _target(data, name)["passed"] in (True, False)
+        assert_judged(_target(data, name))
     for tool, contender, missing in (("restic", "restic backup + sync", "restic not installed"),
                                      ("borg", "borg create + sync", "borg not installed")):
         c = _contender(data, "engine", contender)
@@ -135,7 +136,7 @@ def test_fake_smb_with_and_without_encryption(report) -> None:
         assert "encrypted=False" in plain["note"] and plain["mb_s"] > 0
         assert _ratio(data, f"fake_smb {op} (SmbShare, 4 MiB) vs fake_smb {op} "
                             "(SmbShare, 4 MiB, unencrypted)")["value"] > 0
-        assert _target(data, f"fake_smb {op} throughput")["passed"] in (True, False)
+        assert_judged(_target(data, f"fake_smb {op} throughput"))
     assert "unencrypted" in md
 
 
@@ -148,7 +149,8 @@ def test_samba_figures(report) -> None:
         assert "Samba not available" in md and t["passed"] is None
         pytest.skip("needs Samba smbd, smbpasswd and libnss-wrapper, as root")
     assert t["value"] is not None, f"the Samba comparison was not measured: {t['detail']}"
-    assert t["value"] > 0 and t["passed"] in (True, False)
+    assert t["value"] > 0
+    assert_judged(t)
     assert "transferEncrypted=True" in _contender(data, "smb", "engine backup to Samba")["note"]
     assert _contender(data, "smb", "plain smbprotocol copy to Samba")["seconds"] > 0
 

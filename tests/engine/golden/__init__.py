@@ -1,0 +1,1 @@
+"""Golden test vectors of docs/FORMAT.md: see README.md here."""
