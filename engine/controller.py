@@ -44,6 +44,7 @@ from engine.settings import (
     check_retention,
     check_smb_timeout,
     check_sources,
+    read_schedule_json,
     read_settings_json,
 )
 from engine.share import LocalShare, Share
@@ -219,7 +220,7 @@ class Controller:
 
     def next_slot(self) -> dt.datetime | None:
         """When ``start_scheduled`` next has something to do, scheduler on or off."""
-        raw = self.store.read_json("schedule.json", {}).get("nextSlot")
+        raw = read_schedule_json(self.store).get("nextSlot")
         return parse_time(raw) if raw else None
 
     def _set_next_slot(self, when: dt.datetime) -> None:
@@ -400,7 +401,7 @@ class Controller:
         raise BadInput(f"no backup with id {key}; see 'ibs backup list'")
 
     def alert_book(self) -> AlertBook:
-        return AlertBook.from_json(self.store.read_json("alerts.json", []))
+        return AlertBook.from_json(self.store.read_json("alerts.json", []), self.store.path("alerts.json"))
 
     def _save_alerts(self, book: AlertBook) -> None:
         self.store.write_json("alerts.json", book.to_json())

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from engine.store import Store
 
 SETTINGS_FILE = "settings.json"
+SCHEDULE_FILE = "schedule.json"
 
 FREQUENCY_HOURS = (4, 12)
 RETENTION_DAYS = (2, 14)
@@ -193,4 +194,28 @@ def read_settings_json(store: Store) -> dict[str, Any]:
                 check(raw[key])
         except BadInput as exc:
             raise StoreFileDamaged(path, f"field {key!r}: {exc}") from None
+    return raw
+
+
+@dataclass
+class _StoredSchedule:
+    """``schedule.json``: when the scheduler next has something to do."""
+
+    nextSlot: str | None = None
+
+
+def read_schedule_json(store: Store) -> dict[str, Any]:
+    """The stored schedule, checked like ``read_settings_json``."""
+    from engine.errors import IntegrityError
+    from engine.manifest import parse_time
+    from engine.store import StoreFileDamaged, record_from_json
+
+    path = store.path(SCHEDULE_FILE)
+    raw = store.read_json(SCHEDULE_FILE, {})
+    record_from_json(_StoredSchedule, raw, path)
+    try:
+        if raw.get("nextSlot") is not None:
+            parse_time(raw["nextSlot"])
+    except IntegrityError:
+        raise StoreFileDamaged(path, f"field 'nextSlot' is {raw['nextSlot']!r}, not a time") from None
     return raw
