@@ -3,8 +3,10 @@
 Every file is replaced atomically (write beside under a name no other writer uses, fsync,
 rename), so a crash or a concurrent writer never leaves a half-written file; a read-modify-write
 holds the file's lock (an flock, so threads and processes alike wait their turn). A file found
-damaged is reported with its path and what to do, as bad input (exit 2). The share password is stored encrypted with AES-256-GCM under a key kept
-in the store with mode 0600, never in plaintext; the PFX is never stored at all.
+damaged is reported with its path and what to do, as bad input (exit 2).
+
+The share password is stored encrypted with AES-256-GCM under a key kept in the store with mode
+0600, never in plaintext; the PFX is never stored at all.
 """
 
 from __future__ import annotations
