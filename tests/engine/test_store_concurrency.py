@@ -167,11 +167,12 @@ def test_concurrent_patches_through_the_rest_provider(tmp_path: Path) -> None:
     api = Api(str(tmp_path / "store"), TokenCheck(digest("t")))
     loc = ("/subscriptions/s/resourceGroups/system.local/providers/Microsoft.Backup.Admin"
            "/backupLocations/local?api-version=2021-09-01")
+    n = range(100)  # 4 x 100: the 400 changes of the report
     bodies = {
-        "userName": [f"user-{'x' * (i % 9)}-{i}" for i in range(ROUNDS)],
-        "backupFrequencyInHours": [4 + i % 9 for i in range(ROUNDS)],
-        "backupRetentionPeriodInDays": [2 + i % 13 for i in range(ROUNDS)],
-        "smbPort": [2000 + i for i in range(ROUNDS)],
+        "userName": [f"user-{'x' * (i % 9)}-{i}" for i in n],
+        "backupFrequencyInHours": [4 + i % 9 for i in n],
+        "backupRetentionPeriodInDays": [2 + i % 13 for i in n],
+        "smbPort": [2000 + i for i in n],
     }
     headers = {"Authorization": "Bearer t"}
     statuses: list[int] = []
