@@ -85,7 +85,7 @@ def load_certificate(data: bytes, source: str = "certificate") -> Certificate:
             cert = x509.load_pem_x509_certificate(data)
         else:
             cert = x509.load_der_x509_certificate(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
         raise CertificateError(
             f"{source} is not an X.509 certificate (expected a .cer in DER or PEM form)"
         ) from None
