@@ -34,13 +34,14 @@ import struct
 from impacket.nt_errors import (
     STATUS_ACCESS_DENIED,
     STATUS_DISK_FULL,
+    STATUS_FILE_LOCK_CONFLICT,
     STATUS_INVALID_PARAMETER,
     STATUS_INVALID_VIEW_SIZE,
     STATUS_OBJECT_NAME_NOT_FOUND,
     STATUS_SUCCESS,
 )
 
-from fake_smb import quota
+from fake_smb import locks, quota
 from fake_smb.access import FILE_ALL_ACCESS, FILE_EXECUTE, FILE_READ_DATA, GRANTED_KEY
 from fake_smb.fsctl_request import Fsctl
 from fake_smb.handler_util import error, share_root
@@ -114,13 +115,17 @@ def _access_status(ctl_code: int, source: dict, dest: dict) -> int:
     return STATUS_SUCCESS
 
 
-def copy(source_fd: int, dest_fd: int, chunks, root: str, quota_bytes: int | None) -> tuple[int, int, int]:
+def copy(source_fd: int, dest_fd: int, chunks, root: str, quota_bytes: int | None,
+         locked=lambda _source_offset, _target_offset, _length: False) -> tuple[int, int, int]:
     """Copy the chunks in order; (status, chunks written, bytes written), stopping at
-    the first chunk that cannot be copied whole."""
+    the first chunk that cannot be copied whole. ``locked(source_offset, target_offset,
+    length)`` says whether another open's byte-range lock stands in a chunk's way."""
     done = total = 0
     for source_offset, target_offset, length in chunks:
         if max(source_offset, target_offset) + length > _MAX_OFFSET:
             return STATUS_INVALID_PARAMETER, done, total  # past any file offset (MS-FSA 2.1.5.3)
+        if locked(source_offset, target_offset, length):
+            return STATUS_FILE_LOCK_CONFLICT, done, total
         data = os.pread(source_fd, length, source_offset)
         if len(data) < length:
             return STATUS_INVALID_VIEW_SIZE, done, total
@@ -153,8 +158,15 @@ def copy_chunk(req: Fsctl):
         return req.answer(_COPY_RESPONSE.pack(MAX_CHUNKS, MAX_CHUNK_SIZE, MAX_TOTAL_SIZE),
                           STATUS_INVALID_PARAMETER)
     root = share_root(req.conn_data, req.tree_id) or ""
+    table = req.server.lock_table
+
+    def locked(source_offset: int, target_offset: int, length: int) -> bool:
+        # A chunk reads its source and writes its destination as READ and WRITE would.
+        return (locks.io_blocked(table, source, source_offset, length, write=False)
+                or locks.io_blocked(table, req.entry, target_offset, length, write=True))
+
     status, done, total = copy(source["FileHandle"], req.entry["FileHandle"], chunks, root,
-                               req.server.fake_config.quota_bytes)
+                               req.server.fake_config.quota_bytes, locked)
     return req.answer(_COPY_RESPONSE.pack(done, 0, total), status)
 
 

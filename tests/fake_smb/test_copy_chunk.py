@@ -191,3 +191,21 @@ def test_smbclient_copyfile_copies_on_the_server(smb, share):
     (share / "big.bin").write_bytes(data)
     smb.copyfile(smb.path("big.bin"), smb.path("copy.bin"))
     assert (share / "copy.bin").read_bytes() == data
+
+
+@pytest.mark.parametrize("locked", ["source", "destination"])
+def test_a_chunk_over_another_opens_lock_is_a_lock_conflict(tree, share, locked):
+    """smbtorture copy_chunk_src_lock / dest_lock: a chunk reads and writes as READ and WRITE
+    do, so another open's exclusive lock over either range stops it, and the earlier chunks
+    stand."""
+    from tests.fake_smb.test_locks_wire import EX, FI, STATUS_FILE_LOCK_CONFLICT, lock
+
+    src = make(share, tree, "src.bin", pattern(8192, 1))
+    dst = make(share, tree, "dst.bin", b"\0" * 8192)
+    other = open_file(tree, f"{'src' if locked == 'source' else 'dst'}.bin",
+                      FilePipePrinterAccessMask.GENERIC_ALL)
+    assert lock(other, (4096, 100, EX | FI)) == 0
+    status, answer = copy(dst, key_of(src), [(0, 0, 4096), (4096, 4096, 4096)])
+    assert status == STATUS_FILE_LOCK_CONFLICT
+    assert answer == (1, 0, 4096)
+    assert (share / "dst.bin").read_bytes() == pattern(8192, 1)[:4096] + b"\0" * 4096
