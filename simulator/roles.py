@@ -60,7 +60,12 @@ class _KeystreamReader(io.RawIOBase):
         n = min(len(b), self._left, len(_ZEROS))
         if n <= 0:
             return 0
-        b[:n] = self._enc.update(_ZEROS[:n])
+        try:
+            # Straight into the reader's buffer. The documented contract asks for block_size - 1
+            # bytes of slack, which CTR never writes; a version that insists gets the copy.
+            self._enc.update_into(_ZEROS[:n], memoryview(b)[:n])
+        except ValueError:
+            b[:n] = self._enc.update(_ZEROS[:n])
         self._left -= n
         return n
 

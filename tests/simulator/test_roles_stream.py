@@ -17,7 +17,9 @@ def read_all(f, sizes: list[int]) -> bytes:
     out = bytearray()
     i = 0
     while True:
-        buf = memoryview(bytearray(sizes[i % len(sizes)]))
+        size = sizes[i % len(sizes)]
+        # Readers are handed memoryviews by the engine and bytearrays by others.
+        buf = memoryview(bytearray(size)) if i % 2 else bytearray(size)
         i += 1
         n = f.readinto(buf)
         if not n:
