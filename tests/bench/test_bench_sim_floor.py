@@ -23,3 +23,21 @@ def test_the_floor_counts_the_named_primitives_and_nothing_else() -> None:
     assert parts["sha256 of each role file"] > 0
     assert floor_s == sum(parts.values()) and 0 < floor_s < total_s
     assert all(v == 0 for k, v in parts.items() if k != "sha256 of each role file")
+
+
+def test_role_data_generation_counts_however_the_keystream_is_taken() -> None:
+    from simulator.roles import RoleSnapshot
+
+    snap = RoleSnapshot("1", "CA", 1, 100, 300_000)
+
+    def read() -> None:
+        for item in snap.items():
+            if item.open is not None:
+                with item.open() as f:
+                    buf = memoryview(bytearray(65536))
+                    while f.readinto(buf):
+                        pass
+
+    prof = cProfile.Profile()
+    prof.runcall(read)
+    assert data_floor(prof)[2]["role data generation (AES-CTR)"] > 0
