@@ -107,10 +107,9 @@ class ShareStorage:
 
     def move_tree(self, s: str, d: str) -> None:
         """Move folder ``s`` and every path under it to ``d``, which does not exist."""
-        prefix = s + "/"
-        files = [p for p in self.files if p.startswith(prefix)]
-        dirs = [p for p in self.dirs if p == s or p.startswith(prefix)]
-        if not (_clean(s) and _clean(d)) or d.startswith(prefix) or self._under(d):
+        if (not (_clean(s) and _clean(d)) or d.startswith(s + "/") or d in self._entries
+                or d in self.files or d in self.dirs):
+            files, dirs = self._scan(s)
             for p in files:  # a path already under d, or an odd name: path by path
                 self.put_file(d + p[len(s):], self.pop_file(p))  # type: ignore[arg-type]
             for p in dirs:
@@ -119,6 +118,7 @@ class ShareStorage:
             return
         # The paths keep their counts below s, which move to d whole, and s's ancestors give
         # their counts to d's: a backup folder moves with a few dict operations, not per path.
+        files, dirs, folders = self._tree(s)
         for p in files:
             self.files[d + p[len(s):]] = self.files.pop(p)
         for p in dirs:
@@ -128,33 +128,56 @@ class ShareStorage:
         if moved:
             self._count(s, -moved)
             self._count(d, moved)
-        for k in self._under(s):
+        for k in folders:
             self._entries[d + k[len(s):]] = self._entries.pop(k)
 
     def remove_tree(self, folder: str) -> None:
         """Remove folder ``folder`` and every path under it (a file named ``folder`` stays)."""
-        prefix = folder + "/"
-        files = [p for p in self.files if p.startswith(prefix)]
-        dirs = [p for p in self.dirs if p == folder or p.startswith(prefix)]
         if not _clean(folder):
+            files, dirs = self._scan(folder)
             for p in files:
                 self.pop_file(p)
             for p in dirs:
                 self.discard_dir(p)
             return
+        files, dirs, folders = self._tree(folder)
         for p in files:
             self._bytes -= len(self.files.pop(p))
         for p in dirs:
             self.dirs.discard(p)
         if files or dirs:
             self._count(folder, -(len(files) + len(dirs)))
-        for k in self._under(folder):
+        for k in folders:
             del self._entries[k]
 
-    def _under(self, folder: str) -> list[str]:
-        """The indexed folders at or under ``folder``."""
+    def _scan(self, folder: str) -> tuple[list[str], list[str]]:
+        """The files under ``folder`` and the dirs at or under it, from every path."""
         prefix = folder + "/"
-        return [k for k in self._entries if k == folder or k.startswith(prefix)]
+        return ([p for p in self.files if p.startswith(prefix)],
+                [p for p in self.dirs if p == folder or p.startswith(prefix)])
+
+    def _tree(self, folder: str) -> tuple[list[str], list[str], list[str]]:
+        """What ``_scan`` finds (in another order), and the indexed folders at or under
+        ``folder``, from the index alone: for a clean name, whatever lies under it is indexed
+        there. Walking a backup's dozen paths beats testing every path on the share."""
+        files: list[str] = []
+        dirs = [folder] if folder in self.dirs else []
+        folders: list[str] = []
+        todo = [folder]
+        while todo:
+            at = todo.pop()
+            names = self._entries.get(at)
+            if names is None:
+                continue
+            folders.append(at)
+            for name in names:
+                p = f"{at}/{name}"
+                if p in self.files:
+                    files.append(p)
+                if p in self.dirs:
+                    dirs.append(p)
+                todo.append(p)
+        return files, dirs, folders
 
     def append(self, path: str, data) -> None:
         buf = self.files[path]

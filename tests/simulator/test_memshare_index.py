@@ -48,6 +48,58 @@ ops = st.one_of(
 )
 
 
+class PlainShare:
+    """The share's file operations as first written: a dict of files and a set of dirs, every
+    operation a scan. The indexed share must leave the same files and dirs after any script."""
+
+    def __init__(self, root: str, capacity: int, filler: int, dirs: set[str]) -> None:
+        self.root, self.capacity, self.filler = root, capacity, filler
+        self.files: dict[str, bytearray] = {}
+        self.dirs = set(dirs)
+
+    def full(self, path: str) -> str:
+        return f"{self.root}/{path}" if self.root else path
+
+    def makedirs(self, path: str) -> None:
+        parts = self.full(path).split("/")
+        self.dirs |= {"/".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+    def write(self, path: str, data: bytes) -> None:
+        full = self.full(path)
+        if full.rpartition("/")[0] not in self.dirs:
+            return
+        self.files[full] = bytearray()
+        for _ in range(2):
+            used = sum(map(len, self.files.values())) + self.filler
+            if used + len(data) > self.capacity:
+                self.files[full] += data[: max(0, self.capacity - used)]
+                return
+            self.files[full] += data
+
+    def remove(self, path: str) -> None:
+        self.files.pop(self.full(path), None)
+
+    def rename(self, src: str, dst: str) -> None:
+        s, d = self.full(src), self.full(dst)
+        if d in self.files or d in self.dirs:
+            return
+        if s in self.files:
+            self.files[d] = self.files.pop(s)
+            return
+        if s not in self.dirs:
+            return
+        for p in [p for p in self.files if p.startswith(s + "/")]:
+            self.files[d + p[len(s):]] = self.files.pop(p)
+        for p in [p for p in self.dirs if p == s or p.startswith(s + "/")]:
+            self.dirs.discard(p)
+            self.dirs.add(d + p[len(s):])
+
+    def rmtree(self, path: str) -> None:
+        full = self.full(path)
+        self.files = {p: b for p, b in self.files.items() if not p.startswith(full + "/")}
+        self.dirs = {p for p in self.dirs if p != full and not p.startswith(full + "/")}
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(ops, max_size=40), st.integers(0, 200), st.sampled_from(["", "backup/stamp1"]))
 def test_the_indexes_agree_with_a_scan_after_any_operations(script, capacity, root):
@@ -56,7 +108,11 @@ def test_the_indexes_agree_with_a_scan_after_any_operations(script, capacity, ro
     for part in ("backup", "backup/stamp1"):
         storage.add_dir(part)
     share = MemoryShare(storage, root, "\\\\server\\share", lambda op: None, lambda: True)
+    plain = PlainShare(root, capacity, storage.filler, storage.dirs)
     for op, *args in script:
+        if op == "write" and "/" in args[0]:
+            plain.makedirs(args[0].rpartition("/")[0])
+        getattr(plain, op)(*args)
         try:
             if op == "makedirs":
                 share.makedirs(args[0])
@@ -75,6 +131,7 @@ def test_the_indexes_agree_with_a_scan_after_any_operations(script, capacity, ro
         except IbsError:
             pass  # a refused operation (missing folder, disk full) must leave them agreeing too
         check(storage)
+        assert storage.files == plain.files and storage.dirs == plain.dirs
         for folder in sorted(storage.dirs):
             rel = folder[len(root) + 1:] if root and folder.startswith(root + "/") else None
             if rel:
@@ -126,4 +183,21 @@ def test_moving_a_folder_onto_paths_left_without_their_folder_keeps_both():
     storage.put_file("a/new", bytearray(b"22"))
     storage.move_tree("a", "x")
     assert storage.entries("x") == ["new", "old"] and storage.entries("") == ["x"]
+    check(storage)
+
+
+def test_a_backup_sized_folder_moves_and_goes_whole():
+    storage = ShareStorage(10**6)
+    storage.add_dir("r")
+    share = MemoryShare(storage, "r", "share", lambda op: None, lambda: True)
+    share.makedirs("B/.partial-1/roles")
+    for i in range(12):
+        with share.create(f"B/.partial-1/roles/R{i}.ibsr") as f:
+            f.write(bytes([i]) * (i + 1))
+    share.rename("B/.partial-1", "B/guid")
+    assert share.listdir("B") == ["guid"] and len(share.listdir("B/guid/roles")) == 12
+    assert bytes(storage.files["r/B/guid/roles/R11.ibsr"]) == bytes([11]) * 12
+    check(storage)
+    share.rmtree("B/guid")
+    assert share.listdir("B") == [] and storage.used == 0 and "r/B/guid" not in storage.dirs
     check(storage)
