@@ -79,6 +79,7 @@ class ChunkSealer:
         self.compress = compress
         self._aead = AESGCM(key)
         self._zstd, self._probe = _compressors()
+        self._aad_head: bytes | None = None  # aad()'s bytes before the index: the same each chunk
 
     def _worth_compressing(self, data: memoryview) -> bool:
         n = len(data)
@@ -102,8 +103,11 @@ class ChunkSealer:
         header = HEADER.pack(stored, codec, FLAG_FINAL if final else 0, 0)
         out[:HEADER_SIZE] = header
         view = memoryview(out)
+        head = self._aad_head
+        if head is None:
+            head = self._aad_head = aad(self.backup_id, self.role, 0, b"")[:-8]
         self._aead.encrypt_into(
-            nonce(index), payload, aad(self.backup_id, self.role, index, header),
+            nonce(index), payload, head + index.to_bytes(8, "big") + header,
             view[HEADER_SIZE : HEADER_SIZE + stored],
         )
         return HEADER_SIZE + stored

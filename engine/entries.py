@@ -98,7 +98,8 @@ class Chunker:
     def write(self, data: bytes | memoryview) -> Iterator[Chunk]:
         view = memoryview(data)
         while view:
-            yield from self._room()
+            if self._buf is None or self._fill == self.chunk_size:
+                yield from self._room()  # only then has it anything to do (entry headers are small)
             assert self._buf is not None
             n = min(len(view), self.chunk_size - self._fill)
             self._buf[self._fill : self._fill + n] = view[:n]
@@ -116,7 +117,8 @@ class Chunker:
         got_total = 0
         eof = False
         while remaining:
-            yield from self._room()
+            if self._buf is None or self._fill == self.chunk_size:
+                yield from self._room()
             assert self._buf is not None
             n = min(remaining, self.chunk_size - self._fill)
             target = memoryview(self._buf)[self._fill : self._fill + n]

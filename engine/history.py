@@ -17,6 +17,7 @@ from engine.manifest import parse_time
 from engine.store import Store, record_from_json
 
 BACKUP_DATA_VERSION = "1.0.1"
+_GENERATION = "jobs/.generation"
 
 
 @dataclass
@@ -90,9 +91,18 @@ class History:
         self._ordered: list[BackupRecord] = []  # the cache's records, oldest first
         self._active: set[str] = set()  # ids of the cache's Queued or Running records
         self._token: str | None = None
+        self._seen: tuple[int, str | None] | None = None  # (store revision, token) last read
 
     def _current_token(self) -> str | None:
-        return self._store.read_json("jobs/.generation")
+        # A private store numbers its writes: while the number stands, so does the token, and
+        # the controller asks for a record's status once per backup on the share at every prune.
+        revision = self._store.revision(_GENERATION)
+        if revision and self._seen is not None and self._seen[0] == revision:
+            return self._seen[1]
+        token = self._store.read_json(_GENERATION)
+        if revision:  # 0: not written by this store yet, so the file is the only word
+            self._seen = (revision, token)
+        return token
 
     def _load(self) -> dict[str, BackupRecord]:
         token = self._current_token()
@@ -109,7 +119,7 @@ class History:
         current = self._token is not None and self._token == self._current_token()
         self._store.write_json(f"jobs/{record.id}.json", vars(record))
         token = secrets.token_hex(8)
-        self._store.write_json("jobs/.generation", token)
+        self._store.write_json(_GENERATION, token)
         if current:  # nobody else saved since we loaded: the cache plus this record is current
             # Kept in order as it changes: a simulated decade saves tens of thousands of records,
             # and sorting them all at every query made the run quadratic.

@@ -20,10 +20,13 @@ if TYPE_CHECKING:
 
 def check(hub: Hub, op: str, unc: UncPath, user: str | None, password: str | None) -> None:
     """Raise what the SMB client would raise for ``op`` on ``unc`` at this virtual instant."""
-    host, where = unc.host, str(unc)
+    host = unc.host
     if op == "connect" and not resolves(hub, host):
         raise ConnectivityError(f"host name {host} does not resolve from the privileged endpoint")
     verdict = port_verdict(hub)
+    if verdict == "allow" and op != "connect":
+        return  # the common case, asked before every read and write: no message to word
+    where = str(unc)
     if verdict == "reject":
         raise ConnectivityError(f"{where}: cannot connect (Connection refused) while "
                                 f"connecting to port {SMB_PORT}")

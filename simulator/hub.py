@@ -13,7 +13,7 @@ import random
 import shutil
 import tempfile
 import uuid
-from typing import Any
+from typing import Any, Self
 
 import simpy
 
@@ -68,7 +68,8 @@ class Hub:
         self.server = ServerModel(users={SHARE_USER: self.share_password})
         self.storage = ShareStorage(scale.to_real(config.share_capacity_bytes))
         self.storage.filler = scale.to_real(config.share_used_bytes)
-        self.storage.dirs |= {SHARE_NAME, f"{SHARE_NAME}/{SHARE_FOLDER}"}
+        self.storage.add_dir(SHARE_NAME)
+        self.storage.add_dir(f"{SHARE_NAME}/{SHARE_FOLDER}")
         self.path = SHARE_PATH
         self.certs: dict[str, tuple[bytes, bytes, str]] = {"initial": cert_pair(f"{config.seed}")}
         self.current_cert = "initial"
@@ -352,7 +353,7 @@ class Hub:
         if self._owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def __enter__(self) -> Hub:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

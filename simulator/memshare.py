@@ -25,19 +25,169 @@ ALLOCATION_UNIT = 1
 
 
 class ShareStorage:
-    """The bytes on the simulated file server, shared by every connection to it."""
+    """The bytes on the simulated file server, shared by every connection to it.
+
+    ``files`` and ``dirs`` may be read (and a file's bytes changed in place, keeping its length)
+    but are changed only through the methods below, which keep two indexes in step with them:
+    the bytes used, and each folder's entries. A simulated decade keeps thousands of paths, and
+    summing or scanning them all at every write and listing was most of the share's cost.
+    """
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity  # real bytes
         self.files: dict[str, bytearray] = {}
         self.dirs: set[str] = {""}
         self.filler = 0  # bytes taken by other tenants of the file server
+        self._bytes = 0  # sum of the files' lengths
+        # folder -> {entry name -> how many paths in files, plus in dirs, lie at or under it}
+        self._entries: dict[str, dict[str, int]] = {}
 
     @property
     def used(self) -> int:
-        # Summed on demand: a running total would have to follow every direct edit of ``files``
-        # (tampering, tests); a few hundred files make this cheap enough.
-        return sum(map(len, self.files.values())) + self.filler
+        return self._bytes + self.filler
+
+    def entries(self, folder: str) -> list[str]:
+        """The names directly in ``folder`` ("" is the top): what a scan of every path finds."""
+        return sorted(self._entries.get(folder, ()))
+
+    def _count(self, path: str, delta: int) -> None:
+        if path == "":
+            return  # the top folder lies in no folder
+        entries = self._entries
+        end = path.find("/")
+        folder, name = "", path if end < 0 else path[:end]
+        first = True
+        while True:
+            # A listing of "" takes every path's first part; a listing of folder F takes the
+            # parts after "F/", so a path with an empty first part has nothing else under "".
+            if first or folder:
+                names = entries.get(folder)
+                if names is None:
+                    names = entries[folder] = {}
+                n = names.get(name, 0) + delta
+                if n:
+                    names[name] = n
+                else:
+                    del names[name]
+                    if not names:
+                        del entries[folder]
+            if end < 0:
+                return
+            first = False
+            start = end + 1
+            end = path.find("/", start)
+            folder = path[:start - 1]
+            name = path[start:] if end < 0 else path[start:end]
+
+    def add_dir(self, path: str) -> None:
+        if path not in self.dirs:
+            self.dirs.add(path)
+            self._count(path, 1)
+
+    def discard_dir(self, path: str) -> None:
+        if path in self.dirs:
+            self.dirs.discard(path)
+            self._count(path, -1)
+
+    def put_file(self, path: str, data: bytearray) -> None:
+        old = self.files.get(path)
+        if old is None:
+            self._count(path, 1)
+        else:
+            self._bytes -= len(old)
+        self.files[path] = data
+        self._bytes += len(data)
+
+    def pop_file(self, path: str) -> bytearray | None:
+        data = self.files.pop(path, None)
+        if data is not None:
+            self._bytes -= len(data)
+            self._count(path, -1)
+        return data
+
+    def move_tree(self, s: str, d: str) -> None:
+        """Move folder ``s`` and every path under it to ``d``, which does not exist."""
+        if (not (_clean(s) and _clean(d)) or d.startswith(s + "/") or d in self._entries
+                or d in self.files or d in self.dirs):
+            files, dirs = self._scan(s)
+            for p in files:  # a path already under d, or an odd name: path by path
+                self.put_file(d + p[len(s):], self.pop_file(p))  # type: ignore[arg-type]
+            for p in dirs:
+                self.discard_dir(p)
+                self.add_dir(d + p[len(s):])
+            return
+        # The paths keep their counts below s, which move to d whole, and s's ancestors give
+        # their counts to d's: a backup folder moves with a few dict operations, not per path.
+        files, dirs, folders = self._tree(s)
+        for p in files:
+            self.files[d + p[len(s):]] = self.files.pop(p)
+        for p in dirs:
+            self.dirs.discard(p)
+            self.dirs.add(d + p[len(s):])
+        moved = len(files) + len(dirs)
+        if moved:
+            self._count(s, -moved)
+            self._count(d, moved)
+        for k in folders:
+            self._entries[d + k[len(s):]] = self._entries.pop(k)
+
+    def remove_tree(self, folder: str) -> None:
+        """Remove folder ``folder`` and every path under it (a file named ``folder`` stays)."""
+        if not _clean(folder):
+            files, dirs = self._scan(folder)
+            for p in files:
+                self.pop_file(p)
+            for p in dirs:
+                self.discard_dir(p)
+            return
+        files, dirs, folders = self._tree(folder)
+        for p in files:
+            self._bytes -= len(self.files.pop(p))
+        for p in dirs:
+            self.dirs.discard(p)
+        if files or dirs:
+            self._count(folder, -(len(files) + len(dirs)))
+        for k in folders:
+            del self._entries[k]
+
+    def _scan(self, folder: str) -> tuple[list[str], list[str]]:
+        """The files under ``folder`` and the dirs at or under it, from every path."""
+        prefix = folder + "/"
+        return ([p for p in self.files if p.startswith(prefix)],
+                [p for p in self.dirs if p == folder or p.startswith(prefix)])
+
+    def _tree(self, folder: str) -> tuple[list[str], list[str], list[str]]:
+        """What ``_scan`` finds (in another order), and the indexed folders at or under
+        ``folder``, from the index alone: for a clean name, whatever lies under it is indexed
+        there. Walking a backup's dozen paths beats testing every path on the share."""
+        files: list[str] = []
+        dirs = [folder] if folder in self.dirs else []
+        folders: list[str] = []
+        todo = [folder]
+        while todo:
+            at = todo.pop()
+            names = self._entries.get(at)
+            if names is None:
+                continue
+            folders.append(at)
+            for name in names:
+                p = f"{at}/{name}"
+                if p in self.files:
+                    files.append(p)
+                if p in self.dirs:
+                    dirs.append(p)
+                todo.append(p)
+        return files, dirs, folders
+
+    def append(self, path: str, data) -> None:
+        buf = self.files[path]
+        n = len(buf)
+        buf += data
+        self._bytes += len(buf) - n
+
+
+def _clean(path: str) -> bool:
+    return "" not in path.split("/")
 
 
 class _Writer(io.RawIOBase):
@@ -55,9 +205,9 @@ class _Writer(io.RawIOBase):
         n = len(data)
         if storage.used + n > storage.capacity:
             room = max(0, storage.capacity - storage.used)
-            storage.files[self._full] += bytes(memoryview(data)[:room])
+            storage.append(self._full, bytes(memoryview(data)[:room]))
             raise ShareCapacityError(self._share._message("disk full", f"writing {self._path}"))
-        storage.files[self._full] += data
+        storage.append(self._full, data)
         return n
 
 
@@ -111,11 +261,7 @@ class MemoryShare(Share):
         full = self._p(path)
         if full not in self.storage.dirs:
             raise self._missing(full, f"listing {path or '/'}")
-        prefix = f"{full}/" if full else ""
-        names = {p[len(prefix):].split("/", 1)[0]
-                 for p in (*self.storage.files, *self.storage.dirs)
-                 if p.startswith(prefix) and p != full}
-        return sorted(names)
+        return self.storage.entries(full)
 
     def stat(self, path: str) -> ShareStat | None:
         self._gate("stat")
@@ -130,14 +276,14 @@ class MemoryShare(Share):
         self._gate("mkdir")
         parts = self._p(path).split("/")
         for i in range(1, len(parts) + 1):
-            self.storage.dirs.add("/".join(parts[:i]))
+            self.storage.add_dir("/".join(parts[:i]))
 
     def create(self, path: str) -> BinaryIO:
         self._gate("create")
         full = self._p(path)
         if full.rpartition("/")[0] not in self.storage.dirs:
             raise PathFaultError(self._message("path not found", f"creating {path}"))
-        self.storage.files[full] = bytearray()
+        self.storage.put_file(full, bytearray())
         return _Writer(self, full, path)  # type: ignore[return-value]
 
     def open(self, path: str) -> BinaryIO:
@@ -152,29 +298,21 @@ class MemoryShare(Share):
         s, d = self._p(src), self._p(dst)
         if d in self.storage.files or d in self.storage.dirs:
             raise GeneralFaultError(f"cannot rename {src} to {dst}: destination exists")
-        if s in self.storage.files:
-            self.storage.files[d] = self.storage.files.pop(s)
+        storage = self.storage
+        if s in storage.files:
+            storage.put_file(d, storage.pop_file(s))  # type: ignore[arg-type]
             return
-        if s not in self.storage.dirs:
+        if s not in storage.dirs:
             raise self._missing(s, f"renaming {src}")
-        prefix = s + "/"
-        for p in [p for p in self.storage.files if p.startswith(prefix)]:
-            self.storage.files[d + p[len(s):]] = self.storage.files.pop(p)
-        for p in [p for p in self.storage.dirs if p == s or p.startswith(prefix)]:
-            self.storage.dirs.discard(p)
-            self.storage.dirs.add(d + p[len(s):])
+        storage.move_tree(s, d)
 
     def remove(self, path: str) -> None:
         self._gate("delete")
-        self.storage.files.pop(self._p(path), None)
+        self.storage.pop_file(self._p(path))
 
     def rmtree(self, path: str) -> None:
         self._gate("delete")
-        full = self._p(path)
-        prefix = full + "/"
-        for p in [p for p in self.storage.files if p.startswith(prefix)]:
-            del self.storage.files[p]
-        self.storage.dirs = {p for p in self.storage.dirs if p != full and not p.startswith(prefix)}
+        self.storage.remove_tree(self._p(path))
 
     def free_space(self) -> int:
         self._gate("statfs")

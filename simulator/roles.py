@@ -8,12 +8,12 @@ without keeping a copy. The data's real size follows the scale model (simulator/
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import random
-
-
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from io import BytesIO
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -28,10 +28,46 @@ WEIGHTS = {"ACS": 0.30, "WAS": 0.15, "CRP": 0.10, "SRP": 0.10, "NRP": 0.08, "ECE
 _MTIME_BASE_NS = 1_767_225_600 * 10**9  # 2026-01-01
 
 
+def _cipher(label: str):
+    key = hashlib.sha256(label.encode()).digest()
+    return Cipher(algorithms.AES(key), modes.CTR(bytes(16))).encryptor()
+
+
 def _keystream(label: str, n: int) -> bytes:
     """n incompressible bytes determined by ``label``: AES-CTR, ~10x faster than randbytes."""
-    key = hashlib.sha256(label.encode()).digest()
-    return Cipher(algorithms.AES(key), modes.CTR(bytes(16))).encryptor().update(bytes(n))
+    return _cipher(label).update(bytes(n))
+
+
+_ZEROS = memoryview(bytes(64 * 1024))
+
+
+class _KeystreamReader(io.RawIOBase):
+    """``_keystream(label, n)`` read piece by piece into the reader's buffers.
+
+    A backup reads a role's data once, into its chunk buffers: making the whole blob first
+    cost a zeroed buffer, the blob and a copy per role (about 1 GB each per simulated year).
+    CTR mode continues its counter across calls, so the pieces join into the same bytes.
+    """
+
+    def __init__(self, label: str, n: int) -> None:
+        self._enc = _cipher(label)
+        self._left = n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        n = min(len(b), self._left, len(_ZEROS))
+        if n <= 0:
+            return 0
+        try:
+            # Straight into the reader's buffer. The documented contract asks for block_size - 1
+            # bytes of slack, which CTR never writes; a version that insists gets the copy.
+            self._enc.update_into(_ZEROS[:n], memoryview(b)[:n])
+        except ValueError:
+            b[:n] = self._enc.update(_ZEROS[:n])
+        self._left -= n
+        return n
 
 
 @dataclass(frozen=True)
@@ -44,27 +80,31 @@ class RoleSnapshot:
     objects: int
     data_bytes: int  # real bytes of data/objects.bin
 
-    def _state(self) -> bytes:
+    @cached_property
+    def _state_bytes(self) -> bytes:
         return json.dumps({"role": self.name, "version": self.version, "objects": self.objects},
                           sort_keys=True).encode() + b"\n"
 
+    def _label(self) -> str:
+        return f"{self.seed}:{self.name}:{self.version}"
+
     def files(self) -> dict[str, bytes]:
-        blob = _keystream(f"{self.seed}:{self.name}:{self.version}", self.data_bytes)
-        return {"state.json": self._state(), "data/objects.bin": blob}
+        blob = _keystream(self._label(), self.data_bytes)
+        return {"state.json": self._state_bytes, "data/objects.bin": blob}
 
     def items(self) -> Iterator[SourceItem]:
+        """What a backup reads: the bytes of ``files``, the blob made as it is read."""
         mtime = _MTIME_BASE_NS + self.version * 10**9
-        files = self.files()
+        state = self._state_bytes
         yield SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0))
         yield SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0))
-        yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, mtime,
-                               len(files["data/objects.bin"])),
-                         open=lambda: BytesIO(files["data/objects.bin"]))
-        yield SourceItem(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(files["state.json"])),
-                         open=lambda: BytesIO(files["state.json"]))
+        yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, mtime, self.data_bytes),
+                         open=lambda: _KeystreamReader(self._label(), self.data_bytes))
+        yield SourceItem(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state)),
+                         open=lambda: BytesIO(state))
 
     def total_bytes(self) -> int:
-        return self.data_bytes + len(self._state())
+        return self.data_bytes + len(self._state_bytes)
 
 
 class RoleState:

@@ -257,6 +257,32 @@ def _profile_top(prof: cProfile.Profile, n: int = PROFILE_TOP) -> str:
     return "\n".join(line.rstrip() for line in text[start:].splitlines() if line.strip()) + "\n"
 
 
+# The primitives whose cost grows with the bytes a run backs up, by the names cProfile gives
+# the C functions: the floor under the hub's time that no bookkeeping change can remove.
+_CTR = "cryptography.hazmat.bindings._rust.openssl.ciphers.CipherContext"
+_GCM = "cryptography.hazmat.bindings._rust.openssl.aead.AESGCM"
+DATA_PRIMITIVES = {
+    "sha256 of each role file": ("<method 'update' of '_hashlib.HASH' objects>",),
+    "role data generation (AES-CTR)": (f"<method 'update' of '{_CTR}' objects>",
+                                       f"<method 'update_into' of '{_CTR}' objects>"),
+    "zstd (compressibility probes)":
+        ("<method 'compress' of 'zstandard.backend_c.ZstdCompressor' objects>",),
+    "AES-256-GCM sealing": (f"<method 'encrypt_into' of '{_GCM}' objects>",),
+}
+
+
+def data_floor(prof: cProfile.Profile) -> tuple[float, float, dict[str, float]]:
+    """(seconds in DATA_PRIMITIVES, all profiled seconds, seconds per primitive) of a profile.
+
+    C calls are timed whole by cProfile, so their seconds are close to an unprofiled run's,
+    while Python's are inflated by the profiler: the share is a lower bound on the floor's."""
+    stats = pstats.Stats(prof)
+    by_name = {name: tt for (_f, _l, name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items()}
+    parts = {label: sum(by_name.get(name, 0.0) for name in names)
+             for label, names in DATA_PRIMITIVES.items()}
+    return sum(parts.values()), stats.total_tt, parts
+
+
 # --- the benchmark --------------------------------------------------------------------------
 
 
@@ -367,6 +393,13 @@ def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,  # 
             prof = cProfile.Profile()
             hub_run(days, nodes, profiler=prof)
         report.profile_top = _profile_top(prof)
+        floor_s, total_s, parts = data_floor(prof)
+        detail = ", ".join(f"{label} {sec:.3g} s" for label, sec in parts.items())
+        report.notes.append(
+            f"under cProfile, {floor_s:.3g} s of {total_s:.3g} s went to the work that grows "
+            f"with the bytes backed up ({detail}); that alone is {floor_s / bare_s:.0f}x the "
+            "bare model's median time")
+        report.extra.update(data_floor_seconds=floor_s, data_floor_parts=parts)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             path = out / "bench-sim.prof"

@@ -1,0 +1,38 @@
+"""A sealed chunk is exactly the record docs/FORMAT.md describes, whatever the sealer caches.
+
+The sealer keeps the part of each chunk's authenticated data that does not change; a record
+sealed under other authenticated data would not open in any other reader of the format.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.chunks import HEADER, HEADER_SIZE, ChunkOpener, ChunkSealer, aad, max_record_size, nonce
+
+CHUNK = 4096
+
+
+@given(key=st.binary(min_size=32, max_size=32), backup=st.integers(0, 2**128 - 1),
+       role=st.from_regex(r"[A-Za-z][A-Za-z0-9._-]{0,20}", fullmatch=True),
+       pieces=st.lists(st.tuples(st.integers(0, 2**40), st.binary(max_size=CHUNK)),
+                       min_size=1, max_size=4))
+def test_each_record_is_the_formats_record(key, backup, role, pieces):
+    backup_id = uuid.UUID(int=backup)
+    sealer = ChunkSealer(key, backup_id, role)
+    opener = ChunkOpener(key, backup_id, role, CHUNK)
+    for index, data in pieces:
+        out = bytearray(max_record_size(CHUNK))
+        n = sealer.seal_into(index, memoryview(data), True, out)
+        header = bytes(out[:HEADER_SIZE])
+        stored, codec, _flags, _ = HEADER.unpack(header)
+        sealed = bytes(out[HEADER_SIZE:n])
+        # Opened by the format's own definition of the authenticated data, not the sealer's.
+        payload = AESGCM(key).decrypt(nonce(index), sealed, aad(backup_id, role, index, header))
+        assert len(sealed) == stored
+        got = opener.open(index, header, memoryview(sealed), codec, True, bytearray(CHUNK + 64))
+        assert bytes(got) == data and (codec == 1 or payload == data)

@@ -1,0 +1,174 @@
+"""The manifest's fast paths give exactly what json and strptime give (docs/FORMAT.md, "Manifest").
+
+A manifest's bytes are its identity: one byte of difference fails every existing backup's
+canonical-form check, so the hand-built indented JSON must equal json.dumps everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine import manifest
+from engine.errors import IntegrityError
+from engine.manifest import Manifest, RoleRecord, file_form, format_time, parse, parse_time
+
+_leaves = (st.none() | st.booleans() | st.integers() | st.text()
+           | st.floats(allow_nan=True, allow_infinity=True))
+_json = st.recursive(
+    _leaves,
+    lambda inner: (st.lists(inner, max_size=4) | st.lists(inner, max_size=3).map(tuple)
+                   | st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=30,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=6))
+def test_file_form_is_json_dumps_indented_sorted(body):
+    assert file_form(body) == json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+
+
+@given(st.dictionaries(st.integers() | st.booleans() | st.none(), st.integers(), min_size=1))
+def test_file_form_with_keys_that_are_not_strings_follows_json(body):
+    try:
+        expected = json.dumps({"k": body}, indent=2, sort_keys=True).encode("ascii") + b"\n"
+    except TypeError:
+        with pytest.raises(TypeError):
+            file_form({"k": body})
+    else:
+        assert file_form({"k": body}) == expected
+
+
+def test_file_form_of_a_cycle_raises_as_json_does():
+    body: dict = {"a": []}
+    body["a"].append(body)
+    with pytest.raises(ValueError, match="Circular"):
+        file_form(body)
+
+
+def _strptime(s):
+    return dt.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=dt.UTC)
+
+
+@given(st.datetimes(min_value=dt.datetime(1000, 1, 1), timezones=st.just(dt.UTC)))
+def test_parse_time_reads_what_format_time_writes(t):
+    assert parse_time(format_time(t)) == t == _strptime(format_time(t))
+
+
+_FIELDS = ((9999, 4, (3, 5)), (13, 2, (1, 3)), (32, 2, (1, 3)), (24, 2, (1,)), (60, 2, (1,)),
+           (62, 2, (1,)), (999999, 6, (1, 3, 7)))
+
+
+@st.composite
+def _almost_times(draw):
+    # format_time's shape with numbers near (and past) the valid ranges, and at most one field
+    # of another width or one separator of another case: the strings a fast path could misread.
+    odd = draw(st.integers(-1, len(_FIELDS) + 1))
+    parts = []
+    for i, (top, width, others) in enumerate(_FIELDS):
+        n = draw(st.integers(0, top))
+        parts.append(str(n).zfill(draw(st.sampled_from(others)) if i == odd else width))
+    t = "t" if odd == len(_FIELDS) else "T"
+    z = draw(st.sampled_from(["z", ""])) if odd == len(_FIELDS) + 1 else "Z"
+    y, mo, d, h, mi, s, f = parts
+    return f"{y}-{mo}-{d}{t}{h}:{mi}:{s}.{f}{z}"
+
+
+_ONE_SPELLING = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z")
+
+
+@given(_almost_times())
+def test_parse_time_accepts_format_times_one_spelling_of_a_real_instant_only(text):
+    # FORMAT.md: createdDateTime has exactly format_time's shape; strptime judges the instant.
+    try:
+        expected = _strptime(text) if _ONE_SPELLING.fullmatch(text) else None
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(IntegrityError):
+            parse_time(text)
+    else:
+        got = parse_time(text)
+        assert got == expected and got.tzinfo == expected.tzinfo
+
+
+@given(st.dictionaries(st.text(max_size=8), _json, max_size=6))
+def test_a_remembered_form_is_the_form_of_what_it_parses_to(body):
+    # parse() trusts remembered forms without rebuilding them: that holds only if a form, read
+    # back, gives itself again.
+    data = file_form(body)
+    if data in manifest._CANONICAL:
+        assert file_form(json.loads(data)) == data
+    assert len(manifest._CANONICAL) <= manifest._CANONICAL_KEEP
+
+
+@given(st.sampled_from([{"indent": 4, "sort_keys": True}, {"indent": 2},
+                        {"indent": 2, "sort_keys": True, "separators": (", ", ": ")}]))
+def test_a_manifest_in_another_layout_is_refused_even_just_after_writing_it(layout):
+    m = Manifest(backupId=uuid.UUID(int=7), createdDateTime=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                 encryptionCertThumbprint="A" * 40, wrappedKey=b"k" * 256, chunkSize=65536,
+                 roles=(RoleRecord("ACS", "roles/ACS.ibsr", 11, 41, 1, "1" * 64, 4, 6),
+                        RoleRecord("CA", "roles/CA.ibsr", 10, 40, 1, "0" * 64, 3, 5)),
+                 info={"stampVersion": "1"})
+    data = m.to_bytes(b"k" * 32)
+    assert parse(data).verify(b"k" * 32) == m
+    other = json.dumps(json.loads(data), **layout).encode("ascii") + b"\n"
+    if other != data:
+        with pytest.raises(IntegrityError, match="canonical"):
+            parse(other)
+
+
+_ROLE_KEYS = ["name", "file", "plaintextBytes", "storedBytes", "chunks", "sha256", "entries",
+              "fileBytes"]
+
+
+def _outcome(data: bytes):
+    try:
+        return parse(data).manifest
+    except IntegrityError as exc:
+        return str(exc)
+
+
+@given(st.lists(st.dictionaries(
+    st.sampled_from([*_ROLE_KEYS, "extra"]),
+    st.one_of(st.integers(-2, 2**40), st.booleans(), st.none(), st.sampled_from(["CA", "ACS"]),
+              st.sampled_from(["roles/CA.ibsr", "roles/ACS.ibsr", "0" * 64])),
+    min_size=6), min_size=1, max_size=3))
+def test_parse_reads_role_entries_as_the_field_by_field_checks_do(monkeypatch_roles):
+    body = {"formatVersion": 1, "backupId": str(uuid.UUID(int=1)),
+            "createdDateTime": "2026-01-01T00:00:00.000000Z",
+            "encryptionCertThumbprint": "A" * 40,
+            "keyWrap": {"algorithm": "RSA-OAEP-SHA256", "wrappedKey": "a2V5"},
+            "cipher": "AES-256-GCM", "compression": "zstd", "chunkSize": 65536,
+            "roles": monkeypatch_roles, "info": {}, "mac": "0" * 64}
+    data = file_form(body)
+    fast = _outcome(data)
+    saved = manifest._ROLE_TYPES
+    manifest._ROLE_TYPES = (object,) * len(saved)  # no entry passes: every one checked by field
+    try:
+        slow = _outcome(data)
+    finally:
+        manifest._ROLE_TYPES = saved
+    assert fast == slow
+
+
+@pytest.mark.parametrize("figure", [-1, 2**63])
+def test_a_role_figure_outside_a_signed_64_bit_integer_is_refused(figure):
+    # The fast path for role entries must keep the range check of the field-by-field one.
+    key = b"k" * 32
+    m = Manifest(backupId=uuid.UUID(int=7), createdDateTime=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                 encryptionCertThumbprint="A" * 40, wrappedKey=b"k" * 256, chunkSize=65536,
+                 roles=(RoleRecord("CA", "roles/CA.ibsr", 10, 40, 1, "0" * 64, 3, 5),),
+                 info={"stampVersion": "1"})
+    body = json.loads(m.to_bytes(key))
+    del body["mac"]
+    body["roles"][0]["fileBytes"] = figure
+    body["mac"] = manifest.mac(key, body)
+    with pytest.raises(IntegrityError):
+        parse(manifest.file_form(body))
