@@ -19,9 +19,10 @@ CHUNK = 4096
 
 @given(key=st.binary(min_size=32, max_size=32), backup=st.integers(0, 2**128 - 1),
        role=st.from_regex(r"[A-Za-z][A-Za-z0-9._-]{0,20}", fullmatch=True),
-       pieces=st.lists(st.tuples(st.integers(0, 2**40), st.binary(max_size=CHUNK)),
+       pieces=st.lists(st.tuples(st.integers(0, 2**40), st.binary(min_size=1, max_size=CHUNK)),
                        min_size=1, max_size=4))
 def test_each_record_is_the_formats_record(key, backup, role, pieces):
+    # Chunks hold 1..CHUNK bytes (FORMAT.md: an empty chunk is never written, nor read).
     backup_id = uuid.UUID(int=backup)
     sealer = ChunkSealer(key, backup_id, role)
     opener = ChunkOpener(key, backup_id, role, CHUNK)
