@@ -37,10 +37,12 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         self.server.track_socket(self.request)
         self.conn_id = threading.current_thread().name
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._send_lock = threading.Lock()  # push() may send from another connection's thread
 
     def handle(self) -> None:
         srv = self.server
         srv.addConnection(self.conn_id, *self.client_address[:2])
+        srv.getConnectionData(self.conn_id, checkStatus=False)["PushMessage"] = self.push
         try:
             self._loop()
         except (_Closed, DropConnection, ConnectionError, OSError, crypto.DecryptError):
@@ -78,7 +80,18 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             return self._recv_exact(length)
 
     def _send(self, data: bytes) -> None:
-        self.request.sendall(struct.pack(">I", len(data)) + data)
+        with self._send_lock:
+            self.request.sendall(struct.pack(">I", len(data)) + data)
+
+    def push(self, message: bytes) -> None:
+        """Send a message no request is waiting on (an oplock break, the interim and final
+        answers of a CREATE that waited for one: oplock_wire.py), from any thread; signed,
+        or encrypted when the session encrypts.  A connection already gone drops it."""
+        try:
+            state = get_state(self.server.getConnectionData(self.conn_id, checkStatus=False))
+            self._send(self._finish(state, bytearray(message), False))
+        except (OSError, KeyError):
+            pass
 
     # -- the loop ----------------------------------------------------------
     def _loop(self) -> None:
@@ -139,8 +152,8 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         if fast is not None:
             return self._finish(state, bytearray(fast), encrypted)
         reply = self.server.processRequest(self.conn_id, message)
-        if not reply:
-            return None
+        if not reply or not reply[0]:
+            return None  # a CREATE already answered as pending
         out = bytearray(reply[0].getData() if hasattr(reply[0], "getData") else reply[0])
         return self._finish(state, out, encrypted)
 

@@ -30,7 +30,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import quota
+from fake_smb import oplock_wire, quota
 from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
 from fake_smb.open_close import resolve_path
@@ -167,6 +167,7 @@ def make_set_info_handler(original):
             status = _rename(entry, root, buf, smbServer.open_table)
         elif cls == FILE_END_OF_FILE_INFORMATION:
             status = _end_of_file(entry, root, smbServer.fake_config.quota_bytes, buf)
+            oplock_wire.written(smbServer, entry)  # other read caches of the file are stale
         elif cls == FILE_POSITION_INFORMATION:
             status = _set_position(entry, buf)
         else:

@@ -33,6 +33,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
+from fake_smb import oplock_wire
 from fake_smb.access import GRANTED_KEY, granted
 from fake_smb.handler_util import error, resolve_fid, share_root, times_and_sizes
 from fake_smb.release import close_open
@@ -158,8 +159,9 @@ def create_handler(connId, smbServer, recvPacket):
     access, share = share_relevant(req["DesiredAccess"]), req["ShareAccess"]
     # The check, the open and the table entry under one lock: no other CREATE or rename
     # between them (MS-FSA 2.1.5.1.2).
-    with table.lock:
-        return _open_locked(conn_data, recvPacket["TreeID"], table, path, req, access, share)
+    # Oplocks in the way are broken first, and an oplock granted with the open.
+    return oplock_wire.create(connId, smbServer, recvPacket, req, path, access, share,
+                              lambda: _open_locked(conn_data, recvPacket["TreeID"], table, path, req, access, share))
 
 
 def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req,

@@ -17,6 +17,8 @@ import os
 import stat as stat_mod
 from collections.abc import Callable
 
+from fake_smb.oplocks import OPLOCK_KEY
+
 Log = Callable[[str], None]
 
 
@@ -26,6 +28,8 @@ def close_open(entry: dict, log: Log) -> None:
     share_mode = entry.pop("ShareMode", None)
     if share_mode is not None:
         share_mode.release()
+    if entry.get(OPLOCK_KEY) is not None:  # and its oplock, which lets an open waiting on it go on
+        entry.pop(OPLOCK_KEY).release()
     fd = entry["FileHandle"]
     try:
         is_dir = stat_mod.S_ISDIR(os.fstat(fd).st_mode)

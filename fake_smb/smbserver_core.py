@@ -21,12 +21,14 @@ from fake_smb import (
     file_io,
     negotiate,
     open_close,
+    oplock_wire,
     release,
     session_setup,
     sessions,
     tree_connect,
 )
 from fake_smb.connection import SmbConnectionHandler
+from fake_smb.oplocks import OplockTable
 from fake_smb.share_modes import OpenTable
 
 # impacket logs every request at INFO; keep a test run readable.
@@ -71,6 +73,8 @@ class FakeSmbCore(SMBSERVER):
         self._sockets_lock = threading.Lock()
         #: Every open of every connection, for share modes (share_modes.py).
         self.open_table = OpenTable()
+        #: Every open's oplock, under the same lock (oplocks.py).
+        self.oplock_table = OplockTable(self.open_table.lock)
         #: Every live session, for the checks a session bind gets (sessions.py).
         self.session_table = sessions.SessionTable()
         super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))
@@ -85,6 +89,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_CLOSE: open_close.close_handler,
             smb2.SMB2_WRITE: file_io.write_handler,
             smb2.SMB2_READ: file_io.read_handler,
+            smb2.SMB2_OPLOCK_BREAK: oplock_wire.oplock_break_handler,
         }
         for command, handler in replaced.items():
             self.hookSmb2Command(command, handler)
