@@ -1,0 +1,215 @@
+"""Oplocks over the wire, two smbprotocol clients against fake_smb: what CREATE grants, the
+break notification a conflicting open sends and waits on, the acknowledgment, the timeout,
+and an oplock's end with its open or its connection."""
+
+from __future__ import annotations
+
+import queue
+import struct
+import uuid
+
+import pytest
+from smbprotocol.connection import Connection
+from smbprotocol.exceptions import SMBResponseException
+from smbprotocol.open import CreateOptions
+from smbprotocol.session import Session
+from smbprotocol.tree import TreeConnect
+
+from fake_smb import FakeSmbServer
+from tests.fake_smb.conftest import PASSWORD, USER, Clients
+from tests.fake_smb.oplock_client import (
+    BATCH,
+    EXCLUSIVE,
+    LEVEL_II,
+    NONE,
+    acknowledge,
+    catch_breaks,
+    create,
+    create_later,
+)
+from tests.fake_smb.relay import RecordingRelay, frames, transforms
+
+SMB2_OPLOCK_BREAK = 0x12
+STATUS_SUCCESS = 0
+STATUS_INVALID_PARAMETER = 0xC000000D
+STATUS_SHARING_VIOLATION = 0xC0000043
+STATUS_INVALID_OPLOCK_PROTOCOL = 0xC00000E3
+STATUS_FILE_CLOSED = 0xC0000128
+LEASE = 0xFF
+NOT_YET = 0.5  # how long an open that must wait is given to (wrongly) answer anyway
+PATIENT = 60.0  # a break timeout no test reaches
+
+
+def _server(share, timeout: float, encryption: str = "desired"):
+    srv = FakeSmbServer(share, users={USER: PASSWORD}, oplock_break_timeout=timeout, encryption=encryption)
+    srv.start()
+    return srv
+
+
+@pytest.fixture
+def pair(share):
+    """Two logged-on clients (a: the holder, whose breaks are caught; b) on a server whose
+    breaks do not time out within a test."""
+    srv = _server(share, PATIENT)
+    c = Clients(srv)
+    try:
+        a, b = c.login(), c.login()
+        yield a, b, catch_breaks(a.connection)
+    finally:
+        c.close()
+        srv.stop()
+
+
+def _break(breaks: queue.Queue):
+    command, session_id, file_id, level = breaks.get(timeout=10)
+    assert command == SMB2_OPLOCK_BREAK and session_id == 0  # as smbd sends it
+    return file_id, level
+
+
+def test_grant_levels(pair):
+    a, b, _ = pair
+    assert create(a.tree, "batch", BATCH).oplock_level == BATCH
+    assert create(a.tree, "excl", EXCLUSIVE).oplock_level == EXCLUSIVE
+    assert create(a.tree, "two", LEVEL_II).oplock_level == LEVEL_II
+    assert create(a.tree, "lease", LEASE).oplock_level == NONE  # no leasing offered
+    assert create(a.tree, "dir", BATCH, options=CreateOptions.FILE_DIRECTORY_FILE).oplock_level == NONE
+    create(a.tree, "shared", NONE)
+    assert create(b.tree, "shared", BATCH).oplock_level == LEVEL_II
+
+
+def test_conflicting_open_breaks_the_batch_holder_and_waits_for_its_ack(pair):
+    a, b, breaks = pair
+    held = create(a.tree, "f", BATCH)
+    waiting = create_later(b.tree, "f", BATCH)
+    assert _break(breaks) == (held.file_id, LEVEL_II)
+    assert waiting(NOT_YET) is None  # held until the holder answers
+    assert acknowledge(a.tree, held.file_id, LEVEL_II) == (STATUS_SUCCESS, LEVEL_II)
+    assert waiting().oplock_level == LEVEL_II
+    assert breaks.empty()
+
+
+def test_a_holder_on_the_same_connection_can_answer(pair):
+    """The waiting open must not stop its connection: the ack comes on it."""
+    a, _, breaks = pair
+    held = create(a.tree, "f", EXCLUSIVE)
+    waiting = create_later(a.tree, "f", NONE)
+    assert _break(breaks) == (held.file_id, LEVEL_II)
+    assert acknowledge(a.tree, held.file_id, NONE) == (STATUS_SUCCESS, NONE)
+    assert waiting().oplock_level == NONE
+
+
+def test_exclusive_holder_sharing_violation_without_break(pair):
+    a, b, breaks = pair
+    create(a.tree, "f", EXCLUSIVE, share=0)
+    with pytest.raises(SMBResponseException) as exc:
+        create(b.tree, "f", BATCH)
+    assert exc.value.status == STATUS_SHARING_VIOLATION
+    assert breaks.empty()
+
+
+def test_batch_holder_closing_on_break_lets_a_sharing_open_in(pair):
+    a, b, breaks = pair
+    held = create(a.tree, "f", BATCH, share=0)
+    waiting = create_later(b.tree, "f", BATCH)
+    assert _break(breaks) == (held.file_id, LEVEL_II)
+    held.close()  # the client drops the handle it only kept cached
+    assert waiting().oplock_level == BATCH
+
+
+def test_overwrite_breaks_to_none(pair):
+    a, b, breaks = pair
+    held = create(a.tree, "f", BATCH)
+    waiting = create_later(b.tree, "f", NONE, disposition=5)  # FILE_OVERWRITE_IF
+    assert _break(breaks) == (held.file_id, NONE)
+    assert acknowledge(a.tree, held.file_id, NONE) == (STATUS_SUCCESS, NONE)
+    assert waiting().oplock_level == NONE
+
+
+def test_write_breaks_other_level_ii_holders_to_none_without_ack(pair):
+    a, b, breaks = pair
+    create(b.tree, "f", NONE)
+    reader = create(a.tree, "f", LEVEL_II)
+    assert reader.oplock_level == LEVEL_II
+    writer = create(b.tree, "f", NONE)
+    writer.write(b"new", 0)
+    assert _break(breaks) == (reader.file_id, NONE)
+    writer.write(b"more", 3)  # the cache is already gone: no second break
+    # No ack is expected for a break from LEVEL_II: one now finds nothing outstanding.
+    assert acknowledge(a.tree, reader.file_id, NONE)[0] == STATUS_INVALID_OPLOCK_PROTOCOL
+    assert breaks.empty()
+
+
+def test_ack_errors(pair):
+    a, _, _ = pair
+    held = create(a.tree, "f", BATCH)
+    assert acknowledge(a.tree, held.file_id, LEVEL_II)[0] == STATUS_INVALID_OPLOCK_PROTOCOL
+    assert acknowledge(a.tree, held.file_id, BATCH)[0] == STATUS_INVALID_PARAMETER
+    assert acknowledge(a.tree, held.file_id, NONE, size=36)[0] == STATUS_INVALID_PARAMETER
+    assert acknowledge(a.tree, b"\x01" * 16, NONE)[0] == STATUS_FILE_CLOSED
+
+
+def test_close_releases_the_oplock(pair):
+    a, b, breaks = pair
+    create(a.tree, "f", BATCH).close()
+    assert create(b.tree, "f", BATCH).oplock_level == BATCH
+    assert breaks.empty()
+
+
+def test_lost_connection_releases_the_oplock_and_the_waiting_open(pair):
+    a, b, breaks = pair
+    held = create(a.tree, "f", BATCH)
+    waiting = create_later(b.tree, "f", BATCH)
+    assert _break(breaks) == (held.file_id, LEVEL_II)
+    a.connection.disconnect(close=False)  # gone without CLOSE or ack
+    assert waiting().oplock_level == BATCH  # the file is b's alone now
+
+
+def test_unanswered_break_times_out(share):
+    srv = _server(share, 0.5)
+    c = Clients(srv)
+    try:
+        a, b = c.login(), c.login()
+        breaks = catch_breaks(a.connection)
+        held = create(a.tree, "f", BATCH)
+        assert create(b.tree, "f", BATCH).oplock_level == LEVEL_II  # answered after the timeout
+        assert _break(breaks) == (held.file_id, LEVEL_II)
+        # The holder's oplock went with the timeout: its late ack finds no break.
+        assert acknowledge(a.tree, held.file_id, LEVEL_II)[0] == STATUS_INVALID_OPLOCK_PROTOCOL
+    finally:
+        c.close()
+        srv.stop()
+
+
+@pytest.mark.parametrize("encrypt", [True, False])
+def test_break_is_encrypted_like_the_session(share, encrypt):
+    """smbd's notification: encrypted when the session is, else in clear and unsigned
+    (SessionId 0), on the wire between the holder and the server."""
+    srv = _server(share, PATIENT, "required" if encrypt else "off")
+    relay = RecordingRelay(srv.port)
+    c = Clients(srv)
+    conn = Connection(uuid.uuid4(), "127.0.0.1", relay.port)
+    try:
+        conn.connect(timeout=5)
+        session = Session(conn, USER, PASSWORD, require_encryption=encrypt, auth_protocol="ntlm")
+        session.connect()
+        tree = TreeConnect(session, srv.unc)
+        tree.connect()
+        breaks = catch_breaks(conn)
+        held = create(tree, "f", BATCH)
+        waiting = create_later(c.login().tree, "f", NONE)
+        assert _break(breaks) == (held.file_id, LEVEL_II)
+        assert acknowledge(tree, held.file_id, LEVEL_II) == (STATUS_SUCCESS, LEVEL_II)
+        assert waiting().oplock_level == NONE
+    finally:
+        conn.disconnect(close=False)
+        relay.close()
+        c.close()
+        srv.stop()
+    clear = [f for f in frames(relay.to_client) if f[:4] == b"\xfeSMB"
+             and struct.unpack_from("<H10xQ", f, 12) == (SMB2_OPLOCK_BREAK, 0xFFFFFFFFFFFFFFFF)]
+    if encrypt:
+        assert not clear and transforms(relay.to_client)
+    else:
+        assert len(clear) == 1
+        flags, session_id, signature = struct.unpack_from("<I20xQ16s", clear[0], 16)
+        assert session_id == 0 and signature == b"\x00" * 16 and not flags & 0x8
