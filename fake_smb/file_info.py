@@ -167,7 +167,7 @@ def make_set_info_handler(original):
             status = _rename(entry, root, buf, smbServer.open_table)
         elif cls == FILE_END_OF_FILE_INFORMATION:
             status = _end_of_file(entry, root, smbServer.fake_config.quota_bytes, buf)
-            oplock_wire.written(smbServer, entry)  # other read caches of the file are stale
+            oplock_wire.written(smbServer, entry)  # read caches of the file are stale
         elif cls == FILE_POSITION_INFORMATION:
             status = _set_position(entry, buf)
         else:

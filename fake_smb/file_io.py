@@ -68,7 +68,7 @@ def write_handler(connId, smbServer, recvPacket):
     if faults.drop_mid_write:
         os.pwrite(fd, data[: length // 2], offset)
         raise DropConnection("fault: connection dropped in the middle of a write")
-    oplock_wire.written(smbServer, entry)  # other read caches of the file are stale
+    oplock_wire.written(smbServer, entry)  # read caches of the file are stale
     try:
         written = os.pwrite(fd, data, offset)  # past EOF leaves a zero-filled gap
     except IsADirectoryError:

@@ -198,11 +198,11 @@ def _async_message(request, async_id: int, status: int, body: bytes) -> bytes:
 
 # -- writes ------------------------------------------------------------------------------
 def written(smb_server, entry: dict) -> None:
-    """A write or truncation through ``entry``: other LEVEL_II caches of the file are stale."""
+    """A write or truncation through ``entry``: LEVEL_II caches of the file are stale."""
     held: Oplock | None = entry.get(OPLOCK_KEY)
     if held is None:
         return
-    _send(smb_server, smb_server.oplock_table.breaks_for_write(held.key, held))
+    _send(smb_server, smb_server.oplock_table.breaks_for_write(held.key))
 
 
 # -- OPLOCK_BREAK acknowledgment --------------------------------------------------------

@@ -33,8 +33,9 @@ _RIGHTS = {LEVEL_NONE: 0, LEVEL_II: _R, LEVEL_EXCLUSIVE: _R | _W, LEVEL_BATCH: _
 
 OPLOCK_KEY = "Oplock"  # impacket's open dict -> its Oplock record
 
-# An open asking only for these rights is a "stat open": it neither breaks oplocks nor
-# counts as another open when one is granted (Samba is_oplock_stat_open).
+# An open asking only for these rights is a "stat open": it gets no oplock, breaks none
+# unless it overwrites the file, and does not count as another open when one is granted
+# (Samba is_oplock_stat_open).
 FILE_READ_ATTRIBUTES = 0x00000080
 FILE_WRITE_ATTRIBUTES = 0x00000100
 SYNCHRONIZE = 0x00100000
@@ -102,7 +103,7 @@ class OplockTable:
         """What an open of the file ``key`` must break first, and which of those breaks it
         must wait for.  A sharing violation is only worth waiting on when a BATCH holder
         might close its cached handle; otherwise a writer-to-be waits for cached writes."""
-        if is_stat_open(desired_access):
+        if is_stat_open(desired_access) and not will_overwrite:
             return [], set()
         delay_rights = _H if sharing_violation else _W
         breaks: list[Break] = []
@@ -123,20 +124,13 @@ class OplockTable:
                 breaks.append(self._break(held, level))
         return breaks, waits
 
-    def breaks_for_write(self, key: tuple, writer: Oplock | None) -> list[Break]:
-        """A write or truncation through one open: every other LEVEL_II cache of the file is
-        stale, and is broken to none without waiting (a LEVEL_II holder has nothing to
-        write back).  The writer's own LEVEL_II goes quietly: it knows what it wrote."""
-        breaks: list[Break] = []
+    def breaks_for_write(self, key: tuple) -> list[Break]:
+        """A write or truncation: every LEVEL_II cache of the file is stale, the writer's own
+        too (smbd tells it as well), and is broken to none without waiting (a LEVEL_II
+        holder has nothing to write back)."""
         with self.lock:
-            for held in self._holders.get(key, ()):
-                if held.level != LEVEL_II or held.breaking_to is not None:
-                    continue
-                if held is writer:
-                    held.level = LEVEL_NONE
-                else:
-                    breaks.append(self._break(held, LEVEL_NONE))
-        return breaks
+            return [self._break(held, LEVEL_NONE) for held in self._holders.get(key, ())
+                    if held.level == LEVEL_II]
 
     def _break(self, held: Oplock, level: int) -> Break:
         if held.level == LEVEL_II:
@@ -151,8 +145,8 @@ class OplockTable:
         """Record the new open's oplock: what it asked for, less what other opens of the file
         rule out (the table must already count those; the new open is not in it yet)."""
         rights = _RIGHTS.get(requested, 0)  # a lease request is answered without one
-        if is_dir:
-            rights = 0  # Samba grants none on directories
+        if is_dir or is_stat_open(desired_access):
+            rights = 0  # as Samba: a directory or a look at attributes caches nothing
         with self.lock:
             others = self._holders.get(key, [])
             if any(not o.stat_open for o in others):

@@ -68,6 +68,8 @@ def _break(breaks: queue.Queue):
 
 def test_grant_levels(pair):
     a, b, _ = pair
+    stat = create(a.tree, "batch", BATCH, access=0x80)  # FILE_READ_ATTRIBUTES only
+    assert stat.oplock_level == NONE
     assert create(a.tree, "batch", BATCH).oplock_level == BATCH
     assert create(a.tree, "excl", EXCLUSIVE).oplock_level == EXCLUSIVE
     assert create(a.tree, "two", LEVEL_II).oplock_level == LEVEL_II
@@ -125,15 +127,19 @@ def test_overwrite_breaks_to_none(pair):
     assert waiting().oplock_level == NONE
 
 
-def test_write_breaks_other_level_ii_holders_to_none_without_ack(pair):
+def test_write_breaks_level_ii_holders_to_none_without_ack(pair):
     a, b, breaks = pair
     create(b.tree, "f", NONE)
     reader = create(a.tree, "f", LEVEL_II)
-    assert reader.oplock_level == LEVEL_II
+    own = create(a.tree, "f", LEVEL_II)
+    assert reader.oplock_level == own.oplock_level == LEVEL_II
     writer = create(b.tree, "f", NONE)
     writer.write(b"new", 0)
-    assert _break(breaks) == (reader.file_id, NONE)
-    writer.write(b"more", 3)  # the cache is already gone: no second break
+    assert {_break(breaks), _break(breaks)} == {(reader.file_id, NONE), (own.file_id, NONE)}
+    writer.write(b"more", 3)  # the caches are already gone: no second break
+    solo = create(a.tree, "g", LEVEL_II)
+    solo.write(b"self", 0)  # smbd breaks the writer's own cache too (smb2.oplock.batch1)
+    assert _break(breaks) == (solo.file_id, NONE)
     # No ack is expected for a break from LEVEL_II: one now finds nothing outstanding.
     assert acknowledge(a.tree, reader.file_id, NONE)[0] == STATUS_INVALID_OPLOCK_PROTOCOL
     assert breaks.empty()
