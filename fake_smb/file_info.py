@@ -46,6 +46,7 @@ FILE_POSITION_INFORMATION = 14
 FILE_MODE_INFORMATION = 16
 FILE_ALIGNMENT_INFORMATION = 17
 FILE_ALL_INFORMATION = 18
+FILE_ALLOCATION_INFORMATION = 19
 FILE_END_OF_FILE_INFORMATION = 20
 FILE_ALTERNATE_NAME_INFORMATION = 21
 FILE_COMPRESSION_INFORMATION = 28
@@ -149,6 +150,11 @@ def make_set_info_handler(original):
     def set_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2SetInfo(recvPacket["Data"])
         cls = req["FileInfoClass"]
+        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_ALLOCATION_INFORMATION:
+            # A new allocation size may cut the file: read caches are stale (smb2.oplock.batch12).
+            found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+            if found is not None:
+                oplock_wire.written(smbServer, found[0])
         if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
             FILE_RENAME_INFORMATION,
             FILE_DISPOSITION_INFORMATION,

@@ -33,9 +33,9 @@ _RIGHTS = {LEVEL_NONE: 0, LEVEL_II: _R, LEVEL_EXCLUSIVE: _R | _W, LEVEL_BATCH: _
 
 OPLOCK_KEY = "Oplock"  # impacket's open dict -> its Oplock record
 
-# An open asking only for these rights is a "stat open": it gets no oplock, breaks none
-# unless it overwrites the file, and does not count as another open when one is granted
-# (Samba is_oplock_stat_open).
+# An open asking only for these rights is a "stat open": it breaks no oplock unless it
+# overwrites the file, and does not count as another open when one is granted (Samba
+# is_oplock_stat_open).
 FILE_READ_ATTRIBUTES = 0x00000080
 FILE_WRITE_ATTRIBUTES = 0x00000100
 SYNCHRONIZE = 0x00100000
@@ -145,10 +145,12 @@ class OplockTable:
         """Record the new open's oplock: what it asked for, less what other opens of the file
         rule out (the table must already count those; the new open is not in it yet)."""
         rights = _RIGHTS.get(requested, 0)  # a lease request is answered without one
-        if is_dir or is_stat_open(desired_access):
-            rights = 0  # as Samba: a directory or a look at attributes caches nothing
+        if is_dir:
+            rights = 0  # Samba grants none on directories
         with self.lock:
             others = self._holders.get(key, [])
+            if any(_RIGHTS[o.level] & _W for o in others):
+                rights = 0  # a stat open beside a write cache it did not break: no cache at all
             if any(not o.stat_open for o in others):
                 rights &= ~_W  # another open could see a write-cache go stale
             if any(_RIGHTS[o.level] & _H for o in others):
