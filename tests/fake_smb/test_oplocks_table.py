@@ -150,6 +150,8 @@ class OplockMachine(RuleBasedStateMachine):
             if waits:
                 self.table.defer(waits, lambda: self._attempt(requested, access, overwrite))
                 return
+            if overwrite:  # the contents are replaced: no cache of them survives
+                assert all(o.level == LEVEL_NONE for o in self.live)
             self.live.append(self.table.grant(KEY, requested, access, False, None))
 
     @rule(requested=st.sampled_from([LEVEL_NONE, LEVEL_II, LEVEL_EXCLUSIVE, LEVEL_BATCH]),
@@ -194,10 +196,10 @@ class OplockMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_write_cache_beside_another_open(self):
-        """A holder that may cache writes (EXCLUSIVE, BATCH) has the file to itself, or has
-        been sent a break it has not answered yet."""
+        """A holder that may cache writes (EXCLUSIVE, BATCH) has the file to itself: an open
+        that would share it waits until the break is answered (or times out)."""
         for held in self.live:
-            if held.level in (LEVEL_EXCLUSIVE, LEVEL_BATCH) and held.breaking_to is None:
+            if held.level in (LEVEL_EXCLUSIVE, LEVEL_BATCH):
                 others = [o for o in self.live if o is not held and not o.stat_open]
                 assert not others, f"{held} beside {others}"
 

@@ -178,8 +178,9 @@ def test_unanswered_break_times_out(share):
         a, b = c.login(), c.login()
         breaks = catch_breaks(a.connection)
         held = create(a.tree, "f", BATCH)
-        assert create(b.tree, "f", BATCH).oplock_level == LEVEL_II  # answered after the timeout
+        waiting = create_later(b.tree, "f", BATCH)
         assert _break(breaks) == (held.file_id, LEVEL_II)
+        assert waiting().oplock_level == LEVEL_II  # answered once the break timed out
         # The holder's oplock went with the timeout: its late ack finds no break.
         assert acknowledge(a.tree, held.file_id, LEVEL_II)[0] == STATUS_INVALID_OPLOCK_PROTOCOL
     finally:
