@@ -49,8 +49,13 @@ def test_a_stat_open_breaks_none_and_does_not_count():
     assert t.breaks_for_open(KEY, STAT, False, False) == ([], set())
     # Beside the write cache it left alone it gets none (smb2.oplock.batch8, exclusive4)...
     assert t.grant(KEY, LEVEL_BATCH, STAT, False, None).level == LEVEL_NONE
-    # ...alone it gets what it asks (smb2.oplock.batch9).
-    assert table().grant(KEY, LEVEL_BATCH, STAT, False, None).level == LEVEL_BATCH
+    # ...alone it gets what it asks (smb2.oplock.batch9), and its cache counts for the next.
+    t2 = table()
+    first = t2.grant(KEY, LEVEL_BATCH, STAT, False, None)
+    assert first.level == LEVEL_BATCH
+    assert t2.breaks_for_open(KEY, READ_WRITE, False, False)[1] == {first}
+    t2.acknowledge(first, LEVEL_II)
+    assert t2.grant(KEY, LEVEL_BATCH, READ_WRITE, False, None).level == LEVEL_II
     # ...unless it overwrites the file (smbtorture smb2.oplock.exclusive5).
     breaks, waits = t.breaks_for_open(KEY, STAT, False, True)
     assert [(b.oplock, b.level) for b in breaks] == [(held, LEVEL_NONE)] and waits == {held}
@@ -202,6 +207,12 @@ class OplockMachine(RuleBasedStateMachine):
             if held.level in (LEVEL_EXCLUSIVE, LEVEL_BATCH):
                 others = [o for o in self.live if o is not held and not o.stat_open]
                 assert not others, f"{held} beside {others}"
+
+    @invariant()
+    def no_write_cache_beside_another_cache(self):
+        for held in self.live:
+            if held.level in (LEVEL_EXCLUSIVE, LEVEL_BATCH):
+                assert all(o.level == LEVEL_NONE for o in self.live if o is not held)
 
     @invariant()
     def waiting_opens_wait_on_live_breaks(self):
