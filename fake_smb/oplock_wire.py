@@ -119,6 +119,14 @@ def create(conn_id, smb_server, request, req, path: str, access: int, share: int
     interim_sent = threading.Event()
 
     def resume() -> None:
+        # Runs on the thread that settled the break (an ack, a CLOSE, the timer): a failure
+        # here must not fail that request too.
+        try:
+            finish()
+        except Exception as exc:  # noqa: BLE001
+            smb_server.log(f"CREATE of {path} after an oplock break failed: {exc!r}")
+
+    def finish() -> None:
         interim_sent.wait(5)  # the final answer never overtakes the interim one
         result, breaks = attempt(resume)
         _send(smb_server, breaks)
