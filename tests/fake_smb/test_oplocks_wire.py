@@ -27,6 +27,7 @@ from tests.fake_smb.oplock_client import (
     create,
     create_later,
 )
+from tests.fake_smb.raw_requests import set_info
 from tests.fake_smb.relay import RecordingRelay, frames, transforms
 
 SMB2_OPLOCK_BREAK = 0x12
@@ -144,6 +145,21 @@ def test_write_breaks_level_ii_holders_to_none_without_ack(pair):
     # No ack is expected for a break from LEVEL_II: one now finds nothing outstanding.
     assert acknowledge(a.tree, reader.file_id, NONE)[0] == STATUS_INVALID_OPLOCK_PROTOCOL
     assert breaks.empty()
+
+
+class _AllocationSize(bytes):
+    """FileAllocationInformation (MS-FSCC 2.4.4) for SET_INFO."""
+
+    INFO_TYPE, INFO_CLASS = 1, 19
+
+
+def test_new_allocation_size_breaks_level_ii(pair):
+    """smbtorture smb2.oplock.batch12: a new allocation size may cut the file."""
+    a, b, breaks = pair
+    create(b.tree, "f", NONE)
+    reader = create(a.tree, "f", LEVEL_II)
+    set_info(create(b.tree, "f", NONE), _AllocationSize(struct.pack("<q", 0)))
+    assert _break(breaks) == (reader.file_id, NONE)
 
 
 def test_ack_errors(pair):
