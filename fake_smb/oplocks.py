@@ -151,8 +151,8 @@ class OplockTable:
             others = self._holders.get(key, [])
             if any(_RIGHTS[o.level] & _W for o in others):
                 rights = 0  # a stat open beside a write cache it did not break: no cache at all
-            if any(not o.stat_open for o in others):
-                rights &= ~_W  # another open could see a write-cache go stale
+            if any(not o.stat_open or o.level != LEVEL_NONE for o in others):
+                rights &= ~_W  # another open, or another cache, could see a write-cache go stale
             if any(_RIGHTS[o.level] & _H for o in others):
                 rights &= ~_H
             oplock = Oplock(self, key, _level_for(rights), is_stat_open(desired_access), notify)
