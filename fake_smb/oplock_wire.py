@@ -32,6 +32,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
+from fake_smb.faults import DropConnection
 from fake_smb.handler_util import RawBody, error, resolve_fid
 from fake_smb.oplocks import LEVEL_II, LEVEL_NONE, OPLOCK_KEY, Break, Oplock, OplockTable
 from fake_smb.release import close_open
@@ -113,7 +114,12 @@ def create(conn_id, smb_server, request, req, path: str, access: int, share: int
             _send(smb_server, breaks)
             if result is not None:
                 return result
-            settled.wait(break_timeout(smb_server) + 1)
+            stopping = smb_server.fake_config.stopping
+            deadline = break_timeout(smb_server) + 1
+            while not settled.wait(0.1) and deadline > 0:
+                if stopping.is_set():  # stop() must not wait out a break
+                    raise DropConnection("server stopping while a CREATE waited for an oplock break")
+                deadline -= 0.1
 
     async_id = next(_async_ids)
     interim_sent = threading.Event()
