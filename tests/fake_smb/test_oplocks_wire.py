@@ -11,7 +11,13 @@ import uuid
 import pytest
 from smbprotocol.connection import Connection
 from smbprotocol.exceptions import SMBResponseException
-from smbprotocol.open import CreateOptions
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    FilePipePrinterAccessMask,
+    ImpersonationLevel,
+    Open,
+)
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
@@ -27,7 +33,7 @@ from tests.fake_smb.oplock_client import (
     create,
     create_later,
 )
-from tests.fake_smb.raw_requests import set_info
+from tests.fake_smb.raw_requests import SHARE_ALL, set_info
 from tests.fake_smb.relay import RecordingRelay, frames, transforms
 
 SMB2_OPLOCK_BREAK = 0x12
@@ -100,6 +106,27 @@ def test_a_holder_on_the_same_connection_can_answer(pair):
     assert _break(breaks) == (held.file_id, LEVEL_II)
     assert acknowledge(a.tree, held.file_id, NONE) == (STATUS_SUCCESS, NONE)
     assert waiting().oplock_level == NONE
+
+
+def test_a_chained_create_waits_in_place(pair):
+    """A CREATE inside a compound chain cannot go async here: it waits for the ack, then the
+    chain (CREATE, related CLOSE) is answered whole."""
+    a, b, breaks = pair
+    held = create(a.tree, "f", BATCH)
+    handle = Open(b.tree, "f")
+    create_req, create_done = handle.create(
+        ImpersonationLevel.Impersonation, FilePipePrinterAccessMask.GENERIC_READ, 0, SHARE_ALL,
+        CreateDisposition.FILE_OPEN, CreateOptions.FILE_NON_DIRECTORY_FILE,
+        oplock_level=BATCH, send=False)
+    close_req, close_done = handle.close(send=False)
+    conn = b.connection
+    sent = conn.send_compound([create_req, close_req], b.session.session_id, b.tree.tree_connect_id,
+                              related=True)
+    assert _break(breaks) == (held.file_id, LEVEL_II)
+    assert acknowledge(a.tree, held.file_id, LEVEL_II) == (STATUS_SUCCESS, LEVEL_II)
+    create_done(sent[0])
+    close_done(sent[1])
+    assert handle.oplock_level == LEVEL_II
 
 
 def test_exclusive_holder_sharing_violation_without_break(pair):
