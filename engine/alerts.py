@@ -90,8 +90,13 @@ class AlertBook:
         return cleared
 
     @classmethod
-    def from_json(cls, raw: list[dict[str, object]]) -> AlertBook:
-        return cls([Alert(**a) for a in raw])  # type: ignore[arg-type]
+    def from_json(cls, raw: object, path: str = "alerts.json") -> AlertBook:
+        """The book as saved in the store file ``path``; a damaged one is ``StoreFileDamaged``."""
+        from engine.store import StoreFileDamaged, record_from_json
+
+        if not isinstance(raw, list):
+            raise StoreFileDamaged(path, "a JSON list of alerts is expected")
+        return cls([record_from_json(Alert, a, path) for a in raw])
 
     def to_json(self) -> list[dict[str, object]]:
         return [a.to_json() for a in self.alerts]

@@ -19,9 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from engine.errors import CertificateError
+from engine.errors import BadInput, CertificateError
 
 KEY_BITS = 2048
+SUBJECT_MAX = 64  # characters: X.509's bound on a common name (RFC 5280, ub-common-name)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ def load_certificate(data: bytes, source: str = "certificate") -> Certificate:
             cert = x509.load_pem_x509_certificate(data)
         else:
             cert = x509.load_der_x509_certificate(data)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
         raise CertificateError(
             f"{source} is not an X.509 certificate (expected a .cer in DER or PEM form)"
         ) from None
@@ -127,10 +128,21 @@ def _load_pfx(data: bytes, secret: bytes | None, source: str) -> DecryptionKey:
     return DecryptionKey(certificate=cert, private_key=key)
 
 
+def check_subject(subject: str) -> str:
+    """A subject usable as the certificate's common name: 1 to 64 characters, not all blank."""
+    if not subject.strip():
+        raise BadInput("the certificate subject is empty; give a name, e.g. --subject 'Backup 2026'")
+    if len(subject) > SUBJECT_MAX:
+        raise BadInput(f"the certificate subject has {len(subject)} characters; at most "
+                       f"{SUBJECT_MAX} are allowed (an X.509 common name)")
+    return subject
+
+
 def new_certificate(
     subject: str, pfx_password: str | None, *, now: _dt.datetime, valid_days: int = 365 * 5
 ) -> tuple[bytes, bytes]:
     """Make a self-signed RSA-2048 certificate; return (.cer DER bytes, .pfx bytes)."""
+    check_subject(subject)
     key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
     cert = (

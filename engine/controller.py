@@ -36,13 +36,16 @@ from engine.recovery import Found, complete_on_share, settle_completed
 from engine.restore import restore_roles
 from engine.settings import (
     DEFAULT_SMB_TIMEOUT_SECONDS,
+    SETTINGS_FILE,
     Settings,
     check_frequency,
     check_path,
     check_port,
     check_retention,
-    check_role_name,
     check_smb_timeout,
+    check_sources,
+    read_schedule_json,
+    read_settings_json,
 )
 from engine.share import LocalShare, Share
 from engine.source import DirectorySource, RoleSource
@@ -121,7 +124,7 @@ class Controller:
         return settings
 
     def _read_settings(self) -> Settings:
-        raw = self.store.read_json("settings.json", {})
+        raw = read_settings_json(self.store)
         cert = raw.get("encryptionCert")
         return Settings(
             path=raw.get("path"), smb_port=raw.get("smbPort", 445), username=raw.get("userName"),
@@ -137,18 +140,23 @@ class Controller:
 
     def share_password(self) -> str | None:
         """The stored share password, decrypted (for the share factory; never shown)."""
-        sealed = self.store.read_json("settings.json", {}).get("password")
+        sealed = read_settings_json(self.store).get("password")
         return self.store.open_password(sealed) if sealed else None
 
-    def configure(self, *, path: str | None = None, smb_port: int | None = None,
+    def configure(self, **changes: object) -> ConfigResult:
+        """Validate every change first; store them all or none, with no other change between
+        this one's read and write (threads and processes alike)."""
+        with self.store.locked(SETTINGS_FILE):
+            return self._configure(**changes)  # type: ignore[arg-type]
+
+    def _configure(self, *, path: str | None = None, smb_port: int | None = None,
                   smb_timeout: int | None = None,
                   username: str | None = None, password: str | None = None,
                   cert: bytes | None = None, frequency_hours: int | None = None,
                   retention_days: int | None = None, scheduler: bool | None = None,
                   sources: dict[str, str] | None = None) -> ConfigResult:
-        """Validate every change first; store them all or none."""
         old = self.settings
-        raw = dict(self.store.read_json("settings.json", {}))
+        raw = dict(read_settings_json(self.store))
         if path is not None:
             raw["path"] = check_path(path)
         if smb_port is not None:
@@ -168,11 +176,7 @@ class Controller:
         if scheduler is not None:
             raw["isBackupSchedulerEnabled"] = bool(scheduler)
         if sources is not None:
-            for role, folder in sources.items():
-                check_role_name(role)
-                if not os.path.isdir(folder):
-                    raise BadInput(f"source folder {folder} for role {role} does not exist")
-            raw["sources"] = dict(sorted(sources.items()))
+            raw["sources"] = check_sources(sources)
         if password is not None:
             raw["password"] = self.store.seal_password(password) if password else None
         self.store.write_json("settings.json", raw)
@@ -216,7 +220,7 @@ class Controller:
 
     def next_slot(self) -> dt.datetime | None:
         """When ``start_scheduled`` next has something to do, scheduler on or off."""
-        raw = self.store.read_json("schedule.json", {}).get("nextSlot")
+        raw = read_schedule_json(self.store).get("nextSlot")
         return parse_time(raw) if raw else None
 
     def _set_next_slot(self, when: dt.datetime) -> None:
@@ -397,7 +401,7 @@ class Controller:
         raise BadInput(f"no backup with id {key}; see 'ibs backup list'")
 
     def alert_book(self) -> AlertBook:
-        return AlertBook.from_json(self.store.read_json("alerts.json", []))
+        return AlertBook.from_json(self.store.read_json("alerts.json", []), self.store.path("alerts.json"))
 
     def _save_alerts(self, book: AlertBook) -> None:
         self.store.write_json("alerts.json", book.to_json())

@@ -11,8 +11,10 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from engine.errors import IntegrityError
 from engine.jobstate import ACTIVE, Status, transition
-from engine.store import Store
+from engine.manifest import parse_time
+from engine.store import Store, record_from_json
 
 BACKUP_DATA_VERSION = "1.0.1"
 
@@ -95,7 +97,9 @@ class History:
     def _load(self) -> dict[str, BackupRecord]:
         token = self._current_token()
         if token is None or token != self._token:
-            self._cache = {raw["id"]: BackupRecord(**raw) for raw in self._store.list_json("jobs")}
+            records = (record_from_json(BackupRecord, raw, path, _wrong_values)
+                       for path, raw in self._store.named_json("jobs"))
+            self._cache = {r.id: r for r in records}
             self._ordered = sorted(self._cache.values(), key=_order)
             self._active = {r.id for r in self._ordered if Status(r.status) in ACTIVE}
             self._token = token
@@ -144,6 +148,17 @@ class History:
     def get(self, backup_id: str) -> BackupRecord | None:
         record = self._load().get(backup_id)
         return record.copy() if record else None
+
+
+def _wrong_values(record: BackupRecord) -> str | None:
+    """What a stored record holds that no job writes, if anything (its types are checked)."""
+    if record.status not in {s.value for s in Status}:
+        return f"field 'status' is {record.status!r}, not one of {', '.join(s.value for s in Status)}"
+    try:
+        parse_time(record.createdDateTime)
+    except IntegrityError:
+        return f"field 'createdDateTime' is {record.createdDateTime!r}, not a time like '2026-03-01T08:00:00.000000Z'"
+    return None
 
 
 def _order(record: BackupRecord) -> tuple[str, str]:

@@ -6,11 +6,20 @@ setting, the value given and what is allowed.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import BadInput
 from engine.manifest import ROLE_NAME
+
+if TYPE_CHECKING:
+    from engine.store import Store
+
+SETTINGS_FILE = "settings.json"
+SCHEDULE_FILE = "schedule.json"
 
 FREQUENCY_HOURS = (4, 12)
 RETENTION_DAYS = (2, 14)
@@ -80,6 +89,11 @@ def check_path(path: str) -> str:
     from engine.share.unc import is_unc, parse_unc
 
     if is_unc(path) or path.startswith("\\"):
+        if "/" in path:
+            # Refused rather than rewritten: the path stored and shown is the one given.
+            fixed = path.replace("/", "\\")
+            raise BadInput(f"storage location {path} uses '/': write the UNC path with backslashes, "
+                           f"{fixed}")
         return str(parse_unc(path))
     if not os.path.isabs(path):
         raise BadInput(
@@ -111,3 +125,97 @@ def parse_source(spec: str) -> tuple[str, str]:
     if not os.path.isdir(folder):
         raise BadInput(f"source folder {folder} for role {role} does not exist or is not a folder")
     return role, folder
+
+
+def check_sources(sources: dict[str, str]) -> dict[str, str]:
+    """Every role name valid and unique ignoring case (``ab`` and ``AB`` are one file on an SMB
+    share or NTFS), every folder present; the sources sorted by role."""
+    seen: dict[str, str] = {}
+    for role, folder in sources.items():
+        check_role_name(role)
+        if role.casefold() in seen:
+            raise BadInput(
+                f"role names {seen[role.casefold()]!r} and {role!r} differ only in case; they would "
+                "be one file on the share: rename one")
+        seen[role.casefold()] = role
+        if not os.path.isdir(folder):
+            raise BadInput(f"source folder {folder} for role {role} does not exist")
+    return dict(sorted(sources.items()))
+
+
+def parse_sources(specs: list[str]) -> dict[str, str]:
+    """Repeated ``ROLE=DIR`` options -> {role: folder}; a role given twice is an error, not
+    "the last one wins"."""
+    out: dict[str, str] = {}
+    for spec in specs:
+        role, folder = parse_source(spec)
+        if role in out:
+            raise BadInput(f"role {role} is given twice ({out[role]} and {folder}); give each role once")
+        out[role] = folder
+    return check_sources(out)
+
+
+@dataclass
+class _StoredSettings:
+    """``settings.json`` as ``Controller.configure`` writes it (the REST model's names); it is
+    only read back through ``read_settings_json``, which checks every field against this."""
+
+    path: str | None = None
+    smbPort: int = 445
+    smbTimeoutSeconds: int = DEFAULT_SMB_TIMEOUT_SECONDS
+    userName: str | None = None
+    password: str | None = None  # sealed by the store
+    encryptionCert: str | None = None  # base64 of the DER
+    encryptionCertThumbprint: str | None = None
+    backupFrequencyInHours: int = DEFAULT_FREQUENCY_HOURS
+    backupRetentionPeriodInDays: int = DEFAULT_RETENTION_DAYS
+    isBackupSchedulerEnabled: bool = True
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def read_settings_json(store: Store) -> dict[str, Any]:
+    """The stored settings as written, each field's type and bounds checked; a damaged file
+    is one line naming the file, the field and what to do."""
+    from engine.store import StoreFileDamaged, record_from_json
+
+    path = store.path(SETTINGS_FILE)
+    raw = store.read_json(SETTINGS_FILE, {})
+    record_from_json(_StoredSettings, raw, path)
+    try:
+        if raw.get("encryptionCert") is not None:
+            base64.b64decode(raw["encryptionCert"], validate=True)
+    except (binascii.Error, ValueError):
+        raise StoreFileDamaged(path, "field 'encryptionCert' is not base64") from None
+    for key, check in (("smbPort", check_port), ("smbTimeoutSeconds", check_smb_timeout),
+                       ("backupFrequencyInHours", check_frequency),
+                       ("backupRetentionPeriodInDays", check_retention)):
+        try:
+            if key in raw:
+                check(raw[key])
+        except BadInput as exc:
+            raise StoreFileDamaged(path, f"field {key!r}: {exc}") from None
+    return raw
+
+
+@dataclass
+class _StoredSchedule:
+    """``schedule.json``: when the scheduler next has something to do."""
+
+    nextSlot: str | None = None
+
+
+def read_schedule_json(store: Store) -> dict[str, Any]:
+    """The stored schedule, checked like ``read_settings_json``."""
+    from engine.errors import IntegrityError
+    from engine.manifest import parse_time
+    from engine.store import StoreFileDamaged, record_from_json
+
+    path = store.path(SCHEDULE_FILE)
+    raw = store.read_json(SCHEDULE_FILE, {})
+    record_from_json(_StoredSchedule, raw, path)
+    try:
+        if raw.get("nextSlot") is not None:
+            parse_time(raw["nextSlot"])
+    except IntegrityError:
+        raise StoreFileDamaged(path, f"field 'nextSlot' is {raw['nextSlot']!r}, not a time") from None
+    return raw

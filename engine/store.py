@@ -1,17 +1,28 @@
 """The state directory: settings, job history, alerts, the schedule, and the job slot's lock.
 
-Every file is replaced atomically (write beside, fsync, rename), so a crash never leaves a
-half-written file. The share password is stored encrypted with AES-256-GCM under a key kept
-in the store with mode 0600, never in plaintext; the PFX is never stored at all.
+Every file is replaced atomically (write beside under a name no other writer uses, fsync,
+rename), so a crash or a concurrent writer never leaves a half-written file; a read-modify-write
+holds the file's lock (an flock, so threads and processes alike wait their turn). A file found
+damaged is reported with its path and what to do, as bad input (exit 2).
+
+The share password is stored encrypted with AES-256-GCM under a key kept in the store with mode
+0600, never in plaintext; the PFX is never stored at all.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import dataclasses
 import fcntl
+import functools
 import json
 import os
+import secrets
 import stat
+import types
+import typing
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -21,6 +32,27 @@ from engine.errors import BadInput, IbsError, JobSlotTaken
 
 ENV_STORE = "IBS_STORE"
 _PASSWORD_AAD = b"IBS1 share password"
+T = typing.TypeVar("T")
+
+# What to do about a damaged file, by the file's name (or its folder's).
+_REMEDIES = {
+    "settings.json": "move it aside and set every setting again with 'ibs config set' (the "
+                     "share password and certificate included)",
+    "jobs": "move it aside: that job's history entry is lost, its backup on the share is not",
+    "alerts.json": "move it aside: the alert history is lost, and alerts are raised again as needed",
+    "schedule.json": "move it aside: the next scheduled backup is one period from the next start",
+}
+
+
+class StoreFileDamaged(BadInput):
+    """A file in the state directory does not hold what the engine wrote there."""
+
+    def __init__(self, path: str, what: str) -> None:
+        name = os.path.basename(path)
+        remedy = _REMEDIES.get(name) or _REMEDIES.get(os.path.basename(os.path.dirname(path)),
+                                                      "move it aside or restore it from a copy")
+        super().__init__(f"store file {path} is damaged ({what}); {remedy}")
+        self.path = path
 
 
 def default_store_dir() -> str:
@@ -53,7 +85,8 @@ class Store:
         self._writes: dict[str, int] = {}  # private stores: name -> writes so far
         if not os.path.exists(self.root):
             try:
-                os.makedirs(self.root, mode=0o700)
+                # exist_ok: another thread or process may be creating the same new store.
+                os.makedirs(self.root, mode=0o700, exist_ok=True)
             except OSError as exc:
                 raise BadInput(f"cannot create store directory {self.root}: {exc.strerror}") from None
         st = os.stat(self.root)
@@ -79,24 +112,52 @@ class Store:
                 return json.load(f)
         except FileNotFoundError:
             return default
-        except ValueError:
-            raise IbsError(f"store file {self.path(name)} is corrupt; restore it or remove it") from None
+        except UnicodeDecodeError:
+            raise StoreFileDamaged(self.path(name), "not UTF-8 text") from None
+        except ValueError as exc:  # json.JSONDecodeError, with the place it stopped
+            raise StoreFileDamaged(self.path(name), f"not JSON: {exc}") from None
+        except RecursionError:
+            raise StoreFileDamaged(self.path(name), "JSON nested too deeply") from None
+
+    @contextlib.contextmanager
+    def locked(self, name: str) -> Iterator[None]:
+        """Hold the exclusive lock of ``name`` (a read-modify-write in progress).
+
+        An flock on ``<name>.lock``, taken on a descriptor of its own: two holders exclude each
+        other whether they are threads or processes, and a dead holder's lock is released by
+        the kernel. Not reentrant: a holder must not take it again.
+        """
+        fd = os.open(self.path(f"{name}.lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the last descriptor releases the flock
 
     def write_json(self, name: str, value: Any) -> None:
         target = self.path(name)
-        tmp = f"{target}.tmp-{os.getpid()}"
+        # A name of its own for every write: threads share the pid, so the pid is not enough.
+        folder, base = os.path.split(target)
+        tmp = os.path.join(folder, f".{base}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
         # json's indented form is encoded in pure Python: a private store takes the fast one.
         text = (json.dumps(value, sort_keys=True, separators=(",", ":")) if self.private
                 else json.dumps(value, indent=2, sort_keys=True))
         data = text.encode("utf-8") + b"\n"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
-            os.write(fd, data)
-            if self.durable:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, target)
+            try:
+                view = memoryview(data)
+                while view:  # os.write may write less than asked
+                    view = view[os.write(fd, view):]
+                if self.durable:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         if self.private:
             self._written[name] = text
             self._writes[name] = self._writes.get(name, 0) + 1
@@ -115,9 +176,13 @@ class Store:
         return self._writes.get(name, 0) if self.private else None
 
     def list_json(self, folder: str) -> list[Any]:
+        return [value for _, value in self.named_json(folder)]
+
+    def named_json(self, folder: str) -> list[tuple[str, Any]]:
+        """(path, value) of every ``*.json`` file in ``folder``, by name; hidden files skipped."""
         names = sorted(n for n in os.listdir(self.path(folder))
                        if n.endswith(".json") and not n.startswith("."))
-        return [self.read_json(os.path.join(folder, n)) for n in names]
+        return [(self.path(folder, n), self.read_json(os.path.join(folder, n))) for n in names]
 
     # --- the share password -------------------------------------------------------------
 
@@ -186,3 +251,87 @@ class JobSlot:
     @property
     def held(self) -> bool:
         return self._fd is not None
+
+
+def record_from_json(cls: type[T], raw: Any, path: str,
+                     check: Callable[[T], str | None] = lambda record: None) -> T:
+    """An instance of the dataclass ``cls`` from a store file's JSON object, every field's type
+    checked against ``cls``'s annotations and then by ``check`` (which says what is wrong, if
+    anything), or ``StoreFileDamaged`` naming the first wrong field."""
+    if not isinstance(raw, dict):
+        raise StoreFileDamaged(path, f"a JSON object is expected, not {_json_kind(raw)}")
+    hints = _hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(raw) - set(fields))
+    if unknown:
+        raise StoreFileDamaged(path, f"unknown field {unknown[0]!r}")
+    for name, f in fields.items():
+        if name not in raw:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise StoreFileDamaged(path, f"field {name!r} is missing")
+            continue
+        if not _fits(raw[name], hints[name]):
+            raise StoreFileDamaged(path, f"field {name!r} is {_json_kind(raw[name])} {_short(raw[name])}, "
+                                         f"expected {_type_name(hints[name])}")
+    record = cls(**raw)
+    wrong = check(record)
+    if wrong:
+        raise StoreFileDamaged(path, wrong)
+    return record
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(value, a) for a in args)
+    if origin is list:
+        return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_fits(k, args[0]) and _fits(v, args[1])
+                                               for k, v in value.items())
+    if hint is int:  # JSON's true is not a number
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+             type(None): "null", Any: "any value"}
+    if hint in names:
+        return names[hint]
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is list:
+        return f"a list of {_type_name(args[0])}" if args else "a list"
+    if origin is dict:
+        return "an object"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= 40 else text[:37] + "..."

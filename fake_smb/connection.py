@@ -13,10 +13,11 @@ import socket
 import socketserver
 import struct
 import threading
+import time
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from fake_smb import crypto, fast_path, release, signing
+from fake_smb import compound, crypto, fast_path, notify, release, signing
 from fake_smb.dialects import SMB_3_1_1
 from fake_smb.faults import DropConnection
 from fake_smb.state import ConnState, get_state
@@ -47,7 +48,7 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             self._loop()
         except (_Closed, DropConnection, ConnectionError, OSError, crypto.DecryptError):
             pass
-        except Exception as exc:  # a bug must not kill the server, only this connection
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the server, only this connection
             srv.log(f"connection {self.conn_id} failed: {exc!r}")
         finally:
             try:
@@ -84,9 +85,11 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             self.request.sendall(struct.pack(">I", len(data)) + data)
 
     def push(self, message: bytes) -> None:
-        """Send a message no request is waiting on (an oplock break, the interim and final
-        answers of a CREATE that waited for one: oplock_wire.py), from any thread; signed,
-        or encrypted when the session encrypts.  A connection already gone drops it."""
+        """Send a message no request is waiting on (an async LOCK's interim and final answers,
+        lock_handler.py; an oplock break, and the answers of a CREATE that waited for one,
+        oplock_wire.py), from any thread; signed, or encrypted when the session encrypts
+        (fake_smb encrypts a session wholly or not at all).  A connection already gone drops
+        it."""
         try:
             state = get_state(self.server.getConnectionData(self.conn_id, checkStatus=False))
             self._send(self._finish(state, bytearray(message), False))
@@ -98,15 +101,32 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         srv = self.server
         cfg = srv.fake_config
         state = get_state(srv.getConnectionData(self.conn_id, checkStatus=False))
+        conn_data = srv.getConnectionData(self.conn_id, checkStatus=False)
         while not cfg.stopping.is_set():
+            if not self._wait_for_frame(state, conn_data):
+                continue
             frame = self._read_frame()
             state.bytes_moved += len(frame) + 4
             if self._stalled(state):
                 return self._black_hole()
-            out = self._process(state, frame)
-            if out is not None:
+            for out in self._process(state, frame):
                 state.bytes_moved += len(out) + 4
                 self._send(out)
+
+    def _wait_for_frame(self, state: ConnState, conn_data: dict) -> bool:
+        """True once a frame is arriving; False after sending interim responses that fell due
+        first (a CHANGE_NOTIFY still pending, notify.py)."""
+        due = notify.next_interim(conn_data)
+        if due is None:
+            return True
+        ready, _, _ = select.select([self.request], [], [], max(0.0, due - time.monotonic()))
+        if ready:
+            return True
+        for interim in notify.interim_responses(conn_data, time.monotonic()):
+            out = self._finish(state, bytearray(interim), False)
+            state.bytes_moved += len(out) + 4
+            self._send(out)
+        return False
 
     def _stalled(self, state: ConnState) -> bool:
         limit = self.server.fake_config.faults.stall_after_bytes
@@ -120,7 +140,8 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             if ready and not self.request.recv(65536):
                 return
 
-    def _process(self, state: ConnState, frame: bytearray) -> bytes | None:
+    def _process(self, state: ConnState, frame: bytearray) -> list[bytes]:
+        """The messages that answer one frame, in the order they go out."""
         encrypted = frame[:4] == crypto.TRANSFORM_PROTOCOL_ID
         if encrypted:
             # MS-SMB2 3.3.5.2.1: a transform we cannot open ends the connection.
@@ -136,26 +157,53 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         command = struct.unpack_from("<H", message, 12)[0]
 
         if state.encrypt_data and not encrypted and command not in (SMB2_NEGOTIATE, SMB2_SESSION_SETUP):
-            # MS-SMB2 3.3.5.2.9: Session.EncryptData and an unencrypted request.
+            # MS-SMB2 3.3.5.2.9: Session.EncryptData and an unencrypted request (a CANCEL has no answer).
+            if command == notify.CANCEL:
+                return []
             denied = fast_path.response_header(message, STATUS_ACCESS_DENIED, state.session_id) + _ERROR_BODY
-            return self._finish(state, bytearray(denied), False)
+            return [self._finish(state, bytearray(denied), False)]
 
         if not encrypted and state.keys is not None and signing.forged_segment(
                 state.keys.signing_algorithm, state.keys.signing, state.session_id, message):
             # MS-SMB2 3.3.5.2.4: a signed request whose signature does not verify is refused.
             denied = fast_path.response_header(message, STATUS_ACCESS_DENIED, state.session_id) + _ERROR_BODY
-            return self._finish(state, bytearray(denied), False)
+            return [self._finish(state, bytearray(denied), False)]
 
         if state.dialect == SMB_3_1_1 or command == SMB2_NEGOTIATE:
             self._preauth_request(state, command, message)
+        conn_data = self.server.getConnectionData(self.conn_id, checkStatus=False)
+        if compound.is_compound(message):
+            try:
+                answers = compound.run(message, conn_data, self._dispatch, self.server.log)
+            except compound.MalformedChain as exc:
+                self.server.log(f"connection {self.conn_id}: {exc}; dropping it")
+                raise _Closed() from exc
+        else:
+            answer = self._dispatch(message)
+            answers = [] if answer is None else [answer]
+        # A CHANGE_NOTIFY whose directory this request closed completes first.
+        answers = notify.orphaned(conn_data) + answers
+        return [self._finish(state, bytearray(out), encrypted) for out in answers]
+
+    def _dispatch(self, message: bytes) -> bytes | None:
+        """The response to one standalone request: our READ/WRITE fast path, the async
+        CHANGE_NOTIFY and its CANCEL, else impacket."""
+        command = struct.unpack_from("<H", message, 12)[0]
+        if command in (notify.CHANGE_NOTIFY, notify.CANCEL):
+            conn_data = self.server.getConnectionData(self.conn_id, checkStatus=False)
+            if command == notify.CHANGE_NOTIFY:
+                return notify.change_notify(conn_data, message)
+            # A CANCEL names a pending CHANGE_NOTIFY or else a waiting LOCK (lock_handler.py).
+            cancelled = notify.cancel(conn_data, message)
+            if cancelled is not None:
+                return cancelled
         fast = fast_path.try_fast(self.server, self.conn_id, message)
         if fast is not None:
-            return self._finish(state, bytearray(fast), encrypted)
+            return fast or None  # b"": answered already (fast_path)
         reply = self.server.processRequest(self.conn_id, message)
         if not reply or not reply[0]:
-            return None  # a CREATE already answered as pending
-        out = bytearray(reply[0].getData() if hasattr(reply[0], "getData") else reply[0])
-        return self._finish(state, out, encrypted)
+            return None  # e.g. CANCEL, or a LOCK or CREATE already answered as pending
+        return reply[0].getData() if hasattr(reply[0], "getData") else reply[0]
 
     # -- pre-authentication integrity (MS-SMB2 3.3.5.4, 3.3.5.5) -------------
     @staticmethod

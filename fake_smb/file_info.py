@@ -32,24 +32,30 @@ from impacket.nt_errors import (
 
 from fake_smb import oplock_wire, quota
 from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
-from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
+from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.open_close import resolve_path
 from fake_smb.share_modes import OpenTable
 
 SMB2_0_INFO_FILE = 0x01
 SMB2_0_INFO_FILESYSTEM = 0x02
 # File information classes (MS-FSCC 2.4)
+FILE_BASIC_INFORMATION = 4
+FILE_STANDARD_INFORMATION = 5
+FILE_INTERNAL_INFORMATION = 6
 FILE_ACCESS_INFORMATION = 8
 FILE_RENAME_INFORMATION = 10
 FILE_DISPOSITION_INFORMATION = 13
 FILE_POSITION_INFORMATION = 14
 FILE_MODE_INFORMATION = 16
+FILE_FULL_EA_INFORMATION = 15
 FILE_ALIGNMENT_INFORMATION = 17
 FILE_ALL_INFORMATION = 18
 FILE_ALLOCATION_INFORMATION = 19
 FILE_END_OF_FILE_INFORMATION = 20
 FILE_ALTERNATE_NAME_INFORMATION = 21
 FILE_COMPRESSION_INFORMATION = 28
+FILE_NETWORK_OPEN_INFORMATION = 34
+FILE_ATTRIBUTE_TAG_INFORMATION = 35
 FILE_NORMALIZED_NAME_INFORMATION = 48
 FILE_DISPOSITION_INFORMATION_EX = 64
 # File system information classes (MS-FSCC 2.5)
@@ -67,6 +73,8 @@ _FIXED_SIZE = {
     SMB2_0_INFO_FILESYSTEM: {1: 24, 3: 24, 4: 8, 5: 16, 6: 48, 7: 32, 8: 64, 11: 28},
 }
 _NO_LIMIT = 0xFFFFFFFFFFFFFFFF
+FILE_READ_EA = 0x00000008
+FILE_READ_ATTRIBUTES = 0x00000080
 
 _SECTOR = 512
 _SECTORS_PER_UNIT = 8
@@ -89,9 +97,9 @@ def _rename_locked(entry: dict, root: str, buf: bytes) -> int:
     source = entry["FileName"]
     if not os.path.isdir(os.path.dirname(target)):
         return STATUS_OBJECT_PATH_NOT_FOUND
-    if os.path.lexists(target) and os.path.realpath(target) != os.path.realpath(source):
-        if not replace or os.path.isdir(target):
-            return STATUS_OBJECT_NAME_COLLISION
+    if (os.path.lexists(target) and os.path.realpath(target) != os.path.realpath(source)
+            and (not replace or os.path.isdir(target))):
+        return STATUS_OBJECT_NAME_COLLISION
     share_mode = entry.get("ShareMode")
     if share_mode is not None:
         status = share_mode.table.rename_status(share_mode, target)
@@ -203,7 +211,7 @@ def _info_response(info: bytes):
 
 def _fit(req, answer):
     """The answer held to the request's OutputBufferLength (3.3.5.20.1)."""
-    commands, packets, status = answer
+    commands, _packets, status = answer
     if status != STATUS_SUCCESS:
         return answer
     body = commands[0]
@@ -222,14 +230,29 @@ def _fit(req, answer):
     return _info_response(info)
 
 
-def _short_name(name: str) -> str:
+def short_name(name: str) -> str:
     """An 8.3 name for ``name``: itself in capitals when it is one, else a plain
     NAME~1.EXT mangle (no collision check: fake_smb never opens by short name)."""
-    stem, dot, ext = name.rpartition(".") if "." in name.strip(".") else (name, "", "")
+    stem, _dot, ext = name.rpartition(".") if "." in name.strip(".") else (name, "", "")
     keep = lambda part: "".join(c for c in part.upper() if c.isascii() and (c.isalnum() or c in "_-$~!#%&"))
     if len(stem) <= 8 and len(ext) <= 3 and keep(stem) == stem.upper() and keep(ext) == ext.upper() and stem:
         return name.upper()
     return keep(stem)[:6] + "~1" + ("." + keep(ext)[:3] if keep(ext) else "")
+
+
+def _times_info(cls: int, st: os.stat_result) -> bytes:
+    """FileBasic-, FileStandard- and FileNetworkOpenInformation (MS-FSCC 2.4.7, 2.4.41,
+    2.4.29) from the one source of times and sizes CREATE, CLOSE and directory listings
+    use: impacket's own rounds the times to whole seconds and reports the write time
+    as the change time."""
+    t = times_and_sizes(st)
+    times = (t["CreationTime"], t["LastAccessTime"], t["LastWriteTime"], t["ChangeTime"])
+    if cls == FILE_BASIC_INFORMATION:
+        return struct.pack("<QQQQI4x", *times, t["FileAttributes"])
+    if cls == FILE_STANDARD_INFORMATION:
+        is_dir = stat_mod.S_ISDIR(st.st_mode)
+        return struct.pack("<QQIBB2x", t["AllocationSize"], t["EndOfFile"], st.st_nlink, 0, is_dir)
+    return struct.pack("<QQQQQQI4x", *times, t["AllocationSize"], t["EndOfFile"], t["FileAttributes"])
 
 
 def _granted(entry: dict) -> int:
@@ -237,7 +260,8 @@ def _granted(entry: dict) -> int:
 
 
 _OWN_FILE_CLASSES = (
-    FILE_ACCESS_INFORMATION, FILE_POSITION_INFORMATION, FILE_MODE_INFORMATION,
+    FILE_BASIC_INFORMATION, FILE_STANDARD_INFORMATION, FILE_INTERNAL_INFORMATION,
+    FILE_NETWORK_OPEN_INFORMATION, FILE_ACCESS_INFORMATION, FILE_POSITION_INFORMATION, FILE_MODE_INFORMATION,
     FILE_ALIGNMENT_INFORMATION, FILE_ALTERNATE_NAME_INFORMATION, FILE_COMPRESSION_INFORMATION,
     FILE_ALL_INFORMATION, FILE_NORMALIZED_NAME_INFORMATION,
 )
@@ -254,6 +278,11 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
     if found is None:
         return error(STATUS_INVALID_HANDLE)
     entry, root = found
+    st = os.fstat(entry["FileHandle"])
+    if cls in (FILE_BASIC_INFORMATION, FILE_NETWORK_OPEN_INFORMATION, FILE_STANDARD_INFORMATION):
+        return _info_response(_times_info(cls, st))
+    if cls == FILE_INTERNAL_INFORMATION:  # 2.4.22: the file's number, as directory listings give it
+        return _info_response(struct.pack("<Q", st.st_ino))
     if cls == FILE_POSITION_INFORMATION:
         return _info_response(struct.pack("<Q", position(entry)))
     if cls == FILE_NORMALIZED_NAME_INFORMATION:  # 2.4.30: the path from the share's root
@@ -265,7 +294,7 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
     if cls in (FILE_MODE_INFORMATION, FILE_ALIGNMENT_INFORMATION):  # 2.4.26, 2.4.3
         return _info_response(struct.pack("<I", 0))
     if cls == FILE_ALTERNATE_NAME_INFORMATION:  # 2.4.5
-        name = _short_name(os.path.basename(entry["FileName"])).encode("utf-16le")
+        name = short_name(os.path.basename(entry["FileName"])).encode("utf-16le")
         return _info_response(struct.pack("<I", len(name)) + name)
     if cls == FILE_COMPRESSION_INFORMATION:  # 2.4.9: uncompressed
         size = 0 if stat_mod.S_ISDIR(os.stat(entry["FileName"]).st_mode) else os.path.getsize(entry["FileName"])
@@ -273,6 +302,12 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
     commands, packets, status = original(connId, smbServer, recvPacket)
     info = commands[0]["Buffer"] if status == STATUS_SUCCESS else None
     if isinstance(info, smb2.FILE_ALL_INFORMATION):
+        times = times_and_sizes(st)
+        basic = info["BasicInformation"]
+        for key in ("CreationTime", "LastAccessTime", "LastWriteTime", "ChangeTime", "FileAttributes"):
+            basic[key] = times[key]
+        info["StandardInformation"]["AllocationSize"] = times["AllocationSize"]
+        info["StandardInformation"]["EndOfFile"] = times["EndOfFile"]
         info["PositionInformation"]["CurrentByteOffset"] = position(entry)
         info["AccessInformation"]["AccessFlags"] = _granted(entry)
         info["ModeInformation"]["mode"] = 0
@@ -301,10 +336,34 @@ def _query_fs_info(original, connId, smbServer, recvPacket, req):
     return _info_response(info)
 
 
+# The file information classes an open may read only with FILE_READ_ATTRIBUTES, and
+# FileFullEaInformation only with FILE_READ_EA (MS-FSA 2.1.5.11; smbtorture
+# smb2.getinfo.getinfo_access); every other class answers whatever the open's access.
+_NEEDED_ACCESS = {
+    FILE_BASIC_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_ALL_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_NETWORK_OPEN_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_ATTRIBUTE_TAG_INFORMATION: FILE_READ_ATTRIBUTES,
+    FILE_FULL_EA_INFORMATION: FILE_READ_EA,
+}
+
+
+def _access_denied(conn_data: dict, req, packet) -> bool:
+    needed = _NEEDED_ACCESS.get(req["FileInfoClass"])
+    if needed is None:
+        return False
+    found = _open_file(conn_data, req, packet)
+    return found is not None and not _granted(found[0]) & needed
+
+
 def make_query_info_handler(original):
     def query_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2QueryInfo(recvPacket["Data"])
         if req["InfoType"] == SMB2_0_INFO_FILE:
+            fixed = _FIXED_SIZE[SMB2_0_INFO_FILE].get(req["FileInfoClass"], 0)
+            if req["OutputBufferLength"] >= fixed and _access_denied(
+                    smbServer.getConnectionData(connId), req, recvPacket):
+                return error(STATUS_ACCESS_DENIED)
             answer = _query_file_info(original, connId, smbServer, recvPacket, req)
         elif req["InfoType"] == SMB2_0_INFO_FILESYSTEM:
             answer = _query_fs_info(original, connId, smbServer, recvPacket, req)

@@ -16,13 +16,14 @@ from impacket.nt_errors import (
     STATUS_ACCESS_DENIED,
     STATUS_DISK_FULL,
     STATUS_END_OF_FILE,
+    STATUS_FILE_LOCK_CONFLICT,
     STATUS_INVALID_DEVICE_REQUEST,
     STATUS_INVALID_HANDLE,
     STATUS_INVALID_PARAMETER,
     STATUS_SUCCESS,
 )
 
-from fake_smb import oplock_wire, quota
+from fake_smb import locks, oplock_wire, quota
 from fake_smb.access import may_read
 from fake_smb.faults import DropConnection
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
@@ -56,6 +57,8 @@ def write_handler(connId, smbServer, recvPacket):
     data = memoryview(body)[start : start + length]
     if len(data) != length or not _valid_range(offset, length, write=True):
         return error(STATUS_INVALID_PARAMETER)
+    if locks.io_blocked(smbServer.lock_table, entry, offset, length, write=True):
+        return error(STATUS_FILE_LOCK_CONFLICT)
     fd = entry["FileHandle"]
 
     faults = cfg.faults
@@ -93,6 +96,8 @@ def read_handler(connId, smbServer, recvPacket):
         return error(STATUS_INVALID_DEVICE_REQUEST if directory else STATUS_ACCESS_DENIED)
     if not _valid_range(offset, length):
         return error(STATUS_INVALID_PARAMETER)
+    if locks.io_blocked(smbServer.lock_table, entry, offset, length, write=False):
+        return error(STATUS_FILE_LOCK_CONFLICT)
     try:
         data = os.pread(entry["FileHandle"], length, offset)
     except IsADirectoryError:

@@ -25,7 +25,7 @@ class RawBody:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def getData(self) -> bytes:  # noqa: N802 - impacket's protocol
+    def getData(self) -> bytes:  # impacket's name for it
         return self.data
 
     def __len__(self) -> int:
@@ -60,8 +60,12 @@ def times_and_sizes(st: os.stat_result) -> dict[str, int]:
 
 
 def resolve_fid(conn_data: dict, raw_fid: bytes) -> bytes:
-    """A related compound request names the file just created as all-0xFF
-    (MS-SMB2 3.3.5.2.7.2); impacket keeps that CREATE in LastRequest."""
+    """The FileId a handler should look up.
+
+    Compound chains reach the handlers one request at a time with the real FileId already
+    in place (compound.py), and impacket empties LastRequest after every request it
+    dispatches; so this mapping of the all-0xFF FileId (MS-SMB2 3.3.5.2.7.2) to impacket's
+    LastRequest CREATE only matters to a caller that hands impacket a whole chain."""
     if raw_fid == RELATED_FID and "SMB2_CREATE" in conn_data["LastRequest"]:
         return conn_data["LastRequest"]["SMB2_CREATE"]["FileID"]
     return raw_fid

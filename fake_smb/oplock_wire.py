@@ -39,19 +39,20 @@ from fake_smb.release import close_open
 from fake_smb.share_modes import file_key
 
 PUSH_KEY = "PushMessage"  # connData: send one whole SMB2 message on this connection
+IN_CHAIN_KEY = "InCompoundChain"  # connData: a compound chain is being answered (compound.py)
 DEFAULT_BREAK_TIMEOUT = 35.0  # seconds, Samba's "oplock break wait"
 
 SMB2_CREATE = 0x0005
 SMB2_OPLOCK_BREAK = 0x0012
 _FLAGS_SERVER_TO_REDIR = 0x00000001
 _FLAGS_ASYNC_COMMAND = 0x00000002
-_FLAGS_RELATED = 0x00000004
 _UNSOLICITED = 0xFFFFFFFFFFFFFFFF
 _SYNC_HEADER = struct.Struct("<4sHHIHHIIQIIQ16s")  # MS-SMB2 2.2.1.2
 _ASYNC_HEADER = struct.Struct("<4sHHIHHIIQQQ16s")  # MS-SMB2 2.2.1.1
 _BREAK_BODY = struct.Struct("<HBBI16s")  # MS-SMB2 2.2.23.1, 2.2.24.1, 2.2.25.1
 _ERROR_BODY = struct.pack("<HBBI", 9, 0, 0, 0) + b"\x00"  # MS-SMB2 2.2.2
-_NO_RESPONSE = ([], None, STATUS_SUCCESS)  # impacket then sends nothing for this request
+_NO_RESPONSE = ([], None, STATUS_SUCCESS)
+_RESPONSE_OPLOCK, _RESPONSE_FILE_ID = 2, 64  # offsets in the CREATE response body  # impacket then sends nothing for this request
 
 # CreateDisposition values that replace the file's contents (MS-SMB2 2.2.13)
 _OVERWRITING = (0, 4, 5)  # SUPERSEDE, OVERWRITE, OVERWRITE_IF
@@ -106,7 +107,7 @@ def create(conn_id, smb_server, request, req, path: str, access: int, share: int
                 return None, breaks
             return _grant(table, open_now(), req, conn_data, push), breaks
 
-    chained = request["NextCommand"] or request["Flags"] & _FLAGS_RELATED
+    chained = conn_data.get(IN_CHAIN_KEY)
     if chained or push is None:
         while True:
             settled = threading.Event()
@@ -172,14 +173,14 @@ def _grant(table: OplockTable, result, req, conn_data: dict, push):
     commands, _, status = result
     if status != STATUS_SUCCESS:
         return result
-    resp = commands[0]
-    file_id = resp["FileID"]
+    body = commands[0].data  # a packed CREATE response (open_close.py, MS-SMB2 2.2.14)
+    file_id = bytes(body[_RESPONSE_FILE_ID:_RESPONSE_FILE_ID + 16])
     entry = conn_data["OpenedFiles"][file_id]
     st = os.fstat(entry["FileHandle"])
     oplock = table.grant(file_key(st), req["RequestedOplockLevel"], req["DesiredAccess"],
                          stat_mod.S_ISDIR(st.st_mode), _notifier(push, file_id))
     entry[OPLOCK_KEY] = oplock
-    resp["OplockLevel"] = oplock.level
+    commands[0].data = body[:_RESPONSE_OPLOCK] + bytes([oplock.level]) + body[_RESPONSE_OPLOCK + 1:]
     return result
 
 
@@ -194,7 +195,8 @@ def _abandon(smb_server, conn_data, commands, status) -> None:
     """The client left while its open waited: undo the open it can no longer close."""
     if status != STATUS_SUCCESS:
         return
-    entry = conn_data["OpenedFiles"].pop(commands[0]["FileID"], None)
+    file_id = bytes(commands[0].data[_RESPONSE_FILE_ID:_RESPONSE_FILE_ID + 16])
+    entry = conn_data["OpenedFiles"].pop(file_id, None)
     if entry is not None:
         close_open(entry, smb_server.log)
 

@@ -8,7 +8,8 @@ drops the dict with every descriptor still open, so a client that never sends
 CLOSE used to leave one descriptor (and an undone delete-on-close) behind per
 open, until the process ran out.  This module is the one place an open is
 closed, whichever of those ends it, and so the one place an open leaves the
-server-wide table of share modes (share_modes.py).
+server-wide table of share modes (share_modes.py) and gives back its byte-range
+locks (locks.py).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import stat as stat_mod
 from collections.abc import Callable
 
+from fake_smb.locks import OWNER_KEY
 from fake_smb.oplocks import OPLOCK_KEY
 
 Log = Callable[[str], None]
@@ -24,10 +26,14 @@ Log = Callable[[str], None]
 
 def close_open(entry: dict, log: Log) -> None:
     """Close one open's descriptor, then carry out its delete-on-close (MS-SMB2 3.3.5.10).
-    Its share modes go first: they bind other opens only while it is open."""
+    Its share modes and byte-range locks go first: they bind other opens only while it
+    is open, and a lock request of its still waiting fails (RANGE_NOT_LOCKED, as Samba)."""
     share_mode = entry.pop("ShareMode", None)
     if share_mode is not None:
         share_mode.release()
+    lock_owner = entry.pop(OWNER_KEY, None)
+    if lock_owner is not None:
+        lock_owner.release()
     if entry.get(OPLOCK_KEY) is not None:  # and its oplock, which lets an open waiting on it go on
         entry.pop(OPLOCK_KEY).release()
     fd = entry["FileHandle"]
@@ -54,9 +60,15 @@ def release_opens(conn_data: dict, log: Log, tree_id: int | None = None) -> None
     opens = conn_data["OpenedFiles"]
     # Newest first, so a file opened delete-on-close inside a directory opened
     # delete-on-close goes before the directory does.
-    for fid in reversed(list(opens)):
-        if tree_id is not None and opens[fid].get("TreeID") != tree_id:
-            continue
+    fids = [fid for fid in reversed(list(opens)) if tree_id is None or opens[fid].get("TreeID") == tree_id]
+    # Every lock of these opens goes before any of them closes: a lock request waiting on
+    # one of them is granted, whatever the order of closing (smbtorture
+    # smb2.lock.cancel-tdis expects it of Windows, and Samba passes it).
+    for fid in fids:
+        lock_owner = opens[fid].get(OWNER_KEY)
+        if lock_owner is not None:
+            lock_owner.release_locks()
+    for fid in fids:
         entry = opens.pop(fid)
         try:
             close_open(entry, log)

@@ -19,15 +19,19 @@ from impacket.smbserver import SMBSERVER
 from fake_smb import (
     file_info,
     file_io,
+    fsctl,
     negotiate,
     open_close,
     oplock_wire,
+    query_directory,
     release,
     session_setup,
     sessions,
     tree_connect,
 )
 from fake_smb.connection import SmbConnectionHandler
+from fake_smb.lock_handler import cancel_handler, lock_handler
+from fake_smb.locks import LockTable
 from fake_smb.oplocks import OplockTable
 from fake_smb.share_modes import OpenTable
 
@@ -77,6 +81,8 @@ class FakeSmbCore(SMBSERVER):
         self.oplock_table = OplockTable(self.open_table.lock)
         #: Every live session, for the checks a session bind gets (sessions.py).
         self.session_table = sessions.SessionTable()
+        #: Every byte-range lock and waiting lock request of the server (locks.py).
+        self.lock_table = LockTable()
         super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))
         self.processConfigFile()
         self.setAuthCallback(None)
@@ -89,6 +95,9 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_CLOSE: open_close.close_handler,
             smb2.SMB2_WRITE: file_io.write_handler,
             smb2.SMB2_READ: file_io.read_handler,
+            smb2.SMB2_LOCK: lock_handler,
+            smb2.SMB2_CANCEL: cancel_handler,
+            smb2.SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
             smb2.SMB2_OPLOCK_BREAK: oplock_wire.oplock_break_handler,
         }
         for command, handler in replaced.items():
@@ -101,6 +110,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_TREE_CONNECT: tree_connect.make_tree_connect_handler,
             smb2.SMB2_TREE_DISCONNECT: release.make_tree_disconnect_handler,
             smb2.SMB2_LOGOFF: lambda original: sessions.make_logoff_handler(release.make_logoff_handler(original)),
+            smb2.SMB2_IOCTL: fsctl.make_ioctl_handler,
         }
         for command, make in wrapped.items():
             original = self.hookSmb2Command(command, None)

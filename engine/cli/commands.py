@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 
-from engine.certs import load_pfx, new_certificate
-from engine.clock import SystemClock
-from engine.controller import Controller
-from engine.job import Job
-from engine.errors import BadInput
-from engine.history import BackupRecord
-from engine.settings import parse_source
-from engine.store import Store, resolve_store_dir
+from engine.certs import check_subject, load_certificate, load_pfx, new_certificate, thumbprint
 from engine.cli.io import (
     ENV_PFX_PASSWORD,
     ENV_SHARE_PASSWORD,
@@ -26,7 +20,22 @@ from engine.cli.io import (
     read_secret,
     table,
 )
-
+from engine.cli.location_check import Checked, check_location
+from engine.clock import SystemClock
+from engine.controller import Controller
+from engine.errors import BadInput
+from engine.history import BackupRecord
+from engine.job import Job
+from engine.settings import (
+    check_frequency,
+    check_path,
+    check_port,
+    check_retention,
+    check_role_name,
+    check_smb_timeout,
+    parse_sources,
+)
+from engine.store import Store, resolve_store_dir
 
 # A backup that completed without some of its data (README, "Exit codes"), as restic's 3.
 EXIT_WARNINGS = 4
@@ -63,6 +72,9 @@ def register(sub) -> None:
     sched.add_argument("--no-scheduler", dest="scheduler", action="store_false")
     cs.add_argument("--source", action="append", metavar="ROLE=DIR",
                     help="a role and the folder holding its data (repeat; replaces all sources)")
+    cs.add_argument("--no-check", action="store_true",
+                    help="store the location and credentials without connecting to check them "
+                         "(offline setup); by default they are checked first")
     cs.set_defaults(func=cmd_config_set)
     show = config.add_parser("show", help="print the settings")
     show.add_argument("--json", action="store_true")
@@ -109,25 +121,40 @@ def register(sub) -> None:
 
 
 def cmd_cert_new(args: argparse.Namespace) -> int:
-    for path in (args.out_cer, args.out_pfx):
-        if os.path.exists(path):
+    check_subject(args.subject)
+    cer_path, pfx_path = os.path.abspath(args.out_cer), os.path.abspath(args.out_pfx)
+    if os.path.realpath(cer_path) == os.path.realpath(pfx_path):
+        raise BadInput(f"--out-cer and --out-pfx are both {cer_path}; the public certificate and "
+                       "the private key need two different files")
+    for path in (cer_path, pfx_path):
+        if os.path.lexists(path):
             raise BadInput(f"{path} already exists; choose another file name")
-        parent = os.path.dirname(os.path.abspath(path))
+        parent = os.path.dirname(path)
         if not os.path.isdir(parent):
             raise BadInput(f"folder {parent} does not exist")
     password = read_secret(args.pfx_password_file, ENV_PFX_PASSWORD, "pfx password",
                            required=True, prompt=True, confirm=True)
     cer, pfx = new_certificate(args.subject, password, now=SystemClock().now())
-    fd = os.open(args.out_pfx, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pfx)
-    with open(args.out_cer, "xb") as f:
-        f.write(cer)
-    from engine.certs import thumbprint
-
+    _write_new_files([(pfx_path, pfx, 0o600), (cer_path, cer, 0o644)])
     out.print(f"certificate {args.out_cer}, private key {args.out_pfx}, thumbprint {thumbprint(cer)}")
     out.print("keep the .pfx and its password away from the stamp: they are needed only to restore")
     return 0
+
+
+def _write_new_files(files: list[tuple[str, bytes, int]]) -> None:
+    """Create every file (none may exist) or, if one fails, none: those made are removed."""
+    made: list[str] = []
+    try:
+        for path, data, mode in files:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+            made.append(path)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+    except OSError as exc:
+        for path in made:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise BadInput(f"cannot write {exc.filename or path}: {exc.strerror}") from None
 
 
 # --- config -----------------------------------------------------------------------------
@@ -140,10 +167,12 @@ def cmd_config_set(args: argparse.Namespace) -> int:
         password = read_secret(args.password_file, ENV_SHARE_PASSWORD, "password", required=True)
     elif os.environ.get(ENV_SHARE_PASSWORD) and args.username is not None:
         password = os.environ[ENV_SHARE_PASSWORD]
-    sources = None
-    if args.source:
-        sources = dict(parse_source(s) for s in args.source)
+    sources = parse_sources(args.source) if args.source else None
     cert = read_file(args.encryption_cert, "certificate") if args.encryption_cert else None
+    checked = None
+    if not args.no_check and any(v is not None for v in (
+            args.path, args.username, password, args.smb_port, args.smb_timeout)):
+        checked = _check_new_location(ctl, args, password, cert)
     result = ctl.configure(path=args.path, smb_port=args.smb_port, smb_timeout=args.smb_timeout,
                            username=args.username,
                            password=password, cert=cert, frequency_hours=args.frequency_hours,
@@ -153,10 +182,37 @@ def cmd_config_set(args: argparse.Namespace) -> int:
         out.print(f"deleted {path} (older than the new retention period)")
     for warning in result.warnings:
         err.print(f"warning: {warning}")
+    if checked is not None:
+        out.print(f"checked {checked.location}: reachable, writable, "
+                  f"{human_bytes(checked.free_bytes)} free")
     missing = result.settings.missing()
     if missing:
         err.print(f"note: backup needs {' and '.join(missing)} before it can run")
     return 0
+
+
+def _check_new_location(ctl: Controller, args: argparse.Namespace, password: str | None,
+                        cert: bytes | None) -> Checked | None:
+    """Connect to the location the settings will name, before anything is stored; the rest of
+    the input is checked first, so a typo costs no connection."""
+    for value, check in ((args.frequency_hours, check_frequency), (args.retention_days, check_retention)):
+        if value is not None:
+            check(value)
+    if cert is not None:
+        load_certificate(cert, "encryption certificate")
+    changes: dict[str, object] = {}
+    if args.path is not None:
+        changes["path"] = check_path(args.path)
+    if args.username is not None:
+        changes["username"] = args.username or None
+    if args.smb_port is not None:
+        changes["smb_port"] = check_port(args.smb_port)
+    if args.smb_timeout is not None:
+        changes["smb_timeout"] = check_smb_timeout(args.smb_timeout)
+    new = ctl.settings.with_changes(**changes)
+    if new.path is None:
+        return None  # no location yet: the credentials are checked when one is given
+    return check_location(ctl, new, password)
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
@@ -262,6 +318,11 @@ def _known(ctl: Controller, backup_id: str) -> bool:
 
 
 def cmd_backup_restore(args: argparse.Namespace) -> int:
+    if args.role is not None:  # '' must not mean "every role"
+        if not args.role:
+            raise BadInput("--role '' names no role; give a role name, or leave --role out to "
+                           "restore every role")
+        check_role_name(args.role)
     ctl = controller(args)
     target = os.path.abspath(args.target)
     if os.path.exists(target) and not os.path.isdir(target):

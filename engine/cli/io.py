@@ -11,7 +11,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
 
 from engine.errors import BadInput
@@ -29,17 +35,24 @@ def read_secret(path: str | None, env: str, what: str, *, required: bool, prompt
                 confirm: bool = False) -> str | None:
     """A password from ``--...-password-file`` (``-`` is stdin), else ``$env``, else a prompt."""
     if path is not None:
+        where = "given on stdin" if path == "-" else f"file {path}"
         try:
             if path == "-":
-                data = sys.stdin.read()
+                raw = sys.stdin.buffer.read()
             else:
-                with open(path, encoding="utf-8") as f:
-                    data = f.read()
+                with open(path, "rb") as f:
+                    raw = f.read()
         except OSError as exc:
-            raise BadInput(f"cannot read the {what} file {path}: {exc.strerror}") from None
+            raise BadInput(f"cannot read the {what} {where}: {exc.strerror}") from None
+        try:
+            data = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(
+                f"the {what} {where} is not UTF-8 text (byte {exc.start} is 0x{raw[exc.start]:02x}); "
+                "save the password as UTF-8") from None
         value = data.rstrip("\r\n")
         if not value:
-            raise BadInput(f"the {what} file {path} is empty")
+            raise BadInput(f"the {what} {where} is empty")
         return value
     if os.environ.get(env):
         return os.environ[env]

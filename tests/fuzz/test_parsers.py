@@ -711,6 +711,17 @@ def test_corrupt_public_key_raises_certificate_error(cert_files, form) -> None:
     _refused_in_one_line(raw)
 
 
+# Found by test_mutated_certificates_...: a version field other than v1-v3 makes cryptography
+# raise x509.InvalidVersion, which is not a ValueError, and the load was a traceback (fixed).
+CERT_V3 = bytes.fromhex("a003020102")
+
+
+@pytest.mark.parametrize("form", ["der", "pem"])
+def test_an_unknown_certificate_version_raises_certificate_error(cert_files, form) -> None:
+    der = _with_oid(cert_files["der"], CERT_V3, CERT_V3[:-1] + b"\x07")
+    _refused_in_one_line(der if form == "der" else x509_pem(der))
+
+
 def _refused_in_one_line(raw: bytes) -> None:
     with pytest.raises(CertificateError) as refused:
         certs.load_certificate(raw)
