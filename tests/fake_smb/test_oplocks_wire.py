@@ -35,6 +35,7 @@ from tests.fake_smb.oplock_client import (
 )
 from tests.fake_smb.raw_requests import SHARE_ALL, set_info
 from tests.fake_smb.relay import RecordingRelay, frames, transforms
+from tests.fake_smb.test_locks_wire import lock
 
 SMB2_OPLOCK_BREAK = 0x12
 STATUS_SUCCESS = 0
@@ -43,6 +44,7 @@ STATUS_SHARING_VIOLATION = 0xC0000043
 STATUS_INVALID_OPLOCK_PROTOCOL = 0xC00000E3
 STATUS_FILE_CLOSED = 0xC0000128
 LEASE = 0xFF
+EXCLUSIVE_LOCK = 0x12  # SMB2_LOCKFLAG_EXCLUSIVE_LOCK | SMB2_LOCKFLAG_FAIL_IMMEDIATELY
 NOT_YET = 0.5  # how long an open that must wait is given to (wrongly) answer anyway
 PATIENT = 60.0  # a break timeout no test reaches
 
@@ -172,6 +174,21 @@ def test_write_breaks_level_ii_holders_to_none_without_ack(pair):
     # No ack is expected for a break from LEVEL_II: one now finds nothing outstanding.
     assert acknowledge(a.tree, reader.file_id, NONE)[0] == STATUS_INVALID_OPLOCK_PROTOCOL
     assert breaks.empty()
+
+
+def test_a_lock_breaks_level_ii_the_lockers_own_too(pair):
+    """smbtorture smb2.oplock.brl1/brl3: a byte-range lock makes read caches stale; a BATCH
+    alone is left be (brl2)."""
+    a, b, breaks = pair
+    held = create(a.tree, "f", BATCH)
+    assert lock(held, (0, 4, EXCLUSIVE_LOCK)) == STATUS_SUCCESS
+    assert breaks.empty() or pytest.fail(f"a lock broke a lone BATCH: {breaks.get()}")
+    waiting = create_later(b.tree, "f", NONE)
+    assert _break(breaks) == (held.file_id, LEVEL_II)
+    acknowledge(a.tree, held.file_id, LEVEL_II)
+    waiting()
+    assert lock(held, (8, 4, EXCLUSIVE_LOCK)) == STATUS_SUCCESS
+    assert _break(breaks) == (held.file_id, NONE)
 
 
 class _AllocationSize(bytes):
