@@ -42,6 +42,7 @@ from impacket.nt_errors import (
 
 from fake_smb.fast_path import response_header
 from fake_smb.faults import DropConnection
+from fake_smb.oplock_wire import IN_CHAIN_KEY
 
 HEADER_SIZE = 64
 RELATED_FID = b"\xff" * 16
@@ -141,10 +142,14 @@ def run(message: bytes, conn_data: dict, dispatch: Dispatch, log: Callable[[str]
     chain = Chain()
     requests = split(message)
     responses = []
-    for index, request in enumerate(requests):
-        response = _answer(chain, request, conn_data, dispatch, log, last=index + 1 == len(requests))
-        if response is not None:
-            responses.append(response)
+    conn_data[IN_CHAIN_KEY] = True  # a CREATE waiting for an oplock break waits in place
+    try:
+        for index, request in enumerate(requests):
+            response = _answer(chain, request, conn_data, dispatch, log, last=index + 1 == len(requests))
+            if response is not None:
+                responses.append(response)
+    finally:
+        conn_data[IN_CHAIN_KEY] = False
     return [join(responses)] if responses else []
 
 

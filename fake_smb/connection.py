@@ -85,10 +85,11 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             self.request.sendall(struct.pack(">I", len(data)) + data)
 
     def push(self, message: bytes) -> None:
-        """Send a response no request is waiting on (an async LOCK's interim and final
-        answers, lock_handler.py), from any thread; signed, or encrypted when the session
-        encrypts (fake_smb encrypts a session wholly or not at all).  A connection already
-        gone drops it."""
+        """Send a message no request is waiting on (an async LOCK's interim and final answers,
+        lock_handler.py; an oplock break, and the answers of a CREATE that waited for one,
+        oplock_wire.py), from any thread; signed, or encrypted when the session encrypts
+        (fake_smb encrypts a session wholly or not at all).  A connection already gone drops
+        it."""
         try:
             state = get_state(self.server.getConnectionData(self.conn_id, checkStatus=False))
             self._send(self._finish(state, bytearray(message), False))
@@ -198,10 +199,10 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
                 return cancelled
         fast = fast_path.try_fast(self.server, self.conn_id, message)
         if fast is not None:
-            return fast
+            return fast or None  # b"": answered already (fast_path)
         reply = self.server.processRequest(self.conn_id, message)
         if not reply or not reply[0]:
-            return None  # e.g. CANCEL, or a LOCK already answered as pending
+            return None  # e.g. CANCEL, or a LOCK or CREATE already answered as pending
         return reply[0].getData() if hasattr(reply[0], "getData") else reply[0]
 
     # -- pre-authentication integrity (MS-SMB2 3.3.5.4, 3.3.5.5) -------------

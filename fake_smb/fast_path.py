@@ -40,6 +40,11 @@ def response_header(request: bytes | memoryview, status: int, session_id: int) -
     )
 
 
+_HEADER_FIELDS = {"CreditCharge": ("<H", 6), "Command": ("<H", 12), "CreditRequestResponse": ("<H", 14),
+                  "Flags": ("<I", 16), "NextCommand": ("<I", 20), "MessageID": ("<Q", 24),
+                  "SessionID": ("<Q", 40)}
+
+
 class _Request:
     """Just the parts of impacket's SMB2Packet that our handlers read."""
 
@@ -51,8 +56,9 @@ class _Request:
             return memoryview(self._message)[64:]
         if key == "TreeID":
             return struct.unpack_from("<I", self._message, 36)[0]
-        if key == "MessageID":
-            return struct.unpack_from("<Q", self._message, 24)[0]
+        if key in _HEADER_FIELDS:  # what an async answer repeats (oplock_wire.py)
+            fmt, offset = _HEADER_FIELDS[key]
+            return struct.unpack_from(fmt, self._message, offset)[0]
         raise KeyError(key)
 
 
@@ -69,4 +75,6 @@ def try_fast(server, conn_id: str, message: bytes) -> bytes | None:
     if answer is None:
         return None
     commands, _, status = answer
+    if not commands:
+        return b""  # answered already, through PushMessage (a CREATE waiting for an oplock break)
     return response_header(message, status, conn_data["Uid"]) + commands[0].getData()

@@ -30,7 +30,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import quota
+from fake_smb import oplock_wire, quota
 from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.open_close import resolve_path
@@ -50,6 +50,7 @@ FILE_MODE_INFORMATION = 16
 FILE_FULL_EA_INFORMATION = 15
 FILE_ALIGNMENT_INFORMATION = 17
 FILE_ALL_INFORMATION = 18
+FILE_ALLOCATION_INFORMATION = 19
 FILE_END_OF_FILE_INFORMATION = 20
 FILE_ALTERNATE_NAME_INFORMATION = 21
 FILE_COMPRESSION_INFORMATION = 28
@@ -157,6 +158,11 @@ def make_set_info_handler(original):
     def set_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2SetInfo(recvPacket["Data"])
         cls = req["FileInfoClass"]
+        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_ALLOCATION_INFORMATION:
+            # A new allocation size may cut the file: read caches are stale (smb2.oplock.batch12).
+            found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+            if found is not None:
+                oplock_wire.written(smbServer, found[0])
         if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
             FILE_RENAME_INFORMATION,
             FILE_DISPOSITION_INFORMATION,
@@ -175,6 +181,7 @@ def make_set_info_handler(original):
             status = _rename(entry, root, buf, smbServer.open_table)
         elif cls == FILE_END_OF_FILE_INFORMATION:
             status = _end_of_file(entry, root, smbServer.fake_config.quota_bytes, buf)
+            oplock_wire.written(smbServer, entry)  # read caches of the file are stale
         elif cls == FILE_POSITION_INFORMATION:
             status = _set_position(entry, buf)
         else:

@@ -23,7 +23,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import locks, quota
+from fake_smb import locks, oplock_wire, quota
 from fake_smb.access import may_read
 from fake_smb.faults import DropConnection
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
@@ -71,6 +71,7 @@ def write_handler(connId, smbServer, recvPacket):
     if faults.drop_mid_write:
         os.pwrite(fd, data[: length // 2], offset)
         raise DropConnection("fault: connection dropped in the middle of a write")
+    oplock_wire.written(smbServer, entry)  # read caches of the file are stale
     try:
         written = os.pwrite(fd, data, offset)  # past EOF leaves a zero-filled gap
     except IsADirectoryError:

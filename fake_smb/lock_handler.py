@@ -22,7 +22,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import locks
+from fake_smb import locks, oplock_wire
 from fake_smb.handler_util import RawBody, error, resolve_fid
 
 SHARED = 0x01
@@ -110,6 +110,7 @@ def lock_handler(connId, smbServer, recvPacket):
     if request.unlock:
         status = table.unlock(owner, request.ranges)
     else:
+        oplock_wire.written(smbServer, entry)  # read caches of a file being locked are stale (smbd)
         push = conn_data.get(PUSH_KEY)
         wait = _waiter(connId, owner, request.ranges[0], recvPacket, push) if request.blocking and push else None
         status = table.lock(owner, request.ranges, wait)

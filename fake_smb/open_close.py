@@ -33,6 +33,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
+from fake_smb import oplock_wire
 from fake_smb.access import GRANTED_KEY, granted
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.release import close_open
@@ -148,12 +149,13 @@ _CLOSE_RESPONSE = struct.Struct("<HHIQQQQQQI")  # StructureSize .. FileAttribute
 
 def parse_create(body) -> dict:
     """The fields of an SMB2 CREATE request this server reads, the name as UTF-16 bytes."""
-    (_, _, _, _, _, _, desired, attributes, share, disposition, options, name_offset, name_length,
+    (_, _, oplock, _, _, _, desired, attributes, share, disposition, options, name_offset, name_length,
      _, _) = _CREATE_REQUEST.unpack_from(body, 0)
     start = name_offset - 64
     name = bytes(body[start : start + name_length]) if name_length and start >= _CREATE_REQUEST.size else b""
     return {"DesiredAccess": desired, "FileAttributes": attributes, "ShareAccess": share,
-            "CreateDisposition": disposition, "CreateOptions": options, "Name": name}
+            "CreateDisposition": disposition, "CreateOptions": options, "Name": name,
+            "RequestedOplockLevel": oplock}
 
 
 def create_handler(connId, smbServer, recvPacket):
@@ -176,8 +178,9 @@ def create_handler(connId, smbServer, recvPacket):
     access, share = share_relevant(req["DesiredAccess"]), req["ShareAccess"]
     # The check, the open and the table entry under one lock: no other CREATE or rename
     # between them (MS-FSA 2.1.5.1.2).
-    with table.lock:
-        return _open_locked(conn_data, recvPacket["TreeID"], table, path, req, access, share)
+    # Oplocks in the way are broken first, and an oplock granted with the open.
+    return oplock_wire.create(connId, smbServer, recvPacket, req, path, access, share,
+                              lambda: _open_locked(conn_data, recvPacket["TreeID"], table, path, req, access, share))
 
 
 def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req,

@@ -19,6 +19,7 @@ import stat as stat_mod
 from collections.abc import Callable
 
 from fake_smb.locks import OWNER_KEY
+from fake_smb.oplocks import OPLOCK_KEY
 
 Log = Callable[[str], None]
 
@@ -33,6 +34,8 @@ def close_open(entry: dict, log: Log) -> None:
     lock_owner = entry.pop(OWNER_KEY, None)
     if lock_owner is not None:
         lock_owner.release()
+    if entry.get(OPLOCK_KEY) is not None:  # and its oplock, which lets an open waiting on it go on
+        entry.pop(OPLOCK_KEY).release()
     fd = entry["FileHandle"]
     try:
         is_dir = stat_mod.S_ISDIR(os.fstat(fd).st_mode)

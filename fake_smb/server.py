@@ -37,6 +37,7 @@ class FakeSmbServer:
         quota_bytes: int | None = None,
         allow_anonymous: bool = False,
         allocation_unit: int = 4096,
+        oplock_break_timeout: float = 35.0,
     ) -> None:
         share_dir = os.fspath(share_dir)
         if not os.path.isdir(share_dir):
@@ -59,6 +60,10 @@ class FakeSmbServer:
         #: reported in whole units. A scaled simulation uses 1 so that no rounding is multiplied.
         self.allocation_unit = allocation_unit
         self.allow_anonymous = allow_anonymous
+        if not oplock_break_timeout > 0:
+            raise ValueError(f"oplock break timeout must be a positive number of seconds, not {oplock_break_timeout!r}")
+        #: Seconds an open waits for an oplock holder to acknowledge a break (Samba: 35).
+        self.oplock_break_timeout = float(oplock_break_timeout)
         self.faults = Faults()
         self.server_guid = uuid.uuid4().bytes
         self.started_at = time.time()

@@ -22,6 +22,7 @@ from fake_smb import (
     fsctl,
     negotiate,
     open_close,
+    oplock_wire,
     query_directory,
     release,
     session_setup,
@@ -31,6 +32,7 @@ from fake_smb import (
 from fake_smb.connection import SmbConnectionHandler
 from fake_smb.lock_handler import cancel_handler, lock_handler
 from fake_smb.locks import LockTable
+from fake_smb.oplocks import OplockTable
 from fake_smb.share_modes import OpenTable
 
 # impacket logs every request at INFO; keep a test run readable.
@@ -75,6 +77,8 @@ class FakeSmbCore(SMBSERVER):
         self._sockets_lock = threading.Lock()
         #: Every open of every connection, for share modes (share_modes.py).
         self.open_table = OpenTable()
+        #: Every open's oplock, under the same lock (oplocks.py).
+        self.oplock_table = OplockTable(self.open_table.lock)
         #: Every live session, for the checks a session bind gets (sessions.py).
         self.session_table = sessions.SessionTable()
         #: Every byte-range lock and waiting lock request of the server (locks.py).
@@ -94,6 +98,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_LOCK: lock_handler,
             smb2.SMB2_CANCEL: cancel_handler,
             smb2.SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,
+            smb2.SMB2_OPLOCK_BREAK: oplock_wire.oplock_break_handler,
         }
         for command, handler in replaced.items():
             self.hookSmb2Command(command, handler)
