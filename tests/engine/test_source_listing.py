@@ -10,7 +10,7 @@ from engine.entries import Kind
 from engine.source import DirectorySource
 
 
-def _until_root_listed(src: DirectorySource):  # noqa: ANN202
+def _until_root_listed(src: DirectorySource):
     """The items generator, advanced past the role's own folder: its children are listed."""
     items = src.items()
     root = next(items)
