@@ -92,24 +92,28 @@ class _Engine:
         env = _ibs_env()
         if profile:
             env["IBS_BENCH_PROFILE"] = profile
-        wall, rss, out = _measured([_python(), "-m", "reports.bench.worker", str(store)], env,
-                                   "engine backup")
+        wall, rss, out, cpu = _measured([_python(), "-m", "reports.bench.worker", str(store)],
+                                        env, "engine backup")
         line = json.loads(out.strip().splitlines()[-1])
-        line["wall"] = wall
+        line.update(wall=wall, cpu=cpu)
         return line, rss
 
     def restore(self, store: Path, backup_id: str, pfx: Path, password: str,
-                target: Path) -> tuple[float, float]:
+                target: Path) -> tuple[float, float, float]:
         """Restore in a child (``python -m reports.bench.engine_bench restore``); return the
-        seconds it measured around ``Controller.restore`` and its peak RSS in MB."""
+        seconds it measured around ``Controller.restore``, its peak RSS in MB and the CPU
+        seconds of the whole child."""
         env = dict(_ibs_env(), IBS_BENCH_PFX=str(pfx), IBS_BENCH_PFX_PASSWORD=password)
-        _wall, rss, out = _measured([_python(), "-m", "reports.bench.engine_bench", "restore",
-                                     str(store), backup_id, str(target)], env, "engine restore")
-        return json.loads(out.strip().splitlines()[-1])["seconds"], rss
+        _wall, rss, out, cpu = _measured([_python(), "-m", "reports.bench.engine_bench",
+                                          "restore", str(store), backup_id, str(target)], env,
+                                         "engine restore")
+        return json.loads(out.strip().splitlines()[-1])["seconds"], rss, cpu
 
 
-def _measured(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, float, str]:
-    """Run ``cmd`` to completion: its wall seconds, its peak RSS in MB and its stdout.
+def _measured(cmd: list[str], env: dict[str, str],
+              what: str) -> tuple[float, float, str, float]:
+    """Run ``cmd`` to completion: its wall seconds, its peak RSS in MB, its stdout and its CPU
+    seconds (user + system, with its children's).
 
     The peak comes from GNU time (``%M``), not from this process's os.wait4: Linux carries a
     process's high-water RSS across exec, so a child forked from this bench (tens of MB) and
@@ -133,7 +137,7 @@ def _measured(cmd: list[str], env: dict[str, str], what: str) -> tuple[float, fl
             raise RuntimeError(f"{what} failed ({proc.returncode}): {stdout} "
                                f"{err.read().decode(errors='replace')}")
         kib = int(peak.read().split()[-1]) if gnu_time else usage.ru_maxrss
-    return wall, kib * 1024 / 1e6, stdout
+    return wall, kib * 1024 / 1e6, stdout, usage.ru_utime + usage.ru_stime
 
 
 def _gnu_time() -> str | None:
@@ -375,8 +379,14 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
     eb, rb, er, rr = (small_label(w, n) for w in (
         "engine backup", "restic backup + sync", "engine restore + sync", "restic restore + sync"))
     rss: dict[str, list[float]] = {eb: [], rb: [], er: [], rr: []}
+    cpu: dict[str, list[float]] = {eb: [], rb: [], er: [], rr: []}
     times: dict[str, list[float]] = {}
     kept: dict[str, object] = {}
+    # Restored trees stay until every round has run: removing 100,000 files just before the
+    # next round makes its creates slow on some file systems (ext4 without a journal scans
+    # recently deleted inodes, recently_deleted() in find_inode_bit: seen here at 5-10x), and
+    # would favour whoever runs first.
+    restored: list[Path] = []
 
     def engine_backup(tag: str) -> float:
         share = work / f"small-share-{tag}"
@@ -384,6 +394,7 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         store = eng.configure(src, str(share))
         line, peak = eng.backup(store)
         rss[eb].append(peak)
+        cpu[eb].append(line["cpu"])
         if "share" in kept:
             shutil.rmtree(kept["share"])  # type: ignore[arg-type]
         kept.update(share=share, store=store, line=line)
@@ -394,17 +405,19 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
     report.contenders.append(Contender(
         eb, _median(times[eb]), nbytes,
         f"{_spread(times[eb])}; whole process {line['wall']:.2f} s (with start-up); "  # type: ignore[index]
-        f"stored {line['sizeBytes']} bytes; peak RSS {max(rss[eb]):.0f} MB"))  # type: ignore[index]
+        f"stored {line['sizeBytes']} bytes; peak RSS {max(rss[eb]):.0f} MB; "  # type: ignore[index]
+        f"{_cpu(cpu[eb])}"))
 
     def engine_restore(tag: str) -> float:
         target = work / f"small-restore-{tag}"
-        took, peak = eng.restore(kept["store"], line["id"], pfx, pfx_password,  # type: ignore[arg-type,index]
-                                 target)
+        took, peak, used = eng.restore(kept["store"], line["id"], pfx,  # type: ignore[arg-type,index]
+                                       pfx_password, target)
         took += _timed(sync)
         rss[er].append(peak)
+        cpu[er].append(used)
         if tag == "warm":
             kept["engine_same"] = same_tree(src, target / ROLE)
-        shutil.rmtree(target)
+        restored.append(target)
         return took
 
     times[er] = _rounds(steps, er, engine_restore)
@@ -423,10 +436,11 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
             repo = str(work / f"small-restic-{tag}")
             subprocess.run([restic, "-r", repo, "init", "-q"], env=env, check=True,
                            capture_output=True)
-            took, peak, _out = _measured([restic, "-r", repo, "backup", "-q", str(src)], env,
-                                         "restic backup")
+            took, peak, _out, used = _measured([restic, "-r", repo, "backup", "-q", str(src)],
+                                               env, "restic backup")
             took += _timed(sync)
             rss[rb].append(peak)
+            cpu[rb].append(used)
             if "repo" in kept:
                 shutil.rmtree(kept["repo"])  # type: ignore[arg-type]
             kept["repo"] = repo
@@ -434,30 +448,36 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
 
         def restic_restore(tag: str) -> float:
             target = work / f"small-restic-restore-{tag}"
-            took, peak, _out = _measured([restic, "-r", str(kept["repo"]), "restore", "latest",
-                                          "-q", "--target", str(target)], env, "restic restore")
+            took, peak, _out, used = _measured([restic, "-r", str(kept["repo"]), "restore",
+                                                "latest", "-q", "--target", str(target)], env,
+                                               "restic restore")
             took += _timed(sync)
             rss[rr].append(peak)
+            cpu[rr].append(used)
             if tag == "warm":
                 kept["restic_same"] = same_tree(src, target / src.relative_to(src.anchor))
-            shutil.rmtree(target)
+            restored.append(target)
             return took
 
         times[rb] = _rounds(steps, rb, restic_backup)
         times[rr] = _rounds(steps, rr, restic_restore)
         shutil.rmtree(kept["repo"])  # type: ignore[arg-type]
         report.contenders.append(Contender(rb, _median(times[rb]), nbytes,
-                                           f"{_spread(times[rb])}; peak RSS {max(rss[rb]):.0f} MB"))
+                                           f"{_spread(times[rb])}; peak RSS {max(rss[rb]):.0f} MB; "
+                                           f"{_cpu(cpu[rb])}"))
         report.contenders.append(Contender(
             rr, _median(times[rr]), nbytes,
-            f"{_spread(times[rr])}; peak RSS {max(rss[rr]):.0f} MB; "
+            f"{_spread(times[rr])}; peak RSS {max(rss[rr]):.0f} MB; {_cpu(cpu[rr])}; "
             + ("identical to the source" if kept["restic_same"] else "DIFFERS")))
     report.contenders.append(Contender(
         er, _median(times[er]), nbytes,
-        f"{_spread(times[er])}; peak RSS {max(rss[er]):.0f} MB; "
+        f"{_spread(times[er])}; peak RSS {max(rss[er]):.0f} MB; {_cpu(cpu[er])}; "
         + ("identical to the source" if same else "DIFFERS")))
     if not same:
         report.notes.append(f"{er}: the restored tree differs from the source")
+    with steps.step("removing the restored trees"):
+        for target in restored:
+            shutil.rmtree(target)
 
     report.ratio(f"small files backup: engine vs restic ({n:,} files)", eb, rb,
                  SMALL_BACKUP_VS_RESTIC)
@@ -474,7 +494,14 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
                                      f"engine {a:.1f} MB vs restic {b:.1f} MB (largest of "
                                      f"{len(rss[mine])} runs each)"))
     report.extra["small_files"].update(  # type: ignore[attr-defined]
-        rounds=times, peak_rss_mb={k: max(v) for k, v in rss.items() if v})
+        rounds=times, peak_rss_mb={k: max(v) for k, v in rss.items() if v},
+        cpu_seconds={k: v for k, v in cpu.items() if v})
+
+
+def _cpu(seconds: list[float]) -> str:
+    """CPU of the whole process (user + system), which a loaded machine inflates less than
+    wall time."""
+    return f"CPU median {_median(seconds):.2f} s (whole process)"
 
 
 def _restore_child(argv: list[str]) -> int:
