@@ -10,6 +10,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from reports.bench.common import (
@@ -53,8 +54,11 @@ METHOD = (
     "engine restore in a child too (`python -m reports.bench.engine_bench restore`, timed "
     "inside it around `Controller.restore`) plus `sync`; restic: `restic backup` of the same "
     "folder into a fresh repository per round, and `restic restore latest --target` from the "
-    "last one, each timed as a whole process plus `sync`. Same warm-up and rounds; peak RSS of "
-    "every run by GNU time, the largest run counts. Targets: backup >= 2x restic, restore >= "
+    "last one, each timed as a whole process plus `sync`. A warm-up of each, then the rounds "
+    "taking engine and restic in turn (backups first, then restores), so drifting load weighs "
+    "on both; restored trees are removed only after the last round (removing 100,000 files "
+    "slows the creates that follow on some file systems). Peak RSS of every run by GNU time, "
+    "the largest run counts; CPU seconds (whole process) beside the wall times. Targets: backup >= 2x restic, restore >= "
     "1.5x restic, peak RSS engine / restic <= 1 for each. The first warm-up restore of each is "
     "compared with the source, file by file."
 )
@@ -166,6 +170,21 @@ def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]: 
     for i in range(rounds):
         with steps.step(f"{what} (round {i + 1}/{rounds})"):
             times.append(run(f"r{i}"))
+    return times
+
+
+def _interleaved(steps: Steps, runs: dict[str, Callable[[str], float]],
+                 rounds: int = ROUNDS) -> dict[str, list[float]]:
+    """A warm-up of each contender, then ``rounds`` rounds taking each in turn: load, or a file
+    system's state, that drifts during the run weighs on every contender alike."""
+    for what, run in runs.items():
+        with steps.step(f"{what} (warm-up)"):
+            run("warm")
+    times: dict[str, list[float]] = {what: [] for what in runs}
+    for i in range(rounds):
+        for what, run in runs.items():
+            with steps.step(f"{what} (round {i + 1}/{rounds})"):
+                times[what].append(run(f"r{i}"))
     return times
 
 
@@ -400,18 +419,10 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         kept.update(share=share, store=store, line=line)
         return line["seconds"]
 
-    times[eb] = _rounds(steps, eb, engine_backup)
-    line = kept["line"]
-    report.contenders.append(Contender(
-        eb, _median(times[eb]), nbytes,
-        f"{_spread(times[eb])}; whole process {line['wall']:.2f} s (with start-up); "  # type: ignore[index]
-        f"stored {line['sizeBytes']} bytes; peak RSS {max(rss[eb]):.0f} MB; "  # type: ignore[index]
-        f"{_cpu(cpu[eb])}"))
-
     def engine_restore(tag: str) -> float:
         target = work / f"small-restore-{tag}"
-        took, peak, used = eng.restore(kept["store"], line["id"], pfx,  # type: ignore[arg-type,index]
-                                       pfx_password, target)
+        took, peak, used = eng.restore(kept["store"], kept["line"]["id"],  # type: ignore[arg-type,index]
+                                       pfx, pfx_password, target)
         took += _timed(sync)
         rss[er].append(peak)
         cpu[er].append(used)
@@ -420,15 +431,10 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         restored.append(target)
         return took
 
-    times[er] = _rounds(steps, er, engine_restore)
-    same = kept["engine_same"]
-    shutil.rmtree(kept["share"])  # type: ignore[arg-type]
-
+    backups: dict[str, Callable[[str], float]] = {eb: engine_backup}
+    restores: dict[str, Callable[[str], float]] = {er: engine_restore}
     restic = shutil.which("restic")
-    if restic is None:
-        for name in (rb, rr):
-            report.contenders.append(Contender(name, None, nbytes, "restic not installed"))
-    else:
+    if restic is not None:
         env = dict(os.environ, RESTIC_PASSWORD=secrets.token_urlsafe(16),
                    RESTIC_CACHE_DIR=str(work / "restic-cache"))
 
@@ -459,8 +465,22 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
             restored.append(target)
             return took
 
-        times[rb] = _rounds(steps, rb, restic_backup)
-        times[rr] = _rounds(steps, rr, restic_restore)
+        backups[rb] = restic_backup
+        restores[rr] = restic_restore
+    times.update(_interleaved(steps, backups))
+    times.update(_interleaved(steps, restores))
+    shutil.rmtree(kept["share"])  # type: ignore[arg-type]
+    line = kept["line"]
+    same = kept["engine_same"]
+    report.contenders.append(Contender(
+        eb, _median(times[eb]), nbytes,
+        f"{_spread(times[eb])}; whole process {line['wall']:.2f} s (with start-up); "  # type: ignore[index]
+        f"stored {line['sizeBytes']} bytes; peak RSS {max(rss[eb]):.0f} MB; "  # type: ignore[index]
+        f"{_cpu(cpu[eb])}"))
+    if restic is None:
+        for name in (rb, rr):
+            report.contenders.append(Contender(name, None, nbytes, "restic not installed"))
+    else:
         shutil.rmtree(kept["repo"])  # type: ignore[arg-type]
         report.contenders.append(Contender(rb, _median(times[rb]), nbytes,
                                            f"{_spread(times[rb])}; peak RSS {max(rss[rb]):.0f} MB; "
