@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
@@ -87,6 +88,9 @@ _SPECIAL = ((stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "
             (stat.S_ISBLK, "block device"))
 
 
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
+
+
 def _cause(exc: OSError) -> str:
     return (exc.strerror or str(exc)).lower()
 
@@ -104,15 +108,24 @@ class DirectorySource:
         self.skipped = Skipped()
 
     def total_bytes(self) -> int:
+        # One lstat per regular file and none for anything else: the file type comes from the
+        # listing (d_type) wherever the file system gives it.
         total = 0
-        for dirpath, _dirs, files in os.walk(self.root):
-            for name in files:
-                try:
-                    st = os.lstat(os.path.join(dirpath, name))
-                except OSError:
-                    continue
-                if stat.S_ISREG(st.st_mode):
-                    total += st.st_size
+        folders = [self.root]
+        while folders:
+            try:
+                it = os.scandir(folders.pop())
+            except OSError:
+                continue
+            with it:
+                for child in it:
+                    try:
+                        if child.is_file(follow_symlinks=False):
+                            total += child.stat(follow_symlinks=False).st_size
+                        elif child.is_dir(follow_symlinks=False):
+                            folders.append(child.path)
+                    except OSError:
+                        continue
         return total
 
     def items(self) -> Iterator[SourceItem]:
@@ -136,9 +149,21 @@ class DirectorySource:
             raise exc
 
     def _walk(self, children: list[os.DirEntry[str]], rel: bytes) -> Iterator[SourceItem]:
+        prefix = rel + b"/" if rel else b""
         for child in children:
-            name = os.fsencode(child.name)
-            path = name if not rel else rel + b"/" + name
+            path = prefix + child.name.encode(_FS_ENCODING, _FS_ERRORS)  # os.fsencode, inlined
+            try:
+                # A regular file by the listing's own type (no lstat where the file system
+                # gives d_type); its entry comes from the open file's fstat.
+                regular = child.is_file(follow_symlinks=False)
+            except OSError as exc:
+                self._skip(path, exc)
+                continue
+            if regular:
+                item = self._file(child, path)
+                if item is not None:
+                    yield item
+                continue
             try:
                 st = child.stat(follow_symlinks=False)
             except OSError as exc:
@@ -163,27 +188,37 @@ class DirectorySource:
                     continue
                 yield SourceItem(Entry(Kind.DIR, path, mode, st.st_mtime_ns, 0))
                 yield from self._walk(grandchildren, path)
-            elif stat.S_ISREG(st.st_mode):
-                # Opened before its entry is written, for the same reason. The writer closes it.
-                try:
-                    f = _open_regular(child.path)
-                except OSError as exc:
-                    self._skip(path, exc)
-                    continue
-                yield SourceItem(Entry(Kind.FILE, path, mode, st.st_mtime_ns, st.st_size),
-                                 open=lambda f=f: f)
+            elif stat.S_ISREG(st.st_mode):  # a regular file the listing gave no type
+                item = self._file(child, path)
+                if item is not None:
+                    yield item
             else:
                 kind = next((k for test, k in _SPECIAL if test(st.st_mode)), "special file")
                 self.skipped.special.append((path, kind))
 
+    def _file(self, child: os.DirEntry[str], path: bytes) -> SourceItem | None:
+        # Opened before its entry is written, so a file we may not read is left out rather
+        # than stored as zeros. The entry's size and time are the open file's (fstat): those
+        # of what is read. The writer closes it.
+        try:
+            f, st = _open_regular(child.path)
+        except OSError as exc:
+            self._skip(path, exc)
+            return None
+        return SourceItem(Entry(Kind.FILE, path, stat.S_IMODE(st.st_mode), st.st_mtime_ns,
+                                st.st_size), open=f.__enter__)
 
-def _open_regular(path: str) -> BinaryIO:
+
+def _open_regular(path: str) -> tuple[BinaryIO, os.stat_result]:
+    """The open file and its fstat. It stays non-blocking: O_NONBLOCK only matters to the open
+    (of a FIFO swapped in after the listing), reads of a regular file ignore it, and clearing
+    it would cost two more system calls per file."""
     fd = os.open(path, _OPEN_FLAGS)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since it was listed
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # replaced since it was listed
             raise OSError(errno.ENXIO, "no longer a regular file", path)
-        os.set_blocking(fd, True)
-        return open(fd, "rb", buffering=0, closefd=True)
+        return open(fd, "rb", buffering=0, closefd=True), st
     except BaseException:
         os.close(fd)
         raise

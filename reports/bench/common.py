@@ -243,3 +243,42 @@ class Steps:
 
 def python() -> str:
     return sys.executable
+
+
+def small_files_tree(root: Path, count: int, min_size: int = 1024, max_size: int = 4096,
+                     per_folder: int = 100, seed: int = 12) -> int:
+    """``count`` files of random data, ``min_size``-``max_size`` bytes each, spread over about
+    ``count / per_folder`` folders; returns the bytes. Sizes are seeded, contents are not (so
+    nothing deduplicates)."""
+    import random
+
+    rng = random.Random(seed)
+    folders = max(1, count // per_folder)
+    for d in range(folders):
+        (root / f"d{d:05d}").mkdir(parents=True, exist_ok=True)
+    total = 0
+    for i in range(count):
+        size = rng.randint(min_size, max_size)
+        with open(root / f"d{i % folders:05d}" / f"f{i:07d}.bin", "wb", buffering=0) as f:
+            f.write(os.urandom(size))
+        total += size
+    return total
+
+
+def same_tree(a: Path, b: Path) -> bool:
+    """The same names and the same file contents everywhere below ``a`` and ``b``."""
+    import filecmp
+
+    for dirpath, dirs, files in os.walk(a):
+        rel = os.path.relpath(dirpath, a)
+        other = b / rel
+        try:
+            there = sorted(os.listdir(other))
+        except OSError:
+            return False
+        if there != sorted(dirs + files):
+            return False
+        _match, mismatch, errors = filecmp.cmpfiles(dirpath, other, files, shallow=False)
+        if mismatch or errors:
+            return False
+    return True

@@ -10,9 +10,20 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-from reports.bench.common import Contender, Report, Steps, Target, random_tree, read_all, sync
+from reports.bench.common import (
+    Contender,
+    Report,
+    Steps,
+    Target,
+    random_tree,
+    read_all,
+    same_tree,
+    small_files_tree,
+    sync,
+)
 
 ROLE = "SRP"
 ROUNDS = 3  # measured rounds per contender, after one warm-up; the median counts
@@ -28,14 +39,28 @@ METHOD = (
     "share fsyncs each file on close, and `sync` is run after `cp -r` and after `restic backup`. "
     "The engine's backup runs in a subprocess (Controller, LocalShare, SystemClock, default chunk "
     "size, threads=True); its time is measured inside that process around `start_backup().run()` "
-    "(no interpreter start-up), and its peak RSS is the child's ru_maxrss from os.wait4. "
+    "(no interpreter start-up), and its peak RSS is the child's maximum resident set size as GNU "
+    "time (`time -f %M`) reports it (not os.wait4's: Linux keeps a process's high-water RSS "
+    "across exec, so a child of this bench would report the bench's own RSS). "
     "restic: a fresh repository per run (init not timed, password from RESTIC_PASSWORD), "
     "`restic backup` to completion plus `sync`. borg: likewise a fresh repository per run "
     "(`borg init --encryption=repokey`, passphrase from BORG_PASSPHRASE, not timed), then "
     "`borg create` (default lz4 compression) plus `sync`; no target, a figure beside restic. Restore: `ctl.restore` with the PFX, then `sync`, "
     "vs `cp -r` of the source plus `sync`. Throughput = source bytes / seconds (MB = 10^6 bytes). "
     "Note: GNU cp copies with copy_file_range (an in-kernel copy, no user-space buffers), and "
-    "on this kind of VM one measurement of cp + sync can vary about 2x from run to run."
+    "on this kind of VM one measurement of cp + sync can vary about 2x from run to run. "
+    "Small files (`--small-files N`, issue 12): N files of 1,024-4,096 random bytes (sizes "
+    "seeded, contents random) in N/100 folders, synced and read once. Engine backup as above; "
+    "engine restore in a child too (`python -m reports.bench.engine_bench restore`, timed "
+    "inside it around `Controller.restore`) plus `sync`; restic: `restic backup` of the same "
+    "folder into a fresh repository per round, and `restic restore latest --target` from the "
+    "last one, each timed as a whole process plus `sync`. A warm-up of each, then the rounds "
+    "taking engine and restic in turn (backups first, then restores), so drifting load weighs "
+    "on both; restored trees are removed only after the last round (removing 100,000 files "
+    "slows the creates that follow on some file systems). Peak RSS of every run by GNU time, "
+    "the largest run counts; CPU seconds (whole process) beside the wall times. Targets: backup >= 2x restic, restore >= "
+    "1.5x restic, peak RSS engine / restic <= 1 for each. The first warm-up restore of each is "
+    "compared with the source, file by file."
 )
 
 
@@ -66,20 +91,63 @@ class _Engine:
         return store
 
     def backup(self, store: Path, profile: str | None = None) -> tuple[dict, float]:
-        """Run the backup in a child; return its JSON line and its peak RSS in MB."""
+        """Run the backup in a child; return its JSON line (with ``wall``, the child's whole
+        run) and its peak RSS in MB."""
         env = _ibs_env()
         if profile:
             env["IBS_BENCH_PROFILE"] = profile
-        proc = subprocess.Popen([_python(), "-m", "reports.bench.worker", str(store)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-        out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+        wall, rss, out, cpu = _measured([_python(), "-m", "reports.bench.worker", str(store)],
+                                        env, "engine backup")
+        line = json.loads(out.strip().splitlines()[-1])
+        line.update(wall=wall, cpu=cpu)
+        return line, rss
+
+    def restore(self, store: Path, backup_id: str, pfx: Path, password: str,
+                target: Path) -> tuple[float, float, float]:
+        """Restore in a child (``python -m reports.bench.engine_bench restore``); return the
+        seconds it measured around ``Controller.restore``, its peak RSS in MB and the CPU
+        seconds of the whole child."""
+        env = dict(_ibs_env(), IBS_BENCH_PFX=str(pfx), IBS_BENCH_PFX_PASSWORD=password)
+        _wall, rss, out, cpu = _measured([_python(), "-m", "reports.bench.engine_bench",
+                                          "restore", str(store), backup_id, str(target)], env,
+                                         "engine restore")
+        return json.loads(out.strip().splitlines()[-1])["seconds"], rss, cpu
+
+
+def _measured(cmd: list[str], env: dict[str, str],
+              what: str) -> tuple[float, float, str, float]:
+    """Run ``cmd`` to completion: its wall seconds, its peak RSS in MB, its stdout and its CPU
+    seconds (user + system, with its children's).
+
+    The peak comes from GNU time (``%M``), not from this process's os.wait4: Linux carries a
+    process's high-water RSS across exec, so a child forked from this bench (tens of MB) and
+    then exec'ing restic would report the bench's own RSS as restic's. GNU time is small, and
+    its child starts from its own few MB. Output goes through files, so neither pipe can fill
+    and stall the child while it is timed.
+    """
+    gnu_time = _gnu_time()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
+            tempfile.NamedTemporaryFile(mode="r") as peak:
+        argv = [gnu_time, "-f", "%M", "-o", peak.name, *cmd] if gnu_time else cmd
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
         _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
         proc.returncode = os.waitstatus_to_exitcode(status)
-        proc.stdout.close(); proc.stderr.close()  # type: ignore[union-attr]  # noqa: E702
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
         if proc.returncode != 0:
-            raise RuntimeError(f"engine backup failed ({proc.returncode}): "
-                               f"{out.decode(errors='replace')} {err.decode(errors='replace')}")
-        return json.loads(out.decode().strip().splitlines()[-1]), usage.ru_maxrss * 1024 / 1e6
+            raise RuntimeError(f"{what} failed ({proc.returncode}): {stdout} "
+                               f"{err.read().decode(errors='replace')}")
+        kib = int(peak.read().split()[-1]) if gnu_time else usage.ru_maxrss
+    return wall, kib * 1024 / 1e6, stdout, usage.ru_utime + usage.ru_stime
+
+
+def _gnu_time() -> str | None:
+    """GNU time (Debian package ``time``); ``bash``'s builtin has no ``-f``."""
+    path = shutil.which("time")
+    return path if path and os.path.basename(os.path.realpath(path)) == "time" else None
 
 
 def _python() -> str:
@@ -102,6 +170,21 @@ def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]: 
     for i in range(rounds):
         with steps.step(f"{what} (round {i + 1}/{rounds})"):
             times.append(run(f"r{i}"))
+    return times
+
+
+def _interleaved(steps: Steps, runs: dict[str, Callable[[str], float]],
+                 rounds: int = ROUNDS) -> dict[str, list[float]]:
+    """A warm-up of each contender, then ``rounds`` rounds taking each in turn: load, or a file
+    system's state, that drifts during the run weighs on every contender alike."""
+    for what, run in runs.items():
+        with steps.step(f"{what} (warm-up)"):
+            run("warm")
+    times: dict[str, list[float]] = {what: [] for what in runs}
+    for i in range(rounds):
+        for what, run in runs.items():
+            with steps.step(f"{what} (round {i + 1}/{rounds})"):
+                times[what].append(run(f"r{i}"))
     return times
 
 
@@ -141,7 +224,9 @@ def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, labe
     report.contenders.append(Contender(label, _median(times), nbytes, f"{_spread(times)}; {shown}"))
 
 
-def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # noqa: ANN001
+def run_engine_bench(size_mib: int, console, keep: bool = False,
+                     small_files: int = 0) -> Report:
+    """The large-file case of ``size_mib`` MiB, then (``small_files`` > 0) the small-files case."""
     from engine import certs
     from engine.clock import SystemClock
     from engine.controller import Controller
@@ -265,6 +350,13 @@ def run_engine_bench(size_mib: int, console, keep: bool = False) -> Report:  # n
                                      f"<= {RSS_GROWTH:g}x", growth <= RSS_GROWTH,
                                      f"{rss_4n:.1f} MB / {rss_n:.1f} MB"))
         report.extra["peak_rss_mb"] = {"n": rss_n, "4n": rss_4n}
+        if _gnu_time() is None:
+            report.notes.append("GNU time not installed (Debian package time): peak RSS figures "
+                                "are os.wait4's, which include this bench's own RSS")
+        if small_files > 0:
+            pfx_file = work / "bench.pfx"
+            pfx_file.write_bytes(pfx)
+            _small_files_case(report, steps, work, eng, pfx_file, pfx_password, small_files)
         return report
     finally:
         if keep:
@@ -281,3 +373,176 @@ def _same_tree(a: Path, b: Path) -> bool:
         return False
     _match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
     return not mismatch and not errors
+
+
+# --- the small-files case (issue 12) ---------------------------------------------------------
+
+SMALL_BACKUP_VS_RESTIC = 2.0
+SMALL_RESTORE_VS_RESTIC = 1.5
+
+
+def small_label(what: str, n: int) -> str:
+    return f"{what}, {n:,} small files"
+
+
+def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pfx: Path,
+                      pfx_password: str, n: int) -> None:
+    """N files of 1-4 KiB in about N/100 folders: engine backup and restore against restic's,
+    in speed and in peak RSS, same data, same run."""
+    src = work / "small"
+    with steps.step(f"writing {n:,} files of 1-4 KiB"):
+        nbytes = small_files_tree(src, n)
+        sync()
+        read_all(src)
+    report.extra["small_files"] = {"files": n, "folders": max(1, n // 100), "bytes": nbytes}
+    eb, rb, er, rr = (small_label(w, n) for w in (
+        "engine backup", "restic backup + sync", "engine restore + sync", "restic restore + sync"))
+    rss: dict[str, list[float]] = {eb: [], rb: [], er: [], rr: []}
+    cpu: dict[str, list[float]] = {eb: [], rb: [], er: [], rr: []}
+    times: dict[str, list[float]] = {}
+    kept: dict[str, object] = {}
+    # Restored trees stay until every round has run: removing 100,000 files just before the
+    # next round makes its creates slow on some file systems (ext4 without a journal scans
+    # recently deleted inodes, recently_deleted() in find_inode_bit: seen here at 5-10x), and
+    # would favour whoever runs first.
+    restored: list[Path] = []
+
+    def engine_backup(tag: str) -> float:
+        share = work / f"small-share-{tag}"
+        share.mkdir()
+        store = eng.configure(src, str(share))
+        line, peak = eng.backup(store)
+        rss[eb].append(peak)
+        cpu[eb].append(line["cpu"])
+        if "share" in kept:
+            shutil.rmtree(kept["share"])  # type: ignore[arg-type]
+        kept.update(share=share, store=store, line=line)
+        return line["seconds"]
+
+    def engine_restore(tag: str) -> float:
+        target = work / f"small-restore-{tag}"
+        took, peak, used = eng.restore(kept["store"], kept["line"]["id"],  # type: ignore[arg-type,index]
+                                       pfx, pfx_password, target)
+        took += _timed(sync)
+        rss[er].append(peak)
+        cpu[er].append(used)
+        if tag == "warm":
+            kept["engine_same"] = same_tree(src, target / ROLE)
+        restored.append(target)
+        return took
+
+    backups: dict[str, Callable[[str], float]] = {eb: engine_backup}
+    restores: dict[str, Callable[[str], float]] = {er: engine_restore}
+    restic = shutil.which("restic")
+    if restic is not None:
+        env = dict(os.environ, RESTIC_PASSWORD=secrets.token_urlsafe(16),
+                   RESTIC_CACHE_DIR=str(work / "restic-cache"))
+
+        def restic_backup(tag: str) -> float:
+            repo = str(work / f"small-restic-{tag}")
+            subprocess.run([restic, "-r", repo, "init", "-q"], env=env, check=True,
+                           capture_output=True)
+            took, peak, _out, used = _measured([restic, "-r", repo, "backup", "-q", str(src)],
+                                               env, "restic backup")
+            took += _timed(sync)
+            rss[rb].append(peak)
+            cpu[rb].append(used)
+            if "repo" in kept:
+                shutil.rmtree(kept["repo"])  # type: ignore[arg-type]
+            kept["repo"] = repo
+            return took
+
+        def restic_restore(tag: str) -> float:
+            target = work / f"small-restic-restore-{tag}"
+            took, peak, _out, used = _measured([restic, "-r", str(kept["repo"]), "restore",
+                                                "latest", "-q", "--target", str(target)], env,
+                                               "restic restore")
+            took += _timed(sync)
+            rss[rr].append(peak)
+            cpu[rr].append(used)
+            if tag == "warm":
+                kept["restic_same"] = same_tree(src, target / src.relative_to(src.anchor))
+            restored.append(target)
+            return took
+
+        backups[rb] = restic_backup
+        restores[rr] = restic_restore
+    times.update(_interleaved(steps, backups))
+    times.update(_interleaved(steps, restores))
+    shutil.rmtree(kept["share"])  # type: ignore[arg-type]
+    line = kept["line"]
+    same = kept["engine_same"]
+    report.contenders.append(Contender(
+        eb, _median(times[eb]), nbytes,
+        f"{_spread(times[eb])}; whole process {line['wall']:.2f} s (with start-up); "  # type: ignore[index]
+        f"stored {line['sizeBytes']} bytes; peak RSS {max(rss[eb]):.0f} MB; "  # type: ignore[index]
+        f"{_cpu(cpu[eb])}"))
+    if restic is None:
+        for name in (rb, rr):
+            report.contenders.append(Contender(name, None, nbytes, "restic not installed"))
+    else:
+        shutil.rmtree(kept["repo"])  # type: ignore[arg-type]
+        report.contenders.append(Contender(rb, _median(times[rb]), nbytes,
+                                           f"{_spread(times[rb])}; peak RSS {max(rss[rb]):.0f} MB; "
+                                           f"{_cpu(cpu[rb])}"))
+        report.contenders.append(Contender(
+            rr, _median(times[rr]), nbytes,
+            f"{_spread(times[rr])}; peak RSS {max(rss[rr]):.0f} MB; {_cpu(cpu[rr])}; "
+            + ("identical to the source" if kept["restic_same"] else "DIFFERS")))
+    report.contenders.append(Contender(
+        er, _median(times[er]), nbytes,
+        f"{_spread(times[er])}; peak RSS {max(rss[er]):.0f} MB; {_cpu(cpu[er])}; "
+        + ("identical to the source" if same else "DIFFERS")))
+    if not same:
+        report.notes.append(f"{er}: the restored tree differs from the source")
+    with steps.step("removing the restored trees"):
+        for target in restored:
+            shutil.rmtree(target)
+
+    report.ratio(f"small files backup: engine vs restic ({n:,} files)", eb, rb,
+                 SMALL_BACKUP_VS_RESTIC)
+    report.ratio(f"small files restore: engine vs restic ({n:,} files)", er, rr,
+                 SMALL_RESTORE_VS_RESTIC)
+    for what, mine, theirs in (("backup", eb, rb), ("restore", er, rr)):
+        name = f"small files peak RSS, {what}: engine / restic"
+        if not rss[theirs]:
+            report.targets.append(Target(name, None, "<= 1x", None, "not measured: restic not "
+                                         "installed"))
+            continue
+        a, b = max(rss[mine]), max(rss[theirs])
+        report.targets.append(Target(name, a / b, "<= 1x", a / b <= 1.0,
+                                     f"engine {a:.1f} MB vs restic {b:.1f} MB (largest of "
+                                     f"{len(rss[mine])} runs each)"))
+    report.extra["small_files"].update(  # type: ignore[attr-defined]
+        rounds=times, peak_rss_mb={k: max(v) for k, v in rss.items() if v},
+        cpu_seconds={k: v for k, v in cpu.items() if v})
+
+
+def _cpu(seconds: list[float]) -> str:
+    """CPU of the whole process (user + system), which a loaded machine inflates less than
+    wall time."""
+    return f"CPU median {_median(seconds):.2f} s (whole process)"
+
+
+def _restore_child(argv: list[str]) -> int:
+    """``restore STORE BACKUP_ID TARGET``, the PFX from $IBS_BENCH_PFX: one JSON line out."""
+    from engine import certs
+    from engine.clock import SystemClock
+    from engine.controller import Controller
+    from engine.store import Store
+
+    store, backup_id, target = argv
+    key = certs.load_pfx(Path(os.environ["IBS_BENCH_PFX"]).read_bytes(),
+                         os.environ["IBS_BENCH_PFX_PASSWORD"])
+    ctl = Controller(Store(store), SystemClock())
+    took = _timed(lambda: ctl.restore(backup_id, key, target))
+    print(json.dumps({"seconds": took}))
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:2] != ["restore"]:
+        raise SystemExit("usage: python -m reports.bench.engine_bench restore STORE ID TARGET")
+    raise SystemExit(_restore_child(sys.argv[2:]))

@@ -16,27 +16,34 @@ from tests.bench.judged import assert_judged
 
 IBS = str(Path(sys.executable).with_name("ibs"))
 SIZE = "8"
+SMALL_FILES = 200  # the small-files case, tiny so CI stays fast
 # Taken at import, before either bench runs, so a bench run elsewhere at the same time is not
 # mistaken for a leftover of ours.
 _TMP_BEFORE = set(os.listdir("/tmp"))
 
 
-def _run(kind: str, out: Path) -> tuple[str, dict]:
-    proc = subprocess.run([IBS, "bench", kind, "--size-mib", SIZE, "--out", str(out)],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+def _run(kind: str, out: Path, *extra: str) -> tuple[str, dict]:
+    proc = subprocess.run([IBS, "bench", kind, "--size-mib", SIZE, *extra, "--out", str(out)],
+                          check=False, capture_output=True, text=True, timeout=180)
+    # A failed target fails the command (a tiny size can fail a speed target honestly).
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     md = (out / f"bench-{kind}.md").read_text()
     data = json.loads((out / f"bench-{kind}.json").read_text())
     assert data["kind"] == kind and data["size_mib"] == int(SIZE)
     for key in ("nproc", "memory_gib", "cpu", "python", "kernel"):
         assert key in data["machine"]
     assert "Machine" in md and "Method" in md
+    failed = [t["name"] for t in data["targets"] if t["passed"] is False]
+    assert proc.returncode == (1 if failed else 0), (failed, proc.stderr)
+    for name in failed:
+        assert name in proc.stderr
     return md, data
 
 
 @pytest.fixture(scope="module")
 def engine_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict]:
-    return _run("engine", tmp_path_factory.mktemp("bench-engine"))
+    return _run("engine", tmp_path_factory.mktemp("bench-engine"),
+                "--small-files", str(SMALL_FILES))
 
 
 @pytest.fixture(scope="module")
@@ -83,6 +90,40 @@ def test_engine_report_restic(engine_report) -> None:
         assert c["seconds"] is None
         assert "restic not installed" in md
         assert t["passed"] is None
+
+
+def test_engine_report_small_files(engine_report) -> None:
+    md, data = engine_report
+    n = f"{SMALL_FILES:,}"
+    small = data["small_files"]
+    assert small["files"] == SMALL_FILES and small["folders"] == 2
+    assert 1024 * SMALL_FILES <= small["bytes"] <= 4096 * SMALL_FILES
+    for what in ("engine backup", "engine restore + sync"):
+        c = _contender(data, f"{what}, {n} small files")
+        assert c["seconds"] > 0 and c["nbytes"] == small["bytes"], c
+        assert "peak RSS" in c["note"]
+    assert "identical to the source" in _contender(
+        data, f"engine restore + sync, {n} small files")["note"]
+    names = [f"small files backup: engine vs restic ({n} files)",
+             f"small files restore: engine vs restic ({n} files)",
+             "small files peak RSS, backup: engine / restic",
+             "small files peak RSS, restore: engine / restic"]
+    bounds = [">= 2x", ">= 1.5x", "<= 1x", "<= 1x"]
+    for name, bound in zip(names, bounds, strict=True):
+        t = _target(data, name)
+        assert name in md and t["target"] == bound
+        if not shutil.which("restic"):
+            assert t["passed"] is None
+            continue
+        assert_judged(t)
+    if shutil.which("restic"):
+        peaks = small["peak_rss_mb"]
+        backup = _target(data, names[2])
+        assert backup["value"] == pytest.approx(
+            peaks[f"engine backup, {n} small files"]
+            / peaks[f"restic backup + sync, {n} small files"])
+        assert "identical to the source" in _contender(
+            data, f"restic restore + sync, {n} small files")["note"]
 
 
 def test_smb_report_fake_smb(smb_report) -> None:
