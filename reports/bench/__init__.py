@@ -164,4 +164,9 @@ def _run_all(args: argparse.Namespace, console) -> int:  # noqa: ANN001
     report.print(console)
     md, js = report.write(Path(args.out))
     console.print(f"report: {md} and {js}")
+    failed = [f"{section}: {t.name}" for section, t in report.targets if t.passed is False]
+    if failed:
+        print(f"ibs: {len(failed)} of {len(report.targets)} targets failed: {'; '.join(failed)}",
+              file=sys.stderr)
+        return 1
     return 0
