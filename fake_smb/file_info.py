@@ -30,7 +30,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import oplock_wire, quota
+from fake_smb import delete_pending, oplock_wire, quota
 from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.open_close import resolve_path
@@ -117,6 +117,9 @@ def _rename_locked(entry: dict, root: str, buf: bytes) -> int:
 
 def _disposition(entry: dict, delete: bool) -> int:
     path = entry["FileName"]
+    status = delete_pending.disposition_status(os.fstat(entry["FileHandle"]), delete)
+    if status != STATUS_SUCCESS:
+        return status
     if delete and os.path.isdir(path):
         with os.scandir(path) as it:
             if next(it, None) is not None:

@@ -33,7 +33,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import oplock_wire
+from fake_smb import delete_pending, oplock_wire
 from fake_smb.access import GRANTED_KEY, granted
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.release import close_open
@@ -94,9 +94,10 @@ def _status_for(exc: OSError) -> int:
 
 
 def _create(path: str, disposition: int, options: int,
-            admit: Callable[[os.stat_result], bool]) -> tuple[int, int, int]:
-    """Carry out the disposition; return (status, fd, create action).  An existing file is
-    opened (or overwritten) only if admit(its stat) says the share modes allow it."""
+            admit: Callable[[os.stat_result | None], int]) -> tuple[int, int, int]:
+    """Carry out the disposition; return (status, fd, create action).  A file is created, or
+    an existing one opened (or overwritten), only if admit(its stat, None for a new file)
+    answers STATUS_SUCCESS (delete pending, share modes); else its status is the answer."""
     want_dir = bool(options & FILE_DIRECTORY_FILE)
     want_file = bool(options & FILE_NON_DIRECTORY_FILE)
     try:
@@ -113,6 +114,9 @@ def _create(path: str, disposition: int, options: int,
             return STATUS_OBJECT_NAME_NOT_FOUND, -1, 0
         if disposition not in (FILE_SUPERSEDE, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE_IF):
             return STATUS_INVALID_PARAMETER, -1, 0
+        status = admit(None)
+        if status != STATUS_SUCCESS:
+            return status, -1, 0
         if want_dir:
             os.mkdir(path)
             return STATUS_SUCCESS, os.open(path, os.O_RDONLY | os.O_DIRECTORY), FILE_CREATED
@@ -125,8 +129,9 @@ def _create(path: str, disposition: int, options: int,
         return STATUS_FILE_IS_A_DIRECTORY, -1, 0
     if not is_dir and want_dir:
         return STATUS_NOT_A_DIRECTORY, -1, 0
-    if not admit(st):
-        return STATUS_SHARING_VIOLATION, -1, 0  # before an overwrite touches the contents
+    status = admit(st)
+    if status != STATUS_SUCCESS:
+        return status, -1, 0  # before an overwrite touches the contents
     fd = _open_existing(path, is_dir)
     if disposition in (FILE_SUPERSEDE, FILE_OVERWRITE, FILE_OVERWRITE_IF) and not is_dir:
         # Overwrite means the old contents are gone (MS-FSA 2.1.5.1.2.1).
@@ -186,16 +191,30 @@ def create_handler(connId, smbServer, recvPacket):
 def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req,
                  access: int, share: int):
     options = req["CreateOptions"]
+    delete_on_close = bool(options & FILE_DELETE_ON_CLOSE)
+
+    def admit(st: os.stat_result | None) -> int:
+        if delete_on_close:
+            status = delete_pending.create_status(granted(req["DesiredAccess"]), st, req["FileAttributes"])
+            if status != STATUS_SUCCESS:
+                return status
+        if st is None:
+            return STATUS_SUCCESS
+        status = delete_pending.open_status(table, file_key(st))
+        if status != STATUS_SUCCESS:
+            return status
+        return STATUS_SHARING_VIOLATION if table.conflicting(file_key(st), access, share) else STATUS_SUCCESS
+
     try:
-        status, fd, action = _create(path, req["CreateDisposition"], options,
-                                     lambda st: not table.conflicting(file_key(st), access, share))
+        status, fd, action = _create(path, req["CreateDisposition"], options, admit)
     except OSError as exc:
         return error(_status_for(exc))
     if status != STATUS_SUCCESS:
         return error(status)
 
-    delete_on_close = bool(options & FILE_DELETE_ON_CLOSE)
     try:
+        if action == FILE_CREATED and req["FileAttributes"] & delete_pending.FILE_ATTRIBUTE_READONLY:
+            os.fchmod(fd, 0o444)  # read-only is the owner's write bit; this open may still write
         st = os.fstat(fd)
         if delete_on_close and stat_mod.S_ISDIR(st.st_mode) and not _is_empty_dir(path):
             os.close(fd)

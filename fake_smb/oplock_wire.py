@@ -32,6 +32,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
+from fake_smb import delete_pending
 from fake_smb.faults import DropConnection
 from fake_smb.handler_util import RawBody, error, resolve_fid
 from fake_smb.oplocks import LEVEL_II, LEVEL_NONE, OPLOCK_KEY, Break, Oplock, OplockTable
@@ -164,6 +165,8 @@ def _breaks_for(smb_server, path: str, req, access: int, share: int):
     except OSError:
         return [], set()
     key = file_key(st)
+    if delete_pending.is_pending(smb_server.open_table, key):
+        return [], set()  # the open is refused DELETE_PENDING and breaks nothing (smb2.oplock.doc)
     overwrite = req["CreateDisposition"] in _OVERWRITING and not stat_mod.S_ISDIR(st.st_mode)
     sharing_violation = smb_server.open_table.conflicting(key, access, share)
     return smb_server.oplock_table.breaks_for_open(key, req["DesiredAccess"], sharing_violation, overwrite)

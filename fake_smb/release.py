@@ -18,6 +18,7 @@ import os
 import stat as stat_mod
 from collections.abc import Callable
 
+from fake_smb import delete_pending
 from fake_smb.locks import OWNER_KEY
 from fake_smb.oplocks import OPLOCK_KEY
 
@@ -30,6 +31,8 @@ def close_open(entry: dict, log: Log) -> None:
     is open, and a lock request of its still waiting fails (RANGE_NOT_LOCKED, as Samba)."""
     share_mode = entry.pop("ShareMode", None)
     if share_mode is not None:
+        if entry["DeleteOnClose"] and delete_pending.pass_on(share_mode):
+            entry["DeleteOnClose"] = False  # another open of the file deletes it when it closes
         share_mode.release()
     lock_owner = entry.pop(OWNER_KEY, None)
     if lock_owner is not None:

@@ -90,6 +90,10 @@ class OpenTable:
         with self.lock:
             return any(conflicts(o.access, o.share, access, share) for o in self._opens.get(key, ()))
 
+    def opens_of(self, key: Key) -> tuple[ShareOpen, ...]:
+        with self.lock:
+            return tuple(self._opens.get(key, ()))
+
     def add(self, key: Key, access: int, share: int, entry: dict) -> ShareOpen:
         with self.lock:
             record = ShareOpen(self, key, access, share, entry)

@@ -1,0 +1,67 @@
+"""Delete-on-close checks and delete pending (MS-SMB2 3.3.5.9, MS-FSA 2.1.5.1, 2.1.5.14.3).
+
+A CREATE asking for FILE_DELETE_ON_CLOSE must also ask for DELETE (ACCESS_DENIED
+otherwise), and a read-only file cannot be deleted (CANNOT_DELETE), whether it is
+opened delete-on-close or set so later by FileDispositionInformation.  Once any open
+of a file is delete-on-close, its delete is pending: new opens of it are refused
+with DELETE_PENDING, as Samba does, until the last open closes and the file goes
+(release.py).  Read-only is the owner's write bit, the one place fake_smb keeps it.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_mod
+
+from impacket.nt_errors import (
+    STATUS_ACCESS_DENIED,
+    STATUS_CANNOT_DELETE,
+    STATUS_DELETE_PENDING,
+    STATUS_SUCCESS,
+)
+
+from fake_smb.share_modes import DELETE, Key, OpenTable, ShareOpen
+
+FILE_ATTRIBUTE_READONLY = 0x00000001
+
+
+def read_only(st: os.stat_result) -> bool:
+    return not stat_mod.S_ISDIR(st.st_mode) and not st.st_mode & stat_mod.S_IWUSR
+
+
+def create_status(granted: int, st: os.stat_result | None, attributes: int) -> int:
+    """Whether a CREATE with FILE_DELETE_ON_CLOSE may go on, before anything is created:
+    st is the existing file's, None for a new one created with ``attributes``."""
+    if not granted & DELETE:
+        return STATUS_ACCESS_DENIED
+    new_read_only = st is None and attributes & FILE_ATTRIBUTE_READONLY
+    if new_read_only or (st is not None and read_only(st)):
+        return STATUS_CANNOT_DELETE
+    return STATUS_SUCCESS
+
+
+def is_pending(table: OpenTable, key: Key) -> bool:
+    """Some open of the file is delete-on-close: its delete is pending."""
+    with table.lock:
+        return any(o.entry.get("DeleteOnClose") for o in table.opens_of(key))
+
+
+def open_status(table: OpenTable, key: Key) -> int:
+    """A new open of an existing file (MS-FSA 2.1.5.1.2: DELETE_PENDING before share modes)."""
+    return STATUS_DELETE_PENDING if is_pending(table, key) else STATUS_SUCCESS
+
+
+def disposition_status(st: os.stat_result, delete: bool) -> int:
+    """Whether FileDispositionInformation may set delete pending on this file."""
+    return STATUS_CANNOT_DELETE if delete and read_only(st) else STATUS_SUCCESS
+
+
+def pass_on(record: ShareOpen) -> bool:
+    """The delete-on-close open ``record`` is closing: if other opens of its file remain,
+    one of them carries the pending delete (the file goes with the last close, MS-FSA
+    2.1.5.4) and True is answered: the file must stay for now."""
+    with record.table.lock:
+        others = [o for o in record.table.opens_of(record.key) if o is not record]
+        if others:
+            others[0].entry["DeleteOnClose"] = True
+        return bool(others)
