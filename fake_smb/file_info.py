@@ -124,7 +124,7 @@ def _disposition(entry: dict, delete: bool) -> int:
         with os.scandir(path) as it:
             if next(it, None) is not None:
                 return STATUS_DIRECTORY_NOT_EMPTY
-    entry["DeleteOnClose"] = delete
+    delete_pending.set_disposition(entry, delete)
     return STATUS_SUCCESS
 
 
