@@ -17,6 +17,8 @@ from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from fake_smb import FakeSmbServer
+from fake_smb.samba import SambaServer
+from tests.smb.conftest import require_samba
 
 USER, PASSWORD = "alice", "s3cret-pw"
 
@@ -121,3 +123,11 @@ def smb(server):
         yield Smb()
     finally:
         smbclient.reset_connection_cache(connection_cache=cache)
+
+
+@pytest.fixture(scope="module")
+def samba_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaServer]:
+    """One real smbd per test module, for tests that hold fake_smb to the same expectations."""
+    require_samba()
+    with SambaServer(tmp_path_factory.mktemp("samba-share"), users={USER: PASSWORD}) as server:
+        yield server

@@ -12,7 +12,6 @@ from __future__ import annotations
 import struct
 import threading
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from smbprotocol.exceptions import SMBResponseException
@@ -25,10 +24,8 @@ from smbprotocol.open import (
 )
 
 from fake_smb.connection import SmbConnectionHandler
-from fake_smb.samba import SambaServer
-from tests.fake_smb.conftest import PASSWORD, USER, Clients
+from tests.fake_smb.conftest import Clients
 from tests.fake_smb.raw_requests import open_file
-from tests.smb.conftest import require_samba
 
 SH, EX, UN, FI = 0x01, 0x02, 0x04, 0x10
 STATUS_SUCCESS = 0
@@ -98,20 +95,13 @@ def io_status(action) -> int:
     return STATUS_SUCCESS
 
 
-@pytest.fixture(scope="module")
-def samba_server(tmp_path_factory) -> Iterator[SambaServer]:
-    require_samba()
-    with SambaServer(tmp_path_factory.mktemp("samba-share"), users={USER: PASSWORD}) as server:
-        yield server
-
-
 @pytest.fixture(params=["fake_smb", pytest.param("samba", marks=pytest.mark.samba)])
 def login(request):
     """Log on to the server under test; returns a tree connect on a fresh connection."""
     if request.param == "fake_smb":
         peers = request.getfixturevalue("clients")
     else:
-        peers = Clients(request.getfixturevalue("samba_server"))
+        peers = Clients(request.getfixturevalue("samba_peer"))
         request.addfinalizer(peers.close)
     return lambda: peers.login().tree
 

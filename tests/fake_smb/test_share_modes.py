@@ -30,11 +30,8 @@ from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from fake_smb import FakeSmbServer
-from fake_smb.samba import SambaServer
+from tests.fake_smb.conftest import PASSWORD, USER  # the shared samba_peer knows these
 from tests.fake_smb.raw_requests import open_file, set_info
-from tests.smb.conftest import require_samba
-
-USER, PASSWORD = "alice", "share-modes-pw"
 
 STATUS_SHARING_VIOLATION = 0xC0000043
 STATUS_ACCESS_DENIED = 0xC0000022
@@ -78,18 +75,6 @@ class Peer:
                 conn.disconnect(close=True)
             except Exception:
                 pass
-
-
-@pytest.fixture(scope="module")
-def samba_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaServer]:
-    require_samba()
-    share_dir = tmp_path_factory.mktemp("samba-share")
-    srv = SambaServer(share_dir, users={USER: PASSWORD})
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(params=["fake", pytest.param("samba", marks=pytest.mark.samba)])
