@@ -10,6 +10,7 @@ third-party packages, without this project's own editable install.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -47,9 +48,15 @@ def test_the_plugins_api_is_importable_under_ibs():
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Built from a copy: setuptools builds in a build/ folder beside pyproject.toml and ships
+    # whatever an earlier build left there, which would hide a package missing from the list.
+    source = tmp_path_factory.mktemp("source") / "ibs"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis",
+        ".pytest_cache", "ibs-report", "bench-report", ".ibs-fuzz-db"))
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out),
-                    str(ROOT)], check=True, timeout=600)
+                    str(source)], check=True, timeout=600)
     (built,) = out.glob("ibs_simulator-*.whl")
     return built
 
