@@ -92,6 +92,7 @@ class FaultProxy:
         self.port = 0
         self._lock = threading.Lock()
         self._toxics = ToxicSet()
+        self._host = _Host(self)
         self._stopping = False
         self._holder: socket.socket | None = None
         self._listener: socket.socket | None = None
@@ -262,7 +263,7 @@ class FaultProxy:
                 return
             self._accepted += 1
             conn = Connection(
-                self, self._accepted, client, address, reaches_server=not self._toxics.blackhole
+                self._host, self._accepted, client, address, reaches_server=not self._toxics.blackhole
             )
             self._conns[conn.id] = conn
             self._threads = [t for t in self._threads if t.is_alive()] + [conn.thread]
@@ -294,3 +295,36 @@ class FaultProxy:
             self.events(ProxyEvent(kind=kind, connection=connection, detail=detail))
         except Exception:  # a broken hook must not kill a connection thread; say so loudly
             _log.exception("FaultProxy events hook failed on %s", kind)
+
+
+class _Host:
+    """A FaultProxy as its connections see it (proxy_connection.ProxyHost)."""
+
+    def __init__(self, proxy: FaultProxy) -> None:
+        self._proxy = proxy
+        self.seed = proxy.seed
+
+    @property
+    def port(self) -> int:
+        return self._proxy.port
+
+    @property
+    def upstream_address(self) -> tuple[Any, ...]:
+        return self._proxy._upstream_addr
+
+    @property
+    def stopping(self) -> bool:
+        return self._proxy._stopping
+
+    @property
+    def toxic_set(self) -> ToxicSet:
+        return self._proxy._toxics
+
+    def emit(self, kind: str, connection: int, detail: str) -> None:
+        self._proxy._emit(kind, connection, detail)
+
+    def forget(self, conn: Connection) -> None:
+        self._proxy._forget(conn)
+
+    def count(self, direction: Stream, sent: int) -> None:
+        self._proxy._count(direction, sent)

@@ -19,12 +19,9 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-from ibs.fake_smb.proxy_toxics import Bandwidth, DirectionPlan, Latency, Stream
-
-if TYPE_CHECKING:
-    from ibs.fake_smb.proxy import FaultProxy
+from ibs.fake_smb.proxy_toxics import Bandwidth, DirectionPlan, Latency, Stream, ToxicSet
 
 HOST = "127.0.0.1"
 _RECV_SIZE = 65536
@@ -121,25 +118,50 @@ class _Pipe:
         self.blocked = False
 
 
+class ProxyHost(Protocol):
+    """The proxy as its connections see it: the whole interface between the two modules, so a
+    connection never reaches into the proxy's state (FaultProxy hands each one a host)."""
+
+    seed: int
+
+    @property
+    def port(self) -> int: ...  # the port clients connect to, for thread names
+
+    @property
+    def upstream_address(self) -> tuple[Any, ...]: ...  # getaddrinfo()'s first answer
+
+    @property
+    def stopping(self) -> bool: ...
+
+    @property
+    def toxic_set(self) -> ToxicSet: ...  # read afresh per packet: setters swap it whole
+
+    def emit(self, kind: str, connection: int, detail: str) -> None: ...
+
+    def forget(self, conn: Connection) -> None: ...
+
+    def count(self, direction: Stream, sent: int) -> None: ...
+
+
 class Connection:
     def __init__(
         self,
-        proxy: FaultProxy,
+        host: ProxyHost,
         ident: int,
         client: socket.socket,
         address: tuple[str, int],
         reaches_server: bool,
     ) -> None:
-        self.proxy, self.id, self.client, self.address = proxy, ident, client, address
+        self.host, self.id, self.client, self.address = host, ident, client, address
         self.reaches_server = reaches_server
         self.upstream: socket.socket | None = None
         self.wake_r, self.wake_w = socket.socketpair()
         for sock in (client, self.wake_r, self.wake_w):
             sock.setblocking(False)
-        seed = proxy.seed
+        seed = host.seed
         self.pipes = [_Pipe(Stream.UPSTREAM, client, None, random.Random(f"{seed}/{ident}/up"))]
         self.thread = threading.Thread(
-            target=self._run, name=f"fault-proxy-{proxy.port}-conn-{ident}", daemon=True
+            target=self._run, name=f"fault-proxy-{host.port}-conn-{ident}", daemon=True
         )
 
     def wake(self) -> None:
@@ -158,7 +180,7 @@ class Connection:
         )
 
     def _run(self) -> None:
-        self.proxy._emit("accepted", self.id, f"{self.address[0]}:{self.address[1]}")
+        self.host.emit("accepted", self.id, f"{self.address[0]}:{self.address[1]}")
         reset: str | None = None
         try:
             if self.reaches_server and not self._connect_upstream():
@@ -176,21 +198,21 @@ class Connection:
                         with contextlib.suppress(OSError):
                             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, RST_LINGER)
                     sock.close()
-            self.proxy._forget(self)
+            self.host.forget(self)
             self.wake_r.close()
             self.wake_w.close()
-            self.proxy._emit("closed" if reset is None else "reset", self.id, reset or "")
+            self.host.emit("closed" if reset is None else "reset", self.id, reset or "")
 
     def _connect_upstream(self) -> bool:
         # Non-blocking connect polled with the wake socket, so stop() is never held up by a
         # server that does not answer.
-        family, _, _, _, sockaddr = self.proxy._upstream_addr
+        family, _, _, _, sockaddr = self.host.upstream_address
         self.upstream = sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setblocking(False)
         if sock.connect_ex(sockaddr) not in (0, errno.EINPROGRESS):
             return False
         deadline = time.monotonic() + _CONNECT_SECONDS
-        while not self.proxy._stopping:
+        while not self.host.stopping:
             _, writable = poll_sockets([self.wake_r], [sock], deadline - time.monotonic())
             drain(self.wake_r)
             if sock.fileno() in writable:
@@ -201,7 +223,7 @@ class Connection:
                         Stream.DOWNSTREAM,
                         sock,
                         self.client,
-                        random.Random(f"{self.proxy.seed}/{self.id}/down"),
+                        random.Random(f"{self.host.seed}/{self.id}/down"),
                     )
                 )
                 self.pipes[0].dst = sock
@@ -211,8 +233,8 @@ class Connection:
         return True  # stopping: _loop() sees it at once and closes
 
     def _loop(self) -> None:
-        while not self.proxy._stopping:
-            toxics = self.proxy._toxics
+        while not self.host.stopping:
+            toxics = self.host.toxic_set
             if toxics.reject:
                 raise _Reset("reject")
             swallow = toxics.blackhole or self.upstream is None
@@ -246,7 +268,7 @@ class Connection:
         if not data:
             pipe.eof = True
             return
-        toxics = self.proxy._toxics  # read after recv: data sent after a setter sees it
+        toxics = self.host.toxic_set  # read after recv: data sent after a setter sees it
         if not (toxics.blackhole or self.upstream is None):
             pipe.enqueue(data, toxics.plan(pipe.direction).latency, time.monotonic())
 
@@ -275,7 +297,7 @@ class Connection:
             pipe.queued -= sent
             if plan.bandwidth is not None:
                 pipe.tokens -= sent
-            self.proxy._count(pipe.direction, sent)
+            self.host.count(pipe.direction, sent)
             if sent == len(data):
                 pipe.queue.popleft()
             else:

@@ -17,7 +17,8 @@ from pathlib import Path
 from ibs.engine.errors import BadInput
 from ibs.scenarios.loader import ScenarioError, load
 from ibs.scenarios.model import Scenario
-from ibs.scenarios.runner import ScenarioResult, run_scenario, scan_for_secrets
+from ibs.scenarios.runner import ScenarioResult, run_scenario
+from ibs.scenarios.secret_scan import scan_for_secrets
 
 LIBRARY = Path(__file__).parent / "library"
 

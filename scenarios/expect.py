@@ -136,7 +136,7 @@ def _no_partials(hub, records, expected: bool) -> Check:
 
 
 def _no_secrets(scenario: Scenario, hub, expected: bool) -> Check:
-    from ibs.scenarios.runner import scan_for_secrets
+    from ibs.scenarios.secret_scan import scan_for_secrets
     from ibs.scenarios.secrets import scenario_secrets
 
     secrets = scenario_secrets(scenario)

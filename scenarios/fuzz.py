@@ -255,7 +255,7 @@ class HubMachine(RuleBasedStateMachine):
         if self.hub is None:
             return
         from ibs.scenarios.expect import share_bytes
-        from ibs.scenarios.runner import scan_for_secrets
+        from ibs.scenarios.secret_scan import scan_for_secrets
 
         hub = self.hub
         secrets = [p.encode() for p in self.passwords]

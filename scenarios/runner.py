@@ -6,7 +6,6 @@ every report renders from the same thing.
 
 from __future__ import annotations
 
-import os
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -226,16 +225,3 @@ def _fill(result: ScenarioResult, hub: Hub, timeline: _Timeline, checks: list[Ch
     result.events = list(hub.log.entries)
     result.occupancy = list(hub.occupancy)
     result.recoveries = {k: v.to_json() for k, v in timeline.recoveries.items()}
-
-
-def scan_for_secrets(folder: str, secrets: list[bytes]) -> list[str]:
-    """Files under ``folder`` that contain any of ``secrets``."""
-    found = []
-    for dirpath, _dirs, files in os.walk(folder):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            with open(path, "rb") as f:
-                data = f.read()
-            if any(s in data for s in secrets):
-                found.append(path)
-    return found

@@ -12,6 +12,7 @@ blob was seen, and which secrets it was already searched for.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 
 
@@ -39,3 +40,16 @@ class SecretScanner:
         for key in self._searched.keys() - seen:
             del self._searched[key]
         return found
+
+
+def scan_for_secrets(folder: str, secrets: list[bytes]) -> list[str]:
+    """Files under ``folder`` that contain any of ``secrets``."""
+    found = []
+    for dirpath, _dirs, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, "rb") as f:
+                data = f.read()
+            if any(s in data for s in secrets):
+                found.append(path)
+    return found

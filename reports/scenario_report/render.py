@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from ibs.reports.scenario_report import charts
+from ibs.reports.scenario_report.templates import environment, when
 
 STATUS_ORDER = ("Succeeded", "PartialSucceeded", "Failed", "Skipped", "Running", "Queued",
                 "Deleted")
@@ -44,12 +45,6 @@ def duration(text: Any) -> str:
     hh, rest = divmod(total, 3600)
     mm, ss = divmod(rest, 60)
     return f"{hh} h {mm:02d} m" if hh else f"{mm} m {ss:02d} s"
-
-
-def when(text: Any) -> str:
-    if not isinstance(text, str) or not text:
-        return "–"
-    return text.replace("T", " ")[:19]
 
 
 def day(t: Any) -> str:
@@ -224,7 +219,6 @@ def _md_cell(value: Any) -> str:
 
 
 def to_markdown(results: list[dict[str, Any]], title: str, run_info: dict | None) -> str:
-    from ibs.reports.scenario_report.templates import environment
 
     env = environment(html=False)
     env.filters["cell"] = _md_cell
@@ -233,7 +227,6 @@ def to_markdown(results: list[dict[str, Any]], title: str, run_info: dict | None
 
 
 def to_html(results: list[dict[str, Any]], title: str, run_info: dict | None) -> str:
-    from ibs.reports.scenario_report.templates import environment
 
     return environment(html=True).get_template("report.html").render(
         **_context(results, title, run_info, True))

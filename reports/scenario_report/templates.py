@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jinja2
 
 REPORT_MD = """\
@@ -301,9 +303,14 @@ REPORT_HTML = """\
 _TEMPLATES = {"report.md": REPORT_MD, "report.html": REPORT_HTML}
 
 
-def environment(html: bool) -> jinja2.Environment:
-    from ibs.reports.scenario_report.render import when
+def when(text: Any) -> str:
+    """A timestamp as people read it in a report ("2026-01-08 12:00:00"), or a dash."""
+    if not isinstance(text, str) or not text:
+        return "–"
+    return text.replace("T", " ")[:19]
 
+
+def environment(html: bool) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=html,
                              keep_trailing_newline=True, undefined=jinja2.ChainableUndefined)
     env.filters["when"] = when
