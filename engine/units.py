@@ -1,9 +1,26 @@
-"""Sizes as people read them: decimal units, as the REST model's availableCapacity ("29.6 TB")."""
+"""Units, one definition each, for every package of the project.
+
+A leaf: it imports nothing, so every package may use it, the renderers in reports/ included
+(docs/ARCHITECTURE.md). Sizes are decimal, as the service and its documentation count them
+(1 GB = 10**9 bytes); durations are in seconds. The simulator's virtual clock counts integer
+ticks (simulator/clock.py), a unit of its own.
+"""
 
 from __future__ import annotations
 
+KB = 10**3
+MB = 10**6
+GB = 10**9
+TB = 10**12
+
+MINUTE = 60
+HOUR = 3600
+DAY = 86400
+
 
 def human_bytes(n: int | None) -> str:
+    """A size in the REST model's style: always one decimal, as its availableCapacity
+    ("29.6 TB")."""
     if n is None:
         return "-"
     size = float(n)
@@ -12,3 +29,21 @@ def human_bytes(n: int | None) -> str:
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1000
     return f"{n} B"
+
+
+def format_bytes(n: int | None) -> str:
+    """A size for reports and messages, as short as it stays exact enough: 280 GB, 1.68 TB,
+    500 MB; negative values keep their sign."""
+    if n is None:
+        return "n/a"
+    sign = "-" if n < 0 else ""
+    n = abs(n)
+    for unit, scale in (("TB", TB), ("GB", GB), ("MB", MB), ("kB", KB)):
+        if n >= scale:
+            value = n / scale
+            digits = 2 if value < 100 else 1 if value < 1000 else 0
+            text = f"{value:.{digits}f}"
+            if "." in text:
+                text = text.rstrip("0").rstrip(".")
+            return f"{sign}{text} {unit}"
+    return f"{sign}{n} B"

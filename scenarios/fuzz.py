@@ -20,6 +20,7 @@ from hypothesis.stateful import (
 )
 
 from ibs.engine import layout
+from ibs.engine.units import HOUR
 from ibs.scenarios.secret_scan import SecretScanner
 from ibs.simulator import actions, gate
 from ibs.simulator.hub import Hub, HubConfig, initial_share_password
@@ -28,7 +29,6 @@ from ibs.simulator.profiles import HubProfile
 from ibs.simulator.recovery import recover
 from ibs.simulator.scale import GB
 
-HOUR = 3600.0
 
 
 class HubMachine(RuleBasedStateMachine):

@@ -23,6 +23,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from ibs.engine.units import DAY
 from ibs.scenarios.loader import _REQ, ACTIONS
 from ibs.scenarios.model import Event, Expectations, Scenario
 from ibs.simulator.clock import ticks
@@ -40,8 +41,6 @@ __all__ = [
     "to_toml",
 ]
 
-HOUR = 3600
-DAY = 86400
 
 
 def _prefer(default: Any, strategy: st.SearchStrategy) -> st.SearchStrategy:

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 from ibs.engine.errors import BadInput
+from ibs.engine.units import GB
 
-GB = 10**9
 DAYS_PER_YEAR = 365
 PCT_PER_YEAR = (0, 1000)
 GB_PER_DAY = (0, 1000)

@@ -7,8 +7,7 @@ budgets, share capacity, transfer time) is in modelled units: 1 GB = 10**9 model
 
 from __future__ import annotations
 
-GB = 10**9
-MB = 10**6
+from ibs.engine.units import GB, MB  # noqa: F401 (modelled units are the decimal units)
 
 #: Modelled bytes per real byte: a 20 GB backup is about 1.2 MB of real data, and even a 1 GB
 #: backup (61 KB) dwarfs the few KB of manifest and framing every backup carries.

@@ -42,12 +42,11 @@ from ibs.engine.settings import (
     check_range,
     check_retention,
 )
+from ibs.engine.units import GB, TB, format_bytes  # noqa: F401 (format_bytes: re-exported)
 from ibs.simulator.config import check_share_used
 from ibs.simulator.growth import PCT_PER_YEAR, Growth, as_growth
 from ibs.simulator.network import DEFAULT_LINK_MB_PER_SECOND
 
-GB = 10**9
-TB = 10**12
 DAYS_PER_YEAR = 365
 
 #: Modelled size of one backup per environment (REFERENCE.md, Sizing), in GB.
@@ -418,20 +417,3 @@ def job_seconds(backup_bytes: int, link_mb_per_second: float) -> float:
     from ibs.simulator.roles import ROLES
 
     return len(ROLES) * ROLE_SNAPSHOT_SECONDS + backup_bytes / (link_mb_per_second * 10**6)
-
-
-def format_bytes(n: int | None) -> str:
-    """Modelled bytes for people: 280 GB, 1.68 TB, 500 MB; negative values keep their sign."""
-    if n is None:
-        return "n/a"
-    sign = "-" if n < 0 else ""
-    n = abs(n)
-    for unit, scale in (("TB", TB), ("GB", GB), ("MB", 10**6), ("kB", 10**3)):
-        if n >= scale:
-            value = n / scale
-            digits = 2 if value < 100 else 1 if value < 1000 else 0
-            text = f"{value:.{digits}f}"
-            if "." in text:
-                text = text.rstrip("0").rstrip(".")
-            return f"{sign}{text} {unit}"
-    return f"{sign}{n} B"

@@ -10,10 +10,10 @@ import datetime as dt
 import io
 from typing import Any
 
-DAY = 86400.0
+from ibs.engine.units import DAY, GB
+
 #: Fault labels drawn per lane at most; more would only hide each other (and cost seconds).
 MAX_LABELS = 200
-GB = 1e9
 
 STATUS_COLOURS = {
     "Succeeded": "#107c10",

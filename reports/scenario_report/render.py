@@ -12,12 +12,12 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from ibs.engine.units import GB
 from ibs.reports.scenario_report import charts
 from ibs.reports.scenario_report.templates import environment, when
 
 STATUS_ORDER = ("Succeeded", "PartialSucceeded", "Failed", "Skipped", "Running", "Queued",
                 "Deleted")
-GB = 1e9
 
 
 # --- small words -------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""Rendering a :class:`simulator.sizing.SizingReport`: JSON, CSV, Markdown, HTML and the chart.
+"""Rendering a sizing report: JSON, CSV, Markdown, HTML and the chart.
 
-Everything here is a pure function of the report: same report, same bytes (the PNG carries no
-date or software stamp).
+The report is :class:`ibs.simulator.sizing.SizingReport`, taken as the plain data it is (its
+fields, its table of rows and its inputs); nothing here imports the model. Everything is a pure
+function of the report: same report, same bytes (the PNG carries no date or software stamp).
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import base64
 import csv
 import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ibs.simulator.sizing import FREQUENCIES, RETENTIONS, format_bytes
+from ibs.engine.units import format_bytes
 
-if TYPE_CHECKING:
-    from ibs.simulator.sizing import SizingReport
+SizingReport = Any  # ibs.simulator.sizing.SizingReport, read as plain data
 
 CSV_FIELDS = ("frequencyHours", "retentionDays", "backupsKept", "requiredBytes", "peakBytes",
               "overCapacity")
@@ -172,17 +172,18 @@ def _horizon(i) -> str:
 def matrix(report: SizingReport) -> dict[str, Any]:
     """The table as rows of retention × columns of frequency, with per-cell flags."""
     i = report.inputs
+    frequencies = sorted({row.frequency_hours for row in report.table})
     rows = []
-    for r in RETENTIONS:
+    for r in sorted({row.retention_days for row in report.table}):
         cells = []
-        for f in FREQUENCIES:
+        for f in frequencies:
             row = report.row(f, r)
             cells.append({"required": format_bytes(row.required_bytes),
                           "peak": format_bytes(row.peak_bytes), "kept": row.backups_kept,
                           "policy": (f, r) == (i.frequency_hours, i.retention_days),
                           "over": bool(row.over_capacity)})
         rows.append({"retention": r, "cells": cells})
-    return {"frequencies": FREQUENCIES, "rows": rows}
+    return {"frequencies": frequencies, "rows": rows}
 
 
 # --- chart -------------------------------------------------------------------------------------

@@ -148,8 +148,8 @@ def test_check_prints_both_answers_side_by_side(capacity: str, runs_out: str) ->
 def test_check_fails_when_the_answers_disagree(monkeypatch, capsys) -> None:
     import datetime as dt
 
-    from ibs.reports.sizing import check
     from ibs.simulator import crosscheck
+    from ibs.simulator import sizing_cli as check
 
     fake = crosscheck.CrossCheck(
         280 * GB, 20, crosscheck.Answer(280 * GB, None, 14),

@@ -1,0 +1,158 @@
+"""``ibs sizing``: how big the backup share must be for a policy, in md, html, json or csv.
+
+The figures come from :mod:`ibs.simulator.sizing` (pure, deterministic); :mod:`ibs.reports.sizing`
+renders them. ``--check`` also simulates the plan (:mod:`ibs.simulator.crosscheck`) and prints
+both answers side by side. Day 0 of the occupancy series is today unless ``--start-date`` says
+otherwise (for reproducible reports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from ibs.engine.errors import BadInput
+from ibs.engine.units import format_bytes
+from ibs.simulator.inputs import add_shared_inputs
+from ibs.simulator.sizing import DEFAULT_ENV, SizingInputs, SizingReport, plan
+
+FORMATS = ("md", "html", "json", "csv")
+ENVS = ("asdk", "4-16", "4-16-aad")
+
+
+def register(sub) -> None:  # noqa: ANN001
+    p = sub.add_parser("sizing", help="size the backup share for a policy: per backup, kept, "
+                       "required, peak, headroom, growth over time",
+                       description="Size the external share for Infrastructure Backup. Sizes are "
+                       "modelled: 1 GB = 10^9 bytes.")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--env", choices=ENVS, default=None,
+                      help="environment: asdk (10 GB a backup), 4-16 (20 GB, the default), "
+                      "4-16-aad (1 GB; Azure AD, build 1907+)")
+    size.add_argument("--backup-size-gb", type=float, metavar="N",
+                      help="size of one backup in GB instead of an environment's")
+    add_shared_inputs(p)
+    horizon = p.add_mutually_exclusive_group()
+    horizon.add_argument("--years", type=int, default=1, metavar="N",
+                         help="planning horizon in years, 1 to 10 (default 1)")
+    horizon.add_argument("--days", type=int, metavar="N",
+                         help="planning horizon in days, 1 to 3650, instead of --years")
+    p.add_argument("--share-capacity-gb", type=float, metavar="N",
+                   help="capacity of the share in GB, for headroom and the run-out date")
+    p.add_argument("--check", action="store_true",
+                   help="also simulate the plan on a hub (the share at --share-capacity-gb, "
+                   "else exactly the peak) over the whole horizon; print both answers side by "
+                   "side and exit 1 when they disagree (the report goes only to --out)")
+    p.add_argument("--format", choices=FORMATS, default="md", help="report format (default md)")
+    p.add_argument("--out", metavar="PATH", help="write the report here (md also writes the "
+                   "chart beside it as PATH.png); without it the report goes to stdout")
+    p.add_argument("--start-date", type=_date, metavar="YYYY-MM-DD",
+                   help="day 0 of the occupancy series (default today)")
+    p.set_defaults(func=run)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    inputs = SizingInputs(
+        start=args.start_date or dt.date.today(),
+        env=None if args.backup_size_gb is not None else (args.env or DEFAULT_ENV),
+        backup_size_gb=args.backup_size_gb,
+        frequency_hours=args.frequency_hours,
+        retention_days=args.retention_days,
+        growth_pct_per_year=args.growth_pct_per_year,
+        growth_gb_per_day=args.growth_gb_per_day,
+        years=args.years,
+        days=args.days,
+        share_capacity_gb=args.share_capacity_gb,
+        share_used_gb=args.share_used_gb,
+        link_mb_per_second=args.link_mb_per_second,
+    )
+    if args.check:
+        if args.out:  # without --out, --check prints only the comparison: no plan to render
+            _report(args, plan(inputs))
+        return run_check(inputs)
+    return _report(args, plan(inputs))
+
+
+def _report(args: argparse.Namespace, report: SizingReport) -> int:
+    from ibs.reports.sizing import render
+
+    out = Path(args.out) if args.out else None
+    if out is not None and out.is_dir():
+        example = out / f"sizing.{args.format}"
+        raise BadInput(f"--out {out} is a folder; give a file name such as {example}")
+    if args.format == "json":
+        text = render.to_json(report)
+    elif args.format == "csv":
+        text = render.to_csv(report)
+    elif args.format == "html":
+        text = render.to_html(report)
+    else:
+        chart = None
+        if out is not None:
+            chart = (out.with_suffix(".png") if out.suffix != ".png"
+                     else out.with_name(out.name + ".png"))
+        text = render.to_markdown(report, chart.name if chart else None)
+        if chart is not None:
+            _write(chart, render.chart_png(report))
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    _write(out, text.encode())
+    print(f"report: {out}" + (f" and {chart}" if args.format == "md" and chart else ""),
+          file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        if path.parent and not path.parent.exists():
+            path.parent.mkdir(parents=True)
+        path.write_bytes(data)
+    except OSError as exc:
+        raise BadInput(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def run_check(inputs: SizingInputs) -> int:
+    from ibs.simulator.crosscheck import cross_check
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+
+    err = Console(stderr=True)
+    if err.is_terminal:
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("simulating", total=None)
+            result = cross_check(inputs, on_day=lambda done, total: progress.update(
+                task, completed=done, total=total, description=f"simulating day {done}/{total}"))
+    else:
+        result = cross_check(inputs)
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(f"Share of {format_bytes(result.capacity_bytes)}"
+              + (f" ({format_bytes(inputs.share_used_bytes)} used by other data)"
+                 if inputs.share_used_bytes else "")
+              + f", every {inputs.frequency_hours} h kept {inputs.retention_days} days, "
+              f"{result.days} days from {inputs.start.isoformat()}:")
+    table = Table(show_edge=False, header_style="bold")
+    for column in ("", "sizing", "simulation"):
+        table.add_column(column, justify="right" if column else "left")
+    s, m = result.sizing, result.simulation
+    table.add_row("peak", format_bytes(s.peak_bytes), format_bytes(m.peak_bytes))
+    table.add_row("peak (bytes)", f"{s.peak_bytes:,}", f"{m.peak_bytes:,}")
+    table.add_row("backups kept", str(s.backups_kept), str(m.backups_kept))
+    table.add_row("runs out", str(s.runs_out_on or "never"), str(m.runs_out_on or "never"))
+    out.print(table)
+    if result.agree:
+        out.print("agree: the simulated share behaves as sized")
+        return 0
+    for line in result.disagreements:
+        print(f"DISAGREE: {line}", file=sys.stderr)
+    return 1
