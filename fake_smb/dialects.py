@@ -10,7 +10,6 @@ DIALECTS: dict[str, int] = {
     "3.0.2": 0x0302,
     "3.1.1": 0x0311,
 }
-CODE_TO_NAME = {code: name for name, code in DIALECTS.items()}
 
 SMB_2_0_2 = 0x0202
 SMB_2_1 = 0x0210
@@ -37,7 +36,3 @@ def check_range(min_dialect: str, max_dialect: str) -> tuple[int, int]:
             f"min dialect {min_dialect} is above max dialect {max_dialect}"
         )
     return low, high
-
-
-def is_smb3(code: int) -> bool:
-    return code >= SMB_3_0

@@ -8,7 +8,6 @@ server and the port-445 proxy (simulator/wire.py).
 from __future__ import annotations
 
 from ibs.engine.errors import BadInput, IbsError
-from ibs.engine.share.unc import parse_unc
 from ibs.simulator import scale
 from ibs.simulator.config import DIALECTS, SHARE_HOST, SHARE_USER
 from ibs.simulator.hub import Hub
@@ -135,11 +134,6 @@ def operator_configure(hub: Hub, **changes) -> list[str]:
     hub.log.add(hub.env.now, "settings changed", changes=shown, pruned=len(result.pruned))
     hub.wake_scheduler()
     return result.pruned
-
-
-def operator_set_path(hub: Hub, path: str) -> None:
-    parse_unc(path)
-    operator_configure(hub, path=path)
 
 
 def rotate_certificate(hub: Hub, name: str) -> str:
