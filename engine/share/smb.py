@@ -1,7 +1,7 @@
 """A share reached over SMB 3 with smbprotocol's low-level API.
 
 One connection, session and tree per ``SmbShare``: no smbclient, so no global connection
-cache. ``SmbWire`` owns the connection and bounds every request (see smb_wire.py); this module
+cache. ``SmbLink`` owns the connection and bounds every request (see smb_link.py); this module
 maps the ``Share`` operations onto CREATE / QUERY_DIRECTORY / QUERY_INFO / SET_INFO / CLOSE.
 """
 
@@ -33,7 +33,7 @@ from smbprotocol.open import (
 from ibs.engine.errors import GeneralFaultError, PathFaultError, ShareError
 from ibs.engine.share.base import Share, ShareStat, validate_relpath
 from ibs.engine.share.smb_io import SmbReader, SmbWriter
-from ibs.engine.share.smb_wire import CREDIT_UNIT, SmbTarget, SmbWire, credit_shortfall
+from ibs.engine.share.smb_link import CREDIT_UNIT, SmbTarget, SmbLink, credit_shortfall
 from ibs.engine.share.unc import UncPath, parse_unc
 
 MAX_IO = 4 * 1024 * 1024  # per READ/WRITE; Samba offers 8 MiB, Windows 8 MiB, credits allowing
@@ -69,7 +69,7 @@ class SmbShare(Share):
         self.unc: UncPath = self.target.unc
         self.transfer_encrypted = None
         self.dialect: int | None = None
-        self._wire: SmbWire | None = None
+        self._link: SmbLink | None = None
 
     def __repr__(self) -> str:  # never the password
         return f"SmbShare({str(self.unc)!r}, user={self.target.username!r}, port={self.target.port})"
@@ -81,43 +81,43 @@ class SmbShare(Share):
 
     def connect(self) -> None:
         self.close()
-        wire = SmbWire(self.target)
-        wire.connect()
-        self._wire = wire
-        self.dialect = wire.connection.dialect if wire.connection else None
-        self.transfer_encrypted = wire.encrypted
+        link = SmbLink(self.target)
+        link.connect()
+        self._link = link
+        self.dialect = link.connection.dialect if link.connection else None
+        self.transfer_encrypted = link.encrypted
         st = self.stat("")
         if st is None or not st.is_dir:
             self.close()
             raise PathFaultError(f"{self.unc}: folder does not exist")
 
     def close(self) -> None:
-        wire, self._wire = self._wire, None
-        if wire is not None:
-            wire.close()
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
 
     @property
-    def wire(self) -> SmbWire:
-        if self._wire is None:
+    def link(self) -> SmbLink:
+        if self._link is None:
             raise GeneralFaultError(f"{self.unc}: share is not connected")
-        return self._wire
+        return self._link
 
     @property
     def _chunk(self) -> int:
-        conn = self.wire.connection
+        conn = self.link.connection
         assert conn is not None
         return max(CREDIT_UNIT, min(MAX_IO, conn.max_read_size, conn.max_write_size))
 
     def _ensure_credits(self, nbytes: int) -> None:
         """Ask for more credits (with an ECHO) before a request that needs more than we hold."""
-        conn = self.wire.connection
+        conn = self.link.connection
         assert conn is not None
         if not conn.supports_multi_credit:
             return
         short = credit_shortfall(conn, nbytes)
         if short:
-            with self.wire.call("requesting credits"):
-                conn.echo(sid=self.wire.session.session_id, timeout=int(self.target.request_timeout) + 1,
+            with self.link.call("requesting credits"):
+                conn.echo(sid=self.link.session.session_id, timeout=int(self.target.request_timeout) + 1,
                           credit_request=short + 1)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -131,14 +131,14 @@ class SmbShare(Share):
 
     def _open(self, path: str, what: str, access: int, disposition: int, options: int = 0,
               share: int = _SHARE_ALL) -> Open:
-        handle = Open(self.wire.tree, self._smb_path(path))
-        with self.wire.call(what):
+        handle = Open(self.link.tree, self._smb_path(path))
+        with self.link.call(what):
             handle.create(ImpersonationLevel.Impersonation, access, FileAttributes.FILE_ATTRIBUTE_NORMAL,
                           share, disposition, options)
         return handle
 
     def _close(self, handle: Open, label: str) -> None:
-        with self.wire.call(f"closing {label}"):
+        with self.link.call(f"closing {label}"):
             handle.close(False)
 
     @contextlib.contextmanager
@@ -148,7 +148,7 @@ class SmbShare(Share):
         try:
             yield handle
         finally:
-            if self.wire.dead is None:
+            if self.link.dead is None:
                 self._close(handle, path or "/")
 
     def _query_info(self, handle: Open, info_class: type, what: str):  # noqa: ANN202
@@ -158,8 +158,8 @@ class SmbShare(Share):
         req["file_info_class"] = info.INFO_CLASS
         req["file_id"] = handle.file_id
         req["output_buffer_length"] = len(info)
-        tree = self.wire.tree
-        with self.wire.call(what):
+        tree = self.link.tree
+        with self.link.call(what):
             request = tree.session.connection.send(req, sid=tree.session.session_id,
                                                    tid=tree.tree_connect_id)
             response = tree.session.connection.receive(request)
@@ -173,8 +173,8 @@ class SmbShare(Share):
         req["file_info_class"] = info.INFO_CLASS
         req["file_id"] = handle.file_id
         req["buffer"] = info
-        tree = self.wire.tree
-        with self.wire.call(what):
+        tree = self.link.tree
+        with self.link.call(what):
             request = tree.session.connection.send(req, sid=tree.session.session_id,
                                                    tid=tree.tree_connect_id)
             tree.session.connection.receive(request)
@@ -192,7 +192,7 @@ class SmbShare(Share):
                           CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE) as handle:
             while True:
                 try:
-                    with self.wire.call(f"listing {label}"):
+                    with self.link.call(f"listing {label}"):
                         batch = handle.query_directory(
                             "*", FileInformationClass.FILE_DIRECTORY_INFORMATION, max_output=65536)
                 except ShareError as exc:
@@ -237,13 +237,13 @@ class SmbShare(Share):
         # FILE_OVERWRITE_IF: create, or truncate to zero what is there ([MS-SMB2] 2.2.13).
         handle = self._open(path, f"creating {path}", access, CreateDisposition.FILE_OVERWRITE_IF,
                             CreateOptions.FILE_NON_DIRECTORY_FILE)
-        return SmbWriter(self.wire, handle, path, self._chunk, self._ensure_credits)  # type: ignore[return-value]
+        return SmbWriter(self.link, handle, path, self._chunk, self._ensure_credits)  # type: ignore[return-value]
 
     def open(self, path: str) -> BinaryIO:
         access = FilePipePrinterAccessMask.FILE_READ_DATA | _READ_ATTRS | _SYNC
         handle = self._open(path, f"opening {path}", access, CreateDisposition.FILE_OPEN,
                             CreateOptions.FILE_NON_DIRECTORY_FILE)
-        return SmbReader(self.wire, handle, path, self._chunk, self._ensure_credits)  # type: ignore[return-value]
+        return SmbReader(self.link, handle, path, self._chunk, self._ensure_credits)  # type: ignore[return-value]
 
     def rename(self, src: str, dst: str) -> None:
         target = self._smb_path(dst)

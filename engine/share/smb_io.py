@@ -17,19 +17,19 @@ from smbprotocol.exceptions import EndOfFile
 from smbprotocol.open import Open
 
 from ibs.engine.errors import GeneralFaultError
-from ibs.engine.share.smb_wire import credit_shortfall
+from ibs.engine.share.smb_link import credit_shortfall
 
 _SEND_AT = 64 * 1024  # what is held back at most, below a full request
 _WINDOW = 2  # write requests in flight at once ([MS-SMB2] 3.2.4.1.5: credits permitting)
 
 if TYPE_CHECKING:
-    from ibs.engine.share.smb_wire import SmbWire
+    from ibs.engine.share.smb_link import SmbLink
 
 
 class _SmbFile(io.RawIOBase):
-    def __init__(self, wire: SmbWire, handle: Open, label: str, chunk: int,
+    def __init__(self, link: SmbLink, handle: Open, label: str, chunk: int,
                  ensure_credits: Callable[[int], None]) -> None:
-        self._wire = wire
+        self._link = link
         self._handle = handle
         self._label = label
         self._chunk = chunk
@@ -45,9 +45,9 @@ class _SmbFile(io.RawIOBase):
             return
         if flush:
             # FLUSH makes the server write its caches to stable storage ([MS-SMB2] 3.3.5.11).
-            with self._wire.call(f"flushing {self._label}"):
+            with self._link.call(f"flushing {self._label}"):
                 handle.flush()
-        with self._wire.call(f"closing {self._label}"):
+        with self._link.call(f"closing {self._label}"):
             handle.close(False)
 
 
@@ -78,7 +78,7 @@ class SmbReader(_SmbFile):
         while done < len(view):
             want = min(self._chunk, len(view) - done)
             self._ensure_credits(want)
-            with self._wire.call(f"reading {self._label}"):
+            with self._link.call(f"reading {self._label}"):
                 data = self._read(want)
             if not data:
                 break
@@ -107,7 +107,7 @@ class SmbReader(_SmbFile):
         if self.closed:
             return
         try:
-            if self._wire.dead is None:
+            if self._link.dead is None:
                 self._close_handle(flush=False)
             # else: the server dropped the handle with the connection; nothing was promised.
         finally:
@@ -167,7 +167,7 @@ class SmbWriter(_SmbFile):
                 self._collect()
             try:
                 self._ensure_credits(len(part))
-                with self._wire.call(f"writing {self._label}"):
+                with self._link.call(f"writing {self._label}"):
                     message, receive = handle.write(part, self._offset, send=False)
                     request = handle.connection.send(message, tree.session.session_id,
                                                      tree.tree_connect_id)
@@ -184,14 +184,14 @@ class SmbWriter(_SmbFile):
         """Wait for the oldest request in flight; a short or failed write fails the file."""
         request, receive, size = self._inflight.popleft()
         try:
-            with self._wire.call(f"writing {self._label}"):
+            with self._link.call(f"writing {self._label}"):
                 written = receive(request)
         except Exception:
             self._failed = True
             raise
         if written != size:
             self._failed = True
-            raise GeneralFaultError(f"{self._wire.where}: the server wrote {written} of {size} "
+            raise GeneralFaultError(f"{self._link.where}: the server wrote {written} of {size} "
                                     f"bytes while writing {self._label}")
 
     def _drain(self) -> None:

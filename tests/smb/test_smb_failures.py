@@ -198,7 +198,7 @@ def test_closing_writer_after_connection_died_raises(samba: SambaServer) -> None
     share.connect()
     writer = share.create("half.bin")
     writer.write(b"x" * 1000)
-    share.wire._kill_socket()  # the link drops before close(): the file is not durable
+    share.link._kill_socket()  # the link drops before close(): the file is not durable
     with pytest.raises(ConnectivityError):
         writer.close()
     share.close()

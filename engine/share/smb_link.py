@@ -117,7 +117,7 @@ class SmbTarget:
     endpoint: tuple[str, int] | None = None
 
 
-class SmbWire:
+class SmbLink:
     """Connect, authenticate and tree-connect; then ``call()`` bounds each operation."""
 
     def __init__(self, target: SmbTarget) -> None:
