@@ -67,7 +67,7 @@ def _contender(data: dict, section: str, name: str) -> dict:
 
 
 def test_plain_bench_means_all() -> None:
-    from ibs.reports.bench import register
+    from ibs.scenarios.bench import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cProfile
 import hashlib
 
-from ibs.reports.bench.sim_bench import DATA_PRIMITIVES, data_floor
+from ibs.scenarios.bench.sim_bench import DATA_PRIMITIVES, data_floor
 
 
 def _busy() -> None:

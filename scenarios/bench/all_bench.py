@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ibs.reports.bench.common import Report, Steps, Target, _fmt_value, _verdict, machine
+from ibs.scenarios.bench.common import Report, Steps, Target, _fmt_value, _verdict, machine
 
 SIM_NODES = 16
 FUZZ_STEPS = 25
@@ -240,9 +240,9 @@ def fuzz_rate(programs: int) -> dict[str, object]:
 
 def run_all_bench(size_mib: int, sim_days: float, fuzz_programs: int, console,  # noqa: ANN001
                   keep: bool = False) -> AllReport:
-    from ibs.reports.bench.engine_bench import run_engine_bench
-    from ibs.reports.bench.sim_bench import run_sim_bench
-    from ibs.reports.bench.smb_bench import run_smb_bench
+    from ibs.scenarios.bench.engine_bench import run_engine_bench
+    from ibs.scenarios.bench.sim_bench import run_sim_bench
+    from ibs.scenarios.bench.smb_bench import run_smb_bench
 
     report = AllReport(size_mib, sim_days, fuzz_programs)
     console.print(f"-- engine, local ({size_mib} MiB)")

@@ -7,7 +7,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -239,10 +238,6 @@ class Steps:
         else:
             yield
         self.console.print(f"  {what}: {time.perf_counter() - t0:.2f} s", highlight=False)
-
-
-def python() -> str:
-    return sys.executable
 
 
 def small_files_tree(root: Path, count: int, min_size: int = 1024, max_size: int = 4096,

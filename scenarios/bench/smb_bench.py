@@ -10,7 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
-from ibs.reports.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all
+from ibs.scenarios.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all
 
 ROLE = "SRP"
 USER = "alice"
@@ -124,7 +124,7 @@ def _samba_part(report: Report, src: Path, nbytes: int, work: Path, steps: Steps
     from ibs.engine import certs
     from ibs.engine.clock import SystemClock
     from ibs.fake_smb.samba import SambaServer
-    from ibs.reports.bench.engine_bench import _Engine
+    from ibs.scenarios.bench.engine_bench import _Engine
 
     password = secrets.token_urlsafe(12)
     share_dir = work / "samba-share"

@@ -28,7 +28,7 @@ from typing import Any
 
 import simpy
 
-from ibs.reports.bench.common import Report, Steps, Target
+from ibs.scenarios.bench.common import Report, Steps, Target
 
 ROUNDS = 3  # measured rounds, after one warm-up; the median counts
 # Two bounds on one ratio, hub time / bare SimPy time for the same number of events: the first
