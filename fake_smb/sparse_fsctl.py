@@ -92,6 +92,8 @@ _fallocate = _load_fallocate()
 def punch_hole(fd: int, offset: int, length: int) -> None:
     """Zero ``length`` bytes from ``offset`` without changing the file's size, deallocating
     the whole blocks among them; OSError as fallocate(2) fails."""
+    if length == 0:
+        return  # fallocate(2) calls it EINVAL
     if offset > _MAX_OFF_T or length > _MAX_OFF_T:
         raise OSError(errno.EINVAL, "offset or length past the largest file offset")
     if offset + length > _MAX_OFF_T:

@@ -10,6 +10,7 @@ both servers keep their files on the same file system here.
 
 from __future__ import annotations
 
+import os
 import struct
 import uuid
 
@@ -17,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from fake_smb import sparse_fsctl
 from tests.fake_smb.conftest import Clients
 from tests.fake_smb.raw_requests import query_info
 from tests.fake_smb.test_sparse import STATUS_SUCCESS, create, ranges, set_sparse, zero
@@ -112,3 +114,21 @@ def test_fake_smb_answers_as_samba(clients, samba_peer, plan):
         assert run(clients.login().tree, plan) == run(peers.login().tree, plan)
     finally:
         peers.close()
+
+
+@pytest.mark.parametrize("how", ["fallocate", "zeros"])  # zeros: a file system that cannot punch
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(size=lengths, offset=offsets, length=lengths)
+def test_a_punched_range_reads_zero_and_the_size_stays(tmp_path, monkeypatch, how, size, offset, length):
+    if how == "zeros":
+        monkeypatch.setattr(sparse_fsctl, "_fallocate", None)
+    path = tmp_path / uuid.uuid4().hex
+    path.write_bytes(b"\x01" * size)
+    fd = os.open(path, os.O_RDWR)
+    try:
+        sparse_fsctl.punch_hole(fd, offset, length)
+    finally:
+        os.close(fd)
+    kept = bytearray(b"\x01" * size)
+    kept[offset : offset + length] = bytes(len(kept[offset : offset + length]))
+    assert path.read_bytes() == bytes(kept)
