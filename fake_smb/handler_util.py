@@ -13,7 +13,7 @@ import struct
 
 from impacket import smb3structs as smb2
 
-from fake_smb import sparse
+from ibs.fake_smb import sparse
 
 FILE_ATTRIBUTE_DIRECTORY = 0x10
 FILE_ATTRIBUTE_ARCHIVE = 0x20

@@ -42,10 +42,10 @@ from impacket.nt_errors import (
     STATUS_MEDIA_WRITE_PROTECTED,
 )
 
-from fake_smb import locks, sparse
-from fake_smb.access import FILE_ALL_ACCESS, FILE_READ_DATA, GRANTED_KEY
-from fake_smb.fsctl_request import Fsctl
-from fake_smb.handler_util import error
+from ibs.fake_smb import locks, sparse
+from ibs.fake_smb.access import FILE_ALL_ACCESS, FILE_READ_DATA, GRANTED_KEY
+from ibs.fake_smb.fsctl_request import Fsctl
+from ibs.fake_smb.handler_util import error
 
 FSCTL_SET_SPARSE = 0x000900C4
 FSCTL_SET_ZERO_DATA = 0x000980C8

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fake_smb import sparse_fsctl
+from ibs.fake_smb import sparse_fsctl
 from tests.fake_smb.conftest import Clients
 from tests.fake_smb.raw_requests import query_info
 from tests.fake_smb.test_sparse import STATUS_SUCCESS, create, ranges, set_sparse, zero
