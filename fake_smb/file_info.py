@@ -30,7 +30,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import delete_pending, oplock_wire, quota
+from ibs.fake_smb import delete_pending, oplock_wire, quota, sparse
 from ibs.fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.open_close import resolve_path
@@ -60,6 +60,7 @@ FILE_NORMALIZED_NAME_INFORMATION = 48
 FILE_DISPOSITION_INFORMATION_EX = 64
 # File system information classes (MS-FSCC 2.5)
 FILE_FS_SIZE_INFORMATION = 3
+FILE_FS_ATTRIBUTE_INFORMATION = 5
 FILE_FS_CONTROL_INFORMATION = 6
 FILE_FS_FULL_SIZE_INFORMATION = 7
 FILE_FS_OBJECTID_INFORMATION = 8
@@ -73,6 +74,11 @@ _FIXED_SIZE = {
     SMB2_0_INFO_FILESYSTEM: {1: 24, 3: 24, 4: 8, 5: 16, 6: 48, 7: 32, 8: 64, 11: 28},
 }
 _NO_LIMIT = 0xFFFFFFFFFFFFFFFF
+# FileFsAttributeInformation (MS-FSCC 2.5.1): impacket's answer, plus sparse files.
+FILE_CASE_SENSITIVE_SEARCH = 0x00000001
+FILE_CASE_PRESERVED_NAMES = 0x00000002
+FS_ATTRIBUTES = FILE_CASE_SENSITIVE_SEARCH | FILE_CASE_PRESERVED_NAMES | sparse.FILE_SUPPORTS_SPARSE_FILES
+_FS_NAME = "XTFS".encode("utf-16le")
 FILE_READ_EA = 0x00000008
 FILE_READ_ATTRIBUTES = 0x00000080
 
@@ -321,7 +327,8 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
 def _query_fs_info(original, connId, smbServer, recvPacket, req):
     cls = req["FileInfoClass"]
     if cls not in (FILE_FS_SIZE_INFORMATION, FILE_FS_FULL_SIZE_INFORMATION, FILE_FS_CONTROL_INFORMATION,
-                   FILE_FS_OBJECTID_INFORMATION, FILE_FS_SECTOR_SIZE_INFORMATION):
+                   FILE_FS_OBJECTID_INFORMATION, FILE_FS_SECTOR_SIZE_INFORMATION,
+                   FILE_FS_ATTRIBUTE_INFORMATION):
         return original(connId, smbServer, recvPacket)
     found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
     if found is None:
@@ -332,6 +339,8 @@ def _query_fs_info(original, connId, smbServer, recvPacket, req):
         return _info_response(struct.pack("<QQQQQI4x", 0, 0, 0, _NO_LIMIT, _NO_LIMIT, 0))
     if cls == FILE_FS_OBJECTID_INFORMATION:  # 2.5.6: no object id
         return _info_response(bytes(64))
+    if cls == FILE_FS_ATTRIBUTE_INFORMATION:  # 2.5.1: names up to 255 characters
+        return _info_response(struct.pack("<III", FS_ATTRIBUTES, 255, len(_FS_NAME)) + _FS_NAME)
     if cls == FILE_FS_SECTOR_SIZE_INFORMATION:  # 2.5.7: 512-byte sectors, aligned
         return _info_response(struct.pack("<7I", *([_SECTOR] * 4), 0x3, 0, 0))
     info = _fs_size(root, cfg.quota_bytes, cls == FILE_FS_FULL_SIZE_INFORMATION,

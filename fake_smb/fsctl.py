@@ -7,7 +7,7 @@ import struct
 
 from impacket.nt_errors import STATUS_FILE_CLOSED, STATUS_NOT_SUPPORTED
 
-from ibs.fake_smb import compression, copy_chunk
+from ibs.fake_smb import compression, copy_chunk, sparse_fsctl
 from ibs.fake_smb.fsctl_request import Fsctl
 from ibs.fake_smb.handler_util import error, resolve_fid
 
@@ -22,6 +22,9 @@ HANDLERS = {
     copy_chunk.FSCTL_SRV_COPYCHUNK_WRITE: copy_chunk.copy_chunk,
     compression.FSCTL_GET_COMPRESSION: compression.get_compression,
     compression.FSCTL_SET_COMPRESSION: compression.set_compression,
+    sparse_fsctl.FSCTL_SET_SPARSE: sparse_fsctl.set_sparse,
+    sparse_fsctl.FSCTL_SET_ZERO_DATA: sparse_fsctl.zero_data,
+    sparse_fsctl.FSCTL_QUERY_ALLOCATED_RANGES: sparse_fsctl.query_allocated_ranges,
 }
 
 

@@ -13,6 +13,8 @@ import struct
 
 from impacket import smb3structs as smb2
 
+from ibs.fake_smb import sparse
+
 FILE_ATTRIBUTE_DIRECTORY = 0x10
 FILE_ATTRIBUTE_ARCHIVE = 0x20
 _EPOCH_AS_FILETIME = 116444736000000000
@@ -42,7 +44,9 @@ def filetime(seconds: float) -> int:
 
 
 def attributes(st: os.stat_result) -> int:
-    return FILE_ATTRIBUTE_DIRECTORY if stat_mod.S_ISDIR(st.st_mode) else FILE_ATTRIBUTE_ARCHIVE
+    if stat_mod.S_ISDIR(st.st_mode):
+        return FILE_ATTRIBUTE_DIRECTORY
+    return FILE_ATTRIBUTE_ARCHIVE | sparse.attribute(st)
 
 
 def times_and_sizes(st: os.stat_result) -> dict[str, int]:

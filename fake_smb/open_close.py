@@ -33,7 +33,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import delete_pending, oplock_wire
+from ibs.fake_smb import delete_pending, oplock_wire, sparse
 from ibs.fake_smb.access import GRANTED_KEY, granted
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.release import close_open
@@ -216,6 +216,8 @@ def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req
         if action == FILE_CREATED and req["FileAttributes"] & delete_pending.FILE_ATTRIBUTE_READONLY:
             os.fchmod(fd, 0o444)  # read-only is the owner's write bit; this open may still write
         st = os.fstat(fd)
+        if action != FILE_OPENED:
+            sparse.forget(st)  # new (maybe on a deleted sparse file's inode) or overwritten
         if delete_on_close and stat_mod.S_ISDIR(st.st_mode) and not _is_empty_dir(path):
             os.close(fd)
             return error(STATUS_DIRECTORY_NOT_EMPTY)
