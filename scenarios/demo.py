@@ -102,13 +102,13 @@ def run(args: argparse.Namespace) -> int:
             record = ctl.start_backup().run()
             took = time.perf_counter() - t0
             checks.append(("backup", record.status == "Succeeded",
-                           f"{record.status}, {record.sizeBytes} bytes in {took:.2f} s, "
-                           f"transferEncrypted={record.transferEncrypted}"))
+                           (f"{record.status}, {record.sizeBytes} bytes in {took:.2f} s, "
+                            f"transferEncrypted={record.transferEncrypted}")))
             if record.status != "Succeeded":
                 raise SystemExit(_finish(console, checks, args, work, record.to_json()))
             verified = ctl.verify(record.id, key)
-            checks.append(("verify", True, f"{len(verified)} roles, "
-                           f"{sum(v[1] for v in verified.values())} bytes authentic"))
+            checks.append(("verify", True, (f"{len(verified)} roles, "
+                           f"{sum(v[1] for v in verified.values())} bytes authentic")))
             target = work / "restored"
             ctl.restore(record.id, key, str(target))
             diffs = [d for role, src in sources.items() for d in compare(src, str(target / role))]

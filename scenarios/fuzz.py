@@ -30,7 +30,6 @@ from ibs.simulator.recovery import recover
 from ibs.simulator.scale import GB
 
 
-
 class HubMachine(RuleBasedStateMachine):
     """One hub per program. Subclasses pick the fidelity."""
 

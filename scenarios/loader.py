@@ -96,8 +96,8 @@ def _hours(seconds: float) -> str:
 
 def parse_duration(value: Any) -> float:
     """Hours as a number, or a string like ``1d12h``, ``90m``, ``30s``; returns seconds."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration")
+    if isinstance(value, bool):  # the loader reports every bad value as a ValueError
+        raise ValueError("expected a duration")  # noqa: TRY004
     if isinstance(value, (int, float)):
         if value < 0:
             raise ValueError("a duration cannot be negative")

@@ -157,7 +157,7 @@ class ScenarioFile(pytest.File):
         name = self.path.name.removesuffix(_SCENARIO_SUFFIX).removesuffix(".toml")
         yield ScenarioItem.from_parent(self, name=name, scenario=scenario)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):  # noqa: ANN001
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
         from ibs.scenarios.loader import ScenarioError
 
         if isinstance(excinfo.value, ScenarioError):
@@ -187,7 +187,7 @@ class ScenarioItem(pytest.Item):
         if not self.result.passed:
             raise ScenarioFailure(self.result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):  # noqa: ANN001
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
         if isinstance(excinfo.value, ScenarioFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
@@ -349,7 +349,7 @@ def _ibs_cert_pair() -> _CertPair:
     from ibs.engine.certs import new_certificate
 
     password = "ibs-pfx-" + secrets.token_urlsafe(9)
-    now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     cer, pfx = new_certificate("IBS plugin test", password, now=now)
     return _CertPair(cer, pfx, password)
 
@@ -368,13 +368,13 @@ class EngineRig:
     sources: dict[str, Path] = field(default_factory=dict)
 
     @property
-    def key(self):  # noqa: ANN201 - engine.certs.DecryptionKey
+    def key(self):
         """The decryption key from the PFX, for verify and restore."""
         from ibs.engine.certs import load_pfx
 
         return load_pfx(self.pfx, self.pfx_password)
 
-    def backup(self, trigger: str = "OnDemand"):  # noqa: ANN201 - engine.history.BackupRecord
+    def backup(self, trigger: str = "OnDemand"):
         """Run one backup to the end and return its record."""
         return self.controller.start_backup(trigger).run()
 
@@ -401,7 +401,7 @@ def ibs_engine(tmp_path_factory: pytest.TempPathFactory, _ibs_cert_pair: _CertPa
             path = sources[role] / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-    clock = ManualClock(dt.datetime(2026, 1, 1, 8, 0, tzinfo=dt.timezone.utc))
+    clock = ManualClock(dt.datetime(2026, 1, 1, 8, 0, tzinfo=dt.UTC))
     store_dir = root / "store"
     controller = Controller(Store(str(store_dir), durable=False), clock, chunk_size=4096)
     controller.configure(path=str(share_dir), cert=_ibs_cert_pair.cer,

@@ -193,7 +193,7 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
             hub.run(scenario.days)
             checks = evaluate(scenario, hub, timeline.recoveries)
             _fill(result, hub, timeline, checks)
-    except Exception as exc:  # a broken run is a failed scenario with its cause, not a crash
+    except Exception as exc:  # noqa: BLE001 - a broken run is a failed scenario with its cause, not a crash
         result.error = f"{type(exc).__name__}: {exc}"
         result.checks = [asdict(Check("scenario runs to the end", False, result.error))]
         result.events.append({"event": "traceback", "text": traceback.format_exc(limit=8)})

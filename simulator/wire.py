@@ -87,7 +87,7 @@ class WireWorld:
         timeout = self.hub.ctl.settings.smb_timeout
         for share in list(self._shares):
             try:
-                conn = share.wire.connection
+                conn = share.link.connection
             except ShareError:  # not connected
                 continue
             if conn is None:

@@ -3,4 +3,4 @@
 from ibs.engine.share.base import Share, ShareStat, join, validate_relpath
 from ibs.engine.share.local import LocalShare
 
-__all__ = ["Share", "ShareStat", "LocalShare", "join", "validate_relpath"]
+__all__ = ["LocalShare", "Share", "ShareStat", "join", "validate_relpath"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from ibs.engine.errors import BadInput
 
@@ -48,7 +48,7 @@ class Share(abc.ABC):
     #: Whether bytes travel encrypted on the wire (SMB 3 encryption); ``None`` for a local path.
     transfer_encrypted: bool | None = None
 
-    def __enter__(self) -> Share:
+    def __enter__(self) -> Self:
         self.connect()
         return self
 

@@ -155,7 +155,7 @@ class LocalShare(Share):
 
     def open(self, path: str) -> BinaryIO:
         try:
-            return open(self._abs(path), "rb", buffering=0)  # noqa: SIM115 - caller closes
+            return open(self._abs(path), "rb", buffering=0)
         except OSError as exc:
             raise _translate(exc, f"opening {path}") from None
 

@@ -33,7 +33,7 @@ from smbprotocol.open import (
 from ibs.engine.errors import GeneralFaultError, PathFaultError, ShareError
 from ibs.engine.share.base import Share, ShareStat, validate_relpath
 from ibs.engine.share.smb_io import SmbReader, SmbWriter
-from ibs.engine.share.smb_link import CREDIT_UNIT, SmbTarget, SmbLink, credit_shortfall
+from ibs.engine.share.smb_link import CREDIT_UNIT, SmbLink, SmbTarget, credit_shortfall
 from ibs.engine.share.unc import UncPath, parse_unc
 
 MAX_IO = 4 * 1024 * 1024  # per READ/WRITE; Samba offers 8 MiB, Windows 8 MiB, credits allowing
@@ -151,7 +151,7 @@ class SmbShare(Share):
             if self.link.dead is None:
                 self._close(handle, path or "/")
 
-    def _query_info(self, handle: Open, info_class: type, what: str):  # noqa: ANN202
+    def _query_info(self, handle: Open, info_class: type, what: str):
         info = info_class()
         req = SMB2QueryInfoRequest()
         req["info_type"] = info.INFO_TYPE
@@ -167,7 +167,7 @@ class SmbShare(Share):
         resp.unpack(response["data"].get_value())
         return resp.parse_buffer(info_class)
 
-    def _set_info(self, handle: Open, info, what: str) -> None:  # noqa: ANN001
+    def _set_info(self, handle: Open, info, what: str) -> None:
         req = SMB2SetInfoRequest()
         req["info_type"] = info.INFO_TYPE
         req["file_info_class"] = info.INFO_CLASS

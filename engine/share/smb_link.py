@@ -46,7 +46,7 @@ def dialect_name(dialect: int | None) -> str:
 class _Watchdog:
     """One daemon thread that calls ``on_expire`` when the armed deadline passes."""
 
-    def __init__(self, on_expire) -> None:  # noqa: ANN001 - a plain callable
+    def __init__(self, on_expire) -> None:
         self._on_expire = on_expire
         self._cond = threading.Condition()
         self._deadline: float | None = None
@@ -268,8 +268,8 @@ class SmbLink:
         with self._lock:
             conn = self.connection
             if conn is not None and conn.transport is not None and self.dead is None:
-                with contextlib.suppress(ShareError):
-                    with self.call("disconnecting", min(self.target.request_timeout, 5.0)):
+                with contextlib.suppress(ShareError), \
+                        self.call("disconnecting", min(self.target.request_timeout, 5.0)):
                         # Closes the session's opens, then its trees, then LOGOFF.
                         if self.session is not None:
                             self.session.disconnect(close=True, timeout=5)

@@ -59,7 +59,7 @@ def _check_host(path: str, host: str) -> str:
         pass
     if len(host) > 253:
         raise _fail(path, "the host name is longer than 253 characters")
-    name = host[:-1] if host.endswith(".") else host
+    name = host.removesuffix(".")
     labels = name.split(".")
     if all(label.isdigit() for label in labels):
         raise _fail(path, f"{host!r} is not a valid IPv4 address")
@@ -90,8 +90,7 @@ def parse_unc(path: str) -> UncPath:
     if not isinstance(path, str) or not is_unc(path):
         raise BadInput(f"malformed UNC path {path!r}: {_EXPECTED}")
     body = path[2:].replace("/", "\\")
-    if body.endswith("\\"):
-        body = body[:-1]  # one trailing separator is harmless: \\host\share\
+    body = body.removesuffix("\\")  # one trailing separator is harmless: \\host\share\
     parts = body.split("\\")
     if len(parts) < 2:
         raise _fail(path, "the share name is missing")

@@ -11,7 +11,7 @@ from typing import Any
 
 from ibs.reports.scenario_report.render import to_html, to_json, to_junit, to_markdown
 
-__all__ = ["write_reports", "to_html", "to_json", "to_junit", "to_markdown"]
+__all__ = ["to_html", "to_json", "to_junit", "to_markdown", "write_reports"]
 
 
 def _write(path: str, text: str) -> str:

@@ -59,10 +59,10 @@ def parse_time(text: Any) -> dt.datetime | None:
     if not isinstance(text, str) or not text:
         return None
     try:
-        value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def run_origin(result: dict[str, Any]) -> dt.datetime | None:

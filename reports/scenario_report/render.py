@@ -39,7 +39,7 @@ def duration(text: Any) -> str:
     if not m:
         return text
     d, h, mi, s = (float(x) if x else 0.0 for x in m.groups())
-    total = int(round(((d * 24 + h) * 60 + mi) * 60 + s))
+    total = round(((d * 24 + h) * 60 + mi) * 60 + s)
     if total < 60:
         return f"{total} s"
     hh, rest = divmod(total, 3600)

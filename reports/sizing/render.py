@@ -38,11 +38,11 @@ def to_csv(report: SizingReport) -> str:
 
 # --- words shared by md and html ---------------------------------------------------------------
 
-def long_date(d) -> str:  # noqa: ANN001
+def long_date(d) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def short_date(d) -> str:  # noqa: ANN001
+def short_date(d) -> str:
     return f"{d.day} {d:%b %Y}"
 
 

@@ -11,6 +11,8 @@ Each test is bounded to a few dozen examples so the whole file runs in well unde
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -19,8 +21,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -44,7 +46,15 @@ from ibs.engine.entries import (
     pack_entry,
 )
 from ibs.engine.errors import BadInput, CertificateError, IntegrityError
-from ibs.engine.manifest import ROLE_NAME, Manifest, ParsedManifest, RoleRecord, file_form, mac, parse
+from ibs.engine.manifest import (
+    ROLE_NAME,
+    Manifest,
+    ParsedManifest,
+    RoleRecord,
+    file_form,
+    mac,
+    parse,
+)
 from ibs.engine.restore import restore_roles
 from ibs.engine.settings import Settings
 from ibs.engine.share import LocalShare
@@ -54,9 +64,7 @@ from ibs.engine.store import Store
 from ibs.scenarios.loader import ScenarioError, loads
 from ibs.scenarios.model import Scenario
 
-import datetime as dt
-
-T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 CHUNK = 4096
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "library"
 
@@ -147,7 +155,7 @@ def decode(pieces: list[bytes]) -> list[tuple]:
             elif isinstance(ev, StreamEnd):
                 events.append(("end", ev.entries))
             else:
-                raise AssertionError(f"unknown event {ev!r}")
+                pytest.fail(f"unknown event {ev!r}")
     dec.close()
     return events
 
@@ -174,7 +182,7 @@ def cuts(draw, data: bytes) -> list[bytes]:
         return [data[i : i + 1] for i in range(len(data))]
     points = sorted(draw(st.lists(st.integers(0, len(data)), max_size=12)))
     bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [data[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @FAST
@@ -282,7 +290,7 @@ _JSON = st.recursive(_JSON_SCALARS, lambda inner: st.one_of(
     max_leaves=8)
 
 
-def _paths(node, prefix=()):  # noqa: ANN001, ANN202
+def _paths(node, prefix=()):
     """Every (container path) in a JSON value, for picking where to mutate."""
     yield prefix
     if isinstance(node, dict):
@@ -293,7 +301,7 @@ def _paths(node, prefix=()):  # noqa: ANN001, ANN202
             yield from _paths(v, (*prefix, i))
 
 
-def _get(node, path):  # noqa: ANN001, ANN202
+def _get(node, path):
     for p in path:
         node = node[p]
     return node
@@ -407,7 +415,7 @@ def pair() -> tuple[bytes, bytes, str]:
 
 
 @pytest.fixture(scope="module")
-def backup(tmp_path_factory, pair):  # noqa: ANN001, ANN201
+def backup(tmp_path_factory, pair):
     """One backup of two roles with folders, an empty file, a symlink and multi-chunk files."""
     root = tmp_path_factory.mktemp("parsers-backup")
     ca = root / "src" / "CA"
@@ -436,7 +444,7 @@ def backup(tmp_path_factory, pair):  # noqa: ANN001, ANN201
     return share, backup_id, key
 
 
-def _backup_files(share: Path, backup_id) -> list[Path]:  # noqa: ANN001
+def _backup_files(share: Path, backup_id) -> list[Path]:
     folder = share / "MASBackup" / str(backup_id)
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
@@ -450,7 +458,7 @@ def _records(data: bytes) -> list[bytes]:
     return out
 
 
-def _assert_refused(share: Path, backup_id, key, target: Path) -> None:  # noqa: ANN001
+def _assert_refused(share: Path, backup_id, key, target: Path) -> None:
     """Verify and restore both raise IntegrityError or CertificateError; the target gets no
     role folder (nor a staging folder)."""
     refused = (IntegrityError, CertificateError)
@@ -517,7 +525,7 @@ def test_any_mutation_of_a_backup_is_refused(backup, tmp_path_factory, data) -> 
     _assert_refused(share, backup_id, key, tmp / "target")
 
 
-def _manifest_path(share: Path, backup_id) -> Path:  # noqa: ANN001
+def _manifest_path(share: Path, backup_id) -> Path:
     return share / "MASBackup" / str(backup_id) / "manifest.json"
 
 
@@ -645,7 +653,7 @@ def test_mutated_library_files_load_or_name_file_and_line(mutated) -> None:
 
 
 @pytest.fixture(scope="module")
-def cert_files(pair) -> dict[str, bytes]:  # noqa: ANN001
+def cert_files(pair) -> dict[str, bytes]:
     der = pair[0]
     pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
     _cer, open_pfx = certs.new_certificate("IBS fuzz open", None, now=T0)
@@ -873,7 +881,7 @@ def configure_args(draw, tmp: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def configured(tmp_path_factory, pair):  # noqa: ANN001, ANN201
+def configured(tmp_path_factory, pair):
     """A configured store to copy per example (making a controller costs a certificate parse)."""
     root = tmp_path_factory.mktemp("configure")
     (root / "real-dir").mkdir()

@@ -39,4 +39,4 @@ def test_forgets_content_that_is_gone():
     scanner = SecretScanner()
     scanner.leaks([b"old backup", b"kept"], [b"s"])
     scanner.leaks([b"kept"], [b"s"])
-    assert len(scanner._searched) == 1  # noqa: SLF001
+    assert len(scanner._searched) == 1

@@ -10,16 +10,17 @@ imported here first, once.
 """
 
 import cryptography.hazmat.primitives.hashes  # noqa: F401
-import ibs.engine.certs  # noqa: F401
-import ibs.engine.controller  # noqa: F401
-import ibs.engine.share.smb  # noqa: F401
-import ibs.fake_smb.samba  # noqa: F401
-import ibs.fake_smb.server  # noqa: F401
 import hypothesis  # noqa: F401
 import pytest
-import ibs.scenarios.runner  # noqa: F401
-import ibs.scenarios.strategies  # noqa: F401
-import ibs.simulator.hub  # noqa: F401
+
+import ibs.engine.certs
+import ibs.engine.controller
+import ibs.engine.share.smb
+import ibs.fake_smb.samba
+import ibs.fake_smb.server
+import ibs.scenarios.runner
+import ibs.scenarios.strategies
+import ibs.simulator.hub
 import ibs.simulator.wire  # noqa: F401
 
 

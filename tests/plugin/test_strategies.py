@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,7 +107,7 @@ def test_never_two_jobs_at_once(scenario: Scenario) -> None:
 
 def test_overlapping_backups_finds_overlaps() -> None:
     class R:
-        backups = [{"id": "a", "startedAt": 0, "finishedAt": 100},
+        backups: ClassVar[list[dict]] = [{"id": "a", "startedAt": 0, "finishedAt": 100},
                    {"id": "b", "startedAt": 50, "finishedAt": 60},
                    {"id": "c", "startedAt": 100, "finishedAt": 120},
                    {"id": "d", "startedAt": None, "finishedAt": None}]

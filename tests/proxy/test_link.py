@@ -49,7 +49,7 @@ def test_jitter_is_reproducible_and_keeps_order() -> None:
         dues.append([due for due, _ in pipe.queue])
     assert dues[0] == dues[1]
     assert dues[0] == sorted(dues[0])  # a short draw never lets a chunk overtake another
-    assert len(set(round(d - i * 0.01, 9) for i, d in enumerate(dues[0]))) > 1  # jitter varies
+    assert len({round(d - i * 0.01, 9) for i, d in enumerate(dues[0])}) > 1  # jitter varies
 
 
 def test_bandwidth_caps_throughput(proxy: FaultProxy, connect) -> None:

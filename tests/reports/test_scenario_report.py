@@ -150,7 +150,7 @@ def test_junit_error_when_the_run_broke(results, tmp_path):
 
 def test_html_is_self_contained_and_complete(written, results):
     html = _read(written[0]["html"])
-    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html, flags=re.I)
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html, flags=re.IGNORECASE)
     assert refs
     for ref in refs:
         assert not re.match(r"(?i)(https?:)?//", ref), ref

@@ -138,12 +138,12 @@ def _lines_run_loading(text: str) -> int:
     without a clock."""
     count = 0
 
-    def local(frame, event, arg):  # noqa: ANN001, ANN202
+    def local(frame, event, arg):
         nonlocal count
         count += event == "line"
         return local
 
-    def calls(frame, event, arg):  # noqa: ANN001, ANN202
+    def calls(frame, event, arg):
         return local if frame.f_code.co_filename.startswith(_PACKAGE) else None
 
     before = sys.gettrace()

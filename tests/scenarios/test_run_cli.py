@@ -41,7 +41,8 @@ backups = { Succeeded = 99 }
 
 
 def ibs(*args: str, cwd: Path):
-    return subprocess.run([IBS, *args], capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run([IBS, *args], capture_output=True, text=True, cwd=cwd, timeout=300,
+                          check=False)
 
 
 @pytest.fixture

@@ -23,11 +23,11 @@ def logged(text: str, since: float = 0) -> list[tuple[float, str]]:
     return [(e["t"], e["event"]) for e in result.events if e["t"] >= since]
 
 
-def processes_started(text: str, monkeypatch) -> int:  # noqa: ANN001
+def processes_started(text: str, monkeypatch) -> int:
     count = 0
     init = Process.__init__
 
-    def counting(self, env: simpy.Environment, generator) -> None:  # noqa: ANN001
+    def counting(self, env: simpy.Environment, generator) -> None:
         nonlocal count
         count += 1
         init(self, env, generator)

@@ -2,15 +2,22 @@
 
 Run as root: .venv/bin/python tests/smb/bench_throughput.py [desired|off]
 """
-import os, sys, time, uuid, tempfile
+import os
+import sys
+import tempfile
+import time
+import uuid
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from ibs.fake_smb.samba import SambaServer
-from ibs.engine.share.smb import SmbShare
 from smbprotocol.connection import Connection
+from smbprotocol.file_info import FileAttributes
+from smbprotocol.open import CreateDisposition, CreateOptions, ImpersonationLevel, Open, ShareAccess
+from smbprotocol.open import FilePipePrinterAccessMask as A
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
-from smbprotocol.open import Open, CreateDisposition, CreateOptions, FilePipePrinterAccessMask as A, ImpersonationLevel, ShareAccess
-from smbprotocol.file_info import FileAttributes
+
+from ibs.engine.share.smb import SmbShare
+from ibs.fake_smb.samba import SambaServer
 
 TOTAL = 256 * 1024 * 1024
 CH = 4 * 1024 * 1024

@@ -90,7 +90,7 @@ class StallingRelay:
         self._threads: list[threading.Thread] = []
         self._spawn(self._accept)
 
-    def _spawn(self, target, *args) -> None:  # noqa: ANN001
+    def _spawn(self, target, *args) -> None:
         t = threading.Thread(target=target, args=args, daemon=True)
         self._threads.append(t)
         t.start()

@@ -45,21 +45,21 @@ def test_unencrypted_when_server_does_not_offer(tmp_path: Path, mode: str) -> No
 @pytest.mark.samba
 def test_encryption_required_by_server(tmp_path: Path) -> None:
     require_samba()
-    with SambaServer(tmp_path, users={USER: PASSWORD}, encryption="required") as srv:
-        with SmbShare(srv.unc, USER, PASSWORD, port=srv.port, require_encryption=True) as share:
-            assert share.transfer_encrypted is True
-            share.write_bytes("x", b"1")
+    with SambaServer(tmp_path, users={USER: PASSWORD}, encryption="required") as srv, \
+            SmbShare(srv.unc, USER, PASSWORD, port=srv.port, require_encryption=True) as share:
+        assert share.transfer_encrypted is True
+        share.write_bytes("x", b"1")
 
 
 @pytest.mark.samba
 def test_smb30_server_is_accepted(tmp_path: Path) -> None:
     require_samba()
-    with SambaServer(tmp_path, users={USER: PASSWORD}, max_protocol="SMB3_00") as srv:
-        with SmbShare(srv.unc, USER, PASSWORD, port=srv.port) as share:
-            assert share.dialect == 0x0300
-            assert share.transfer_encrypted is True
-            share.write_bytes("x", b"1" * 100_000)
-            assert share.read_bytes("x") == b"1" * 100_000
+    with SambaServer(tmp_path, users={USER: PASSWORD}, max_protocol="SMB3_00") as srv, \
+            SmbShare(srv.unc, USER, PASSWORD, port=srv.port) as share:
+        assert share.dialect == 0x0300
+        assert share.transfer_encrypted is True
+        share.write_bytes("x", b"1" * 100_000)
+        assert share.read_bytes("x") == b"1" * 100_000
 
 
 @pytest.mark.samba
@@ -67,9 +67,8 @@ def test_smb2_only_server_is_refused_naming_dialect(tmp_path: Path) -> None:
     require_samba()
     with SambaServer(
         tmp_path, users={USER: PASSWORD}, min_protocol="SMB2_02", max_protocol="SMB2_10"
-    ) as srv:
-        with pytest.raises(ConnectivityError, match=r"offered SMB 2\.1, but SMB 3\.0 or later"):
-            SmbShare(srv.unc, USER, PASSWORD, port=srv.port).connect()
+    ) as srv, pytest.raises(ConnectivityError, match=r"offered SMB 2\.1, but SMB 3\.0 or later"):
+        SmbShare(srv.unc, USER, PASSWORD, port=srv.port).connect()
     assert _no_smb_threads_left()
 
 
@@ -156,10 +155,10 @@ def test_stall_mid_write_fails_within_request_timeout(samba: SambaServer) -> Non
         share = SmbShare(samba.unc + r"\base", USER, PASSWORD, port=relay.port, request_timeout=2)
         share.connect()
         start = time.monotonic()
-        with pytest.raises(ConnectivityError, match="did not answer within 2 s while writing"):
-            with share.create("stall.bin") as f:
-                for _ in range(8):
-                    f.write(b"\0" * (4 * 1024 * 1024))
+        with pytest.raises(ConnectivityError, match="did not answer within 2 s while writing"), \
+                share.create("stall.bin") as f:
+            for _ in range(8):
+                f.write(b"\0" * (4 * 1024 * 1024))
         assert relay.stalled.is_set()
         assert time.monotonic() - start < 5
         with pytest.raises(ConnectivityError, match="connection unusable"):
@@ -210,14 +209,14 @@ def test_closing_writer_after_connection_died_raises(samba: SambaServer) -> None
 
 
 @pytest.fixture
-def tiny_fs(tmp_path: Path):  # noqa: ANN201
+def tiny_fs(tmp_path: Path):
     """A 4 MiB tmpfs (needs root and mount rights; skipped without them)."""
     import subprocess
 
     mnt = tmp_path / "tiny"
     mnt.mkdir()
     proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mnt)],
-                          capture_output=True)
+                          capture_output=True, check=False)
     if proc.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {proc.stderr.decode().strip()}")
     try:
@@ -229,11 +228,11 @@ def tiny_fs(tmp_path: Path):  # noqa: ANN201
 @pytest.mark.samba
 def test_disk_full_is_share_capacity(tiny_fs: Path) -> None:
     require_samba()
-    with SambaServer(tiny_fs, users={USER: PASSWORD}) as srv:
-        with SmbShare(srv.unc, USER, PASSWORD, port=srv.port) as share:
-            assert share.total_space() <= 4 * 1024 * 1024
-            with pytest.raises(ShareCapacityError, match="disk full while writing big.bin"):
-                with share.create("big.bin") as f:
-                    f.write(b"\1" * (8 * 1024 * 1024))
-            share.remove("big.bin")
-            assert share.free_space() > 3 * 1024 * 1024
+    with SambaServer(tiny_fs, users={USER: PASSWORD}) as srv, \
+            SmbShare(srv.unc, USER, PASSWORD, port=srv.port) as share:
+        assert share.total_space() <= 4 * 1024 * 1024
+        with pytest.raises(ShareCapacityError, match="disk full while writing big.bin"), \
+                share.create("big.bin") as f:
+            f.write(b"\1" * (8 * 1024 * 1024))
+        share.remove("big.bin")
+        assert share.free_space() > 3 * 1024 * 1024

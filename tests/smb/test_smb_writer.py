@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import ClassVar
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ class _Wire:
 class _Connection:
     supports_multi_credit = True
     sequence_lock = contextlib.nullcontext()
-    sequence_window = {"low": 0, "high": 10_000}
+    sequence_window: ClassVar[dict[str, int]] = {"low": 0, "high": 10_000}
 
     def __init__(self, handle) -> None:
         self.handle = handle
