@@ -313,7 +313,7 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
         name = ("" if rel == "." else rel.replace(os.sep, "\\")).encode("utf-16le")
         return _info_response(struct.pack("<I", len(name)) + name)
     if cls == FILE_FULL_EA_INFORMATION:
-        status, data = eas.query(entry["FileHandle"], _granted(entry))
+        status, data = eas.query(entry["FileHandle"])
         return _info_response(data) if status == STATUS_SUCCESS else error(status)
     if cls == FILE_EA_INFORMATION:  # MS-FSCC 2.4.12
         return _info_response(struct.pack("<I", eas.ea_size(entry["FileHandle"])))

@@ -232,14 +232,10 @@ def select(sd: SecurityDescriptor, wanted: int) -> SecurityDescriptor:
     is an empty descriptor."""
     if not wanted & _PARTS:
         return SecurityDescriptor()
-    control = sd.control
-    if not wanted & DACL_SECURITY_INFORMATION:
-        control &= ~SE_DACL_PRESENT
-    elif sd.dacl is None:
+    control = sd.control & ~(SE_DACL_PRESENT | SE_SACL_PRESENT)
+    if wanted & DACL_SECURITY_INFORMATION:
         control |= SE_DACL_PRESENT
-    if not wanted & SACL_SECURITY_INFORMATION:
-        control &= ~SE_SACL_PRESENT
-    elif sd.sacl is None:
+    if wanted & SACL_SECURITY_INFORMATION:
         control |= SE_SACL_PRESENT
     return SecurityDescriptor(
         control,
