@@ -65,6 +65,16 @@ def test_a_create_with_an_ea_buffer_gives_the_file_its_eas(peer):
     assert query(handle, INFO_FILE, EA_INFO) == (STATUS_SUCCESS, struct.pack("<I", 45))
 
 
+def test_each_entry_but_the_last_is_padded_to_4_bytes(peer):
+    handle = open_path(peer.tree(), peer.path("f.txt"))
+    assert set_raw(handle, INFO_FILE, FULL_EA, eas.pack_list([("EA1", b"v"), ("B", b"xy")])) == 0
+    data = query(handle, INFO_FILE, FULL_EA)[1]
+    following, _flags, name_len, value_len = struct.unpack_from("<IBBH", data, 0)
+    assert following == (8 + name_len + 1 + value_len + 3) // 4 * 4
+    assert len(data) == following + 8 + (4 if name_len == 1 else 2) + (1 if name_len == 1 else 2)
+    assert query(handle, INFO_FILE, EA_INFO) == (STATUS_SUCCESS, struct.pack("<I", len(data)))
+
+
 def test_a_short_buffer_gets_what_fits(peer):
     handle = open_path(peer.tree(), peer.path("f.txt"), contexts=[ea_context(eas.pack_list(TWO))])
     full = query(handle, INFO_FILE, FULL_EA)[1]
@@ -89,6 +99,7 @@ def test_set_info_sets_matches_names_without_case_and_removes_with_an_empty_valu
 @pytest.mark.parametrize(("buf", "status"), [
     (b"\x00" * 9, STATUS_INVALID_PARAMETER),  # under 10 bytes
     (struct.pack("<IBBH", 0, 0, 9, 1) + b"ab\x00x", STATUS_INVALID_PARAMETER),  # name runs past the buffer
+    (struct.pack("<IBBH", 0, 0, 2, 1) + b"abXx\x00\x00", STATUS_INVALID_PARAMETER),  # name not NUL-terminated
     (eas.pack_list([("ok", b"1"), ("a*b", b"x")]), STATUS_INVALID_EA_NAME),
     (eas.pack_list([("tab\there", b"x")]), STATUS_INVALID_EA_NAME),
 ])
