@@ -38,8 +38,8 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
-from fake_smb.handler_util import RawBody
+from ibs.fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
+from ibs.fake_smb.handler_util import RawBody
 
 SMB2_0_INFO_SECURITY = 0x03
 # AdditionalInformation (MS-SMB2 2.2.37, MS-DTYP 2.4.7)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fake_smb import eas
+from ibs.fake_smb import eas
 
 names = st.text(st.characters(min_codepoint=1, max_codepoint=0xFF), min_size=1, max_size=40)
 ea_lists = st.lists(st.tuples(names, st.binary(max_size=60)), max_size=6)

@@ -13,7 +13,7 @@ import struct
 
 import pytest
 
-from fake_smb import security as sec
+from ibs.fake_smb import security as sec
 from tests.fake_smb.info_requests import (
     INFO_SECURITY,
     PEERS,

@@ -9,7 +9,7 @@ import struct
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fake_smb import security as sec
+from ibs.fake_smb import security as sec
 
 sids = st.builds(
     lambda auth, subs: sec.sid_from_string("-".join(["S", "1", str(auth), *map(str, subs)])),
