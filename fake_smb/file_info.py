@@ -7,7 +7,8 @@ QUERY_INFO answers the open's granted access (FileAccessInformation), the
 classes impacket lacks that Samba answers, and holds every answer to the
 client's OutputBufferLength: below the class's fixed size is
 INFO_LENGTH_MISMATCH, below the whole answer is BUFFER_OVERFLOW with what fits
-(3.3.5.20.1, 3.3.5.20.2).  Every other information class goes to impacket.
+(3.3.5.20.1, 3.3.5.20.2).  Security descriptors (security.py) and EAs (eas.py)
+are read and set here too.  Every other information class goes to impacket.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import delete_pending, oplock_wire, quota, sparse
+from ibs.fake_smb import delete_pending, eas, oplock_wire, quota, security, sparse
 from ibs.fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.open_close import resolve_path
@@ -42,6 +43,7 @@ SMB2_0_INFO_FILESYSTEM = 0x02
 FILE_BASIC_INFORMATION = 4
 FILE_STANDARD_INFORMATION = 5
 FILE_INTERNAL_INFORMATION = 6
+FILE_EA_INFORMATION = 7
 FILE_ACCESS_INFORMATION = 8
 FILE_RENAME_INFORMATION = 10
 FILE_DISPOSITION_INFORMATION = 13
@@ -172,6 +174,9 @@ def make_set_info_handler(original):
             found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
             if found is not None:
                 oplock_wire.written(smbServer, found[0])
+        if req["InfoType"] == security.SMB2_0_INFO_SECURITY or (
+                req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_FULL_EA_INFORMATION):
+            return _set_security_or_eas(smbServer.getConnectionData(connId), req, recvPacket)
         if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
             FILE_RENAME_INFORMATION,
             FILE_DISPOSITION_INFORMATION,
@@ -201,6 +206,21 @@ def make_set_info_handler(original):
         return [smb2.SMB2SetInfo_Response()], None, STATUS_SUCCESS
 
     return set_info_handler
+
+
+def _set_security_or_eas(conn_data, req, packet):
+    """SET_INFO of a security descriptor (security.py) or of EAs (eas.py)."""
+    found = _open_file(conn_data, req, packet)
+    if found is None:
+        return error(STATUS_INVALID_HANDLE)
+    entry = found[0]
+    if req["InfoType"] == security.SMB2_0_INFO_SECURITY:
+        status = security.set_info(entry, req["AdditionalInformation"], req["Buffer"])
+    else:
+        status = eas.set_info(entry["FileHandle"], _granted(entry), req["Buffer"])
+    if status != STATUS_SUCCESS:
+        return error(status)
+    return [smb2.SMB2SetInfo_Response()], None, STATUS_SUCCESS
 
 
 def _fs_size(root: str, quota_bytes: int | None, full: bool, unit: int = _UNIT) -> bytes:
@@ -272,7 +292,7 @@ _OWN_FILE_CLASSES = (
     FILE_BASIC_INFORMATION, FILE_STANDARD_INFORMATION, FILE_INTERNAL_INFORMATION,
     FILE_NETWORK_OPEN_INFORMATION, FILE_ACCESS_INFORMATION, FILE_POSITION_INFORMATION, FILE_MODE_INFORMATION,
     FILE_ALIGNMENT_INFORMATION, FILE_ALTERNATE_NAME_INFORMATION, FILE_COMPRESSION_INFORMATION,
-    FILE_ALL_INFORMATION, FILE_NORMALIZED_NAME_INFORMATION,
+    FILE_ALL_INFORMATION, FILE_NORMALIZED_NAME_INFORMATION, FILE_EA_INFORMATION, FILE_FULL_EA_INFORMATION,
 )
 
 
@@ -298,6 +318,11 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
         rel = os.path.relpath(entry["FileName"], root)
         name = ("" if rel == "." else rel.replace(os.sep, "\\")).encode("utf-16le")
         return _info_response(struct.pack("<I", len(name)) + name)
+    if cls == FILE_FULL_EA_INFORMATION:
+        status, data = eas.query(entry["FileHandle"])
+        return _info_response(data) if status == STATUS_SUCCESS else error(status)
+    if cls == FILE_EA_INFORMATION:  # MS-FSCC 2.4.12
+        return _info_response(struct.pack("<I", eas.ea_size(entry["FileHandle"])))
     if cls == FILE_ACCESS_INFORMATION:  # MS-FSCC 2.4.1
         return _info_response(struct.pack("<I", _granted(entry)))
     if cls in (FILE_MODE_INFORMATION, FILE_ALIGNMENT_INFORMATION):  # 2.4.26, 2.4.3
@@ -320,7 +345,12 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
         info["PositionInformation"]["CurrentByteOffset"] = position(entry)
         info["AccessInformation"]["AccessFlags"] = _granted(entry)
         info["ModeInformation"]["mode"] = 0
-        info["EaInformation"]["EaSize"] = 0  # impacket puts the attributes there
+        info["EaInformation"]["EaSize"] = eas.ea_size(entry["FileHandle"])  # impacket's is the attributes
+        # The name from the share's root, as Samba gives it: "\\dir\\file", "\\" for the root.
+        rel = os.path.relpath(entry["FileName"], root)
+        name = ("\\" + ("" if rel == "." else rel.replace(os.sep, "\\"))).encode("utf-16le")
+        info["NameInformation"]["FileName"] = name
+        info["NameInformation"]["FileNameLength"] = len(name)
     return commands, packets, status
 
 
@@ -379,6 +409,11 @@ def make_query_info_handler(original):
             answer = _query_file_info(original, connId, smbServer, recvPacket, req)
         elif req["InfoType"] == SMB2_0_INFO_FILESYSTEM:
             answer = _query_fs_info(original, connId, smbServer, recvPacket, req)
+        elif req["InfoType"] == security.SMB2_0_INFO_SECURITY:  # its own buffer rule (3.3.5.20.3)
+            found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+            if found is None:
+                return error(STATUS_INVALID_HANDLE)
+            return security.query_info(found[0], req["AdditionalInformation"], req["OutputBufferLength"])
         else:
             return original(connId, smbServer, recvPacket)
         return _fit(req, answer)

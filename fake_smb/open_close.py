@@ -33,7 +33,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import delete_pending, oplock_wire, sparse
+from ibs.fake_smb import delete_pending, eas, oplock_wire, sparse
 from ibs.fake_smb.access import GRANTED_KEY, granted
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.release import close_open
@@ -179,6 +179,9 @@ def create_handler(connId, smbServer, recvPacket):
     path = resolve_path(root, name)
     if path is None:
         return error(STATUS_OBJECT_NAME_INVALID)
+    status, req["EAs"] = eas.from_create(recvPacket["Data"])
+    if status != STATUS_SUCCESS:
+        return error(status)
     table = smbServer.open_table
     access, share = share_relevant(req["DesiredAccess"]), req["ShareAccess"]
     # The check, the open and the table entry under one lock: no other CREATE or rename
@@ -213,6 +216,11 @@ def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req
         return error(status)
 
     try:
+        if req["EAs"] and action in (FILE_CREATED, FILE_OVERWRITTEN):
+            status = eas.write(fd, granted(req["DesiredAccess"]), req["EAs"])
+            if status != STATUS_SUCCESS:
+                os.close(fd)
+                return error(status)
         if action == FILE_CREATED and req["FileAttributes"] & delete_pending.FILE_ATTRIBUTE_READONLY:
             os.fchmod(fd, 0o444)  # read-only is the owner's write bit; this open may still write
         st = os.fstat(fd)
