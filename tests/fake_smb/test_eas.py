@@ -171,4 +171,4 @@ def test_the_descriptor_is_no_ea_and_its_name_is_private(fake):
     assert set_raw(handle, INFO_SECURITY, 0, sd, 0x4) == STATUS_SUCCESS
     assert sec.XATTR_NAME in os.listxattr(fake.dir / "f.txt")
     assert _eas(handle) == []
-    assert set_raw(handle, INFO_FILE, FULL_EA, eas.pack_list([("ibs.fake_smb.sd", b"x")])) == STATUS_ACCESS_DENIED
+    assert set_raw(handle, INFO_FILE, FULL_EA, eas.pack_list([("fake_smb.sd", b"x")])) == STATUS_ACCESS_DENIED
