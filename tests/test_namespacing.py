@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OURS = ("ibs_simulator", "__editable__")  # this project's own install in the test environment
 
 USER_TESTS = '''
-import ibs.engine
-import ibs.reports
-import ibs.scenarios
+import engine
+import reports
+import scenarios
 
 
 def test_the_projects_own_packages_are_imported():

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 USERS = ["simulator/wire.py", "simulator/actions.py", "simulator/recovery.py",
          "simulator/summary.py", "simulator/crosscheck.py", "simulator/processes.py",
          "simulator/gate.py", "scenarios/runner.py", "scenarios/expect.py", "scenarios/fuzz.py",
-         "scenarios/strategies.py", "scenarios/pytest_plugin.py"]
+         "scenarios/strategies.py", "scenarios/pytest_plugin.py", "scenarios/fixtures.py"]
 
 
 def private_reaches(path: Path) -> list[str]:
