@@ -1,13 +1,12 @@
-"""Sessions across connections: binding refusals, LOGOFF, and the end of a session.
+"""Sessions across connections: the checks a bind gets, LOGOFF, and the end of a session.
 
 impacket keeps one session per connection inside the connection's data.  A
 client may still name a session of another connection: to bind a channel to
-it (SMB2_SESSION_FLAG_BINDING, MS-SMB2 3.3.5.5), or by mistake.  fake_smb has
-no multichannel, but a client probing it must get the answer a real server
-gives, so the server-wide table here remembers what each session was
-negotiated with (dialect, cipher, signing algorithm) and ``bind_refusal``
-walks Samba's checks in Samba's order.  A bind that would pass them all is
-refused as REQUEST_NOT_ACCEPTED, what a server without multichannel answers.
+it (SMB2_SESSION_FLAG_BINDING, MS-SMB2 3.3.5.5), or by mistake.  The
+server-wide table here remembers what each session was negotiated with
+(dialect, cipher, signing algorithm), on which connection and for which user,
+and ``bind_refusal`` walks Samba's checks in Samba's order; a bind that passes
+them all gets a channel (channels.py).
 
 A session ends (LOGOFF, a failed reauthentication) only after its last
 response is sent, because that response is still signed or sealed with the
@@ -49,6 +48,8 @@ class SessionRecord:
     cipher_id: int
     sign_algo: int
     conn: weakref.ref  # its ConnState; the session is gone once that is
+    conn_id: str = ""  # that connection's id with impacket
+    user: str = ""  # who logged on: a bind must be the same user
 
 
 class SessionTable:
@@ -58,8 +59,9 @@ class SessionTable:
         self._lock = threading.Lock()
         self._sessions: dict[int, SessionRecord] = {}
 
-    def add(self, session_id: int, state: ConnState) -> None:
-        record = SessionRecord(state.dialect, state.cipher_id, state.sign_algo, weakref.ref(state))
+    def add(self, session_id: int, state: ConnState, conn_id: str = "", user: str = "") -> None:
+        record = SessionRecord(state.dialect, state.cipher_id, state.sign_algo, weakref.ref(state), conn_id,
+                               user.lower())
         with self._lock:
             self._sessions[session_id] = record
 
@@ -87,7 +89,8 @@ class SessionTable:
 
 
 def bind_refusal(table: SessionTable, state: ConnState, session_id: int, signed: bool) -> int:
-    """The status a SESSION_SETUP with SMB2_SESSION_FLAG_BINDING gets on this connection.
+    """The status a SESSION_SETUP with SMB2_SESSION_FLAG_BINDING gets on this connection,
+    STATUS_SUCCESS for a bind to authenticate.
 
     The order is smbd's (smbd_smb2_session_setup_send): the signing-algorithm
     checks come before the dialect checks, and the request must be signed.
@@ -108,7 +111,7 @@ def bind_refusal(table: SessionTable, state: ConnState, session_id: int, signed:
         return STATUS_INVALID_PARAMETER
     if session.dialect != state.dialect or session.cipher_id != state.cipher_id:
         return STATUS_INVALID_PARAMETER
-    return STATUS_REQUEST_NOT_ACCEPTED  # every check passed: multichannel is what is missing
+    return STATUS_SUCCESS
 
 
 def refusal(table: SessionTable, message: bytes, status: int, signed: bool) -> bytes:
@@ -130,10 +133,20 @@ def refusal(table: SessionTable, message: bytes, status: int, signed: bool) -> b
 
 def end_session(smb_server, conn_data: dict) -> None:
     """The connection's session is over: its opens and trees go, its keys are forgotten,
-    and requests naming it are refused from now on."""
+    and requests naming it are refused from now on, on each of its channels."""
     state = get_state(conn_data)
     release.release_connection(conn_data, smb_server.log)
     smb_server.session_table.remove(state.session_id)
+    from fake_smb import channels  # channels.py builds on this module
+
+    for other in channels.unbind_session(smb_server, state.session_id, conn_data):
+        forget_session(other)
+    forget_session(conn_data)
+
+
+def forget_session(conn_data: dict) -> None:
+    """This connData no longer carries a session."""
+    state = get_state(conn_data)
     conn_data["Uid"] = 0
     conn_data["Authenticated"] = False
     conn_data["SignatureEnabled"] = False
