@@ -28,7 +28,7 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from fake_smb import crypto, release, sessions, signing
+from fake_smb import crypto, release, sessions
 from fake_smb.state import STATE_KEY, ConnState, get_state
 
 SMB2_SESSION_SETUP = 0x0001
@@ -182,10 +182,7 @@ def _begin_bind(server, conn_id: str, message: bytes, own: ConnState) -> ConnSta
     if home is None or home.keys is None:
         return None
     keys = home.keys
-    # The bind is signed with the session's key (MS-SMB2 3.3.5.2.4); one that does not verify
-    # is not signed, as smbd takes it, and is refused for that.
-    signed = signing.is_signed(message) and signing.verify(keys.signing_algorithm, keys.signing, message)
-    if sessions.bind_refusal(server.session_table, own, session_id, signed) != sessions.STATUS_SUCCESS:
+    if sessions.bind_refusal(server.session_table, own, message) != sessions.STATUS_SUCCESS:
         return None
     channel = Channel(f"{conn_id}+{session_id:x}", conn_id, session_id, record.conn_id)
     try:

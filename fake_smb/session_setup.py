@@ -145,7 +145,7 @@ def make_session_setup_handler(original):
         signed = state.request_signed
         binding_user = channels.binding_user(conn_data)  # None unless a bind authenticates here
         if req["Flags"] & sessions.SMB2_SESSION_FLAG_BINDING and binding_user is None:
-            status = sessions.bind_refusal(table, state, session_id, signed)
+            status = sessions.bind_refusal(table, state, conn_data.pop(sessions.SESSION_SETUP_KEY, b"\x00" * 64))
             if status == STATUS_SUCCESS:  # bound here already (smbd: REQUEST_NOT_ACCEPTED)
                 status = STATUS_REQUEST_NOT_ACCEPTED
             return None, [RawBody(sessions.refusal(table, recvPacket.getData(), status, signed))], status

@@ -35,6 +35,8 @@ from fake_smb.state import ConnState, get_state
 STATUS_REQUEST_OUT_OF_SEQUENCE = 0xC000042A  # not in impacket's table
 SMB2_SESSION_FLAG_BINDING = 0x01
 SMB2_ECHO = 0x000D
+SMB2_SESSION_SETUP = 0x0001
+SESSION_SETUP_KEY = "FakeSmbSessionSetup"  # connData: the SESSION_SETUP being handled, as it came
 _NO_SESSION_NEEDED = (0x0000, 0x0001, 0x000C)  # NEGOTIATE, SESSION_SETUP, CANCEL
 _ECHO_RESPONSE = struct.pack("<HH", 4, 0)  # MS-SMB2 2.2.29
 _ERROR_BODY = struct.pack("<HBBI", 9, 0, 0, 0) + b"\x00"  # MS-SMB2 2.2.2
@@ -88,18 +90,23 @@ class SessionTable:
         return record
 
 
-def bind_refusal(table: SessionTable, state: ConnState, session_id: int, signed: bool) -> int:
+def bind_refusal(table: SessionTable, state: ConnState, message: bytes) -> int:
     """The status a SESSION_SETUP with SMB2_SESSION_FLAG_BINDING gets on this connection,
     STATUS_SUCCESS for a bind to authenticate.
 
     The order is smbd's (smbd_smb2_session_setup_send): the signing-algorithm
     checks come before the dialect checks, and the request must be signed.
     """
+    session_id = struct.unpack_from("<Q", message, 40)[0]
     if session_id == 0:
         return STATUS_INVALID_PARAMETER
     session = table.get(session_id)
-    if session is None:
+    keys = table.keys(session_id)
+    if session is None or keys is None:
         return STATUS_USER_SESSION_DELETED
+    # Signed with the session's key (MS-SMB2 3.3.5.2.4); a signature that does not verify
+    # counts as none, as smbd takes it.
+    signed = signing.is_signed(message) and signing.verify(keys.signing_algorithm, keys.signing, message)
     # AES-GMAC sessions bind only over AES-GMAC connections, and the other way round.
     if session.sign_algo >= signing.AES_GMAC and state.sign_algo != session.sign_algo:
         return STATUS_REQUEST_OUT_OF_SEQUENCE
@@ -187,6 +194,8 @@ def answer_without_session(conn_data: dict, message: bytes) -> bytes | None:
     if len(message) < 64 or message[:4] != b"\xfeSMB":
         return None
     get_state(conn_data).request_signed = signing.is_signed(message)
+    if struct.unpack_from("<H", message, 12)[0] == SMB2_SESSION_SETUP:
+        conn_data[SESSION_SETUP_KEY] = message  # as signed: impacket's parse overwrites the signature
     command, next_command = struct.unpack_from("<H", message, 12)[0], struct.unpack_from("<I", message, 20)[0]
     if next_command:
         return None  # compound chains are the dispatcher's
