@@ -223,11 +223,12 @@ def drop(server, conn_id: str, session_id: int) -> None:
         server.removeConnection(channel.channel_id)
 
 
-def drop_after_reply(server, conn_data: dict) -> None:
-    """Forget the channel once the answer now being built (signed with its key) is sent."""
+def drop_after_reply(server, conn_data: dict, bound_only: bool = False) -> None:
+    """Forget the channel once the answer now being built (signed with its key) is sent;
+    with bound_only, only a channel bound to a session of another connection."""
     state = get_state(conn_data)
     conn_id = conn_data.get(CHANNEL_KEY)
-    if conn_id is not None:
+    if conn_id is not None and not (bound_only and conn_data.get(OWN_SESSION_KEY)):
         session_id = state.session_id
         state.after_reply = lambda: drop(server, conn_id, session_id)
 

@@ -148,6 +148,8 @@ def make_session_setup_handler(original):
             status = sessions.bind_refusal(table, state, conn_data.pop(sessions.SESSION_SETUP_KEY, b"\x00" * 64))
             if status == STATUS_SUCCESS:  # bound here already (smbd: REQUEST_NOT_ACCEPTED)
                 status = STATUS_REQUEST_NOT_ACCEPTED
+            # smbd unbinds a channel whose bind fails, whatever the reason: bind again to use it.
+            channels.drop_after_reply(smbServer, conn_data, bound_only=True)
             return None, [RawBody(sessions.refusal(table, recvPacket.getData(), status, signed))], status
         if session_id not in (0, state.session_id):  # not a session of this connection
             answer = sessions.refusal(table, recvPacket.getData(), STATUS_USER_SESSION_DELETED, signed)

@@ -104,6 +104,8 @@ def bind_refusal(table: SessionTable, state: ConnState, message: bytes) -> int:
     keys = table.keys(session_id)
     if session is None or keys is None:
         return STATUS_USER_SESSION_DELETED
+    if state.session_id == session_id and state.keys is not None:
+        keys = state.keys  # a channel of the session here already: its own key signs
     # Signed with the session's key (MS-SMB2 3.3.5.2.4); a signature that does not verify
     # counts as none, as smbd takes it.
     signed = signing.is_signed(message) and signing.verify(keys.signing_algorithm, keys.signing, message)
