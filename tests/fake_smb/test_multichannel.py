@@ -158,3 +158,23 @@ def test_a_replayed_lock_is_done_once(target, channels, multichannel):
         (mc.STATUS_SUCCESS if multichannel else STATUS_RANGE_NOT_LOCKED)
     # Bucket 65 does not exist: never a replay.
     assert channel.lock(file_id, 0x411, mc.LOCK_UNLOCK) == STATUS_RANGE_NOT_LOCKED
+
+
+# -- several sessions on one connection (channels._begin_session) ------------------------------------
+@pytest.mark.parametrize("second_password", [PASSWORD, "not the password"])
+def test_a_further_logon_on_a_connection_keeps_its_first_session(target, channels, second_password):
+    channel = channels()
+    assert channel.logon(USER, PASSWORD).status == mc.STATUS_SUCCESS
+    first_session, tree_id = channel.session, channel.tree_connect(target[1])
+    file_id = channel.create(f"first-session-{uuid.uuid4().hex[:8]}.txt")
+    assert channel.write(file_id, CONTENT) == mc.STATUS_SUCCESS
+    status = channel.logon(USER, second_password).status
+    assert status == (mc.STATUS_SUCCESS if second_password == PASSWORD else STATUS_LOGON_FAILURE)
+    if status == mc.STATUS_SUCCESS:
+        assert channel.session.session_id != first_session.session_id
+        channel.tree_connect(target[1])  # the new session's own tree
+        assert channel.create("second-session.txt")
+        # The first session's open is not the second's (smbd: FILE_CLOSED).
+        assert channel.read(file_id, 4)[0] != mc.STATUS_SUCCESS
+    channel.tree_id = tree_id
+    assert channel.read(file_id, len(CONTENT), session=first_session) == (mc.STATUS_SUCCESS, CONTENT)
