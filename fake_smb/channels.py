@@ -16,9 +16,10 @@ channel connection's signing algorithm, as smbd does).  Until the bind completes
 channel signs with the session's key, which is what the client checks the interim answers
 with.
 
-A connection carries its own session plus any number of bound channels.  When a connection
-ends, its channels go; when a session ends (LOGOFF or failed reauthentication on any of its
-connections, or its first connection closing), it ends on every channel.
+A connection carries its own session, further sessions, and any number of bound channels.
+When a connection ends, its channels go, and a session it set up lives on while it has a
+channel elsewhere; when a session ends (LOGOFF or failed reauthentication on any of its
+channels), it ends on every channel.
 """
 
 from __future__ import annotations
@@ -181,7 +182,6 @@ def _begin_bind(server, conn_id: str, message: bytes, own: ConnState) -> ConnSta
     home = record.conn() if record is not None else None
     if home is None or home.keys is None:
         return None
-    keys = home.keys
     if sessions.bind_refusal(server.session_table, own, message) != sessions.STATUS_SUCCESS:
         return None
     channel = Channel(f"{conn_id}+{session_id:x}", conn_id, session_id, record.conn_id)
@@ -190,7 +190,7 @@ def _begin_bind(server, conn_id: str, message: bytes, own: ConnState) -> ConnSta
     except KeyError:
         return None
     state = dataclasses.replace(
-        own, session_id=session_id, keys=keys, encrypt_data=home.encrypt_data, session_preauth=own.preauth,
+        own, session_id=session_id, keys=record.keys, encrypt_data=home.encrypt_data, session_preauth=own.preauth,
         mech_types=b"", after_reply=None, request_signed=False, bytes_moved=0,
     )
     channel_data = _channel_data(server.getConnectionData(conn_id, checkStatus=False), session_id, state, conn_id)
@@ -256,21 +256,32 @@ def unbind_session(server, session_id: int, ending: dict) -> list[dict]:
     return others
 
 
-def connection_closed(server, conn_id: str, own: ConnState) -> list[dict]:
-    """A connection ended: its channels go, and so do the sessions it was first to carry, on
-    every other connection too (fake_smb ends a session with its first connection).  The
-    connData of those other connections, for the caller to forget the session in."""
-    others: list[dict] = []
+def connection_closed(server, conn_id: str, conn_data: dict) -> None:
+    """A connection ended, however (MS-SMB2 3.3.7.1): its channels go.  A session it carried
+    lives on while a channel of it remains on another connection, as in smbd; else it ends,
+    its opens and trees with it."""
     for channel in server.channel_table.matching(conn_id=conn_id):
         try:
-            conn_data = server.getConnectionData(channel.channel_id, checkStatus=False)
+            channel_data = server.getConnectionData(channel.channel_id, checkStatus=False)
         except KeyError:
             continue
         drop(server, conn_id, channel.session_id)
-        if conn_data.get(OWN_SESSION_KEY):
-            release.release_connection(conn_data, server.log)
-            server.session_table.remove(channel.session_id)
-            others += unbind_session(server, channel.session_id, ending=conn_data)
-    if own.session_id:
-        others += unbind_session(server, own.session_id, ending={})
-    return others
+        if channel_data.get(OWN_SESSION_KEY):
+            _end_or_carry_on(server, channel.session_id, channel_data)
+    _end_or_carry_on(server, get_state(conn_data).session_id, conn_data)
+
+
+def _end_or_carry_on(server, session_id: int, conn_data: dict) -> None:
+    bound = server.channel_table.matching(session_id=session_id) if session_id else []
+    for heir in bound:
+        try:
+            heir_data = server.getConnectionData(heir.channel_id, checkStatus=False)
+        except KeyError:
+            continue
+        server.session_table.carry_on(session_id, get_state(heir_data), heir.channel_id)
+        for channel in bound:
+            channel.home_conn_id = heir.channel_id
+        return
+    release.release_connection(conn_data, server.log)
+    if session_id:
+        server.session_table.remove(session_id)

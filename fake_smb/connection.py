@@ -17,7 +17,7 @@ import time
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from fake_smb import channels, compound, crypto, fast_path, notify, release, sessions, signing
+from fake_smb import channels, compound, crypto, fast_path, notify, signing
 from fake_smb.dialects import SMB_3_1_1
 from fake_smb.faults import DropConnection
 from fake_smb.state import ConnState, get_state
@@ -53,11 +53,8 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         finally:
             try:
                 # However the connection ended (FIN, RST, stop(), a bug), its opens go with it,
-                # and its channels, and its session on the channels of other connections.
-                conn_data = srv.getConnectionData(self.conn_id, checkStatus=False)
-                release.release_connection(conn_data, srv.log)
-                for other in channels.connection_closed(srv, self.conn_id, get_state(conn_data)):
-                    sessions.forget_session(other)
+                # unless a channel on another connection carries their session on (channels.py).
+                channels.connection_closed(srv, self.conn_id, srv.getConnectionData(self.conn_id, checkStatus=False))
             finally:
                 srv.removeConnection(self.conn_id)
                 srv.untrack_socket(self.request)

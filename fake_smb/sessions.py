@@ -18,7 +18,7 @@ from __future__ import annotations
 import struct
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from impacket.nt_errors import (
     STATUS_INVALID_PARAMETER,
@@ -29,6 +29,7 @@ from impacket.nt_errors import (
 )
 
 from fake_smb import fast_path, release, signing
+from fake_smb.crypto import SessionKeys
 from fake_smb.dialects import SMB_3_0
 from fake_smb.state import ConnState, get_state
 
@@ -49,9 +50,10 @@ class SessionRecord:
     dialect: int
     cipher_id: int
     sign_algo: int
-    conn: weakref.ref  # its ConnState; the session is gone once that is
-    conn_id: str = ""  # that connection's id with impacket
+    conn: weakref.ref  # the ConnState carrying it; the session is gone once that is
+    conn_id: str = ""  # that connData's id with impacket
     user: str = ""  # who logged on: a bind must be the same user
+    keys: SessionKeys | None = None  # as first derived: Session.SigningKey signs a bind
 
 
 class SessionTable:
@@ -63,19 +65,26 @@ class SessionTable:
 
     def add(self, session_id: int, state: ConnState, conn_id: str = "", user: str = "") -> None:
         record = SessionRecord(state.dialect, state.cipher_id, state.sign_algo, weakref.ref(state), conn_id,
-                               user.lower())
+                               user.lower(), state.keys)
         with self._lock:
             self._sessions[session_id] = record
+
+    def carry_on(self, session_id: int, state: ConnState, conn_id: str) -> None:
+        """The session's first connection ended; this channel carries it from now on."""
+        with self._lock:
+            record = self._sessions.get(session_id)
+            if record is not None:
+                self._sessions[session_id] = replace(record, conn=weakref.ref(state), conn_id=conn_id)
 
     def remove(self, session_id: int) -> None:
         with self._lock:
             self._sessions.pop(session_id, None)
 
-    def keys(self, session_id: int):
-        """The live session's keys, None when there is no such session."""
+    def keys(self, session_id: int) -> SessionKeys | None:
+        """The live session's keys (Session.SigningKey, not a channel's), None when there is
+        no such session."""
         record = self.get(session_id)
-        state = record.conn() if record is not None else None
-        return state.keys if state is not None else None
+        return record.keys if record is not None else None
 
     def get(self, session_id: int) -> SessionRecord | None:
         with self._lock:

@@ -87,7 +87,8 @@ class Channel:
         self.algo = AES_CMAC
         self.caps = 0
         self.session: SessionKey | None = None  # what this channel signs with
-        self._negotiate(client_guid or uuid.uuid4().bytes, signing_algo, multichannel)
+        self.client_guid = client_guid or uuid.uuid4().bytes
+        self._negotiate(self.client_guid, signing_algo, multichannel)
 
     def close(self) -> None:
         self.sock.close()

@@ -89,6 +89,20 @@ def test_the_channel_signs_with_a_key_of_its_own(bound):
     assert second.read(file_id, len(CONTENT)) == (mc.STATUS_SUCCESS, CONTENT)
 
 
+def test_the_session_outlives_its_first_connection_while_a_channel_remains(bound, target, channels):
+    first, second, file_id = bound
+    session_key = first.session
+    first.close()
+    assert second.read(file_id, len(CONTENT)) == (mc.STATUS_SUCCESS, CONTENT)
+    # Still bindable, with the key it was set up with (Session.SigningKey).
+    third = channels(second.dialect, client_guid=second.client_guid)
+    assert third.logon(USER, PASSWORD, bind_to=session_key).status == mc.STATUS_SUCCESS
+    third.tree_id = second.tree_id
+    assert third.read(file_id, len(CONTENT)) == (mc.STATUS_SUCCESS, CONTENT)
+    second.close()
+    assert third.read(file_id, len(CONTENT)) == (mc.STATUS_SUCCESS, CONTENT)
+
+
 def test_binding_a_bound_connection_again_is_refused_and_unbinds_it(bound):
     first, second, file_id = bound
     channel_key = second.session
