@@ -266,7 +266,7 @@ def connection_closed(server, conn_id: str, conn_data: dict) -> None:
         except KeyError:
             continue
         drop(server, conn_id, channel.session_id)
-        if channel_data.get(OWN_SESSION_KEY):
+        if channel.home_conn_id == channel.channel_id:  # it carried its session
             _end_or_carry_on(server, channel.session_id, channel_data)
     _end_or_carry_on(server, get_state(conn_data).session_id, conn_data)
 

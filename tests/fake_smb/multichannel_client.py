@@ -202,15 +202,19 @@ class Channel:
         self.tree_id = struct.unpack_from("<I", reply.raw, 36)[0]
         return self.tree_id
 
-    def create(self, name: str) -> bytes:
-        encoded = name.encode("utf-16le")
-        # GENERIC_READ|GENERIC_WRITE-ish access, share all, FILE_OPEN_IF, non-directory.
-        body = struct.pack("<HBBIQQIIIIIHHII", 57, 0, 0, 2, 0, 0, 0x0012019F, 0, 7, 3, 0x40,
-                           120, len(encoded), 0, 0) + encoded
-        reply = self.call(CREATE, body)
+    def create(self, name: str, share: int = 7) -> bytes:
+        """Open or create a file for reading and writing, sharing all unless ``share`` says."""
+        reply = self.try_create(name, share)
         if reply.status != STATUS_SUCCESS:
             raise ProtocolError(f"CREATE failed: {reply.status:#x}")
         return reply.body[64:80]
+
+    def try_create(self, name: str, share: int = 7) -> Reply:
+        encoded = name.encode("utf-16le")
+        # GENERIC_READ|GENERIC_WRITE-ish access, FILE_OPEN_IF, non-directory.
+        body = struct.pack("<HBBIQQIIIIIHHII", 57, 0, 0, 2, 0, 0, 0x0012019F, 0, share, 3, 0x40,
+                           120, len(encoded), 0, 0) + encoded
+        return self.call(CREATE, body)
 
     def write(self, file_id: bytes, data: bytes) -> int:
         body = struct.pack("<HHIQ16sIIHHI", 49, 112, len(data), 0, file_id, 0, 0, 0, 0, 0) + data

@@ -6,6 +6,7 @@ case against fake_smb and, where the outcome is Samba's to decide, a real smbd.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +22,7 @@ STATUS_LOGON_FAILURE = 0xC000006D
 STATUS_USER_SESSION_DELETED = 0xC0000203
 STATUS_REQUEST_NOT_ACCEPTED = 0xC00000D0
 STATUS_LOCK_NOT_GRANTED = 0xC0000055
+STATUS_SHARING_VIOLATION = 0xC0000043
 STATUS_RANGE_NOT_LOCKED = 0xC000007E
 CONTENT = b"written on the first channel"
 OTHER_USER, OTHER_PASSWORD = "bob", "an0ther-pw"
@@ -91,6 +93,9 @@ def test_the_channel_signs_with_a_key_of_its_own(bound):
 
 def test_the_session_outlives_its_first_connection_while_a_channel_remains(bound, target, channels):
     first, second, file_id = bound
+    name = "outlives.txt"
+    file_id = first.create(name)
+    assert first.write(file_id, CONTENT) == mc.STATUS_SUCCESS
     session_key = first.session
     first.close()
     assert second.read(file_id, len(CONTENT)) == (mc.STATUS_SUCCESS, CONTENT)
@@ -101,6 +106,22 @@ def test_the_session_outlives_its_first_connection_while_a_channel_remains(bound
     assert third.read(file_id, len(CONTENT)) == (mc.STATUS_SUCCESS, CONTENT)
     second.close()
     assert third.read(file_id, len(CONTENT)) == (mc.STATUS_SUCCESS, CONTENT)
+    # The last channel gone, the session ends and its open with it: nothing shares the file.
+    third.close()
+    other = channels()
+    assert other.logon(USER, PASSWORD).status == mc.STATUS_SUCCESS
+    other.tree_connect(target[1])
+    assert _eventually_exclusive(other, name) == mc.STATUS_SUCCESS
+
+
+def _eventually_exclusive(channel: mc.Channel, name: str) -> int:
+    """An exclusive open, retried while the server has yet to see a closed connection go."""
+    for _ in range(100):
+        status = channel.try_create(name, share=0).status
+        if status != STATUS_SHARING_VIOLATION:
+            return status
+        time.sleep(0.02)
+    return status
 
 
 def test_binding_a_bound_connection_again_is_refused_and_unbinds_it(bound):
