@@ -29,8 +29,8 @@ import struct
 import threading
 from dataclasses import dataclass
 
-from fake_smb import crypto, release, sessions
-from fake_smb.state import STATE_KEY, ConnState, get_state
+from ibs.fake_smb import crypto, release, sessions
+from ibs.fake_smb.state import STATE_KEY, ConnState, get_state
 
 SMB2_SESSION_SETUP = 0x0001
 BINDING_KEY = "FakeSmbBinding"  # in a channel's connData while its bind authenticates

@@ -13,7 +13,7 @@ import struct
 
 from impacket.nt_errors import STATUS_BUFFER_TOO_SMALL, STATUS_INVALID_PARAMETER
 
-from fake_smb.handler_util import error
+from ibs.fake_smb.handler_util import error
 
 FSCTL_QUERY_NETWORK_INTERFACE_INFO = 0x001401FC
 NO_FILE = b"\xff" * 16  # the FileId of an IOCTL that names no open

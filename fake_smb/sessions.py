@@ -28,10 +28,10 @@ from impacket.nt_errors import (
     STATUS_USER_SESSION_DELETED,
 )
 
-from fake_smb import fast_path, release, signing
-from fake_smb.crypto import SessionKeys
-from fake_smb.dialects import SMB_3_0
-from fake_smb.state import ConnState, get_state
+from ibs.fake_smb import fast_path, release, signing
+from ibs.fake_smb.crypto import SessionKeys
+from ibs.fake_smb.dialects import SMB_3_0
+from ibs.fake_smb.state import ConnState, get_state
 
 STATUS_REQUEST_OUT_OF_SEQUENCE = 0xC000042A  # not in impacket's table
 SMB2_SESSION_FLAG_BINDING = 0x01
@@ -155,7 +155,7 @@ def end_session(smb_server, conn_data: dict) -> None:
     state = get_state(conn_data)
     release.release_connection(conn_data, smb_server.log)
     smb_server.session_table.remove(state.session_id)
-    from fake_smb import channels  # channels.py builds on this module
+    from ibs.fake_smb import channels  # channels.py builds on this module
 
     for other in channels.unbind_session(smb_server, state.session_id, conn_data):
         forget_session(other)

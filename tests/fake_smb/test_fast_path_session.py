@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_smb.samba import SambaServer
+from ibs.fake_smb.samba import SambaServer
 from tests.fake_smb.conftest import PASSWORD, USER
 from tests.fake_smb.test_session import STATUS_SUCCESS, STATUS_USER_SESSION_DELETED, RawClient
 from tests.smb.conftest import require_samba

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb import multichannel_client as mc
 from tests.fake_smb.conftest import PASSWORD, USER
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fake_smb import lock_sequence
+from ibs.fake_smb import lock_sequence
 
 # (bucket, value, whether the LOCK succeeds if carried out): few buckets and values, so that
 # histories revisit them; 0 and 65 are outside the valid buckets.
