@@ -17,7 +17,7 @@ import time
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from ibs.fake_smb import compound, crypto, fast_path, notify, release, signing
+from ibs.fake_smb import channels, compound, crypto, fast_path, notify, signing
 from ibs.fake_smb.dialects import SMB_3_1_1
 from ibs.fake_smb.faults import DropConnection
 from ibs.fake_smb.state import ConnState, get_state
@@ -52,8 +52,9 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             srv.log(f"connection {self.conn_id} failed: {exc!r}")
         finally:
             try:
-                # However the connection ended (FIN, RST, stop(), a bug), its opens go with it.
-                release.release_connection(srv.getConnectionData(self.conn_id, checkStatus=False), srv.log)
+                # However the connection ended (FIN, RST, stop(), a bug), its opens go with it,
+                # unless a channel on another connection carries their session on (channels.py).
+                channels.connection_closed(srv, self.conn_id, srv.getConnectionData(self.conn_id, checkStatus=False))
             finally:
                 srv.removeConnection(self.conn_id)
                 srv.untrack_socket(self.request)
@@ -144,10 +145,12 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         """The messages that answer one frame, in the order they go out."""
         encrypted = frame[:4] == crypto.TRANSFORM_PROTOCOL_ID
         if encrypted:
-            # MS-SMB2 3.3.5.2.1: a transform we cannot open ends the connection.
-            if state.keys is None or not state.can_encrypt or crypto.transform_session_id(frame) != state.session_id:
+            # MS-SMB2 3.3.5.2.1: a transform we cannot open ends the connection.  Any live
+            # session's opens it, as smbd does: the session may have a channel here.
+            keys_state = channels.decrypting_state(self.server, self.conn_id, crypto.transform_session_id(frame), state)
+            if keys_state is None or keys_state.keys is None or not keys_state.can_encrypt:
                 raise _Closed()
-            message = crypto.decrypt(state.keys, state.cipher_id, frame)
+            message = crypto.decrypt(keys_state.keys, keys_state.cipher_id, frame)
         elif frame[:4] == SMB2_PROTOCOL_ID:
             message = bytes(frame)
         else:
@@ -155,6 +158,15 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         if len(message) < 64:
             raise _Closed()
         command = struct.unpack_from("<H", message, 12)[0]
+        own = state
+        state = channels.for_request(self.server, self.conn_id, message, own)  # a channel's, or own
+
+        if not encrypted and not signing.is_signed(message) and channels.is_bound_channel(
+                self.server, self.conn_id, message):
+            # A channel exists for signing: smbd refuses a request on it that is neither signed
+            # nor sealed (signing is required on a bound session).
+            denied = fast_path.response_header(message, STATUS_ACCESS_DENIED, state.session_id) + _ERROR_BODY
+            return [self._finish(state, bytearray(denied), False)]
 
         if state.encrypt_data and not encrypted and command not in (SMB2_NEGOTIATE, SMB2_SESSION_SETUP):
             # MS-SMB2 3.3.5.2.9: Session.EncryptData and an unencrypted request (a CANCEL has no answer).
@@ -183,24 +195,26 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             answers = [] if answer is None else [answer]
         # A CHANGE_NOTIFY whose directory this request closed completes first.
         answers = notify.orphaned(conn_data) + answers
-        return [self._finish(state, bytearray(out), encrypted) for out in answers]
+        return [self._finish(own, bytearray(out), encrypted) for out in answers]
 
     def _dispatch(self, message: bytes) -> bytes | None:
         """The response to one standalone request: our READ/WRITE fast path, the async
-        CHANGE_NOTIFY and its CANCEL, else impacket."""
+        CHANGE_NOTIFY and its CANCEL, else impacket; on the connData of the request's
+        session here, a bound channel's or the connection's own (channels.py)."""
         command = struct.unpack_from("<H", message, 12)[0]
+        conn_id = channels.route(self.server, self.conn_id, message)
         if command in (notify.CHANGE_NOTIFY, notify.CANCEL):
-            conn_data = self.server.getConnectionData(self.conn_id, checkStatus=False)
+            conn_data = self.server.getConnectionData(conn_id, checkStatus=False)
             if command == notify.CHANGE_NOTIFY:
                 return notify.change_notify(conn_data, message)
             # A CANCEL names a pending CHANGE_NOTIFY or else a waiting LOCK (lock_handler.py).
             cancelled = notify.cancel(conn_data, message)
             if cancelled is not None:
                 return cancelled
-        fast = fast_path.try_fast(self.server, self.conn_id, message)
+        fast = fast_path.try_fast(self.server, conn_id, message)
         if fast is not None:
             return fast or None  # b"": answered already (fast_path)
-        reply = self.server.processRequest(self.conn_id, message)
+        reply = self.server.processRequest(conn_id, message)
         if not reply or not reply[0]:
             return None  # e.g. CANCEL, or a LOCK or CREATE already answered as pending
         return reply[0].getData() if hasattr(reply[0], "getData") else reply[0]
@@ -217,6 +231,8 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
 
     # -- responses -----------------------------------------------------------
     def _finish(self, state: ConnState, out: bytearray, encrypt: bool) -> bytes:
+        # Signed and sealed with the keys of the session it answers for on this connection.
+        state = channels.state_for(self.server, self.conn_id, struct.unpack_from("<Q", out, 40)[0], state)
         start = 0
         segments = []
         while True:
@@ -234,8 +250,6 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
         cmd, status = struct.unpack_from("<H", out, 12)[0], struct.unpack_from("<I", out, 8)[0]
         if cmd == SMB2_NEGOTIATE and state.dialect == SMB_3_1_1:
             state.preauth = crypto.preauth_update(state.preauth, out)
-        elif cmd == SMB2_SESSION_SETUP and status == STATUS_MORE_PROCESSING_REQUIRED and state.dialect == SMB_3_1_1:
-            state.session_preauth = crypto.preauth_update(state.session_preauth, out)
 
         # Answer encrypted what came encrypted, and everything on a session
         # that demands encryption -- except the SESSION_SETUP that creates it,
@@ -249,6 +263,9 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
                 seg_status = struct.unpack_from("<I", out, s + 8)[0]
                 if sid == state.session_id and seg_status != STATUS_PENDING:
                     crypto.sign_in_place(state.keys, out, s, e)
+        if cmd == SMB2_SESSION_SETUP and status == STATUS_MORE_PROCESSING_REQUIRED and state.dialect == SMB_3_1_1:
+            # The hash covers the answer as sent: a bind's interim answers are signed.
+            state.session_preauth = crypto.preauth_update(state.session_preauth, out)
         wire = crypto.encrypt(state.keys, state.cipher_id, state.session_id, bytes(out)) if encrypt else bytes(out)
         if state.after_reply is not None:  # a session ending with this response (sessions.py)
             state.after_reply, ending = None, state.after_reply

@@ -4,9 +4,9 @@ impacket's dispatcher parses every request with its generic Structure class,
 first as SMB1, then as SMB2; on a 4 MiB WRITE that costs ~50 ms of slicing,
 capping uploads near 40 MB/s, and listing a folder one entry at a time pays it
 per entry.  READ, WRITE, CREATE, CLOSE, QUERY_DIRECTORY and the FSCTLs of fsctl.py
-are handled by our code anyway, so a lone (non-compound) one on an
-authenticated connection goes straight to it; everything else still goes
-through impacket.
+are handled by our code anyway, so a lone (non-compound) one naming the
+session of an authenticated connection (or channel, channels.py) goes straight
+to it; everything else still goes through impacket.
 """
 
 from __future__ import annotations
@@ -71,6 +71,10 @@ def try_fast(server, conn_id: str, message: bytes) -> bytes | None:
     conn_data = server.getConnectionData(conn_id, checkStatus=False)
     if not conn_data.get("Authenticated"):
         return None  # impacket answers STATUS_ACCESS_DENIED
+    if struct.unpack_from("<Q", message, 40)[0] != conn_data["Uid"]:
+        # Not this channel's session (another connection's, one logged off or never issued):
+        # the dispatcher answers USER_SESSION_DELETED (sessions.answer_without_session).
+        return None
     answer = handler(conn_id, server, _Request(message))
     if answer is None:
         return None

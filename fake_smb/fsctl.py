@@ -7,7 +7,7 @@ import struct
 
 from impacket.nt_errors import STATUS_FILE_CLOSED, STATUS_NOT_SUPPORTED
 
-from ibs.fake_smb import compression, copy_chunk, sparse_fsctl
+from ibs.fake_smb import compression, copy_chunk, interface_info, sparse_fsctl
 from ibs.fake_smb.fsctl_request import Fsctl
 from ibs.fake_smb.handler_util import error, resolve_fid
 
@@ -27,6 +27,11 @@ HANDLERS = {
     sparse_fsctl.FSCTL_QUERY_ALLOCATED_RANGES: sparse_fsctl.query_allocated_ranges,
 }
 
+# FSCTLs about the server rather than an open: their FileId names none (all ones).
+NO_OPEN_HANDLERS = {
+    interface_info.FSCTL_QUERY_NETWORK_INTERFACE_INFO: interface_info.query,
+}
+
 
 def make_ioctl_handler(original):
     """IOCTL: the FSCTLs of HANDLERS here, every other control code to ``original``."""
@@ -37,14 +42,14 @@ def make_ioctl_handler(original):
             return original(connId, smbServer, recvPacket)
         (_, _, ctl_code, raw_fid, input_offset, input_count, _, _, _, max_output, flags,
          _) = _IOCTL_REQUEST.unpack_from(body, 0)
-        handler = HANDLERS.get(ctl_code)
+        handler = HANDLERS.get(ctl_code) or NO_OPEN_HANDLERS.get(ctl_code)
         if handler is None:
             return original(connId, smbServer, recvPacket)
         if flags != SMB2_0_IOCTL_IS_FSCTL:
             return error(STATUS_NOT_SUPPORTED)  # these are FSCTLs (MS-SMB2 3.3.5.15)
         conn_data = smbServer.getConnectionData(connId)
         entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
-        if entry is None:
+        if entry is None and ctl_code not in NO_OPEN_HANDLERS:
             return error(STATUS_FILE_CLOSED)
         start = input_offset - _HEADER_SIZE
         data = body[start : start + input_count] if input_count and start >= 0 else b""

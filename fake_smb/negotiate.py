@@ -27,6 +27,7 @@ SHA_512 = 0x0001
 
 # Capabilities (MS-SMB2 2.2.4).
 CAP_LARGE_MTU = 0x00000004
+CAP_MULTI_CHANNEL = 0x00000008
 CAP_ENCRYPTION = 0x00000040
 SIGNING_ENABLED = 0x0001
 
@@ -121,6 +122,10 @@ def negotiate_handler(connId, smbServer, recvPacket, isSMB1=False):
     state.server_guid = cfg.server_guid
     encryption_on = cfg.encryption != "off"
     caps = CAP_LARGE_MTU if dialect >= SMB_2_1 else 0
+    if dialect >= SMB_3_0 and req.capabilities & CAP_MULTI_CHANNEL:
+        # Samba's "server multi channel support" (on by default since 4.15) offers it to a
+        # 3.x client that asks: session binding (channels.py), LOCK replays (lock_sequence.py).
+        caps |= CAP_MULTI_CHANNEL
     if dialect in (SMB_3_0, SMB_3_0_2) and encryption_on and req.capabilities & CAP_ENCRYPTION:
         caps |= CAP_ENCRYPTION
         state.cipher_id = crypto.AES_128_CCM  # 3.0/3.0.2 only know AES-128-CCM

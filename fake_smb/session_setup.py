@@ -9,7 +9,8 @@ or sealing checks: the CHALLENGE echoes its SIGN/SEAL flags and the SPNEGO
 exchange ends with a mechListMIC both ways (MS-NLMP 3.2.5.1.1, MS-SPNG 3.3.5.1).
 It also keeps a session across reauthentication (impacket would draw a new
 SessionId), ends it when reauthentication fails, refuses an NTLMv2 response
-that does not parse, and hands binds to sessions.py.
+that does not parse, and authenticates binds (sessions.py checks them, channels.py
+keeps the channel).
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from impacket.nt_errors import (
     STATUS_INVALID_PARAMETER,
     STATUS_LOGON_FAILURE,
     STATUS_MORE_PROCESSING_REQUIRED,
+    STATUS_REQUEST_NOT_ACCEPTED,
     STATUS_SUCCESS,
     STATUS_USER_SESSION_DELETED,
 )
 from impacket.spnego import ASN1_AID, ASN1_SUPPORTED_MECH, SPNEGO_NegTokenInit, SPNEGO_NegTokenResp
 
-from ibs.fake_smb import crypto, sessions, spnego
+from ibs.fake_smb import channels, crypto, sessions, spnego
 from ibs.fake_smb.handler_util import RawBody, error
 from ibs.fake_smb.state import get_state
 
@@ -141,26 +143,34 @@ def make_session_setup_handler(original):
         session_id = recvPacket["SessionID"]
         table = smbServer.session_table
         signed = state.request_signed
-        if req["Flags"] & sessions.SMB2_SESSION_FLAG_BINDING:
-            status = sessions.bind_refusal(table, state, session_id, signed)
+        binding_user = channels.binding_user(conn_data)  # None unless a bind authenticates here
+        if req["Flags"] & sessions.SMB2_SESSION_FLAG_BINDING and binding_user is None:
+            status = sessions.bind_refusal(table, state, conn_data.pop(sessions.SESSION_SETUP_KEY, b"\x00" * 64))
+            if status == STATUS_SUCCESS:  # bound here already (smbd: REQUEST_NOT_ACCEPTED)
+                status = STATUS_REQUEST_NOT_ACCEPTED
+            # smbd unbinds a channel whose bind fails, whatever the reason: bind again to use it.
+            channels.drop_after_reply(smbServer, conn_data, bound_only=True)
             return None, [RawBody(sessions.refusal(table, recvPacket.getData(), status, signed))], status
         if session_id not in (0, state.session_id):  # not a session of this connection
             answer = sessions.refusal(table, recvPacket.getData(), STATUS_USER_SESSION_DELETED, signed)
             return None, [RawBody(answer)], STATUS_USER_SESSION_DELETED
         # Naming the connection's live session re-authenticates it (MS-SMB2 3.3.5.5.2):
         # its keys, encryption and opens stay as they are.
-        reauth = session_id != 0 and state.keys is not None
+        reauth = session_id != 0 and state.keys is not None and binding_user is None
 
         def fail(status: int):
             conn_data["Authenticated"] = False
             conn_data["SignatureEnabled"] = False  # impacket enables it even for a wrong password
-            if reauth:
+            if binding_user is not None:
+                channels.drop_after_reply(smbServer, conn_data)  # the answer is signed with its key
+            elif reauth:
                 # smbd ends a session whose reauthentication fails, after protecting this
                 # answer with the session's keys one last time.
                 conn_data["Uid"] = session_id
                 sessions.end_after_reply(smbServer, conn_data)
             else:
                 state.keys = None
+                channels.drop_after_reply(smbServer, conn_data)  # a further session's logon
             return error(status)
 
         # A 3.x session that must be encrypted cannot be set up on a
@@ -189,12 +199,13 @@ def make_session_setup_handler(original):
 
         commands, packets, status = original(connId, smbServer, recvPacket)
         conn_data = smbServer.getConnectionData(connId, checkStatus=False)
-        if reauth:
+        if reauth or binding_user is not None:
             conn_data["Uid"] = session_id  # impacket draws a new one for every NTLM exchange
         if status == STATUS_MORE_PROCESSING_REQUIRED:
             # impacket sets it too early; a re-authenticating session stays usable meanwhile.
             conn_data["Authenticated"] = reauth
             state.session_id = conn_data["Uid"]
+            channels.settle(smbServer, conn_data)  # a further session on this connection
             if _ntlm_type(token) == NTLM_NEGOTIATE and "CHALLENGE_MESSAGE" in conn_data:
                 _echo_client_flags(conn_data, commands[0], _is_spnego(blob))
             return commands, packets, status
@@ -202,6 +213,8 @@ def make_session_setup_handler(original):
             return fail(status)
         if cfg.encryption == "required" and not conn_data.get("SignatureEnabled"):
             return fail(STATUS_ACCESS_DENIED)  # a guest cannot encrypt
+        if binding_user is not None and (user or "").lower() != binding_user:
+            return fail(STATUS_ACCESS_DENIED)  # a channel is the session's user's (smbd)
 
         resp = commands[0]
         signed = conn_data.get("SignatureEnabled") and conn_data.get("SigningSessionKey")
@@ -213,6 +226,11 @@ def make_session_setup_handler(original):
                 _set_security_buffer(resp, spnego.neg_token_resp(spnego.ACCEPT_COMPLETED, mech_list_mic=server_mic))
         # We sign in the connection layer (signing.py); stop impacket's HMAC.
         conn_data["SignatureEnabled"] = False
+        if binding_user is not None:
+            if not signed:
+                return fail(STATUS_ACCESS_DENIED)
+            channels.complete_bind(conn_data, conn_data["SigningSessionKey"])
+            return commands, packets, status  # smbd answers a bind with no session flags
         if reauth:
             return commands, packets, status  # smbd answers a reauthentication with no session flags
         state.session_id = conn_data["Uid"]
@@ -222,7 +240,7 @@ def make_session_setup_handler(original):
                 conn_data["SigningSessionKey"], state.dialect, state.session_preauth, state.cipher_id,
                 state.sign_algo,
             )
-            smbServer.session_table.add(state.session_id, state)
+            smbServer.session_table.add(state.session_id, state, connId, user or "")
             # Samba's "desired" encrypts every session that can be: SMB 3.x with a
             # cipher in common (smbd_smb2_auth_generic_return). Like "required",
             # such a session then refuses unencrypted requests (checked against

@@ -1,13 +1,12 @@
-"""Sessions across connections: binding refusals, LOGOFF, and the end of a session.
+"""Sessions across connections: the checks a bind gets, LOGOFF, and the end of a session.
 
 impacket keeps one session per connection inside the connection's data.  A
 client may still name a session of another connection: to bind a channel to
-it (SMB2_SESSION_FLAG_BINDING, MS-SMB2 3.3.5.5), or by mistake.  fake_smb has
-no multichannel, but a client probing it must get the answer a real server
-gives, so the server-wide table here remembers what each session was
-negotiated with (dialect, cipher, signing algorithm) and ``bind_refusal``
-walks Samba's checks in Samba's order.  A bind that would pass them all is
-refused as REQUEST_NOT_ACCEPTED, what a server without multichannel answers.
+it (SMB2_SESSION_FLAG_BINDING, MS-SMB2 3.3.5.5), or by mistake.  The
+server-wide table here remembers what each session was negotiated with
+(dialect, cipher, signing algorithm), on which connection and for which user,
+and ``bind_refusal`` walks Samba's checks in Samba's order; a bind that passes
+them all gets a channel (channels.py).
 
 A session ends (LOGOFF, a failed reauthentication) only after its last
 response is sent, because that response is still signed or sealed with the
@@ -19,7 +18,7 @@ from __future__ import annotations
 import struct
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from impacket.nt_errors import (
     STATUS_INVALID_PARAMETER,
@@ -30,12 +29,15 @@ from impacket.nt_errors import (
 )
 
 from ibs.fake_smb import fast_path, release, signing
+from ibs.fake_smb.crypto import SessionKeys
 from ibs.fake_smb.dialects import SMB_3_0
 from ibs.fake_smb.state import ConnState, get_state
 
 STATUS_REQUEST_OUT_OF_SEQUENCE = 0xC000042A  # not in impacket's table
 SMB2_SESSION_FLAG_BINDING = 0x01
 SMB2_ECHO = 0x000D
+SMB2_SESSION_SETUP = 0x0001
+SESSION_SETUP_KEY = "FakeSmbSessionSetup"  # connData: the SESSION_SETUP being handled, as it came
 _NO_SESSION_NEEDED = (0x0000, 0x0001, 0x000C)  # NEGOTIATE, SESSION_SETUP, CANCEL
 _ECHO_RESPONSE = struct.pack("<HH", 4, 0)  # MS-SMB2 2.2.29
 _ERROR_BODY = struct.pack("<HBBI", 9, 0, 0, 0) + b"\x00"  # MS-SMB2 2.2.2
@@ -48,7 +50,10 @@ class SessionRecord:
     dialect: int
     cipher_id: int
     sign_algo: int
-    conn: weakref.ref  # its ConnState; the session is gone once that is
+    conn: weakref.ref  # the ConnState carrying it; the session is gone once that is
+    conn_id: str = ""  # that connData's id with impacket
+    user: str = ""  # who logged on: a bind must be the same user
+    keys: SessionKeys | None = None  # as first derived: Session.SigningKey signs a bind
 
 
 class SessionTable:
@@ -58,20 +63,28 @@ class SessionTable:
         self._lock = threading.Lock()
         self._sessions: dict[int, SessionRecord] = {}
 
-    def add(self, session_id: int, state: ConnState) -> None:
-        record = SessionRecord(state.dialect, state.cipher_id, state.sign_algo, weakref.ref(state))
+    def add(self, session_id: int, state: ConnState, conn_id: str = "", user: str = "") -> None:
+        record = SessionRecord(state.dialect, state.cipher_id, state.sign_algo, weakref.ref(state), conn_id,
+                               user.lower(), state.keys)
         with self._lock:
             self._sessions[session_id] = record
+
+    def carry_on(self, session_id: int, state: ConnState, conn_id: str) -> None:
+        """The session's first connection ended; this channel carries it from now on."""
+        with self._lock:
+            record = self._sessions.get(session_id)
+            if record is not None:
+                self._sessions[session_id] = replace(record, conn=weakref.ref(state), conn_id=conn_id)
 
     def remove(self, session_id: int) -> None:
         with self._lock:
             self._sessions.pop(session_id, None)
 
-    def keys(self, session_id: int):
-        """The live session's keys, None when there is no such session."""
+    def keys(self, session_id: int) -> SessionKeys | None:
+        """The live session's keys (Session.SigningKey, not a channel's), None when there is
+        no such session."""
         record = self.get(session_id)
-        state = record.conn() if record is not None else None
-        return state.keys if state is not None else None
+        return record.keys if record is not None else None
 
     def get(self, session_id: int) -> SessionRecord | None:
         with self._lock:
@@ -86,17 +99,25 @@ class SessionTable:
         return record
 
 
-def bind_refusal(table: SessionTable, state: ConnState, session_id: int, signed: bool) -> int:
-    """The status a SESSION_SETUP with SMB2_SESSION_FLAG_BINDING gets on this connection.
+def bind_refusal(table: SessionTable, state: ConnState, message: bytes) -> int:
+    """The status a SESSION_SETUP with SMB2_SESSION_FLAG_BINDING gets on this connection,
+    STATUS_SUCCESS for a bind to authenticate.
 
     The order is smbd's (smbd_smb2_session_setup_send): the signing-algorithm
     checks come before the dialect checks, and the request must be signed.
     """
+    session_id = struct.unpack_from("<Q", message, 40)[0]
     if session_id == 0:
         return STATUS_INVALID_PARAMETER
     session = table.get(session_id)
-    if session is None:
+    keys = table.keys(session_id)
+    if session is None or keys is None:
         return STATUS_USER_SESSION_DELETED
+    if state.session_id == session_id and state.keys is not None:
+        keys = state.keys  # a channel of the session here already: its own key signs
+    # Signed with the session's key (MS-SMB2 3.3.5.2.4); a signature that does not verify
+    # counts as none, as smbd takes it.
+    signed = signing.is_signed(message) and signing.verify(keys.signing_algorithm, keys.signing, message)
     # AES-GMAC sessions bind only over AES-GMAC connections, and the other way round.
     if session.sign_algo >= signing.AES_GMAC and state.sign_algo != session.sign_algo:
         return STATUS_REQUEST_OUT_OF_SEQUENCE
@@ -108,7 +129,7 @@ def bind_refusal(table: SessionTable, state: ConnState, session_id: int, signed:
         return STATUS_INVALID_PARAMETER
     if session.dialect != state.dialect or session.cipher_id != state.cipher_id:
         return STATUS_INVALID_PARAMETER
-    return STATUS_REQUEST_NOT_ACCEPTED  # every check passed: multichannel is what is missing
+    return STATUS_SUCCESS
 
 
 def refusal(table: SessionTable, message: bytes, status: int, signed: bool) -> bytes:
@@ -130,10 +151,20 @@ def refusal(table: SessionTable, message: bytes, status: int, signed: bool) -> b
 
 def end_session(smb_server, conn_data: dict) -> None:
     """The connection's session is over: its opens and trees go, its keys are forgotten,
-    and requests naming it are refused from now on."""
+    and requests naming it are refused from now on, on each of its channels."""
     state = get_state(conn_data)
     release.release_connection(conn_data, smb_server.log)
     smb_server.session_table.remove(state.session_id)
+    from ibs.fake_smb import channels  # channels.py builds on this module
+
+    for other in channels.unbind_session(smb_server, state.session_id, conn_data):
+        forget_session(other)
+    forget_session(conn_data)
+
+
+def forget_session(conn_data: dict) -> None:
+    """This connData no longer carries a session."""
+    state = get_state(conn_data)
     conn_data["Uid"] = 0
     conn_data["Authenticated"] = False
     conn_data["SignatureEnabled"] = False
@@ -174,6 +205,8 @@ def answer_without_session(conn_data: dict, message: bytes) -> bytes | None:
     if len(message) < 64 or message[:4] != b"\xfeSMB":
         return None
     get_state(conn_data).request_signed = signing.is_signed(message)
+    if struct.unpack_from("<H", message, 12)[0] == SMB2_SESSION_SETUP:
+        conn_data[SESSION_SETUP_KEY] = message  # as signed: impacket's parse overwrites the signature
     command, next_command = struct.unpack_from("<H", message, 12)[0], struct.unpack_from("<I", message, 20)[0]
     if next_command:
         return None  # compound chains are the dispatcher's

@@ -17,6 +17,7 @@ from impacket import smb3structs as smb2
 from impacket.smbserver import SMBSERVER
 
 from ibs.fake_smb import (
+    channels,
     file_info,
     file_io,
     fsctl,
@@ -81,6 +82,8 @@ class FakeSmbCore(SMBSERVER):
         self.oplock_table = OplockTable(self.open_table.lock)
         #: Every live session, for the checks a session bind gets (sessions.py).
         self.session_table = sessions.SessionTable()
+        #: Every channel bound to a session on a further connection (channels.py).
+        self.channel_table = channels.ChannelTable()
         #: Every byte-range lock and waiting lock request of the server (locks.py).
         self.lock_table = LockTable()
         super().__init__(address, handler_class=SmbConnectionHandler, config_parser=_config(share_name, share_dir))

@@ -248,7 +248,7 @@ def _channel(raw, algorithm: int) -> RawClient:
 @pytest.mark.parametrize(("algorithm", "signed", "session", "expected"), [
     (SigningAlgorithms.AES_CMAC, True, "gmac", STATUS_REQUEST_OUT_OF_SEQUENCE),  # GMAC session, CMAC channel
     (SigningAlgorithms.AES_GMAC, False, "gmac", STATUS_INVALID_PARAMETER),  # a bind must be signed
-    (SigningAlgorithms.AES_GMAC, True, "gmac", STATUS_REQUEST_NOT_ACCEPTED),  # no multichannel
+    (SigningAlgorithms.AES_GMAC, True, "gmac", STATUS_INVALID_PARAMETER),  # signature does not verify
     (SigningAlgorithms.AES_GMAC, True, "unknown", STATUS_USER_SESSION_DELETED),
     (SigningAlgorithms.AES_GMAC, True, "zero", STATUS_INVALID_PARAMETER),
 ])
