@@ -157,15 +157,18 @@ class Controller:
                   sources: dict[str, str] | None = None) -> ConfigResult:
         old = self.settings
         raw = dict(read_settings_json(self.store))
-        if path is not None:
-            raw["path"] = check_path(path)
+        if path is not None:  # "" clears it (the REST API's BlankPut)
+            raw["path"] = check_path(path) if path else None
         if smb_port is not None:
             raw["smbPort"] = check_port(smb_port)
         if smb_timeout is not None:
             raw["smbTimeoutSeconds"] = check_smb_timeout(smb_timeout)
         if username is not None:
             raw["userName"] = username or None
-        if cert is not None:
+        if cert == b"":  # clears it (the REST API's BlankPut)
+            raw.pop("encryptionCert", None)
+            raw.pop("encryptionCertThumbprint", None)
+        elif cert is not None:
             parsed: Certificate = load_certificate(cert, "encryption certificate")
             raw["encryptionCert"] = base64.b64encode(parsed.der).decode("ascii")
             raw["encryptionCertThumbprint"] = parsed.thumbprint

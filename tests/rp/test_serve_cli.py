@@ -24,7 +24,7 @@ def _start(store: Path, env_token: str | None = None, *extra: str):
     if env_token:
         env["IBS_RP_TOKEN"] = env_token
     proc = subprocess.Popen([PY, "-m", "engine.cli", "serve-rp", "--store", str(store),
-                             "--port", "0", *extra], stderr=subprocess.PIPE, text=True, env=env)
+                             "--port", "0", "--no-scheduler", *extra], stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -48,7 +48,7 @@ def test_token_is_made_once_printed_once_and_stored_hashed(tmp_path):
     store = tmp_path / "store"
     proc, url, lines = _start(store)
     try:
-        token = re.search(r"new API token .*: (\S+)$", "".join(lines), re.M).group(1)
+        token = re.search(r"new API token .*: (\S+)$", "".join(lines), re.MULTILINE).group(1)
         saved = json.loads((store / "rp-token.json").read_text())
         assert saved == {"sha256": hashlib.sha256(token.encode()).hexdigest()}
         assert token not in (store / "rp-token.json").read_text()
@@ -93,11 +93,10 @@ def test_env_token_and_no_secret_in_stderr(tmp_path):
             assert SHARE_PASSWORD.encode() not in path.read_bytes()
 
 
-def test_global_store_option_is_kept_and_scheduler_starts_and_stops(tmp_path):
+def test_global_store_option_is_kept_and_scheduler_runs_by_default(tmp_path):
     store = tmp_path / "store"
     env = {**os.environ, "IBS_RP_TOKEN": "t"}
-    proc = subprocess.Popen([PY, "-m", "engine.cli", "--store", str(store), "serve-rp", "--port", "0",
-                             "--with-scheduler"],
+    proc = subprocess.Popen([PY, "-m", "engine.cli", "--store", str(store), "serve-rp", "--port", "0"],
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = ""
