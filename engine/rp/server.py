@@ -29,13 +29,15 @@ MAX_HEAD = 64 * 1024  # bytes of request line and headers
 class _TimedH11(H11Protocol):
     """h11 with a deadline for each request head."""
 
+    head_timeout = HEAD_TIMEOUT
+
     def connection_made(self, transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm()
 
     def _arm(self) -> None:
         self._seen = self.cycle
-        self._deadline = self.loop.call_later(HEAD_TIMEOUT, self._expire)
+        self._deadline = self.loop.call_later(self.head_timeout, self._expire)
 
     def _expire(self) -> None:
         if self.cycle is self._seen and not self.transport.is_closing():
@@ -59,7 +61,8 @@ class _TimedH11(H11Protocol):
 
 class RpServer:
     def __init__(self, api: Api, host: str, port: int, *, tls_cert: str | None = None,
-                 tls_key: str | None = None, log: Callable[[str], None] | None = None) -> None:
+                 tls_key: str | None = None, log: Callable[[str], None] | None = None,
+                 head_timeout: float = HEAD_TIMEOUT) -> None:
         self.api = api
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
@@ -76,7 +79,8 @@ class RpServer:
         self.url = f"{self.scheme}://{shown}:{bound[1]}"
         if not api.base_url:
             api.base_url = self.url  # unless one was configured (--base-url)
-        config = uvicorn.Config(build(api), http=_TimedH11, lifespan="off", log_level="warning",
+        protocol = type("TimedH11", (_TimedH11,), {"head_timeout": head_timeout})
+        config = uvicorn.Config(build(api), http=protocol, lifespan="off", log_level="warning",
                                 access_log=False, timeout_keep_alive=KEEP_ALIVE,
                                 limit_concurrency=MAX_CONNECTIONS, server_header=False,
                                 date_header=True, h11_max_incomplete_event_size=MAX_HEAD,
@@ -106,5 +110,6 @@ class RpServer:
 
 def make_server(api: Api, host: str = "127.0.0.1", port: int = 0,
                 log: Callable[[str], None] | None = None, *, tls_cert: str | None = None,
-                tls_key: str | None = None) -> RpServer:
-    return RpServer(api, host, port, tls_cert=tls_cert, tls_key=tls_key, log=log)
+                tls_key: str | None = None, head_timeout: float = HEAD_TIMEOUT) -> RpServer:
+    return RpServer(api, host, port, tls_cert=tls_cert, tls_key=tls_key, log=log,
+                    head_timeout=head_timeout)
