@@ -108,3 +108,40 @@ def test_global_store_option_is_kept_and_scheduler_runs_by_default(tmp_path):
         assert "scheduler on" in rest and "stopped" in rest
     finally:
         proc.kill() if proc.poll() is None else None
+
+
+def test_sources_from_the_command_line_and_no_scheduler(tmp_path, cert_pair):
+    """A client sending the specification's fields only backs up the roles --source names."""
+    import base64
+
+    from tests.engine.conftest import make_tree
+
+    share = tmp_path / "share"
+    share.mkdir()
+    ca = make_tree(tmp_path / "CA", {"ca.db": b"authority\n" * 100})
+    proc, url, lines = _start(tmp_path / "store", "tok-7", "--source", f"CA={ca}")
+    try:
+        h = {"Authorization": "Bearer tok-7"}
+        q = {"api-version": V}
+        r = httpx.put(url + LOC, params=q, headers=h, json={"properties": {"externalStoreDefault": {
+            "path": str(share), "encryptionCertBase64": base64.b64encode(cert_pair.cer).decode()}}})
+        assert r.status_code == 202
+        r = httpx.post(url + LOC + "/createBackup", params=q, headers=h)
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 60
+        while (final := httpx.get(r.headers["Location"], headers=h)).status_code == 202:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        info = final.json()["properties"]["backupInfo"]
+        assert info["status"] == "Succeeded" and [s["roleName"] for s in info["roleStatus"]] == ["CA"]
+        log = "".join(lines) + _stop(proc)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert "scheduler on" not in log  # --no-scheduler (given by _start)
+
+
+def test_tls_options_come_in_pairs(tmp_path):
+    r = subprocess.run([PY, "-m", "engine.cli", "serve-rp", "--store", str(tmp_path / "s"),
+                        "--tls-cert", str(tmp_path / "x.pem")], check=False, capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "--tls-cert and --tls-key together" in r.stderr
