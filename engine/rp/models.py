@@ -35,9 +35,11 @@ class ExternalStore(_Body):
     path: StrictStr | None = _f("UNC path \\\\host\\share\\folder or an absolute local folder; "
                                 "\"\" clears it")
     userName: StrictStr | None = _f("share user; \"\" clears it")
-    password: StrictStr | None = _f("write-only: always read back as null", writeOnly=True)
-    encryptionCertBase64: StrictStr | None = _f("write-only: the .cer (DER or PEM), base64; "
-                                                "\"\" clears it", writeOnly=True)
+    # Write-only in effect (always read back as null) but not marked writeOnly: the answer
+    # carries them as null, as the specification's examples do.
+    password: StrictStr | None = _f("write-only: always read back as null")
+    encryptionCertBase64: StrictStr | None = _f("write-only: the .cer (DER or PEM), base64, "
+                                                "read back as null; \"\" clears it")
     encryptionCertThumbprint: StrictStr | None = _f("of the encryption certificate", **RO)
     backupFrequencyInHours: StrictInt | None = _f(
         "hours between scheduled backups", minimum=FREQUENCY_HOURS[0], maximum=FREQUENCY_HOURS[1])
