@@ -59,6 +59,7 @@ def backup_resource(record: BackupRecord, base: str,
         "name": f"{LOCATION}/{record.id}",
         "type": BACKUP_TYPE,
         "location": LOCATION,
+        "tags": {},
         "properties": {"backupInfo": backup_info(record, progress)},
     }
 
