@@ -85,9 +85,19 @@ class Api:
         self._configuring = threading.Lock()
         self._capacity: tuple[tuple[Any, ...], float, str | None] | None = None
         self._app: Any = None
+        self._readers = threading.local()
 
     def controller(self) -> Controller:
         return self._make_controller(self.store, self.clock)
+
+    def reader(self) -> Controller:
+        """A controller for reads, one per thread and kept: its job history stays loaded
+        between requests (re-read only when another writer changed it). Never one that
+        starts a job: a job keeps its controller's slot while it runs."""
+        ctl = getattr(self._readers, "controller", None)
+        if ctl is None:
+            ctl = self._readers.controller = self.controller()
+        return ctl
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes = b""):
         """One request through the whole HTTP stack (gate, FastAPI), without a socket."""
@@ -227,7 +237,7 @@ class Api:
             role, done, total = p.role, p.done_bytes, p.total_bytes
         else:
             # A job another process runs (the CLI, the daemon) saves its progress as it goes.
-            record = self.controller().history.get(backup_id)
+            record = self.reader().history.get(backup_id)
             if record is None or not record.progress:
                 return None
             role, done, total = (record.progress["role"], record.progress["doneBytes"],
@@ -237,7 +247,7 @@ class Api:
                 "percent": None if percent is None else round(percent, 1)}
 
     def list_backups(self, base: str, top: int | None = None, skip: int = 0) -> dict[str, Any]:
-        records = page(list(reversed(self.controller().backups())), top, skip)
+        records = page(list(reversed(self.reader().backups())), top, skip)
         return {"value": [arm.backup_resource(r, base, self._progress_of(r)) for r in records]}
 
     def _progress_of(self, record) -> dict[str, Any] | None:
@@ -250,7 +260,7 @@ class Api:
             raise ApiError(404, "NotFound", str(exc)) from None
 
     def get_backup(self, base: str, name: str) -> dict[str, Any]:
-        record = self._record(self.controller(), name)
+        record = self._record(self.reader(), name)
         return arm.backup_resource(record, base, self._progress_of(record))
 
     def restore(self, base: str, name: str, options: RestoreOptions | None) -> Accepted:

@@ -165,14 +165,17 @@ def build(api: Api) -> Any:
         kind = (option.operationType if option else None) or "Default"
         return _json(200, api.prune(kind))
 
+    # The two reads an operator's tools poll run on the event loop, not in a worker thread:
+    # they read the store's small local files only (the job history, kept loaded), and the
+    # hand-off to a thread cost more than the work (ibs bench rp).
     @endpoint
-    def list_backups(subscriptionId: str, resourceGroupName: str, location: str,
+    async def list_backups(subscriptionId: str, resourceGroupName: str, location: str,
                      api_version: AnyVersion, top: Top = None, skip: Skip = None) -> Response:
         return _json(200, api.list_backups(base_of(subscriptionId, resourceGroupName),
                                            top, skip or 0))
 
     @endpoint
-    def get_backup(subscriptionId: str, resourceGroupName: str, location: str, backup: str,
+    async def get_backup(subscriptionId: str, resourceGroupName: str, location: str, backup: str,
                    api_version: AnyVersion) -> Response:
         return _json(200, api.get_backup(base_of(subscriptionId, resourceGroupName), backup))
 
