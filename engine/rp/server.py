@@ -26,37 +26,49 @@ MAX_CONNECTIONS = 1000  # beyond this uvicorn answers 503 rather than queue with
 MAX_HEAD = 64 * 1024  # bytes of request line and headers
 
 
-class _TimedH11(H11Protocol):
-    """h11 with a deadline for each request head."""
+def _timed(base: type) -> type:
+    """uvicorn's HTTP protocol ``base`` with a deadline for each request head."""
 
-    head_timeout = HEAD_TIMEOUT
+    class Timed(base):  # type: ignore[misc, valid-type]
+        head_timeout = HEAD_TIMEOUT
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm()
-
-    def _arm(self) -> None:
-        self._seen = self.cycle
-        self._deadline = self.loop.call_later(self.head_timeout, self._expire)
-
-    def _expire(self) -> None:
-        if self.cycle is self._seen and not self.transport.is_closing():
-            self.transport.close()
-
-    def handle_events(self) -> None:
-        super().handle_events()
-        if self.cycle is not self._seen:
-            self._deadline.cancel()
-
-    def on_response_complete(self) -> None:
-        self._deadline.cancel()
-        super().on_response_complete()
-        if not self.transport.is_closing():
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
             self._arm()
 
-    def connection_lost(self, exc) -> None:
-        self._deadline.cancel()
-        super().connection_lost(exc)
+        def _arm(self) -> None:
+            self._seen = self.cycle
+            self._deadline = self.loop.call_later(self.head_timeout, self._expire)
+
+        def _expire(self) -> None:
+            if self.cycle is self._seen and not self.transport.is_closing():
+                self.transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is not self._seen:  # a whole head arrived: the request is on
+                self._deadline.cancel()
+
+        def on_response_complete(self) -> None:
+            self._deadline.cancel()
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._deadline.cancel()
+            super().connection_lost(exc)
+
+    return Timed
+
+
+def _protocol() -> type:
+    # httptools (uvicorn[standard]) parses in C; h11 is the pure-Python fallback.
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:
+        return _timed(H11Protocol)
+    return _timed(HttpToolsProtocol)
 
 
 class RpServer:
@@ -79,7 +91,7 @@ class RpServer:
         self.url = f"{self.scheme}://{shown}:{bound[1]}"
         if not api.base_url:
             api.base_url = self.url  # unless one was configured (--base-url)
-        protocol = type("TimedH11", (_TimedH11,), {"head_timeout": head_timeout})
+        protocol = type("TimedHttp", (_protocol(),), {"head_timeout": head_timeout})
         config = uvicorn.Config(build(api), http=protocol, lifespan="off", log_level="warning",
                                 access_log=False, timeout_keep_alive=KEEP_ALIVE,
                                 limit_concurrency=MAX_CONNECTIONS, server_header=False,
