@@ -37,6 +37,12 @@ METHOD = (
 )
 
 
+class RpReport(Report):
+    def _title(self) -> str:
+        return (f"ibs bench rp ({self.extra.get('clients')} clients, "
+                f"{self.extra.get('backups')} backups)")
+
+
 @dataclass
 class Load:
     requests: int
@@ -143,7 +149,7 @@ def run_rp_bench(clients: int, seconds: float, backups: int, console) -> Report:
     env = {**os.environ, "IBS_RP_TOKEN": token}
     root_path = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root_path + os.pathsep + env.get("PYTHONPATH", "")
-    report = Report("rp", 0, METHOD.format(path=PATH).replace("C threads", f"{clients} threads")
+    report = RpReport("rp", 0, METHOD.format(path=PATH).replace("C threads", f"{clients} threads")
                     .replace("S seconds", f"{seconds:g} s").replace("N backups", f"{backups} backups"))
     with tempfile.TemporaryDirectory(prefix="ibs-bench-rp-") as tmp:
         console.print(f"making a store with {backups} backups ...")
