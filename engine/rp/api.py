@@ -33,7 +33,12 @@ from engine.rp import arm
 from engine.rp.auth import TokenCheck
 from engine.rp.models import ExternalStore, RestoreOptions
 from engine.rp.operations import Operation, Operations, Outcome
-from engine.settings import DEFAULT_FREQUENCY_HOURS, DEFAULT_RETENTION_DAYS, parse_source
+from engine.settings import (
+    DEFAULT_FREQUENCY_HOURS,
+    DEFAULT_RETENTION_DAYS,
+    parse_source,
+    read_settings_json,
+)
 from engine.store import Store
 from engine.units import human_bytes
 
@@ -61,15 +66,17 @@ class Api:
 
     ``base_url`` is where clients reach this provider (the polling URLs are built from it,
     never from a request's Host header); ``sources`` are role sources configured with the
-    provider (``--source``), used when the store has none, so a client that sends the
-    specification's fields only can start a backup.
+    provider (``--source``), used when the store has none, and ``smb_port`` the share's port
+    (``--smb-port``) when the store has none, so a client that sends the specification's fields
+    only can start a backup.
     """
 
     def __init__(self, store_dir: str, token: TokenCheck, *, restore_root: str | None = None,
                  clock: Clock | None = None,
                  controller_factory: Callable[[Store, Clock], Controller] | None = None,
                  log: Callable[[str], None] = lambda line: None,
-                 base_url: str = "", sources: dict[str, str] | None = None) -> None:
+                 base_url: str = "", sources: dict[str, str] | None = None,
+                 smb_port: int | None = None) -> None:
         self.store = Store(store_dir)
         self.token = token
         self.clock = clock or SystemClock()
@@ -78,6 +85,7 @@ class Api:
         self.log = log
         self.base_url = base_url.rstrip("/")
         self.sources = dict(sources or {})
+        self.smb_port = smb_port
         self.operations = Operations(self.store, self.clock, self._crash_outcome, self._settle)
         self._jobs: dict[str, Job] = {}  # backups running in this process, for their progress
         self._lock = threading.Lock()
@@ -185,6 +193,9 @@ class Api:
         """PUT (``replace``) or PATCH: validate all, store all or nothing, answer at once."""
         changes = settings_changes(store or ExternalStore(), replace=replace)
         ctl = self.controller()
+        if self.smb_port is not None and "smb_port" not in changes \
+                and "smbPort" not in read_settings_json(self.store):
+            changes["smb_port"] = self.smb_port  # the provider's own, until a client sets one
         with self._configuring:
             result = ctl.configure(**changes)  # validation errors answer 400 right away
             self._capacity = None

@@ -9,7 +9,7 @@ import sys
 import threading
 
 from engine.errors import BadInput
-from engine.settings import parse_sources
+from engine.settings import check_port, parse_sources
 from engine.store import Store, resolve_store_dir
 
 DEFAULT_PORT = 8480
@@ -34,6 +34,9 @@ def register(sub) -> None:
     p.add_argument("--source", action="append", default=[], metavar="ROLE=DIR",
                    help="a role's data folder, used when the store has none (so a client sending "
                         "the specification's fields only can start a backup); repeatable")
+    p.add_argument("--smb-port", type=int, metavar="N",
+                   help="the share's TCP port when the store has none (a client sending the "
+                        "specification's fields only cannot give one; default 445)")
     p.add_argument("--base-url", metavar="URL",
                    help="the URL clients reach this provider by, for the polling URLs "
                         "(default: the address it listens on; never the request's Host header)")
@@ -78,10 +81,12 @@ def cmd_serve_rp(args: argparse.Namespace) -> int:
     if args.base_url and not args.base_url.startswith(("http://", "https://")):
         raise BadInput(f"--base-url must start with http:// or https://, got {args.base_url!r}")
     sources = parse_sources(args.source)
+    if args.smb_port is not None:
+        check_port(args.smb_port)
     store = Store(resolve_store_dir(getattr(args, "store", None)))
     check, new_token = load_or_create(store)
     api = Api(store.root, check, restore_root=args.restore_root, log=_say,
-              base_url=args.base_url or "", sources=sources)
+              base_url=args.base_url or "", sources=sources, smb_port=args.smb_port)
     try:
         server = make_server(api, args.bind, args.port, tls_cert=args.tls_cert,
                              tls_key=args.tls_key)

@@ -297,3 +297,17 @@ def test_unknown_or_malformed_operation_ids_are_404(rp: Rp):
     for op_id in (str(uuid.uuid4()), "..%2F..%2Fsettings", "x" * 36):
         r = rp.client.get(f"{LOC}/operationStatuses/{op_id}", params=Q)
         assert r.status_code == 404, (op_id, r.text)
+
+
+def test_spec_fields_only_reach_a_share_on_the_providers_port(rp: Rp, cert_pair):
+    """smbPort is an extension: a spec client cannot give it, the provider (--smb-port) can."""
+    rp.api.smb_port = 4455
+    r = rp.wait(rp.client.put(LOC, params=Q, json={"properties": {"externalStoreDefault": {
+        "path": r"\\127.0.0.1\backups\stamp1", "userName": "svc", "password": "pw",
+        "encryptionCertBase64": _b64(cert_pair.cer)}}}))
+    assert r.json()["properties"]["externalStoreDefault"]["smbPort"] == 4455
+    r = rp.wait(rp.client.patch(LOC, params={"api-version": V2021}, json={"properties": {
+        "externalStoreDefault": {"smbPort": 4456}}}))
+    assert r.json()["properties"]["externalStoreDefault"]["smbPort"] == 4456  # a client's wins
+    r = rp.wait(rp.client.put(LOC, params=Q, json={"location": "local"}))
+    assert r.json()["properties"]["externalStoreDefault"]["smbPort"] == 4456
