@@ -148,7 +148,7 @@ class Api:
         record = self.controller().history.get(op.backupId)
         if record is None or record.status in ("Queued", "Running", "Creating"):
             return None
-        return _backup_outcome(record, _base_of(op))
+        return _backup_outcome(record, _DEFAULT_BASE)
 
     def poll_urls(self, base: str, op: Operation, version: str) -> dict[str, str]:
         # Never from the Host header: a client names a host, the provider says where it is.
@@ -334,10 +334,9 @@ def page(items: list[Any], top: int | None, skip: int) -> list[Any]:
     return items if top is None else items[:top]
 
 
-def _base_of(op: Operation) -> str:
-    # Operations are answered under the subscription they were polled with; a settled backup
-    # names its resource under the default one (ids are case-insensitive ARM paths anyway).
-    return arm.base_path("default", f"system.{arm.LOCATION}")
+# A backup settled after a restart is named under the default subscription: the one it was
+# started under is not kept (any subscription reaches the one provider).
+_DEFAULT_BASE = arm.base_path("default", f"system.{arm.LOCATION}")
 
 
 def _backup_outcome(record, base: str) -> Outcome:

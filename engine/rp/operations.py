@@ -154,11 +154,11 @@ class Operations:
         if running_here or (op.pid != os.getpid() and _alive(op.pid)):
             return op
         # Left InProgress by a process that is gone (a restart): settle it now, once.
-        outcome = (self._settle(op) if self._settle is not None else None) or Outcome(
-            500, {"error": {"code": "Interrupted", "message": "the provider restarted while "
-                            "this operation ran; start it again"}},
-            {"code": "Interrupted", "message": "the provider restarted while this operation "
-             "ran; start it again"})
+        outcome = self._settle(op) if self._settle is not None else None
+        if outcome is None:
+            error = {"code": "Interrupted", "message": "the provider restarted while this "
+                     "operation ran; start it again"}
+            outcome = Outcome(500, {"error": error}, error)
         self._finish(op, outcome)
         return op
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -73,8 +72,7 @@ def _protocol() -> type:
 
 class RpServer:
     def __init__(self, api: Api, host: str, port: int, *, tls_cert: str | None = None,
-                 tls_key: str | None = None, log: Callable[[str], None] | None = None,
-                 head_timeout: float = HEAD_TIMEOUT) -> None:
+                 tls_key: str | None = None, head_timeout: float = HEAD_TIMEOUT) -> None:
         self.api = api
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(family, socket.SOCK_STREAM)
@@ -120,8 +118,9 @@ class RpServer:
         self.api.operations.join(wait_for_jobs)
 
 
-def make_server(api: Api, host: str = "127.0.0.1", port: int = 0,
-                log: Callable[[str], None] | None = None, *, tls_cert: str | None = None,
-                tls_key: str | None = None, head_timeout: float = HEAD_TIMEOUT) -> RpServer:
-    return RpServer(api, host, port, tls_cert=tls_cert, tls_key=tls_key, log=log,
+def make_server(api: Api, host: str = "127.0.0.1", port: int = 0, *,
+                tls_cert: str | None = None, tls_key: str | None = None,
+                head_timeout: float = HEAD_TIMEOUT) -> RpServer:
+    """The server of ``api`` on ``host:port`` (0: a free port); it logs through ``api.log``."""
+    return RpServer(api, host, port, tls_cert=tls_cert, tls_key=tls_key,
                     head_timeout=head_timeout)
