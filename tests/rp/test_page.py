@@ -146,3 +146,13 @@ def test_the_page_keeps_working_under_400_concurrent_patches(page, rp: Rp, cert_
     finally:
         load.join(120)
     assert len(statuses) == 400 and set(statuses) == {202}
+
+
+def test_the_page_polls_its_own_origin_whatever_the_base_url(page, rp: Rp, cert_pair):
+    rp.api.base_url = "https://hub.example:13379"  # what clients elsewhere use; not this tab
+    _login(page, rp)
+    page.wait_for_selector("#app:not([hidden])")
+    page.fill("#f-frequency", "8")
+    page.click("#save-settings")
+    expect(page.locator("#message")).to_have_text("Settings saved.")  # the poll was answered
+    expect(page.locator("#s-frequency")).to_have_text("every 8 h")
