@@ -220,6 +220,12 @@ def build(api: Api) -> Any:
         if app.openapi_schema is None:
             doc = get_openapi(title=app.title, version=app.version, description=app.description,
                               routes=app.routes)
+            # FastAPI documents a 422 for validation errors; this provider answers them 400.
+            for ops in doc["paths"].values():
+                for op in ops.values():
+                    op.get("responses", {}).pop("422", None)
+            for name in ("HTTPValidationError", "ValidationError"):
+                doc.get("components", {}).get("schemas", {}).pop(name, None)
             doc.setdefault("components", {})["securitySchemes"] = {"bearer": {
                 "type": "http", "scheme": "bearer",
                 "description": "IBS_RP_TOKEN, or the token serve-rp printed on its first start"}}

@@ -71,3 +71,19 @@ def test_every_documented_operation_answers_and_others_are_refused(rp: Rp, cert_
                          f"backupLocations/local/backups/{uuid.uuid4()}/files",
                          params={"api-version": "2018-09-01"}).status_code == 404
     assert set(FILES) == {"/", "/static/app.css", "/static/app.js"}
+
+
+def test_document_marks_extensions_and_long_running_operations(rp: Rp):
+    doc = rp.anon.get("/openapi.json").json()
+    store = doc["components"]["schemas"]["ExternalStore"]["properties"]
+    marked = {name for name, schema in store.items() if schema.get("x-ibs-extension")}
+    assert marked == {"sources", "smbPort", "smbTimeoutSeconds"}
+    for route in ROUTES:
+        op = doc["paths"][route.template][route.method.lower()]
+        assert bool(op.get("x-ms-long-running-operation")) == route.long_running, route.handler
+        assert bool(op.get("x-ibs-extension")) == route.extension, route.handler
+        assert "422" not in op["responses"]  # validation errors are 400, as ARM's
+        if route.long_running:
+            assert set(op["responses"]["202"]["headers"]) == {
+                "Azure-AsyncOperation", "Location", "Retry-After"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
