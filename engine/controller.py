@@ -154,21 +154,25 @@ class Controller:
                   username: str | None = None, password: str | None = None,
                   cert: bytes | None = None, frequency_hours: int | None = None,
                   retention_days: int | None = None, scheduler: bool | None = None,
-                  sources: dict[str, str] | None = None) -> ConfigResult:
+                  sources: dict[str, str] | None = None,
+                  clear: tuple[str, ...] = ()) -> ConfigResult:
+        """``clear`` names settings to unset ("path", "cert": the REST API's BlankPut)."""
         old = self.settings
         raw = dict(read_settings_json(self.store))
-        if path is not None:  # "" clears it (the REST API's BlankPut)
-            raw["path"] = check_path(path) if path else None
+        if path is not None:
+            raw["path"] = check_path(path)
         if smb_port is not None:
             raw["smbPort"] = check_port(smb_port)
         if smb_timeout is not None:
             raw["smbTimeoutSeconds"] = check_smb_timeout(smb_timeout)
         if username is not None:
             raw["userName"] = username or None
-        if cert == b"":  # clears it (the REST API's BlankPut)
+        if "path" in clear:
+            raw.pop("path", None)
+        if "cert" in clear:
             raw.pop("encryptionCert", None)
             raw.pop("encryptionCertThumbprint", None)
-        elif cert is not None:
+        if cert is not None:
             parsed: Certificate = load_certificate(cert, "encryption certificate")
             raw["encryptionCert"] = base64.b64encode(parsed.der).decode("ascii")
             raw["encryptionCertThumbprint"] = parsed.thumbprint

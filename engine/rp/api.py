@@ -364,13 +364,17 @@ def settings_changes(esd: ExternalStore, *, replace: bool) -> dict[str, Any]:
     sources are kept when absent.
     """
     out: dict[str, Any] = {}
-    if esd.path is not None:
+    clear = tuple(name for name, value in (("path", esd.path), ("cert", esd.encryptionCertBase64))
+                  if value == "")
+    if clear:
+        out["clear"] = clear
+    if esd.path:
         out["path"] = esd.path
     if esd.userName is not None:
         out["username"] = esd.userName
     if esd.password is not None:
         out["password"] = esd.password
-    if esd.encryptionCertBase64 is not None:
+    if esd.encryptionCertBase64:
         out["cert"] = _b64("encryptionCertBase64", esd.encryptionCertBase64, "the .cer")
     for value, kwarg, default in (
             (esd.backupFrequencyInHours, "frequency_hours", DEFAULT_FREQUENCY_HOURS),
