@@ -101,8 +101,8 @@ def build(api: Api) -> Any:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return _json(exc.status_code, arm.error_body("NotFound" if exc.status_code == 404
-                                                     else "BadRequest", str(exc.detail)))
+        code = {404: "NotFound", 405: "MethodNotAllowed"}.get(exc.status_code, "BadRequest")
+        return _json(exc.status_code, arm.error_body(code, str(exc.detail)))
 
     def accepted(base: str, version: str, result: Accepted) -> Response:
         return _json(202, result.body, api.poll_urls(base, result.operation, version))

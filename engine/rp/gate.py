@@ -108,7 +108,7 @@ class Gate:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             headers[name.decode("latin-1").lower()] = value.decode("latin-1")
-        if method in ("GET", "HEAD") and path in self.public:
+        if method == "GET" and path in self.public:
             return scope, receive
         # Without the token nothing is told, not even whether a path exists.
         if not self.token.accepts(headers.get("authorization")):

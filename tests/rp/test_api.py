@@ -53,6 +53,11 @@ def test_page_and_document_are_public_and_hold_no_data(rp: Rp):
     assert rp.anon.get("/static/app.js").status_code == 200
     assert rp.anon.get("/static/app.css").status_code == 200
     assert rp.anon.get("/openapi.json").json()["openapi"].startswith("3.")
+    # only their GET is public: any other method is a request like any other
+    for method in ("HEAD", "POST", "TRACE"):
+        assert rp.anon.request(method, "/").status_code == 401
+        r = rp.client.request(method, "/")
+        assert r.status_code == 405 and r.headers["Allow"] == "GET"
 
 
 # --- api-version, paths, methods ---------------------------------------------------------
