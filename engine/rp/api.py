@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from engine.certs import load_pfx
-from engine.clock import Clock, SystemClock
-from engine.controller import Controller
-from engine.errors import (
+from ibs.engine.certs import load_pfx
+from ibs.engine.clock import Clock, SystemClock
+from ibs.engine.controller import Controller
+from ibs.engine.errors import (
     BadInput,
     CertificateError,
     IbsError,
@@ -28,19 +28,19 @@ from engine.errors import (
     MaintenanceInProgress,
     ShareError,
 )
-from engine.job import Job
-from engine.rp import arm
-from engine.rp.auth import TokenCheck
-from engine.rp.models import ExternalStore, RestoreOptions
-from engine.rp.operations import Operation, Operations, Outcome
-from engine.settings import (
+from ibs.engine.job import Job
+from ibs.engine.rp import arm
+from ibs.engine.rp.auth import TokenCheck
+from ibs.engine.rp.models import ExternalStore, RestoreOptions
+from ibs.engine.rp.operations import Operation, Operations, Outcome
+from ibs.engine.settings import (
     DEFAULT_FREQUENCY_HOURS,
     DEFAULT_RETENTION_DAYS,
     parse_source,
     read_settings_json,
 )
-from engine.store import Store
-from engine.units import human_bytes
+from ibs.engine.store import Store
+from ibs.engine.units import human_bytes
 
 CAPACITY_TTL = 15.0  # seconds a share's free space is reused before it is asked again
 
@@ -111,7 +111,7 @@ class Api:
         """One request through the whole HTTP stack (gate, FastAPI), without a socket."""
         import asyncio
 
-        from engine.rp.app import build, call
+        from ibs.engine.rp.app import build, call
 
         if self._app is None:
             self._app = build(self)

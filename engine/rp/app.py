@@ -20,11 +20,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from engine.errors import IbsError
-from engine.rp import arm, models, page
-from engine.rp.api import Accepted, Api, ApiError
-from engine.rp.gate import Gate
-from engine.rp.routes import ROUTES, Route
+from ibs.engine.errors import IbsError
+from ibs.engine.rp import arm, models, page
+from ibs.engine.rp.api import Accepted, Api, ApiError
+from ibs.engine.rp.gate import Gate
+from ibs.engine.rp.routes import ROUTES, Route
 
 AnyVersion = Annotated[Literal["2018-09-01", "2021-09-01"], Query(alias="api-version")]
 PatchVersion = Annotated[Literal["2021-09-01"], Query(alias="api-version")]

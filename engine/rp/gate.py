@@ -15,9 +15,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from engine.rp import arm
-from engine.rp.auth import TokenCheck
-from engine.rp.routes import match
+from ibs.engine.rp import arm
+from ibs.engine.rp.auth import TokenCheck
+from ibs.engine.rp.routes import match
 
 MAX_BODY = 8 * 1024 * 1024
 MAX_DEPTH = 32  # the deepest real body (a BackupLocation) has 4 levels

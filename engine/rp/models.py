@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-from engine.settings import FREQUENCY_HOURS, RETENTION_DAYS
+from ibs.engine.settings import FREQUENCY_HOURS, RETENTION_DAYS
 
 EXT: dict[str, Any] = {"x-ibs-extension": True}
 RO: dict[str, Any] = {"readOnly": True}

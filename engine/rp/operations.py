@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.clock import Clock
-from engine.manifest import format_time
-from engine.store import Store
+from ibs.engine.clock import Clock
+from ibs.engine.manifest import format_time
+from ibs.engine.store import Store
 
 FOLDER = "rp-operations"
 KEEP = 500  # finished operations remembered for polling

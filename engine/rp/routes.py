@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from engine.rp import arm
+from ibs.engine.rp import arm
 
 BASE = ("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
         f"/providers/{arm.NAMESPACE}")

@@ -16,8 +16,8 @@ import time
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from engine.rp.api import Api
-from engine.rp.app import build
+from ibs.engine.rp.api import Api
+from ibs.engine.rp.app import build
 
 HEAD_TIMEOUT = 10.0
 KEEP_ALIVE = 5

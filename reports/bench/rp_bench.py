@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reports.bench.common import Contender, Report, Target
+from ibs.reports.bench.common import Contender, Report, Target
 
 MIN_RPS = 500.0
 MAX_P99_MS = 50.0
@@ -33,7 +33,7 @@ METHOD = (
     "as answers come, for S seconds after a 1 s warm-up. Requests/s = 200 answers / S; latency "
     "per request with perf_counter; p50/p99 over all requests. Any answer other than 200 fails "
     "the run. Contenders: `ibs serve-rp --no-scheduler` (FastAPI, uvicorn) and "
-    "`python -m reports.bench.rp_legacy` (the former ThreadingHTTPServer stack)."
+    "`python -m ibs.reports.bench.rp_legacy` (the former ThreadingHTTPServer stack)."
 )
 
 
@@ -63,10 +63,10 @@ def _store(root: Path, backups: int) -> Path:
     """A store with ``backups`` real backups of a small role, made through the controller."""
     import datetime as dt
 
-    from engine.certs import new_certificate
-    from engine.clock import SystemClock
-    from engine.controller import Controller
-    from engine.store import Store
+    from ibs.engine.certs import new_certificate
+    from ibs.engine.clock import SystemClock
+    from ibs.engine.controller import Controller
+    from ibs.engine.store import Store
 
     share, src, store_dir = root / "share", root / "src" / "CA", root / "store"
     share.mkdir(parents=True)
@@ -157,10 +157,10 @@ def run_rp_bench(clients: int, seconds: float, backups: int, console) -> Report:
         loads: dict[str, Load] = {}
         for name, cmd in (
             ("ibs serve-rp (FastAPI, uvicorn)",
-             [sys.executable, "-m", "engine.cli", "serve-rp", "--store", str(store), "--port", "0",
+             [sys.executable, "-m", "ibs.engine.cli", "serve-rp", "--store", str(store), "--port", "0",
               "--no-scheduler"]),
             ("former server (ThreadingHTTPServer)",
-             [sys.executable, "-m", "reports.bench.rp_legacy", str(store)]),
+             [sys.executable, "-m", "ibs.reports.bench.rp_legacy", str(store)]),
         ):
             console.print(f"{name}: {clients} clients for {seconds:g} s ...")
             proc, url = _serve(cmd, env)

@@ -4,7 +4,7 @@ Until issue 14 the provider was served by the standard library's ``ThreadingHTTP
 thread per connection) with a hand-written dispatcher. This is that stack for the one request
 the benchmark sends (GET backups), doing the work it did per request: parse the query, match
 the route table, check the token and api-version, build the list, ``json.dumps(indent=2)``.
-Run as ``python -m reports.bench.rp_legacy STORE``; prints ``listening on <url>``.
+Run as ``python -m ibs.reports.bench.rp_legacy STORE``; prints ``listening on <url>``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
-from engine.rp.api import Api
-from engine.rp.auth import TokenCheck, digest
-from engine.rp.routes import match
+from ibs.engine.rp.api import Api
+from ibs.engine.rp.auth import TokenCheck, digest
+from ibs.engine.rp.routes import match
 
 
 class _Handler(BaseHTTPRequestHandler):

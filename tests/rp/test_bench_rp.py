@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_bench_rp_measures_both_servers_and_exits_by_its_targets(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "bench", "rp", "--seconds", "0.5",
+    r = subprocess.run([sys.executable, "-m", "ibs.engine.cli", "bench", "rp", "--seconds", "0.5",
                         "--clients", "2", "--backups", "2", "--out", str(tmp_path)],
                        env=env, capture_output=True, text=True, timeout=300, check=False)
     report = json.loads((tmp_path / "bench-rp.json").read_text())

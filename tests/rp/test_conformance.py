@@ -18,8 +18,8 @@ import uuid
 import httpx
 import pytest
 
-from engine.rp.api import Api
-from engine.rp.auth import TokenCheck, digest
+from ibs.engine.rp.api import Api
+from ibs.engine.rp.auth import TokenCheck, digest
 from tests.rp.conftest import BASE, LOC, TOKEN, Rp, V
 
 V2021 = "2021-09-01"

@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from engine.rp import gate
-from engine.rp.server import make_server
+from ibs.engine.rp import gate
+from ibs.engine.rp.server import make_server
 from tests.rp.conftest import LOC, TOKEN, Rp, V
 
 AUTH = f"Authorization: Bearer {TOKEN}\r\n"

@@ -7,8 +7,8 @@ import base64
 import re
 import uuid
 
-from engine.rp.page import FILES
-from engine.rp.routes import ROUTES
+from ibs.engine.rp.page import FILES
+from ibs.engine.rp.routes import ROUTES
 from tests.rp.conftest import Rp
 
 METHODS = ("get", "put", "post", "patch", "delete")

@@ -30,7 +30,7 @@ def test_the_readme_walkthrough_runs(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     shim = bin_dir / "ibs"
-    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m engine.cli \"$@\"\n")
+    shim.write_text(f"#!/bin/sh\nexec {sys.executable} -m ibs.engine.cli \"$@\"\n")
     shim.chmod(0o755)
     script = _block().replace("8480", str(port))
     # whatever happens, the provider the script started is stopped with it

@@ -17,9 +17,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from engine.rp.api import Api
-from engine.rp.app import build
-from engine.rp.auth import TokenCheck, digest
+from ibs.engine.rp.api import Api
+from ibs.engine.rp.app import build
+from ibs.engine.rp.auth import TokenCheck, digest
 from tests.rp.conftest import TOKEN
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
