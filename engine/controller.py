@@ -154,7 +154,9 @@ class Controller:
                   username: str | None = None, password: str | None = None,
                   cert: bytes | None = None, frequency_hours: int | None = None,
                   retention_days: int | None = None, scheduler: bool | None = None,
-                  sources: dict[str, str] | None = None) -> ConfigResult:
+                  sources: dict[str, str] | None = None,
+                  clear: tuple[str, ...] = ()) -> ConfigResult:
+        """``clear`` names settings to unset ("path", "cert": the REST API's BlankPut)."""
         old = self.settings
         raw = dict(read_settings_json(self.store))
         if path is not None:
@@ -165,6 +167,11 @@ class Controller:
             raw["smbTimeoutSeconds"] = check_smb_timeout(smb_timeout)
         if username is not None:
             raw["userName"] = username or None
+        if "path" in clear:
+            raw.pop("path", None)
+        if "cert" in clear:
+            raw.pop("encryptionCert", None)
+            raw.pop("encryptionCertThumbprint", None)
         if cert is not None:
             parsed: Certificate = load_certificate(cert, "encryption certificate")
             raw["encryptionCert"] = base64.b64encode(parsed.der).decode("ascii")

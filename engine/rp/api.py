@@ -1,30 +1,25 @@
-"""The route table and its handlers: (method, path, query, headers, body) -> Response.
+"""The provider: what each Microsoft.Backup.Admin operation does, with no HTTP in sight.
 
-No sockets here (``server`` feeds it), so tests and the OpenAPI generator read the same table
-the server dispatches on. Every handler calls the controller exactly as the CLI does; engine
-errors become ARM errors: ``BadInput`` 400, unknown backup 404, ``JobSlotTaken`` and
-``MaintenanceInProgress`` 409, a share fault 503 (code = the alert category).
+``app`` maps requests onto these methods; tests may call them directly. Every method calls the
+controller exactly as the CLI does; engine errors become ARM errors in ``app``: ``BadInput``
+400, unknown backup 404, ``JobSlotTaken`` and ``MaintenanceInProgress`` 409, a share fault 503
+(code = the alert category). Long-running methods answer :class:`Accepted`: the operation and
+the body the specification's examples show with the 202.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qs
 
 from ibs.engine.certs import load_pfx
-from ibs.engine.units import human_bytes
 from ibs.engine.clock import Clock, SystemClock
 from ibs.engine.controller import Controller
-from ibs.engine.job import Job
 from ibs.engine.errors import (
     BadInput,
     CertificateError,
@@ -33,33 +28,21 @@ from ibs.engine.errors import (
     MaintenanceInProgress,
     ShareError,
 )
-from ibs.engine.settings import parse_source
-from ibs.engine.store import Store
+from ibs.engine.job import Job
 from ibs.engine.rp import arm
 from ibs.engine.rp.auth import TokenCheck
+from ibs.engine.rp.models import ExternalStore, RestoreOptions
 from ibs.engine.rp.operations import Operation, Operations, Outcome
+from ibs.engine.settings import (
+    DEFAULT_FREQUENCY_HOURS,
+    DEFAULT_RETENTION_DAYS,
+    parse_source,
+    read_settings_json,
+)
+from ibs.engine.store import Store
+from ibs.engine.units import human_bytes
 
-MAX_BODY = 8 * 1024 * 1024
 CAPACITY_TTL = 15.0  # seconds a share's free space is reused before it is asked again
-BASE = ("/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}"
-        f"/providers/{arm.NAMESPACE}")
-ALL_VERSIONS = arm.API_VERSIONS
-PATCH_ONLY = (arm.PATCH_API_VERSION,)
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None  # JSON value, or bytes with content_type set
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json; charset=utf-8"
-
-    def payload(self) -> bytes:
-        if self.body is None:
-            return b""
-        if isinstance(self.body, bytes):
-            return self.body
-        return json.dumps(self.body, indent=2).encode("utf-8")
 
 
 class ApiError(Exception):
@@ -69,187 +52,70 @@ class ApiError(Exception):
         self.status, self.code, self.headers = status, code, headers or {}
 
 
-@dataclass(frozen=True)
-class Route:
-    method: str
-    path: str  # relative to BASE ("" for the document itself, absolute when starting "/")
-    handler: str
-    summary: str
-    versions: tuple[str, ...] = ALL_VERSIONS
-    long_running: bool = False
-    request: str | None = None  # schema name in the OpenAPI document
-    response: str | None = None
-    status: int = 200
-    extension: bool = False  # not in the real service's specification
-    auth: bool = True
-
-    @property
-    def template(self) -> str:
-        return self.path if self.path.startswith("/") else f"{BASE}/{self.path}"
-
-    @property
-    def regex(self) -> re.Pattern[str]:
-        parts = re.split(r"(\{\w+\})", self.template)
-        pattern = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p)
-                          for p in parts)
-        return re.compile(f"^{pattern}$", re.IGNORECASE)  # ARM paths are case-insensitive
-
-
-LOC = "backupLocations/{location}"
-ROUTES: tuple[Route, ...] = (
-    Route("GET", "operations", "list_operations", "List the provider's operations",
-          response="OperationList"),
-    Route("GET", f"/providers/{arm.NAMESPACE}/operations", "list_operations",
-          "List the provider's operations (ARM's tenant-level path)", response="OperationList"),
-    Route("GET", "backupLocations", "list_locations", "List backup locations (there is one: local)",
-          response="BackupLocationList"),
-    Route("GET", LOC, "get_location", "Get the backup location", response="BackupLocation"),
-    Route("PUT", LOC, "put_location", "Set the backup location (absent settings get defaults)",
-          long_running=True, request="BackupLocation", response="BackupLocation"),
-    Route("PATCH", LOC, "patch_location", "Change only the given settings (api-version 2021-09-01)",
-          versions=PATCH_ONLY, long_running=True, request="BackupLocation",
-          response="BackupLocation"),
-    Route("POST", f"{LOC}/createBackup", "create_backup", "Start an on-demand backup",
-          long_running=True, response="Backup"),
-    Route("POST", f"{LOC}/pruneExternalStore", "prune", "Delete or list backups past retention",
-          request="PruneRequest", response="PruneResult"),
-    Route("GET", f"{LOC}/backups", "list_backups", "List backups", response="BackupList"),
-    Route("GET", f"{LOC}/backups/{{backup}}", "get_backup", "Get one backup", response="Backup"),
-    Route("POST", f"{LOC}/backups/{{backup}}/restore", "restore", "Restore roles of a backup",
-          long_running=True, request="RestoreRequest", response="RestoreResult"),
-    Route("GET", f"{LOC}/operationStatuses/{{operationId}}", "operation_status",
-          "Status of a long-running operation (Azure-AsyncOperation)",
-          response="OperationStatus"),
-    Route("GET", f"{LOC}/operationResults/{{operationId}}", "operation_result",
-          "Result of a long-running operation (Location): 202 while running, then its answer"),
-    Route("GET", f"{LOC}/alerts", "list_alerts", "Active alerts with their remediation",
-          response="AlertList", extension=True),
-    Route("GET", "/openapi.json", "openapi", "This document", versions=(), auth=False,
-          extension=True),
-)
-
-
 @dataclass
-class Request:
-    method: str
-    params: dict[str, str]
-    query: dict[str, str]
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-    route: Route
+class Accepted:
+    """A long-running operation started (or done at once): 202 with this body, then polling."""
 
-    @property
-    def base(self) -> str:
-        return arm.base_path(self.params["subscriptionId"], self.params["resourceGroupName"])
-
-    def json(self) -> dict[str, Any]:
-        if not self.body.strip():
-            return {}
-        try:
-            value = json.loads(self.body)
-        except ValueError:
-            raise ApiError(400, "InvalidRequestContent", "the request body is not valid JSON") from None
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            raise ApiError(400, "InvalidRequestContent", "the request body must be a JSON object")
-        return value
-
-
-def _obj(value: Any, name: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise BadInput(f"{name} must be an object")
-    return value
-
-
-def _str(value: Any, name: str) -> str:
-    if not isinstance(value, str):
-        raise BadInput(f"{name} must be a string, got {value!r}")
-    return value
+    operation: Operation
+    body: Any = None
 
 
 class Api:
     """One provider over one store. Thread-safe: each request gets its own Controller, so the
-    job slot (a flock per open file) keeps two jobs apart here just as between processes."""
+    job slot (a flock per open file) keeps two jobs apart here just as between processes.
+
+    ``base_url`` is where clients reach this provider (the polling URLs are built from it,
+    never from a request's Host header); ``sources`` are role sources configured with the
+    provider (``--source``), used when the store has none, and ``smb_port`` the share's port
+    (``--smb-port``) when the store has none, so a client that sends the specification's fields
+    only can start a backup.
+    """
 
     def __init__(self, store_dir: str, token: TokenCheck, *, restore_root: str | None = None,
                  clock: Clock | None = None,
                  controller_factory: Callable[[Store, Clock], Controller] | None = None,
-                 log: Callable[[str], None] = lambda line: None) -> None:
+                 log: Callable[[str], None] = lambda line: None,
+                 base_url: str = "", sources: dict[str, str] | None = None,
+                 smb_port: int | None = None) -> None:
         self.store = Store(store_dir)
         self.token = token
         self.clock = clock or SystemClock()
         self.restore_root = os.path.abspath(restore_root or self.store.path("restores"))
         self._make_controller = controller_factory or (lambda store, clock: Controller(store, clock))
         self.log = log
-        self.operations = Operations(self.clock, self._crash_outcome)
+        self.base_url = base_url.rstrip("/")
+        self.sources = dict(sources or {})
+        self.smb_port = smb_port
+        self.operations = Operations(self.store, self.clock, self._crash_outcome, self._settle)
         self._jobs: dict[str, Job] = {}  # backups running in this process, for their progress
         self._lock = threading.Lock()
+        # Settings changes one at a time: each is a read-modify-write of the whole settings.
+        self._configuring = threading.Lock()
         self._capacity: tuple[tuple[Any, ...], float, str | None] | None = None
+        self._app: Any = None
+        self._readers = threading.local()
 
     def controller(self) -> Controller:
         return self._make_controller(self.store, self.clock)
 
-    # --- dispatch ------------------------------------------------------------------------
+    def reader(self) -> Controller:
+        """A controller for reads, one per thread and kept: its job history stays loaded
+        between requests (re-read only when another writer changed it). Never one that
+        starts a job: a job keeps its controller's slot while it runs."""
+        ctl = getattr(self._readers, "controller", None)
+        if ctl is None:
+            ctl = self._readers.controller = self.controller()
+        return ctl
 
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
-        path, _, qs = target.partition("?")
-        query = {k: v[-1] for k, v in parse_qs(qs, keep_blank_values=True).items()}
-        headers = {k.lower(): v for k, v in headers.items()}
-        try:
-            route, params, allowed = self._match(method, path)
-            # Without the token nothing is told, not even whether a path exists.
-            if (route is None or route.auth) and not self.token.accepts(headers.get("authorization")):
-                raise ApiError(401, "AuthenticationFailed",
-                               "a valid 'Authorization: Bearer <token>' header is required",
-                               {"WWW-Authenticate": 'Bearer realm="ibs"'})
-            if route is None:
-                if allowed:
-                    raise ApiError(405, "MethodNotAllowed",
-                                   f"{method} is not allowed here; use {', '.join(allowed)}",
-                                   {"Allow": ", ".join(allowed)})
-                raise ApiError(404, "NotFound", f"no resource at {path}")
-            if route.versions:
-                self._check_version(route, query.get("api-version"))
-            if "location" in params and params["location"].lower() != arm.LOCATION:
-                raise ApiError(404, "NotFound", f"no backup location {params['location']!r}; "
-                               f"the one location is {arm.LOCATION!r}")
-            if len(body) > MAX_BODY:
-                raise ApiError(413, "RequestTooLarge", f"the body is over {MAX_BODY} bytes")
-            request = Request(method, params, query, headers, body, route)
-            return getattr(self, route.handler)(request)
-        except ApiError as exc:
-            return Response(exc.status, arm.error_body(exc.code, str(exc)), exc.headers)
-        except IbsError as exc:
-            status, code = self.status_of(exc)
-            return Response(status, arm.error_body(code, str(exc)))
-        except Exception as exc:  # a bug: answer 500, log only its type (a message may hold data)
-            self.log(f"ibs serve-rp: internal error {type(exc).__name__} on {method} {path}")
-            return Response(500, arm.error_body("InternalError",
-                                                f"internal error ({type(exc).__name__})"))
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes = b""):
+        """One request through the whole HTTP stack (gate, FastAPI), without a socket."""
+        import asyncio
 
-    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], list[str]]:
-        allowed = []
-        for route in ROUTES:
-            m = route.regex.match(path)
-            if m:
-                if route.method == method:
-                    return route, m.groupdict(), []
-                allowed.append(route.method)
-        return None, {}, sorted(set(allowed))
+        from ibs.engine.rp.app import build, call
 
-    @staticmethod
-    def _check_version(route: Route, version: str | None) -> None:
-        if not version:
-            raise ApiError(400, "MissingApiVersionParameter",
-                           "the api-version query parameter is required "
-                           f"(supported: {', '.join(route.versions)})")
-        if version not in route.versions:
-            raise ApiError(400, "InvalidApiVersionParameter",
-                           f"api-version {version!r} is not supported for {route.method} here; "
-                           f"use {', '.join(route.versions)}")
+        if self._app is None:
+            self._app = build(self)
+        return asyncio.run(call(self._app, method, target, headers, body))
 
     @staticmethod
     def status_of(exc: IbsError) -> tuple[int, str]:
@@ -275,28 +141,28 @@ class Api:
         error = {"code": code, "message": message}
         return Outcome(status, {"error": error}, error)
 
-    def _accepted(self, request: Request, op: Operation) -> Response:
-        version = request.query.get("api-version", arm.API_VERSIONS[0])
-        host = request.headers.get("host", "127.0.0.1")
-        prefix = f"http://{host}{request.base}/backupLocations/{arm.LOCATION}"
-        return Response(202, None, {
+    def _settle(self, op: Operation) -> Outcome | None:
+        """The answer of an operation a previous process left running (see operations)."""
+        if op.kind != "CreateBackup" or op.backupId is None or op.outcome is not None:
+            return None
+        record = self.controller().history.get(op.backupId)
+        if record is None or record.status in ("Queued", "Running", "Creating"):
+            return None
+        return _backup_outcome(record, _DEFAULT_BASE)
+
+    def poll_urls(self, base: str, op: Operation, version: str) -> dict[str, str]:
+        # Never from the Host header: a client names a host, the provider says where it is.
+        prefix = f"{self.base_url or 'http://127.0.0.1'}{base}/backupLocations/{arm.LOCATION}"
+        return {
             "Azure-AsyncOperation": f"{prefix}/operationStatuses/{op.id}?api-version={version}",
             "Location": f"{prefix}/operationResults/{op.id}?api-version={version}",
             "Retry-After": "1",
-        })
+        }
 
-    # --- handlers ------------------------------------------------------------------------
+    # --- operations and the backup location -------------------------------------------------
 
-    def openapi(self, request: Request) -> Response:
-        from ibs.engine.rp.openapi import document
-
-        return Response(200, document())
-
-    def list_operations(self, request: Request) -> Response:
-        return Response(200, arm.operations_list())
-
-    def _location(self, ctl: Controller, base: str) -> dict[str, Any]:
-        return arm.location_resource(ctl, base, self.capacity(ctl))
+    def list_operations(self) -> dict[str, Any]:
+        return arm.operations_list()
 
     def capacity(self, ctl: Controller) -> str | None:
         """The share's free space ("29.6 TB"), or None when it cannot be reached now."""
@@ -316,66 +182,63 @@ class Api:
         self._capacity = (key, now, value)
         return value
 
-    def list_locations(self, request: Request) -> Response:
-        return Response(200, {"value": [self._location(self.controller(), request.base)]})
+    def location(self, base: str, ctl: Controller | None = None) -> dict[str, Any]:
+        ctl = ctl or self.controller()
+        return arm.location_resource(ctl, base, self.capacity(ctl))
 
-    def get_location(self, request: Request) -> Response:
-        return Response(200, self._location(self.controller(), request.base))
+    def list_locations(self, base: str, top: int | None = None, skip: int = 0) -> dict[str, Any]:
+        return {"value": page([self.location(base)], top, skip)}
 
-    def put_location(self, request: Request) -> Response:
-        return self._configure(request, replace=True)
-
-    def patch_location(self, request: Request) -> Response:
-        return self._configure(request, replace=False)
-
-    def _configure(self, request: Request, *, replace: bool) -> Response:
-        body = request.json()
-        props = _obj(body.get("properties"), "properties")
-        changes = settings_changes(_obj(props.get("externalStoreDefault"),
-                                        "properties.externalStoreDefault"), replace=replace)
+    def configure(self, base: str, store: ExternalStore | None, *, replace: bool) -> Accepted:
+        """PUT (``replace``) or PATCH: validate all, store all or nothing, answer at once."""
+        changes = settings_changes(store or ExternalStore(), replace=replace)
         ctl = self.controller()
-        result = ctl.configure(**changes)  # validation errors answer 400 right away
-        self._capacity = None
+        if self.smb_port is not None and "smb_port" not in changes \
+                and "smbPort" not in read_settings_json(self.store):
+            changes["smb_port"] = self.smb_port  # the provider's own, until a client sets one
+        with self._configuring:
+            result = ctl.configure(**changes)  # validation errors answer 400 right away
+            self._capacity = None
+            resource = self.location(base, ctl)
         for warning in result.warnings:
             self.log(f"ibs serve-rp: warning: {warning}")
-        resource = self._location(ctl, request.base)
         if result.pruned:
             resource["properties"]["prunedPaths"] = result.pruned
         op = self.operations.done("UpdateBackupLocation", Outcome(200, resource))
-        return self._accepted(request, op)
+        return Accepted(op, resource)
 
-    def create_backup(self, request: Request) -> Response:
+    # --- backups -------------------------------------------------------------------------
+
+    def create_backup(self, base: str) -> Accepted:
         ctl = self.controller()
+        if self.sources and not ctl.settings.sources:
+            # The provider's own sources, for a client that sends the specification's fields
+            # only; stored like any setting, so the CLI and the schedule see them too.
+            with self._configuring:
+                if not ctl.settings.sources:
+                    ctl.configure(sources=self.sources)
         job = ctl.start_backup("OnDemand")  # 400 / 409 right away; the slot is now held
-        backup_id = job.record.id
+        record = job.record
         with self._lock:
-            self._jobs[backup_id] = job
-        base = request.base
+            self._jobs[record.id] = job
 
         def work() -> Outcome:
             try:
-                record = job.run()
+                done = job.run()
             finally:
                 with self._lock:
-                    self._jobs.pop(backup_id, None)
+                    self._jobs.pop(record.id, None)
                 self._capacity = None
-            self.log(f"ibs serve-rp: backup {record.id} {record.status}"
-                     + (f": {record.error['message']}" if record.error else ""))
-            error = None
-            if record.status not in ("Succeeded", "PartialSucceeded"):
-                err = record.error or {"category": "GeneralFault", "message": record.status}
-                error = {"code": err["category"], "message": err["message"]}
-            return Outcome(200, arm.backup_resource(record, base), error)
+            self.log(f"ibs serve-rp: backup {done.id} {done.status}"
+                     + (f": {done.error['message']}" if done.error else ""))
+            return _backup_outcome(done, base)
 
-        op = self.operations.start("CreateBackup", work)
-        return self._accepted(request, op)
+        op = self.operations.start("CreateBackup", work, backup_id=record.id)
+        return Accepted(op, arm.backup_resource(record, base))
 
-    def prune(self, request: Request) -> Response:
-        kind = request.json().get("operationType", "Default")
-        if kind not in ("Default", "DryRun"):
-            raise BadInput(f"operationType must be Default or DryRun, got {kind!r}")
-        paths = self.controller().prune(dry_run=kind == "DryRun")
-        return Response(200, {"pathsToDelete": paths})
+    def prune(self, operation_type: str) -> dict[str, Any]:
+        paths = self.controller().prune(dry_run=operation_type == "DryRun")
+        return {"properties": {"pathsToDelete": paths}}
 
     def progress(self, backup_id: str) -> dict[str, Any] | None:
         with self._lock:
@@ -385,7 +248,7 @@ class Api:
             role, done, total = p.role, p.done_bytes, p.total_bytes
         else:
             # A job another process runs (the CLI, the daemon) saves its progress as it goes.
-            record = self.controller().history.get(backup_id)
+            record = self.reader().history.get(backup_id)
             if record is None or not record.progress:
                 return None
             role, done, total = (record.progress["role"], record.progress["doneBytes"],
@@ -394,10 +257,12 @@ class Api:
         return {"role": role, "doneBytes": done, "totalBytes": total,
                 "percent": None if percent is None else round(percent, 1)}
 
-    def list_backups(self, request: Request) -> Response:
-        records = self.controller().backups()
-        return Response(200, {"value": [arm.backup_resource(r, request.base, self.progress(r.id))
-                                        for r in reversed(records)]})
+    def list_backups(self, base: str, top: int | None = None, skip: int = 0) -> dict[str, Any]:
+        records = page(list(reversed(self.reader().backups())), top, skip)
+        return {"value": [arm.backup_resource(r, base, self._progress_of(r)) for r in records]}
+
+    def _progress_of(self, record) -> dict[str, Any] | None:
+        return self.progress(record.id) if record.status in ("Queued", "Running") else None
 
     def _record(self, ctl: Controller, name: str):
         try:
@@ -405,31 +270,21 @@ class Api:
         except BadInput as exc:
             raise ApiError(404, "NotFound", str(exc)) from None
 
-    def get_backup(self, request: Request) -> Response:
-        record = self._record(self.controller(), request.params["backup"])
-        return Response(200, arm.backup_resource(record, request.base, self.progress(record.id)))
+    def get_backup(self, base: str, name: str) -> dict[str, Any]:
+        record = self._record(self.reader(), name)
+        return arm.backup_resource(record, base, self._progress_of(record))
 
-    def restore(self, request: Request) -> Response:
+    def restore(self, base: str, name: str, options: RestoreOptions | None) -> Accepted:
         ctl = self.controller()
-        record = self._record(ctl, request.params["backup"])
-        body = request.json()
-        role = body.get("roleName") or None
-        if role is not None:
-            role = _str(role, "roleName")
-        pfx_b64 = body.get("decryptionCertBase64")
-        if not pfx_b64:
+        record = self._record(ctl, name)
+        options = options or RestoreOptions()
+        role = options.roleName or None
+        if not options.decryptionCertBase64:
             raise BadInput("decryptionCertBase64 is required: the .pfx that decrypts this backup")
-        try:
-            pfx = base64.b64decode(_str(pfx_b64, "decryptionCertBase64"), validate=True)
-        except binascii.Error:
-            raise BadInput("decryptionCertBase64 is not valid base64") from None
-        password = body.get("decryptionCertPassword")
-        if password is not None:
-            password = _str(password, "decryptionCertPassword")
-        key = load_pfx(pfx, password, "decryptionCertBase64")  # in memory only
-        del pfx, password, body
+        pfx = _b64("decryptionCertBase64", options.decryptionCertBase64, "the .pfx")
+        key = load_pfx(pfx, options.decryptionCertPassword, "decryptionCertBase64")  # memory only
+        del pfx, options
         target = self._restore_target(record.id)
-        base = request.base
 
         def work() -> Outcome:
             try:
@@ -445,8 +300,7 @@ class Api:
                                  "backupId": record.id, "roleName": role or "",
                                  "target": target, "restored": restored})
 
-        op = self.operations.start("RestoreBackup", work)
-        return self._accepted(request, op)
+        return Accepted(self.operations.start("RestoreBackup", work))
 
     def _restore_target(self, backup_id: str) -> str:
         os.makedirs(self.restore_root, mode=0o700, exist_ok=True)
@@ -459,77 +313,84 @@ class Api:
             except FileExistsError:
                 n += 1
 
-    def _operation(self, request: Request) -> Operation:
-        op = self.operations.get(request.params["operationId"])
+    # --- polling ---------------------------------------------------------------------------
+
+    def operation(self, op_id: str) -> Operation:
+        op = self.operations.get(op_id)
         if op is None:
-            raise ApiError(404, "NotFound", f"no operation {request.params['operationId']!r} "
-                           "(operations are kept in memory until the provider restarts)")
+            raise ApiError(404, "NotFound", f"no operation {op_id!r} (finished operations are "
+                           "kept for the last 500)")
         return op
 
-    def operation_status(self, request: Request) -> Response:
-        op = self._operation(request)
-        rid = f"{request.base}/backupLocations/{arm.LOCATION}/operationStatuses/{op.id}"
-        return Response(200, op.status_json(rid))
-
-    def operation_result(self, request: Request) -> Response:
-        op = self._operation(request)
-        if op.outcome is None:
-            return Response(202, None, {"Location": f"http://{request.headers.get('host', '')}"
-                                        f"{request.base}/backupLocations/{arm.LOCATION}"
-                                        f"/operationResults/{op.id}"
-                                        f"?api-version={request.query['api-version']}",
-                                        "Retry-After": "1"})
-        return Response(op.outcome.status, op.outcome.body)
-
-    def list_alerts(self, request: Request) -> Response:
+    def list_alerts(self, all_alerts: bool = False) -> dict[str, Any]:
         book = self.controller().alert_book()
-        alerts = book.alerts if request.query.get("all") == "true" else book.active()
-        return Response(200, {"value": [a.to_json() for a in alerts]})
+        alerts = book.alerts if all_alerts else book.active()
+        return {"value": [a.to_json() for a in alerts]}
 
 
-def settings_changes(esd: dict[str, Any], *, replace: bool) -> dict[str, Any]:
+def page(items: list[Any], top: int | None, skip: int) -> list[Any]:
+    """OData ``$skip`` then ``$top``."""
+    items = items[skip:]
+    return items if top is None else items[:top]
+
+
+# A backup settled after a restart is named under the default subscription: the one it was
+# started under is not kept (any subscription reaches the one provider).
+_DEFAULT_BASE = arm.base_path("default", f"system.{arm.LOCATION}")
+
+
+def _backup_outcome(record, base: str) -> Outcome:
+    error = None
+    if record.status not in ("Succeeded", "PartialSucceeded"):
+        err = record.error or {"category": "GeneralFault", "message": record.status}
+        error = {"code": err["category"], "message": err["message"]}
+    return Outcome(200, arm.backup_resource(record, base), error)
+
+
+def _b64(name: str, value: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:  # binascii.Error, and a non-ASCII character (a plain ValueError)
+        raise BadInput(f"{name} is not valid base64 (give {what}'s bytes, base64-encoded)") from None
+
+
+def settings_changes(esd: ExternalStore, *, replace: bool) -> dict[str, Any]:
     """``externalStoreDefault`` -> keyword arguments of ``Controller.configure``.
 
     Read-only fields and nulls are ignored (so a GET, edited, can be PUT back: the write-only
-    password reads back null and stays as it is). With ``replace`` (PUT) an absent frequency,
+    password reads back null and stays as it is). "" clears path, user name, password and
+    certificate (the specification's BlankPut). With ``replace`` (PUT) an absent frequency,
     retention or scheduler switch gets its default; path, credentials, certificate and
-    sources are kept when absent, as the engine cannot unset them.
+    sources are kept when absent.
     """
-    from ibs.engine.settings import DEFAULT_FREQUENCY_HOURS, DEFAULT_RETENTION_DAYS
-
     out: dict[str, Any] = {}
-    if esd.get("path") is not None:
-        out["path"] = _str(esd["path"], "path")
-    if esd.get("userName") is not None:
-        out["username"] = _str(esd["userName"], "userName")
-    if esd.get("password") is not None:
-        out["password"] = _str(esd["password"], "password")
-    if esd.get("encryptionCertBase64") is not None:
-        try:
-            out["cert"] = base64.b64decode(_str(esd["encryptionCertBase64"], "encryptionCertBase64"),
-                                           validate=True)
-        except binascii.Error:
-            raise BadInput("encryptionCertBase64 is not valid base64 (give the .cer's bytes, "
-                           "base64-encoded)") from None
-    for field_name, kwarg, default in (
-            ("backupFrequencyInHours", "frequency_hours", DEFAULT_FREQUENCY_HOURS),
-            ("backupRetentionPeriodInDays", "retention_days", DEFAULT_RETENTION_DAYS),
-            ("isBackupSchedulerEnabled", "scheduler", True),
-            ("smbPort", "smb_port", None), ("smbTimeoutSeconds", "smb_timeout", None)):
-        if esd.get(field_name) is not None:
-            out[kwarg] = esd[field_name]
+    clear = tuple(name for name, value in (("path", esd.path), ("cert", esd.encryptionCertBase64))
+                  if value == "")
+    if clear:
+        out["clear"] = clear
+    if esd.path:
+        out["path"] = esd.path
+    if esd.userName is not None:
+        out["username"] = esd.userName
+    if esd.password is not None:
+        out["password"] = esd.password
+    if esd.encryptionCertBase64:
+        out["cert"] = _b64("encryptionCertBase64", esd.encryptionCertBase64, "the .cer")
+    for value, kwarg, default in (
+            (esd.backupFrequencyInHours, "frequency_hours", DEFAULT_FREQUENCY_HOURS),
+            (esd.backupRetentionPeriodInDays, "retention_days", DEFAULT_RETENTION_DAYS),
+            (esd.isBackupSchedulerEnabled, "scheduler", True),
+            (esd.smbPort, "smb_port", None), (esd.smbTimeoutSeconds, "smb_timeout", None)):
+        if value is not None:
+            out[kwarg] = value
         elif replace and default is not None:
             out[kwarg] = default
-    if "scheduler" in out and not isinstance(out["scheduler"], bool):
-        raise BadInput(f"isBackupSchedulerEnabled must be true or false, got {out['scheduler']!r}")
-    if esd.get("sources") is not None:
-        sources = _obj(esd["sources"], "sources")
-        out["sources"] = dict(_source(role, folder) for role, folder in sources.items())
+    if esd.sources is not None:
+        out["sources"] = dict(_source(role, folder) for role, folder in esd.sources.items())
     return out
 
 
-def _source(role: Any, folder: Any) -> tuple[str, str]:
-    role, folder = _str(role, "role name"), _str(folder, "source folder")
+def _source(role: str, folder: str) -> tuple[str, str]:
     if "=" in role:
         raise BadInput(f"role name {role!r} must not contain '='")
     return parse_source(f"{role}={folder}")

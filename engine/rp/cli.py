@@ -9,6 +9,7 @@ import sys
 import threading
 
 from ibs.engine.errors import BadInput
+from ibs.engine.settings import check_port, parse_sources
 from ibs.engine.store import Store, resolve_store_dir
 
 DEFAULT_PORT = 8480
@@ -26,8 +27,21 @@ def register(sub) -> None:
     p.add_argument("--restore-root", metavar="DIR",
                    help="where restores go, each into <DIR>/<backup-id>-<n>/ "
                         "(default <store>/restores)")
-    p.add_argument("--with-scheduler", action="store_true",
-                   help="also run scheduled backups in this process (as 'ibs daemon' does)")
+    p.add_argument("--no-scheduler", action="store_true",
+                   help="do not run scheduled backups in this process (they run by default, "
+                        "as the real provider runs them)")
+    p.add_argument("--with-scheduler", action="store_true", help=argparse.SUPPRESS)  # the default now
+    p.add_argument("--source", action="append", default=[], metavar="ROLE=DIR",
+                   help="a role's data folder, used when the store has none (so a client sending "
+                        "the specification's fields only can start a backup); repeatable")
+    p.add_argument("--smb-port", type=int, metavar="N",
+                   help="the share's TCP port when the store has none (a client sending the "
+                        "specification's fields only cannot give one; default 445)")
+    p.add_argument("--base-url", metavar="URL",
+                   help="the URL clients reach this provider by, for the polling URLs "
+                        "(default: the address it listens on; never the request's Host header)")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate chain")
+    p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     p.set_defaults(func=cmd_serve_rp)
 
 
@@ -59,11 +73,23 @@ def cmd_serve_rp(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise BadInput(f"--port must be between 0 and 65535, got {args.port}")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise BadInput("give --tls-cert and --tls-key together (the certificate and its key)")
+    for flag, path in (("--tls-cert", args.tls_cert), ("--tls-key", args.tls_key)):
+        if path and not os.path.isfile(path):
+            raise BadInput(f"{flag} {path} is not a file")
+    if args.base_url and not args.base_url.startswith(("http://", "https://")):
+        raise BadInput(f"--base-url must start with http:// or https://, got {args.base_url!r}")
+    sources = parse_sources(args.source)
+    if args.smb_port is not None:
+        check_port(args.smb_port)
     store = Store(resolve_store_dir(getattr(args, "store", None)))
     check, new_token = load_or_create(store)
-    api = Api(store.root, check, restore_root=args.restore_root, log=_say)
+    api = Api(store.root, check, restore_root=args.restore_root, log=_say,
+              base_url=args.base_url or "", sources=sources, smb_port=args.smb_port)
     try:
-        server = make_server(api, args.bind, args.port, log=_say)
+        server = make_server(api, args.bind, args.port, tls_cert=args.tls_cert,
+                             tls_key=args.tls_key)
     except OSError as exc:
         raise BadInput(f"cannot listen on {args.bind}:{args.port}: {exc.strerror}") from None
     stopping = threading.Event()
@@ -84,7 +110,7 @@ def cmd_serve_rp(args: argparse.Namespace) -> int:
          f"{api.restore_root})")
 
     server.start()
-    scheduler = _start_scheduler(store, stopping) if args.with_scheduler else None
+    scheduler = None if args.no_scheduler else _start_scheduler(store, stopping)
     stopping.wait()
     _say("ibs serve-rp: stopping (waiting for a running job to finish)")
     server.stop()

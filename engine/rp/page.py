@@ -238,7 +238,9 @@ async function call(method, path, payload) {
 async function longRunning(method, path, payload, onTick) {
   const first = await call(method, path, payload);
   if (first.status !== 202) return first;
-  const location = first.headers.get("Location");
+  // Polled on this page's own origin: the provider's --base-url may name another host.
+  const polled = new URL(first.headers.get("Location"), window.location.href);
+  const location = window.location.origin + polled.pathname + polled.search;
   for (;;) {
     await new Promise((ok) => setTimeout(ok, 700));
     if (onTick) onTick();

@@ -13,7 +13,7 @@ import argparse
 from pathlib import Path
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     p = sub.add_parser("bench", help="measure backup/restore throughput and memory against "
                        "cp, restic and plain SMB, and the simulator against bare SimPy")
     kinds = p.add_subparsers(dest="bench_kind", required=False, metavar="KIND")
@@ -49,6 +49,17 @@ def register(sub) -> None:  # noqa: ANN001
     k.add_argument("--profile", action="store_true",
                    help="also profile one hub run (cProfile) into the report")
     k.set_defaults(func=run)
+    k = kinds.add_parser("rp", help="the Backup RP: GET backups with concurrent clients, "
+                         "ibs serve-rp beside its former http.server stack")
+    k.add_argument("--clients", type=int, default=20, metavar="N",
+                   help="concurrent clients, one connection each (default 20)")
+    k.add_argument("--seconds", type=float, default=5.0, metavar="S",
+                   help="measured seconds per server (default 5)")
+    k.add_argument("--backups", type=int, default=20, metavar="N",
+                   help="backups in the store the list answers with (default 20)")
+    k.add_argument("--out", default="bench-report", metavar="DIR",
+                   help="report folder (default bench-report/)")
+    k.set_defaults(func=run)
     k = kinds.add_parser("all", help="every kind above in one run and one report "
                          "(bench-all.md/.json), plus the stateful fuzzer's programs/s; "
                          "the default KIND")
@@ -75,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_sim(args, console)
     if args.bench_kind == "all":
         return _run_all(args, console)
+    if args.bench_kind == "rp":
+        return _run_rp(args, console)
     if args.size_mib < 1:
         console.print("ibs: --size-mib must be at least 1")
         return 2
@@ -97,6 +110,24 @@ def run(args: argparse.Namespace) -> int:
     return _failed_exit(report)
 
 
+def _run_rp(args: argparse.Namespace, console) -> int:
+    import sys
+
+    if args.clients < 1 or not args.seconds > 0 or args.backups < 0:
+        print("ibs: --clients must be at least 1, --seconds more than 0, --backups 0 or more",
+              file=sys.stderr)
+        return 2
+    from ibs.scenarios.bench.rp_bench import run_rp_bench
+
+    console.print(f"ibs bench rp: {args.clients} clients, {args.seconds:g} s each, "
+                  f"{args.backups} backups")
+    report = run_rp_bench(args.clients, args.seconds, args.backups, console)
+    report.print(console)
+    md, js = report.write(Path(args.out))
+    console.print(f"report: {md} and {js}")
+    return _failed_exit(report)
+
+
 def _failed_exit(report) -> int:
     """1 when a target failed (named on stderr), else 0."""
     import sys
@@ -109,7 +140,7 @@ def _failed_exit(report) -> int:
     return 0
 
 
-def _run_sim(args: argparse.Namespace, console) -> int:  # noqa: ANN001
+def _run_sim(args: argparse.Namespace, console) -> int:
     import sys
 
     from ibs.engine.errors import BadInput
@@ -144,7 +175,7 @@ def _run_sim(args: argparse.Namespace, console) -> int:  # noqa: ANN001
     return 0
 
 
-def _run_all(args: argparse.Namespace, console) -> int:  # noqa: ANN001
+def _run_all(args: argparse.Namespace, console) -> int:
     import sys
 
     if args.size_mib < 1:

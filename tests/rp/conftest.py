@@ -130,7 +130,7 @@ def rp(tmp_path: Path) -> Iterator[Rp]:
     api = Api(str(store_dir), TokenCheck(digest(TOKEN)), clock=SystemClock(),
               restore_root=str(tmp_path / "restores"), controller_factory=factory,
               log=logs.append)
-    server = make_server(api, "127.0.0.1", 0, log=logs.append)
+    server = make_server(api, "127.0.0.1", 0)
     server.start()
 
     def keep(response: httpx.Response) -> None:

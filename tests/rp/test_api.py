@@ -12,7 +12,7 @@ import pytest
 
 from ibs.engine.errors import BadInput
 from ibs.engine.settings import check_frequency, check_retention
-from tests.rp.conftest import BASE, LOC, SHARE_PASSWORD, TOKEN, V, Rp
+from tests.rp.conftest import BASE, LOC, SHARE_PASSWORD, TOKEN, Rp, V
 
 Q = {"api-version": V}
 
@@ -53,6 +53,11 @@ def test_page_and_document_are_public_and_hold_no_data(rp: Rp):
     assert rp.anon.get("/static/app.js").status_code == 200
     assert rp.anon.get("/static/app.css").status_code == 200
     assert rp.anon.get("/openapi.json").json()["openapi"].startswith("3.")
+    # only their GET is public: any other method is a request like any other
+    for method in ("HEAD", "POST", "TRACE"):
+        assert rp.anon.request(method, "/").status_code == 401
+        r = rp.client.request(method, "/")
+        assert r.status_code == 405 and r.headers["Allow"] == "GET"
 
 
 # --- api-version, paths, methods ---------------------------------------------------------
@@ -109,12 +114,13 @@ def test_operations_list(rp: Rp):
 
 def test_blank_put_is_long_running_and_returns_the_defaults(rp: Rp):
     first = rp.client.put(LOC, params=Q)
-    assert first.status_code == 202 and first.content == b""
+    assert first.status_code == 202
     status = rp.client.get(first.headers["Azure-AsyncOperation"]).json()
     assert status["status"] == "Succeeded" and status["endTime"]
     r = rp.wait(first)
     assert r.status_code == 200
     loc = r.json()
+    assert first.json() == loc  # the 202 carries the resource, as the specification's examples
     assert loc["id"] == f"{BASE}/backupLocations/local" and loc["name"] == "local"
     assert loc["type"] == "Microsoft.Backup.Admin/backupLocations"
     store = loc["properties"]["externalStoreDefault"]
@@ -178,7 +184,7 @@ def test_put_resets_absent_schedule_settings_patch_keeps_them(rp: Rp, cert_pair)
 
 @pytest.mark.parametrize("field,value,expected", [
     ("backupFrequencyInHours", 3, lambda: _engine_message(check_frequency, 3)),
-    ("backupFrequencyInHours", "6", lambda: _engine_message(check_frequency, "6")),
+    ("backupFrequencyInHours", "6", lambda: "backupFrequencyInHours must be an integer"),
     ("backupRetentionPeriodInDays", 15, lambda: _engine_message(check_retention, 15)),
     ("path", "relative/folder", lambda: "neither a UNC path"),
     ("path", "/no/such/folder/anywhere", lambda: "does not exist"),
@@ -206,7 +212,9 @@ def test_oversized_and_chunked_bodies_are_refused(rp: Rp):
 
 
 def test_bad_bodies_are_400(rp: Rp):
-    _error(rp.client.put(LOC, params=Q, content=b"{not json"), 400, "InvalidRequestContent")
+    json_type = {"Content-Type": "application/json"}
+    _error(rp.client.put(LOC, params=Q, content=b"{not json", headers=json_type), 400,
+           "InvalidRequestContent")
     _error(rp.client.put(LOC, params=Q, json=[1, 2]), 400, "InvalidRequestContent")
     _error(rp.client.put(LOC, params=Q, json={"properties": 5}), 400, "BadRequest")
 
@@ -306,12 +314,14 @@ def test_prune_external_store(rp: Rp, cert_pair):
     leftover.mkdir()
     url = f"{LOC}/pruneExternalStore"
     dry = rp.client.post(url, params=Q, json={"operationType": "DryRun"})
-    assert dry.status_code == 200 and dry.json() == {"pathsToDelete": [str(leftover)]}
+    assert dry.status_code == 200
+    assert dry.json() == {"properties": {"pathsToDelete": [str(leftover)]}}
     assert leftover.exists()
     done = rp.client.post(url, params=Q, json={"operationType": "Default"})
-    assert done.json() == {"pathsToDelete": [str(leftover)]}
+    assert done.json() == {"properties": {"pathsToDelete": [str(leftover)]}}
     assert not leftover.exists()
-    assert rp.client.post(url, params=Q).json() == {"pathsToDelete": []}  # Default, nothing left
+    # Default, nothing left
+    assert rp.client.post(url, params=Q).json() == {"properties": {"pathsToDelete": []}}
     _error(rp.client.post(url, params=Q, json={"operationType": "Everything"}), 400)
 
 

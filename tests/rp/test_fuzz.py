@@ -35,10 +35,9 @@ bodies = st.one_of(st.binary(max_size=64), json_values.map(lambda v: json.dumps(
 def test_any_request_gets_a_well_formed_answer(tmp_path_factory, method, path, version, body):
     api = _api(tmp_path_factory)
     r = api.handle(method, f"{path}?api-version={version}", {"Authorization": f"Bearer {TOKEN}"}, body)
-    assert r.status in (200, 202, 400, 404, 405, 409), (r.status, r.body)
+    assert r.status in (200, 202, 400, 404, 405, 409, 415), (r.status, r.content)
     if r.status >= 400:
         assert set(r.body["error"]) == {"code", "message"}
-    r.payload()
     api.operations.join(30)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import ibs.engine.rp
 
-ALLOWED_THIRD_PARTY = {"jinja2"}
+ALLOWED_THIRD_PARTY = {"jinja2", "fastapi", "starlette", "pydantic", "uvicorn"}
 
 
 def test_rp_imports_only_the_engine_stdlib_and_jinja2():

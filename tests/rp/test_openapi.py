@@ -7,8 +7,8 @@ import base64
 import re
 import uuid
 
-from ibs.engine.rp.api import ROUTES
 from ibs.engine.rp.page import FILES
+from ibs.engine.rp.routes import ROUTES
 from tests.rp.conftest import Rp
 
 METHODS = ("get", "put", "post", "patch", "delete")
@@ -21,10 +21,10 @@ def _concrete(template: str, values: dict[str, str]) -> str:
 def test_document_lists_exactly_the_served_routes(rp: Rp):
     doc = rp.anon.get("/openapi.json").json()
     documented = {(path, m.upper()) for path, ops in doc["paths"].items() for m in ops}
-    served = {(r.template, r.method) for r in ROUTES}
+    served = {(r.template, r.method) for r in ROUTES} | {("/openapi.json", "GET")}
     assert documented == served
-    for path, ops in doc["paths"].items():
-        for method, op in ops.items():
+    for ops in doc["paths"].values():
+        for op in ops.values():
             for ref in re.findall(r'"\$ref": "#/components/schemas/(\w+)"', str(op).replace("'", '"')):
                 assert ref in doc["components"]["schemas"]
 
@@ -48,9 +48,10 @@ def test_every_documented_operation_answers_and_others_are_refused(rp: Rp, cert_
         for method in METHODS:
             params = {}
             if method in ops:
-                versions = [p for p in ops[method]["parameters"] if p["name"] == "api-version"]
+                versions = [p["schema"] for p in ops[method].get("parameters", [])
+                            if p["name"] == "api-version"]
                 if versions:
-                    params["api-version"] = versions[0]["schema"]["enum"][-1]
+                    params["api-version"] = versions[0].get("enum", [versions[0].get("const")])[-1]
             body = {"operationType": "DryRun"} if url.endswith("pruneExternalStore") else {}
             if url.endswith("/restore"):
                 body = {"decryptionCertBase64": base64.b64encode(cert_pair.pfx).decode(),
@@ -70,3 +71,19 @@ def test_every_documented_operation_answers_and_others_are_refused(rp: Rp, cert_
                          f"backupLocations/local/backups/{uuid.uuid4()}/files",
                          params={"api-version": "2018-09-01"}).status_code == 404
     assert set(FILES) == {"/", "/static/app.css", "/static/app.js"}
+
+
+def test_document_marks_extensions_and_long_running_operations(rp: Rp):
+    doc = rp.anon.get("/openapi.json").json()
+    store = doc["components"]["schemas"]["ExternalStore"]["properties"]
+    marked = {name for name, schema in store.items() if schema.get("x-ibs-extension")}
+    assert marked == {"sources", "smbPort", "smbTimeoutSeconds"}
+    for route in ROUTES:
+        op = doc["paths"][route.template][route.method.lower()]
+        assert bool(op.get("x-ms-long-running-operation")) == route.long_running, route.handler
+        assert bool(op.get("x-ibs-extension")) == route.extension, route.handler
+        assert "422" not in op["responses"]  # validation errors are 400, as ARM's
+        if route.long_running:
+            assert set(op["responses"]["202"]["headers"]) == {
+                "Azure-AsyncOperation", "Location", "Retry-After"}
+    assert "HTTPValidationError" not in doc["components"]["schemas"]

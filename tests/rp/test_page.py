@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.rp.conftest import LOC as _LOC
 from tests.rp.conftest import TOKEN, Rp
 
 CHROMIUM = "/usr/bin/chromium"
@@ -116,3 +117,42 @@ def test_enable_backup_run_it_and_watch_it_succeed(page, rp: Rp, cert_pair, tmp_
     # the token stays in this tab's sessionStorage, not in a cookie
     assert page.evaluate("sessionStorage.getItem('ibs-rp-token')") == TOKEN
     assert page.context.cookies() == []
+
+
+def test_the_page_keeps_working_under_400_concurrent_patches(page, rp: Rp, cert_pair):
+    import asyncio
+    import threading
+
+    from tests.rp.test_load import PATCH_V, _client, _settings
+
+    rp.enable(cert_pair)
+    statuses: list[int] = []
+
+    async def storm():
+        async with _client(rp) as client:
+            answers = await asyncio.gather(*[client.patch(rp.url + _LOC, params=PATCH_V, json={
+                "properties": {"externalStoreDefault": _settings(i)}}) for i in range(400)])
+            statuses.extend(r.status_code for r in answers)
+
+    load = threading.Thread(target=lambda: asyncio.run(storm()))
+    load.start()
+    try:
+        _login(page, rp)
+        page.wait_for_selector("#app:not([hidden])")
+        expect(page.locator("#state-pill")).to_have_text("enabled")
+        page.click("#backup-now")
+        row = page.wait_for_selector("#backups tr[data-status=Succeeded]", timeout=60000)
+        assert "CA: Succeeded" in row.inner_text()
+    finally:
+        load.join(120)
+    assert len(statuses) == 400 and set(statuses) == {202}
+
+
+def test_the_page_polls_its_own_origin_whatever_the_base_url(page, rp: Rp, cert_pair):
+    rp.api.base_url = "https://hub.example:13379"  # what clients elsewhere use; not this tab
+    _login(page, rp)
+    page.wait_for_selector("#app:not([hidden])")
+    page.fill("#f-frequency", "8")
+    page.click("#save-settings")
+    expect(page.locator("#message")).to_have_text("Settings saved.")  # the poll was answered
+    expect(page.locator("#s-frequency")).to_have_text("every 8 h")

@@ -24,7 +24,7 @@ def _start(store: Path, env_token: str | None = None, *extra: str):
     if env_token:
         env["IBS_RP_TOKEN"] = env_token
     proc = subprocess.Popen([PY, "-m", "ibs.engine.cli", "serve-rp", "--store", str(store),
-                             "--port", "0", *extra], stderr=subprocess.PIPE, text=True, env=env)
+                             "--port", "0", "--no-scheduler", *extra], stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -48,7 +48,7 @@ def test_token_is_made_once_printed_once_and_stored_hashed(tmp_path):
     store = tmp_path / "store"
     proc, url, lines = _start(store)
     try:
-        token = re.search(r"new API token .*: (\S+)$", "".join(lines), re.M).group(1)
+        token = re.search(r"new API token .*: (\S+)$", "".join(lines), re.MULTILINE).group(1)
         saved = json.loads((store / "rp-token.json").read_text())
         assert saved == {"sha256": hashlib.sha256(token.encode()).hexdigest()}
         assert token not in (store / "rp-token.json").read_text()
@@ -93,11 +93,10 @@ def test_env_token_and_no_secret_in_stderr(tmp_path):
             assert SHARE_PASSWORD.encode() not in path.read_bytes()
 
 
-def test_global_store_option_is_kept_and_scheduler_starts_and_stops(tmp_path):
+def test_global_store_option_is_kept_and_scheduler_runs_by_default(tmp_path):
     store = tmp_path / "store"
     env = {**os.environ, "IBS_RP_TOKEN": "t"}
-    proc = subprocess.Popen([PY, "-m", "ibs.engine.cli", "--store", str(store), "serve-rp", "--port", "0",
-                             "--with-scheduler"],
+    proc = subprocess.Popen([PY, "-m", "ibs.engine.cli", "--store", str(store), "serve-rp", "--port", "0"],
                             stderr=subprocess.PIPE, text=True, env=env)
     try:
         line = ""
@@ -109,3 +108,40 @@ def test_global_store_option_is_kept_and_scheduler_starts_and_stops(tmp_path):
         assert "scheduler on" in rest and "stopped" in rest
     finally:
         proc.kill() if proc.poll() is None else None
+
+
+def test_sources_from_the_command_line_and_no_scheduler(tmp_path, cert_pair):
+    """A client sending the specification's fields only backs up the roles --source names."""
+    import base64
+
+    from tests.engine.conftest import make_tree
+
+    share = tmp_path / "share"
+    share.mkdir()
+    ca = make_tree(tmp_path / "CA", {"ca.db": b"authority\n" * 100})
+    proc, url, lines = _start(tmp_path / "store", "tok-7", "--source", f"CA={ca}")
+    try:
+        h = {"Authorization": "Bearer tok-7"}
+        q = {"api-version": V}
+        r = httpx.put(url + LOC, params=q, headers=h, json={"properties": {"externalStoreDefault": {
+            "path": str(share), "encryptionCertBase64": base64.b64encode(cert_pair.cer).decode()}}})
+        assert r.status_code == 202
+        r = httpx.post(url + LOC + "/createBackup", params=q, headers=h)
+        assert r.status_code == 202, r.text
+        deadline = time.monotonic() + 60
+        while (final := httpx.get(r.headers["Location"], headers=h)).status_code == 202:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        info = final.json()["properties"]["backupInfo"]
+        assert info["status"] == "Succeeded" and [s["roleName"] for s in info["roleStatus"]] == ["CA"]
+        log = "".join(lines) + _stop(proc)
+    finally:
+        proc.kill() if proc.poll() is None else None
+    assert "scheduler on" not in log  # --no-scheduler (given by _start)
+
+
+def test_tls_options_come_in_pairs(tmp_path):
+    r = subprocess.run([PY, "-m", "ibs.engine.cli", "serve-rp", "--store", str(tmp_path / "s"),
+                        "--tls-cert", str(tmp_path / "x.pem")], check=False, capture_output=True,
+                       text=True)
+    assert r.returncode == 2 and "--tls-cert and --tls-key together" in r.stderr
