@@ -22,7 +22,6 @@ from engine.errors import BadInput
 from engine.history import BackupRecord
 from engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from engine.share.unc import parse_unc
-from engine.store import Store
 from simulator import gate, processes, scale
 from simulator.clock import DAY, SimClock, seconds, ticks
 from simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
@@ -39,6 +38,7 @@ from simulator.config import (  # noqa: F401  (re-exported: the hub's public nam
 from simulator.events import EventLog
 from simulator.keys import cert_pair
 from simulator.memshare import MemoryShare, ShareStorage
+from simulator.memstore import MemoryStore
 from simulator.meter import ShareMeter
 from simulator.network import ERCS_VMS, Firewall, PepDns
 from simulator.roles import ROLES, RoleSnapshot, RoleState
@@ -89,7 +89,8 @@ class Hub:
         self._wake = self.env.event()
         # One store for the hub's whole run: a controller that restarts (a crash, a failover)
         # reads the state its predecessor left, as the real controller would from its disk.
-        self._store = Store(os.path.join(self.workdir, "store"), durable=False, private=True)
+        # Kept in memory (simulator/memstore.py); its files reach the disk when asked for.
+        self._store = MemoryStore(os.path.join(self.workdir, "store"))
         self.wire = None
         if config.fidelity == "wire":
             from simulator.wire import WireWorld
