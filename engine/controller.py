@@ -36,6 +36,7 @@ from engine.recovery import Found, complete_on_share, settle_completed
 from engine.restore import restore_roles
 from engine.settings import (
     DEFAULT_SMB_TIMEOUT_SECONDS,
+    SCHEDULE_FILE,
     SETTINGS_FILE,
     Settings,
     check_frequency,
@@ -110,6 +111,10 @@ class Controller:
         self.slot = JobSlot(store)
         self._created: dict[tuple[str, str], dt.datetime] = {}
         self._settings_seen: tuple[int | None, Settings | None] = (None, None)
+        # A private store's revisions say when a file changed: until then what was read from
+        # it stands (a simulated year asks for the next slot thousands of times).
+        self._slot_seen: tuple[int | None, dt.datetime | None] = (None, None)
+        self._password_seen: tuple[int | None, str | None] = (None, None)
 
     # --- settings ------------------------------------------------------------------------
 
@@ -140,8 +145,14 @@ class Controller:
 
     def share_password(self) -> str | None:
         """The stored share password, decrypted (for the share factory; never shown)."""
+        revision = self.store.revision(SETTINGS_FILE)
+        if revision is not None and self._password_seen[0] == revision:
+            return self._password_seen[1]
         sealed = read_settings_json(self.store).get("password")
-        return self.store.open_password(sealed) if sealed else None
+        password = self.store.open_password(sealed) if sealed else None
+        if revision is not None:
+            self._password_seen = (revision, password)
+        return password
 
     def configure(self, **changes: object) -> ConfigResult:
         """Validate every change first; store them all or none, with no other change between
@@ -220,11 +231,17 @@ class Controller:
 
     def next_slot(self) -> dt.datetime | None:
         """When ``start_scheduled`` next has something to do, scheduler on or off."""
+        revision = self.store.revision(SCHEDULE_FILE)
+        if revision is not None and self._slot_seen[0] == revision:
+            return self._slot_seen[1]
         raw = read_schedule_json(self.store).get("nextSlot")
-        return parse_time(raw) if raw else None
+        slot = parse_time(raw) if raw else None
+        if revision is not None:
+            self._slot_seen = (revision, slot)
+        return slot
 
     def _set_next_slot(self, when: dt.datetime) -> None:
-        self.store.write_json("schedule.json", {"nextSlot": format_time(when)})
+        self.store.write_json(SCHEDULE_FILE, {"nextSlot": format_time(when)})
 
     def _reschedule(self, old: Settings, new: Settings) -> None:
         """The next slot after a settings change (docs/SCHEDULE.md).

@@ -245,3 +245,28 @@ def test_a_running_job_shows_its_progress_to_other_processes(rig):
         pass
     assert watcher.backup(job.record.id).progress is None
     assert watcher.backup(job.record.id).status == "Succeeded"
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_the_next_slot_and_share_password_follow_every_change(tmp_path, cert_pair, private):
+    # A private store lets the controller keep what it read until the file's next write; a
+    # shared one is read again each time, so another controller's change shows at once.
+    from engine.clock import ManualClock
+    from tests.engine.conftest import T0
+
+    clock = ManualClock(T0)
+    store = Store(str(tmp_path / "store"), durable=False, private=private)
+    ctl = Controller(store, clock)
+    ctl.configure(path=str(tmp_path), cert=cert_pair.cer, password="first",
+                  frequency_hours=12)
+    assert ctl.next_slot() == T0 + dt.timedelta(hours=12)
+    assert ctl.share_password() == "first"
+    ctl.configure(frequency_hours=4, password="second")
+    assert ctl.next_slot() == T0 + dt.timedelta(hours=4)
+    assert ctl.share_password() == "second"
+    if not private:
+        clock.advance(5 * HOUR)  # past the slot: a new frequency counts from now
+        other = Controller(Store(str(tmp_path / "store")), clock)
+        other.configure(frequency_hours=6, password="third")
+        assert ctl.next_slot() == T0 + dt.timedelta(hours=11)
+        assert ctl.share_password() == "third"
