@@ -425,37 +425,43 @@ class Controller:
 
     # --- retention -----------------------------------------------------------------------
 
-    def _complete_backups(self, share: Share) -> list[_OnShare]:
-        if share.stat(layout.ROOT) is None:
-            return []
+    def _complete_backups(self, share: Share, names: list[str] | None = None) -> list[_OnShare]:
+        """The complete backups on the share; ``names``: the backup root's listing, if taken."""
+        if names is None:
+            if share.stat(layout.ROOT) is None:
+                return []
+            names = share.listdir(layout.ROOT)
         found = []
         where = share.describe()
-        for name in share.listdir(layout.ROOT):
-            if not layout.is_backup_name(name):
-                continue
-            created = self._created.get((where, name))
+        created_of = self._created
+        for name in names:
+            created = created_of.get((where, name))
             if created is None:
+                if not layout.is_backup_name(name):
+                    continue
                 try:
                     parsed = parse(share.read_bytes(f"{layout.backup_dir(name)}/{layout.MANIFEST}"),
                                    uuid.UUID(name))
                 except (IntegrityError, ShareError):
                     continue  # not ours to judge; verify reports it
                 # A committed backup is never rewritten, so its creation time can be remembered.
-                created = self._created[(where, name)] = parsed.manifest.createdDateTime
+                created = created_of[(where, name)] = parsed.manifest.createdDateTime
             found.append(_OnShare(name, created))
         return found
 
     def _plan_prune(self, share: Share) -> list[str]:
         settings = self.settings
         cutoff = self.clock.now() - dt.timedelta(days=settings.retention_days)
-        on_share = self._complete_backups(share)
-        good = [b for b in on_share
-                if self.history.status_of(b.backup_id) in (None, Status.SUCCEEDED.value)]
+        # One listing serves both the backups and the leftovers.
+        names = share.listdir(layout.ROOT) if share.stat(layout.ROOT) is not None else []
+        on_share = self._complete_backups(share, names)
+        statuses = self.history.statuses_of([b.backup_id for b in on_share])
+        good = [b for b, status in zip(on_share, statuses, strict=True)
+                if status in (None, Status.SUCCEEDED.value)]
         newest = max(good, key=lambda b: (b.created, b.backup_id)).backup_id if good else None
         # A backup exactly as old as the retention period has served it (24/f x d are kept).
         doomed = [b.backup_id for b in on_share if b.created <= cutoff and b.backup_id != newest]
-        leftovers = [f"{layout.ROOT}/{n}" for n in share.listdir(layout.ROOT)
-                     if layout.is_leftover_name(n)] if share.stat(layout.ROOT) else []
+        leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
         return [layout.backup_dir(b) for b in doomed] + leftovers
 
     def _display(self, share: Share, path: str) -> str:
