@@ -85,6 +85,7 @@ class Hub:
         # sized so a whole backup stays within its modelled size; learnt from each backup.
         self._overhead_real = 0
         self._data_real = 0
+        self._data_key: tuple[int, int] | None = None  # (day, overhead) _data_real is for
         self._running: tuple[Job, Any] | None = None  # the job and its steps, while one runs
         self._wake = self.env.event()
         # One store for the hub's whole run: a controller that restarts (a crash, a failover)
@@ -183,8 +184,11 @@ class Hub:
         return self.profile.backup_bytes_on_day(self.day)
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
-        data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - OVERHEAD_SLACK
-        self._data_real = max(len(ROLES), data_real)
+        # The same for every role of a backup: worked out once per day and learnt overhead.
+        key = (self.day, self._overhead_real)
+        if self._data_key != key:
+            data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - OVERHEAD_SLACK
+            self._data_key, self._data_real = key, max(len(ROLES), data_real)
         snapshot = self.roles[role].snapshot(self._data_real)
         self._pending_snapshots[role] = snapshot
         return snapshot
