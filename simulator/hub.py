@@ -8,6 +8,7 @@ simulator/processes.py, the share's verdicts in simulator/gate.py.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import shutil
@@ -199,7 +200,8 @@ class Hub:
             return self.wire.share(unc, settings.username, password)
         root = f"{unc.share}/{unc.folder}".strip("/") if unc.folder else unc.share
         return MemoryShare(self.storage, root, str(unc),
-                           gate=lambda op: gate.check(self, op, unc, settings.username, password),
+                           gate=functools.partial(gate.check, self, unc=unc,
+                                                  user=settings.username, password=password),
                            encrypted=lambda: self.server.encryption != "off")
 
     def stored_share_password(self) -> str | None:
