@@ -43,3 +43,33 @@ def test_role_data_generation_counts_however_the_keystream_is_taken() -> None:
     prof = cProfile.Profile()
     prof.runcall(read)
     assert data_floor(prof)[2]["role data generation (AES-CTR)"] > 0
+
+
+def test_the_writer_share_is_the_time_inside_the_engines_backup_writer() -> None:
+    import uuid
+
+    from engine.backup_writer import BackupWriter
+    from engine.certs import load_certificate
+    from reports.bench.sim_bench import writer_share
+    from simulator.clock import SIM_EPOCH
+    from simulator.keys import cert_pair
+    from simulator.memshare import MemoryShare, ShareStorage
+    from simulator.roles import RoleSnapshot
+
+    cert = load_certificate(cert_pair("floor")[0])
+    share = MemoryShare(ShareStorage(2**30), "", "s", lambda op: None, lambda: True)
+    writer = BackupWriter(share, cert, uuid.UUID(int=1), SIM_EPOCH,
+                          {"CA": RoleSnapshot("1", "CA", 1, 100, 200_000)}, chunk_size=65536,
+                          threads=False)
+
+    def run() -> None:
+        for _ in writer.steps():
+            pass
+        _busy()  # outside the writer
+
+    prof = cProfile.Profile()
+    prof.runcall(run)
+    inside = writer_share(prof)
+    total = data_floor(prof)[1]
+    assert writer.stored_bytes > 200_000
+    assert 0 < inside < total
