@@ -70,7 +70,7 @@ METHOD = (
 def events_processed(env: simpy.Environment) -> int:
     """Events ``env`` has processed so far: every event scheduled takes the next id; those still
     queued have not been processed. (Reading the counter takes one id; harmless after a run.)"""
-    return next(env._eid) - len(env._queue)  # noqa: SLF001
+    return next(env._eid) - len(env._queue)
 
 
 class CountingEnvironment(simpy.Environment):
@@ -82,13 +82,13 @@ class CountingEnvironment(simpy.Environment):
 
     def step(self) -> None:
         # Counted once popped: the event that stops ``run(until=...)`` counts like any other.
-        if self._queue:  # noqa: SLF001
+        if self._queue:
             self.steps += 1
         super().step()
 
 
 @contextmanager
-def counting_hub_environment():  # noqa: ANN201
+def counting_hub_environment():
     """Hubs built inside this block get a ``CountingEnvironment`` (restored on exit)."""
     import simulator.hub as hub_module
 
@@ -154,7 +154,7 @@ def bare_plan(events: int, processes: int = BARE_PROCESSES) -> list[int]:
     return per
 
 
-def _waiter(env: simpy.Environment, n: int, delay: float):  # noqa: ANN202
+def _waiter(env: simpy.Environment, n: int, delay: float):
     timeout = env.timeout
     for _ in range(n):
         yield timeout(delay)
@@ -231,7 +231,7 @@ class SimReport(Report):
         return ["", "## Profile of one hub run (cProfile, top by cumulative time)", "",
                 "```", self.profile_top.rstrip(), "```"]
 
-    def _print_tail(self, console) -> None:  # noqa: ANN001
+    def _print_tail(self, console) -> None:
         if self.profile_top:
             console.print("profile of one hub run (cProfile, cumulative):")
             console.print(self.profile_top.rstrip(), markup=False)
@@ -309,7 +309,7 @@ def growth_target(days: float, cpu_s: float, wall_s: float, long_days: float,
         f"{long.events} events")
 
 
-def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,  # noqa: ANN001
+def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,
                   profile: bool = False, rounds: int = ROUNDS,
                   long_days: float | None = None) -> SimReport:
     """``long_days``: the long run's simulated days; None for ``LONG_FACTOR`` x ``days``, 0 for
@@ -321,9 +321,8 @@ def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,  # 
     report.days, report.nodes = days, nodes
 
     # Warm-up: imports, caches, and the exact event count to check the cheap one against.
-    with steps.step("hub (warm-up, counting every step)"):
-        with counting_hub_environment():
-            warm, warm_env = hub_run(days, nodes)
+    with steps.step("hub (warm-up, counting every step)"), counting_hub_environment():
+        warm, warm_env = hub_run(days, nodes)
     exact = warm_env.steps if isinstance(warm_env, CountingEnvironment) else None
     with steps.step("bare SimPy (warm-up)"):
         bare_run(warm.events)
