@@ -449,6 +449,11 @@ class Controller:
             found.append(_OnShare(name, created))
         return found
 
+    def remember_created(self, share: Share, backup_id: str, created: dt.datetime) -> None:
+        """A backup this controller has just committed, with its manifest's creation time:
+        retention knows its age without reading the manifest back."""
+        self._created[(share.describe(), backup_id)] = created
+
     def _plan_prune(self, share: Share) -> list[str]:
         settings = self.settings
         cutoff = self.clock.now() - dt.timedelta(days=settings.retention_days)

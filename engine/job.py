@@ -124,6 +124,8 @@ class Job:
                 # Nothing was renamed into place: what the roles wrote is of no use to anyone.
                 self._discard(share, writer.partial)
                 raise _AllRolesFailed("; ".join(o.error or o.name for o in failed))
+            # Committed: the prune after it need not read back the manifest just written.
+            ctl.remember_created(share, record.id, writer.created)
             complete = all(r["status"] == Status.SUCCEEDED.value for r in record.roleStatus)
             self._finish(Status.SUCCEEDED if complete else Status.PARTIAL)
             if not failed:
