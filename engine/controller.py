@@ -115,6 +115,7 @@ class Controller:
         # it stands (a simulated year asks for the next slot thousands of times).
         self._slot_seen: tuple[int | None, dt.datetime | None] = (None, None)
         self._password_seen: tuple[int | None, str | None] = (None, None)
+        self._cert_seen: tuple[bytes, Certificate] | None = None  # the stored .cer, parsed
 
     # --- settings ------------------------------------------------------------------------
 
@@ -142,6 +143,14 @@ class Controller:
             scheduler=raw.get("isBackupSchedulerEnabled", True),
             sources=raw.get("sources", {}),
         )
+
+    def stored_certificate(self, der: bytes) -> Certificate:
+        """The stored encryption certificate, parsed and checked once per distinct .cer (every
+        backup needs it; a simulated year parsed it 729 times)."""
+        seen = self._cert_seen
+        if seen is None or seen[0] != der:
+            seen = self._cert_seen = (der, load_certificate(der, "stored encryption certificate"))
+        return seen[1]
 
     def share_password(self) -> str | None:
         """The stored share password, decrypted (for the share factory; never shown)."""

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from engine.backup_writer import BackupWriter, Progress
-from engine.certs import load_certificate
 from engine.clock import iso_duration
 from engine.errors import AlertCategory, IbsError, ShareCapacityError, ShareError
 from engine.history import BackupRecord
@@ -83,7 +82,7 @@ class Job:
     def _write(self) -> Iterator[Progress]:
         ctl, record, settings = self.ctl, self.record, self.settings
         assert settings.cert_der is not None
-        cert = load_certificate(settings.cert_der, "stored encryption certificate")
+        cert = ctl.stored_certificate(settings.cert_der)
         record.encryptionCertThumbprint = cert.thumbprint
         sources = {role: ctl.source_factory(role, folder) for role, folder in settings.sources.items()}
         with ctl.share() as share:

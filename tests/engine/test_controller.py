@@ -10,9 +10,9 @@ import pytest
 
 from engine import layout
 from engine.controller import Controller
-from engine.job import Job
 from engine.errors import BadInput, JobSlotTaken, MaintenanceInProgress
 from engine.history import BackupRecord
+from engine.job import Job
 from engine.share import LocalShare
 from engine.store import Store
 
@@ -270,3 +270,15 @@ def test_the_next_slot_and_share_password_follow_every_change(tmp_path, cert_pai
         other.configure(frequency_hours=6, password="third")
         assert ctl.next_slot() == T0 + dt.timedelta(hours=11)
         assert ctl.share_password() == "third"
+
+
+def test_a_backup_after_a_new_certificate_is_encrypted_for_the_new_one(rig, cert_pair):
+    from engine.certs import thumbprint
+
+    renewed = (Path(__file__).parent / "golden" / "TEST-ONLY-renewed.cer").read_bytes()
+    first = rig.ctl.start_backup().run()
+    assert first.encryptionCertThumbprint == cert_pair.thumbprint
+    rig.ctl.configure(cert=renewed)
+    second = rig.ctl.start_backup().run()
+    assert second.status == "Succeeded"
+    assert second.encryptionCertThumbprint == thumbprint(renewed) != cert_pair.thumbprint
