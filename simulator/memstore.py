@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from engine.store import Store
+from ibs.engine.store import Store
 
 
 class MemoryStore(Store):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cProfile
 import hashlib
 
-from reports.bench.sim_bench import DATA_PRIMITIVES, data_floor
+from ibs.reports.bench.sim_bench import DATA_PRIMITIVES, data_floor
 
 
 def _busy() -> None:
@@ -26,7 +26,7 @@ def test_the_floor_counts_the_named_primitives_and_nothing_else() -> None:
 
 
 def test_role_data_generation_counts_however_the_keystream_is_taken() -> None:
-    from simulator.roles import RoleSnapshot, _pool
+    from ibs.simulator.roles import RoleSnapshot, _pool
 
     # A seed's keystream pool is made on first use (and kept): made here, inside the profile.
     _pool.cache_clear()
@@ -48,13 +48,13 @@ def test_role_data_generation_counts_however_the_keystream_is_taken() -> None:
 def test_the_writer_share_is_the_time_inside_the_engines_backup_writer() -> None:
     import uuid
 
-    from engine.backup_writer import BackupWriter
-    from engine.certs import load_certificate
-    from reports.bench.sim_bench import writer_share
-    from simulator.clock import SIM_EPOCH
-    from simulator.keys import cert_pair
-    from simulator.memshare import MemoryShare, ShareStorage
-    from simulator.roles import RoleSnapshot
+    from ibs.engine.backup_writer import BackupWriter
+    from ibs.engine.certs import load_certificate
+    from ibs.reports.bench.sim_bench import writer_share
+    from ibs.simulator.clock import SIM_EPOCH
+    from ibs.simulator.keys import cert_pair
+    from ibs.simulator.memshare import MemoryShare, ShareStorage
+    from ibs.simulator.roles import RoleSnapshot
 
     cert = load_certificate(cert_pair("floor")[0])
     share = MemoryShare(ShareStorage(2**30), "", "s", lambda op: None, lambda: True)

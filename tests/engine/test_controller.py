@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import layout
-from engine.controller import Controller
-from engine.errors import BadInput, JobSlotTaken, MaintenanceInProgress
-from engine.history import BackupRecord
-from engine.job import Job
-from engine.share import LocalShare
-from engine.store import Store
+from ibs.engine import layout
+from ibs.engine.controller import Controller
+from ibs.engine.errors import BadInput, JobSlotTaken, MaintenanceInProgress
+from ibs.engine.history import BackupRecord
+from ibs.engine.job import Job
+from ibs.engine.share import LocalShare
+from ibs.engine.store import Store
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -217,7 +217,7 @@ def test_store_writable_by_others_is_refused(tmp_path):
 
 
 def test_unconfigured_backup_says_what_is_missing(tmp_path):
-    from engine.clock import ManualClock
+    from ibs.engine.clock import ManualClock
     from tests.engine.conftest import T0
 
     ctl = Controller(Store(str(tmp_path / "s")), ManualClock(T0))
@@ -251,7 +251,7 @@ def test_a_running_job_shows_its_progress_to_other_processes(rig):
 def test_the_next_slot_and_share_password_follow_every_change(tmp_path, cert_pair, private):
     # A private store lets the controller keep what it read until the file's next write; a
     # shared one is read again each time, so another controller's change shows at once.
-    from engine.clock import ManualClock
+    from ibs.engine.clock import ManualClock
     from tests.engine.conftest import T0
 
     clock = ManualClock(T0)
@@ -273,7 +273,7 @@ def test_the_next_slot_and_share_password_follow_every_change(tmp_path, cert_pai
 
 
 def test_a_backup_after_a_new_certificate_is_encrypted_for_the_new_one(rig, cert_pair):
-    from engine.certs import thumbprint
+    from ibs.engine.certs import thumbprint
 
     renewed = (Path(__file__).parent / "golden" / "TEST-ONLY-renewed.cer").read_bytes()
     first = rig.ctl.start_backup().run()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 
-from engine.controller import Controller
-from simulator.memstore import MemoryStore
+from ibs.engine.controller import Controller
+from ibs.simulator.memstore import MemoryStore
 
 
 def _files(root: str) -> dict[str, object]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.entries import Kind
-from simulator.roles import ROLES, RoleSnapshot
+from ibs.engine.entries import Kind
+from ibs.simulator.roles import ROLES, RoleSnapshot
 
 
 def read_all(f, sizes: list[int]) -> bytes:
@@ -52,7 +52,7 @@ def test_each_version_has_its_own_data():
 
 def test_a_role_over_half_the_pool_reads_what_files_hold():
     # Such a role's data has a keystream of its own rather than a slice of the seed's pool.
-    from simulator.roles import POOL_BYTES
+    from ibs.simulator.roles import POOL_BYTES
 
     snap = RoleSnapshot("7", "ACS", 3, 100, POOL_BYTES // 2 + 1000)
     (item,) = [i for i in snap.items() if i.entry.kind is Kind.FILE and i.entry.size > 100]
@@ -62,7 +62,7 @@ def test_a_role_over_half_the_pool_reads_what_files_hold():
 
 
 def test_the_same_snapshot_always_has_the_same_data_and_others_differ_from_the_first_byte():
-    from simulator import roles
+    from ibs.simulator import roles
 
     def data(seed, version):
         return RoleSnapshot(seed, "WAS", version, 100, 200_000).files()["data/objects.bin"]
