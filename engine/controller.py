@@ -36,6 +36,7 @@ from ibs.engine.recovery import Found, complete_on_share, settle_completed
 from ibs.engine.restore import restore_roles
 from ibs.engine.settings import (
     DEFAULT_SMB_TIMEOUT_SECONDS,
+    SCHEDULE_FILE,
     SETTINGS_FILE,
     Settings,
     check_frequency,
@@ -110,6 +111,11 @@ class Controller:
         self.slot = JobSlot(store)
         self._created: dict[tuple[str, str], dt.datetime] = {}
         self._settings_seen: tuple[int | None, Settings | None] = (None, None)
+        # A private store's revisions say when a file changed: until then what was read from
+        # it stands (a simulated year asks for the next slot thousands of times).
+        self._slot_seen: tuple[int | None, dt.datetime | None] = (None, None)
+        self._password_seen: tuple[int | None, str | None] = (None, None)
+        self._cert_seen: tuple[bytes, Certificate] | None = None  # the stored .cer, parsed
 
     # --- settings ------------------------------------------------------------------------
 
@@ -138,10 +144,24 @@ class Controller:
             sources=raw.get("sources", {}),
         )
 
+    def stored_certificate(self, der: bytes) -> Certificate:
+        """The stored encryption certificate, parsed and checked once per distinct .cer (every
+        backup needs it; a simulated year parsed it 729 times)."""
+        seen = self._cert_seen
+        if seen is None or seen[0] != der:
+            seen = self._cert_seen = (der, load_certificate(der, "stored encryption certificate"))
+        return seen[1]
+
     def share_password(self) -> str | None:
         """The stored share password, decrypted (for the share factory; never shown)."""
+        revision = self.store.revision(SETTINGS_FILE)
+        if revision is not None and self._password_seen[0] == revision:
+            return self._password_seen[1]
         sealed = read_settings_json(self.store).get("password")
-        return self.store.open_password(sealed) if sealed else None
+        password = self.store.open_password(sealed) if sealed else None
+        if revision is not None:
+            self._password_seen = (revision, password)
+        return password
 
     def configure(self, **changes: object) -> ConfigResult:
         """Validate every change first; store them all or none, with no other change between
@@ -227,11 +247,17 @@ class Controller:
 
     def next_slot(self) -> dt.datetime | None:
         """When ``start_scheduled`` next has something to do, scheduler on or off."""
+        revision = self.store.revision(SCHEDULE_FILE)
+        if revision is not None and self._slot_seen[0] == revision:
+            return self._slot_seen[1]
         raw = read_schedule_json(self.store).get("nextSlot")
-        return parse_time(raw) if raw else None
+        slot = parse_time(raw) if raw else None
+        if revision is not None:
+            self._slot_seen = (revision, slot)
+        return slot
 
     def _set_next_slot(self, when: dt.datetime) -> None:
-        self.store.write_json("schedule.json", {"nextSlot": format_time(when)})
+        self.store.write_json(SCHEDULE_FILE, {"nextSlot": format_time(when)})
 
     def _reschedule(self, old: Settings, new: Settings) -> None:
         """The next slot after a settings change (docs/SCHEDULE.md).
@@ -415,37 +441,48 @@ class Controller:
 
     # --- retention -----------------------------------------------------------------------
 
-    def _complete_backups(self, share: Share) -> list[_OnShare]:
-        if share.stat(layout.ROOT) is None:
-            return []
+    def _complete_backups(self, share: Share, names: list[str] | None = None) -> list[_OnShare]:
+        """The complete backups on the share; ``names``: the backup root's listing, if taken."""
+        if names is None:
+            if share.stat(layout.ROOT) is None:
+                return []
+            names = share.listdir(layout.ROOT)
         found = []
         where = share.describe()
-        for name in share.listdir(layout.ROOT):
-            if not layout.is_backup_name(name):
-                continue
-            created = self._created.get((where, name))
+        created_of = self._created
+        for name in names:
+            created = created_of.get((where, name))
             if created is None:
+                if not layout.is_backup_name(name):
+                    continue
                 try:
                     parsed = parse(share.read_bytes(f"{layout.backup_dir(name)}/{layout.MANIFEST}"),
                                    uuid.UUID(name))
                 except (IntegrityError, ShareError):
                     continue  # not ours to judge; verify reports it
                 # A committed backup is never rewritten, so its creation time can be remembered.
-                created = self._created[(where, name)] = parsed.manifest.createdDateTime
+                created = created_of[(where, name)] = parsed.manifest.createdDateTime
             found.append(_OnShare(name, created))
         return found
+
+    def remember_created(self, share: Share, backup_id: str, created: dt.datetime) -> None:
+        """A backup this controller has just committed, with its manifest's creation time:
+        retention knows its age without reading the manifest back."""
+        self._created[(share.describe(), backup_id)] = created
 
     def _plan_prune(self, share: Share) -> list[str]:
         settings = self.settings
         cutoff = self.clock.now() - dt.timedelta(days=settings.retention_days)
-        on_share = self._complete_backups(share)
-        good = [b for b in on_share
-                if self.history.status_of(b.backup_id) in (None, Status.SUCCEEDED.value)]
+        # One listing serves both the backups and the leftovers.
+        names = share.listdir(layout.ROOT) if share.stat(layout.ROOT) is not None else []
+        on_share = self._complete_backups(share, names)
+        statuses = self.history.statuses_of([b.backup_id for b in on_share])
+        good = [b for b, status in zip(on_share, statuses, strict=True)
+                if status in (None, Status.SUCCEEDED.value)]
         newest = max(good, key=lambda b: (b.created, b.backup_id)).backup_id if good else None
         # A backup exactly as old as the retention period has served it (24/f x d are kept).
         doomed = [b.backup_id for b in on_share if b.created <= cutoff and b.backup_id != newest]
-        leftovers = [f"{layout.ROOT}/{n}" for n in share.listdir(layout.ROOT)
-                     if layout.is_leftover_name(n)] if share.stat(layout.ROOT) else []
+        leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
         return [layout.backup_dir(b) for b in doomed] + leftovers
 
     def _display(self, share: Share, path: str) -> str:

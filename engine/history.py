@@ -155,6 +155,11 @@ class History:
         record = self._load().get(backup_id)
         return record.status if record else None
 
+    def statuses_of(self, backup_ids: list[str]) -> list[str | None]:
+        """``status_of`` each id, the history read once (a prune asks for every backup)."""
+        cache = self._load()
+        return [r.status if (r := cache.get(i)) is not None else None for i in backup_ids]
+
     def get(self, backup_id: str) -> BackupRecord | None:
         record = self._load().get(backup_id)
         return record.copy() if record else None

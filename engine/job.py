@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from ibs.engine.backup_writer import BackupWriter, Progress
-from ibs.engine.certs import load_certificate
 from ibs.engine.clock import iso_duration
 from ibs.engine.errors import AlertCategory, IbsError, ShareCapacityError, ShareError
 from ibs.engine.history import BackupRecord
@@ -83,7 +82,7 @@ class Job:
     def _write(self) -> Iterator[Progress]:
         ctl, record, settings = self.ctl, self.record, self.settings
         assert settings.cert_der is not None
-        cert = load_certificate(settings.cert_der, "stored encryption certificate")
+        cert = ctl.stored_certificate(settings.cert_der)
         record.encryptionCertThumbprint = cert.thumbprint
         sources = {role: ctl.source_factory(role, folder) for role, folder in settings.sources.items()}
         with ctl.share() as share:
@@ -124,6 +123,8 @@ class Job:
                 # Nothing was renamed into place: what the roles wrote is of no use to anyone.
                 self._discard(share, writer.partial)
                 raise _AllRolesFailed("; ".join(o.error or o.name for o in failed))
+            # Committed: the prune after it need not read back the manifest just written.
+            ctl.remember_created(share, record.id, writer.created)
             complete = all(r["status"] == Status.SUCCEEDED.value for r in record.roleStatus)
             self._finish(Status.SUCCEEDED if complete else Status.PARTIAL)
             if not failed:

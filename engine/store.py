@@ -135,13 +135,22 @@ class Store:
             os.close(fd)  # closing the last descriptor releases the flock
 
     def write_json(self, name: str, value: Any) -> None:
+        text = self._text(value)
+        self._write_file(name, text)
+        if self.private:
+            self._written[name] = text
+            self._writes[name] = self._writes.get(name, 0) + 1
+
+    def _text(self, value: Any) -> str:
+        # json's indented form is encoded in pure Python: a private store takes the fast one.
+        return (json.dumps(value, sort_keys=True, separators=(",", ":")) if self.private
+                else json.dumps(value, indent=2, sort_keys=True))
+
+    def _write_file(self, name: str, text: str) -> None:
         target = self.path(name)
         # A name of its own for every write: threads share the pid, so the pid is not enough.
         folder, base = os.path.split(target)
         tmp = os.path.join(folder, f".{base}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
-        # json's indented form is encoded in pure Python: a private store takes the fast one.
-        text = (json.dumps(value, sort_keys=True, separators=(",", ":")) if self.private
-                else json.dumps(value, indent=2, sort_keys=True))
         data = text.encode("utf-8") + b"\n"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
@@ -158,9 +167,6 @@ class Store:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        if self.private:
-            self._written[name] = text
-            self._writes[name] = self._writes.get(name, 0) + 1
         if not self.durable:
             return
         dfd = os.open(os.path.dirname(target), os.O_RDONLY | os.O_DIRECTORY)

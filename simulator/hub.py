@@ -8,6 +8,7 @@ simulator/processes.py, the share's verdicts in simulator/gate.py.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import shutil
@@ -22,7 +23,6 @@ from ibs.engine.errors import BadInput
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.share.unc import parse_unc
-from ibs.engine.store import Store
 from ibs.simulator import gate, processes, scale
 from ibs.simulator.clock import DAY, SimClock, seconds, ticks
 from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
@@ -39,6 +39,7 @@ from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public
 from ibs.simulator.events import EventLog
 from ibs.simulator.keys import cert_pair
 from ibs.simulator.memshare import MemoryShare, ShareStorage
+from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter
 from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
 from ibs.simulator.roles import ROLES, RoleSnapshot, RoleState
@@ -85,11 +86,13 @@ class Hub:
         # sized so a whole backup stays within its modelled size; learnt from each backup.
         self._overhead_real = 0
         self._data_real = 0
+        self._data_key: tuple[int, int] | None = None  # (day, overhead) _data_real is for
         self._running: tuple[Job, Any] | None = None  # the job and its steps, while one runs
         self._wake = self.env.event()
         # One store for the hub's whole run: a controller that restarts (a crash, a failover)
         # reads the state its predecessor left, as the real controller would from its disk.
-        self._store = Store(os.path.join(self.workdir, "store"), durable=False, private=True)
+        # Kept in memory (simulator/memstore.py); its files reach the disk when asked for.
+        self._store = MemoryStore(os.path.join(self.workdir, "store"))
         self.wire = None
         if config.fidelity == "wire":
             from ibs.simulator.wire import WireWorld
@@ -182,8 +185,11 @@ class Hub:
         return self.profile.backup_bytes_on_day(self.day)
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
-        data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - OVERHEAD_SLACK
-        self._data_real = max(len(ROLES), data_real)
+        # The same for every role of a backup: worked out once per day and learnt overhead.
+        key = (self.day, self._overhead_real)
+        if self._data_key != key:
+            data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - OVERHEAD_SLACK
+            self._data_key, self._data_real = key, max(len(ROLES), data_real)
         snapshot = self.roles[role].snapshot(self._data_real)
         self._pending_snapshots[role] = snapshot
         return snapshot
@@ -194,7 +200,8 @@ class Hub:
             return self.wire.share(unc, settings.username, password)
         root = f"{unc.share}/{unc.folder}".strip("/") if unc.folder else unc.share
         return MemoryShare(self.storage, root, str(unc),
-                           gate=lambda op: gate.check(self, op, unc, settings.username, password),
+                           gate=functools.partial(gate.check, self, unc=unc,
+                                                  user=settings.username, password=password),
                            encrypted=lambda: self.server.encryption != "off")
 
     def stored_share_password(self) -> str | None:

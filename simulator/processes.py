@@ -65,20 +65,19 @@ def drive(hub: Hub, job: Job) -> Process:
     hub.log.add(hub.env.now, "backup started", id=record.id, trigger=record.trigger, vm=vm)
     done = 0
     first = True
-    while True:
-        try:
-            progress = next(steps)
-        except StopIteration:
-            break
+    # Looked up once: this loop runs once per chunk, some 16,000 times a simulated year.
+    timeout, sample, up = hub.env.timeout, hub.sample, hub.ercs_up
+    per_real = scale.MODELLED_PER_REAL
+    for progress in steps:
         if first:
             first = False
             roles = hub.snapshots_taken(record.id)
-            yield hub.env.timeout(ticks(hub.config.role_overhead_seconds * roles))
-        moved = scale.to_modelled(progress.done_bytes - done)
+            yield timeout(ticks(hub.config.role_overhead_seconds * roles))
+        moved = (progress.done_bytes - done) * per_real  # scale.to_modelled
         done = progress.done_bytes
-        yield hub.env.timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
-        hub.sample()
-        if not hub.ercs_up[vm] or hub.crash_pending:
+        yield timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
+        sample()
+        if not up[vm] or hub.crash_pending:
             job.kill()
             steps.close()
             hub.job_died(record, vm)

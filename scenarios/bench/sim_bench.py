@@ -70,7 +70,7 @@ METHOD = (
 def events_processed(env: simpy.Environment) -> int:
     """Events ``env`` has processed so far: every event scheduled takes the next id; those still
     queued have not been processed. (Reading the counter takes one id; harmless after a run.)"""
-    return next(env._eid) - len(env._queue)  # noqa: SLF001
+    return next(env._eid) - len(env._queue)
 
 
 class CountingEnvironment(simpy.Environment):
@@ -82,13 +82,13 @@ class CountingEnvironment(simpy.Environment):
 
     def step(self) -> None:
         # Counted once popped: the event that stops ``run(until=...)`` counts like any other.
-        if self._queue:  # noqa: SLF001
+        if self._queue:
             self.steps += 1
         super().step()
 
 
 @contextmanager
-def counting_hub_environment():  # noqa: ANN201
+def counting_hub_environment():
     """Hubs built inside this block get a ``CountingEnvironment`` (restored on exit)."""
     import ibs.simulator.hub as hub_module
 
@@ -154,7 +154,7 @@ def bare_plan(events: int, processes: int = BARE_PROCESSES) -> list[int]:
     return per
 
 
-def _waiter(env: simpy.Environment, n: int, delay: float):  # noqa: ANN202
+def _waiter(env: simpy.Environment, n: int, delay: float):
     timeout = env.timeout
     for _ in range(n):
         yield timeout(delay)
@@ -231,7 +231,7 @@ class SimReport(Report):
         return ["", "## Profile of one hub run (cProfile, top by cumulative time)", "",
                 "```", self.profile_top.rstrip(), "```"]
 
-    def _print_tail(self, console) -> None:  # noqa: ANN001
+    def _print_tail(self, console) -> None:
         if self.profile_top:
             console.print("profile of one hub run (cProfile, cumulative):")
             console.print(self.profile_top.rstrip(), markup=False)
@@ -283,6 +283,15 @@ def data_floor(prof: cProfile.Profile) -> tuple[float, float, dict[str, float]]:
     return sum(parts.values()), stats.total_tt, parts
 
 
+def writer_share(prof: cProfile.Profile) -> float:
+    """Seconds of a profile spent inside the engine's ``BackupWriter.steps`` (engine/
+    backup_writer.py and all it calls: entry stream, chunking, sealing, the share's writes):
+    the per-chunk path a simulation cannot change, data work included."""
+    stats = pstats.Stats(prof)
+    return sum(ct for (f, _l, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items()
+               if name == "steps" and f.replace("\\", "/").endswith("engine/backup_writer.py"))
+
+
 # --- the benchmark --------------------------------------------------------------------------
 
 
@@ -300,7 +309,7 @@ def growth_target(days: float, cpu_s: float, wall_s: float, long_days: float,
         f"{long.events} events")
 
 
-def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,  # noqa: ANN001
+def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,
                   profile: bool = False, rounds: int = ROUNDS,
                   long_days: float | None = None) -> SimReport:
     """``long_days``: the long run's simulated days; None for ``LONG_FACTOR`` x ``days``, 0 for
@@ -312,9 +321,8 @@ def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,  # 
     report.days, report.nodes = days, nodes
 
     # Warm-up: imports, caches, and the exact event count to check the cheap one against.
-    with steps.step("hub (warm-up, counting every step)"):
-        with counting_hub_environment():
-            warm, warm_env = hub_run(days, nodes)
+    with steps.step("hub (warm-up, counting every step)"), counting_hub_environment():
+        warm, warm_env = hub_run(days, nodes)
     exact = warm_env.steps if isinstance(warm_env, CountingEnvironment) else None
     with steps.step("bare SimPy (warm-up)"):
         bare_run(warm.events)
@@ -399,7 +407,13 @@ def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,  # 
             f"under cProfile, {floor_s:.3g} s of {total_s:.3g} s went to the work that grows "
             f"with the bytes backed up ({detail}); that alone is {floor_s / bare_s:.0f}x the "
             "bare model's median time")
-        report.extra.update(data_floor_seconds=floor_s, data_floor_parts=parts)
+        writer_s = writer_share(prof)
+        report.notes.append(
+            f"under cProfile, {writer_s:.3g} s of {total_s:.3g} s ({writer_s / total_s:.0%}) went "
+            "to the engine's backup writer (BackupWriter.steps and all it calls, the data work "
+            "above included); the rest is the hub, the controller and SimPy")
+        report.extra.update(data_floor_seconds=floor_s, data_floor_parts=parts,
+                            writer_seconds=writer_s)
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             path = out / "bench-sim.prof"

@@ -26,9 +26,11 @@ def test_the_floor_counts_the_named_primitives_and_nothing_else() -> None:
 
 
 def test_role_data_generation_counts_however_the_keystream_is_taken() -> None:
-    from ibs.simulator.roles import RoleSnapshot
+    from ibs.simulator.roles import RoleSnapshot, _pool
 
-    snap = RoleSnapshot("1", "CA", 1, 100, 300_000)
+    # A seed's keystream pool is made on first use (and kept): made here, inside the profile.
+    _pool.cache_clear()
+    snap = RoleSnapshot("floor-test", "CA", 1, 100, 300_000)
 
     def read() -> None:
         for item in snap.items():
@@ -41,3 +43,33 @@ def test_role_data_generation_counts_however_the_keystream_is_taken() -> None:
     prof = cProfile.Profile()
     prof.runcall(read)
     assert data_floor(prof)[2]["role data generation (AES-CTR)"] > 0
+
+
+def test_the_writer_share_is_the_time_inside_the_engines_backup_writer() -> None:
+    import uuid
+
+    from ibs.engine.backup_writer import BackupWriter
+    from ibs.engine.certs import load_certificate
+    from ibs.reports.bench.sim_bench import writer_share
+    from ibs.simulator.clock import SIM_EPOCH
+    from ibs.simulator.keys import cert_pair
+    from ibs.simulator.memshare import MemoryShare, ShareStorage
+    from ibs.simulator.roles import RoleSnapshot
+
+    cert = load_certificate(cert_pair("floor")[0])
+    share = MemoryShare(ShareStorage(2**30), "", "s", lambda op: None, lambda: True)
+    writer = BackupWriter(share, cert, uuid.UUID(int=1), SIM_EPOCH,
+                          {"CA": RoleSnapshot("1", "CA", 1, 100, 200_000)}, chunk_size=65536,
+                          threads=False)
+
+    def run() -> None:
+        for _ in writer.steps():
+            pass
+        _busy()  # outside the writer
+
+    prof = cProfile.Profile()
+    prof.runcall(run)
+    inside = writer_share(prof)
+    total = data_floor(prof)[1]
+    assert writer.stored_bytes > 200_000
+    assert 0 < inside < total

@@ -10,9 +10,9 @@ import pytest
 
 from ibs.engine import layout
 from ibs.engine.controller import Controller
-from ibs.engine.job import Job
 from ibs.engine.errors import BadInput, JobSlotTaken, MaintenanceInProgress
 from ibs.engine.history import BackupRecord
+from ibs.engine.job import Job
 from ibs.engine.share import LocalShare
 from ibs.engine.store import Store
 
@@ -245,3 +245,40 @@ def test_a_running_job_shows_its_progress_to_other_processes(rig):
         pass
     assert watcher.backup(job.record.id).progress is None
     assert watcher.backup(job.record.id).status == "Succeeded"
+
+
+@pytest.mark.parametrize("private", [False, True])
+def test_the_next_slot_and_share_password_follow_every_change(tmp_path, cert_pair, private):
+    # A private store lets the controller keep what it read until the file's next write; a
+    # shared one is read again each time, so another controller's change shows at once.
+    from ibs.engine.clock import ManualClock
+    from tests.engine.conftest import T0
+
+    clock = ManualClock(T0)
+    store = Store(str(tmp_path / "store"), durable=False, private=private)
+    ctl = Controller(store, clock)
+    ctl.configure(path=str(tmp_path), cert=cert_pair.cer, password="first",
+                  frequency_hours=12)
+    assert ctl.next_slot() == T0 + dt.timedelta(hours=12)
+    assert ctl.share_password() == "first"
+    ctl.configure(frequency_hours=4, password="second")
+    assert ctl.next_slot() == T0 + dt.timedelta(hours=4)
+    assert ctl.share_password() == "second"
+    if not private:
+        clock.advance(5 * HOUR)  # past the slot: a new frequency counts from now
+        other = Controller(Store(str(tmp_path / "store")), clock)
+        other.configure(frequency_hours=6, password="third")
+        assert ctl.next_slot() == T0 + dt.timedelta(hours=11)
+        assert ctl.share_password() == "third"
+
+
+def test_a_backup_after_a_new_certificate_is_encrypted_for_the_new_one(rig, cert_pair):
+    from ibs.engine.certs import thumbprint
+
+    renewed = (Path(__file__).parent / "golden" / "TEST-ONLY-renewed.cer").read_bytes()
+    first = rig.ctl.start_backup().run()
+    assert first.encryptionCertThumbprint == cert_pair.thumbprint
+    rig.ctl.configure(cert=renewed)
+    second = rig.ctl.start_backup().run()
+    assert second.status == "Succeeded"
+    assert second.encryptionCertThumbprint == thumbprint(renewed) != cert_pair.thumbprint

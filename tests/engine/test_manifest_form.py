@@ -61,6 +61,19 @@ def test_parse_time_reads_what_format_time_writes(t):
     assert parse_time(format_time(t)) == t == _strptime(format_time(t))
 
 
+@given(st.datetimes(timezones=st.sampled_from(
+    [dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30)), dt.timezone(dt.timedelta(hours=-8))])))
+def test_format_time_writes_what_strftime_would_in_utc(t):
+    # format_time is written out by hand for speed; strftime is the spelling it must keep.
+    try:
+        expected = t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    except OverflowError:  # an instant beyond year 1..9999 once in UTC
+        with pytest.raises(OverflowError):
+            format_time(t)
+        return
+    assert format_time(t) == expected
+
+
 _FIELDS = ((9999, 4, (3, 5)), (13, 2, (1, 3)), (32, 2, (1, 3)), (24, 2, (1,)), (60, 2, (1,)),
            (62, 2, (1,)), (999999, 6, (1, 3, 7)))
 

@@ -48,3 +48,27 @@ def test_items_read_what_files_hold(seed, name, version, objects, data_bytes, si
 def test_each_version_has_its_own_data():
     a, b = (RoleSnapshot("1", "CA", v, 100, 5000).files()["data/objects.bin"] for v in (1, 2))
     assert a != b and len(a) == len(b) == 5000
+
+
+def test_a_role_over_half_the_pool_reads_what_files_hold():
+    # Such a role's data has a keystream of its own rather than a slice of the seed's pool.
+    from ibs.simulator.roles import POOL_BYTES
+
+    snap = RoleSnapshot("7", "ACS", 3, 100, POOL_BYTES // 2 + 1000)
+    (item,) = [i for i in snap.items() if i.entry.kind is Kind.FILE and i.entry.size > 100]
+    with item.open() as f:
+        got = read_all(f, [65536, 1000])
+    assert got == snap.files()["data/objects.bin"] and len(got) == POOL_BYTES // 2 + 1000
+
+
+def test_the_same_snapshot_always_has_the_same_data_and_others_differ_from_the_first_byte():
+    from ibs.simulator import roles
+
+    def data(seed, version):
+        return RoleSnapshot(seed, "WAS", version, 100, 200_000).files()["data/objects.bin"]
+
+    first = data("1", 4)
+    roles._pool.cache_clear()  # made again from the seed alone
+    assert data("1", 4) == first
+    for other in (data("1", 5), data("2", 4)):
+        assert other[:32] != first[:32] and other[32:] != first[32:]

@@ -1,0 +1,58 @@
+"""The simulated controller's state directory, kept in memory the way memshare keeps the share.
+
+A simulated year saves some 9,000 store files (every job record twice or more, its generation
+token, the schedule, the alerts): writing each as a real file was a tenth of the hub's time.
+``MemoryStore`` is the engine's ``Store`` with its JSON files held as text in memory. Only this
+process uses a simulation's store (``private``), so reads come from that text, exactly as a
+private store answers them after a write.
+
+The files still reach the disk, each as last written, whenever something asks where the store
+is (``root``): whoever inspects the files there (a scan for secrets, a person) finds what a
+real store would hold. The engine itself never asks; it names files through ``path``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ibs.engine.store import Store
+
+
+class MemoryStore(Store):
+    def __init__(self, root: str) -> None:
+        self._dirty: set[str] = set()  # written in memory since the last flush
+        super().__init__(root, durable=False, private=True)
+
+    # ``Store`` keeps its folder in ``root``; here reading it writes the files out first.
+    @property
+    def root(self) -> str:  # type: ignore[override]
+        self.flush()
+        return self._root
+
+    @root.setter
+    def root(self, value: str) -> None:
+        self._root = value
+
+    def path(self, *parts: str) -> str:
+        return os.path.join(self._root, *parts)
+
+    def write_json(self, name: str, value: Any) -> None:
+        self._written[name] = self._text(value)
+        self._writes[name] = self._writes.get(name, 0) + 1
+        self._dirty.add(name)
+
+    def named_json(self, folder: str) -> list[tuple[str, Any]]:
+        prefix = folder.rstrip("/") + "/"
+        names = {n for n in os.listdir(self.path(folder))
+                 if n.endswith(".json") and not n.startswith(".")}
+        names.update(n[len(prefix):] for n in self._written
+                     if n.startswith(prefix) and "/" not in n[len(prefix):]
+                     and n.endswith(".json") and not n[len(prefix):].startswith("."))
+        return [(self.path(folder, n), self.read_json(f"{prefix}{n}")) for n in sorted(names)]
+
+    def flush(self) -> None:
+        """Write every file changed in memory to the disk (atomically, as ``Store`` does)."""
+        dirty, self._dirty = self._dirty, set()
+        for name in sorted(dirty):
+            self._write_file(name, self._written[name])
