@@ -12,6 +12,8 @@ from __future__ import annotations
 GRANTED_KEY = "GrantedAccess"
 
 FILE_READ_DATA = 0x00000001
+FILE_WRITE_DATA = 0x00000002
+FILE_APPEND_DATA = 0x00000004
 FILE_EXECUTE = 0x00000020
 FILE_ALL_ACCESS = 0x001F01FF
 MAXIMUM_ALLOWED = 0x02000000
@@ -41,3 +43,11 @@ def granted(desired: int) -> int:
 def may_read(entry: dict) -> bool:
     """READ needs FILE_READ_DATA or FILE_EXECUTE (as Samba's CHECK_READ_SMB2)."""
     return bool(entry.get(GRANTED_KEY, FILE_ALL_ACCESS) & (FILE_READ_DATA | FILE_EXECUTE))
+
+
+def may_write(entry: dict, is_dir: bool) -> bool:
+    """WRITE needs FILE_WRITE_DATA or FILE_APPEND_DATA, and never succeeds on a directory:
+    smbd refuses both ACCESS_DENIED (its CHECK_WRITE; a directory open has no write
+    permission at all, though FILE_ADD_FILE is FILE_WRITE_DATA's bit)."""
+    rights = entry.get(GRANTED_KEY, FILE_ALL_ACCESS)
+    return not is_dir and bool(rights & (FILE_WRITE_DATA | FILE_APPEND_DATA))

@@ -24,13 +24,14 @@ from impacket.nt_errors import (
     STATUS_DISK_FULL,
     STATUS_INFO_LENGTH_MISMATCH,
     STATUS_INVALID_HANDLE,
+    STATUS_INVALID_PARAMETER,
     STATUS_OBJECT_NAME_COLLISION,
     STATUS_OBJECT_NAME_INVALID,
     STATUS_OBJECT_PATH_NOT_FOUND,
     STATUS_SUCCESS,
 )
 
-from fake_smb import delete_pending, oplock_wire, quota
+from fake_smb import create_checks, delete_pending, oplock_wire, quota
 from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.open_close import resolve_path
@@ -157,6 +158,15 @@ def _open_file(conn_data, req, packet):
     return None if entry is None or root is None else (entry, root)
 
 
+def _temporary_directory(conn_data, req, packet) -> bool:
+    """A FileBasicInformation (MS-FSCC 2.4.7) making a directory temporary (create_checks)."""
+    found, buf = _open_file(conn_data, req, packet), req["Buffer"]
+    if found is None or len(buf) < 36:
+        return False
+    is_dir = stat_mod.S_ISDIR(os.fstat(found[0]["FileHandle"]).st_mode)
+    return create_checks.temporary_directory(is_dir, struct.unpack_from("<I", buf, 32)[0])
+
+
 def make_set_info_handler(original):
     def set_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2SetInfo(recvPacket["Data"])
@@ -166,6 +176,9 @@ def make_set_info_handler(original):
             found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
             if found is not None:
                 oplock_wire.written(smbServer, found[0])
+        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_BASIC_INFORMATION and _temporary_directory(
+                smbServer.getConnectionData(connId), req, recvPacket):
+            return error(STATUS_INVALID_PARAMETER)
         if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
             FILE_RENAME_INFORMATION,
             FILE_DISPOSITION_INFORMATION,

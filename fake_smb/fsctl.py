@@ -7,7 +7,7 @@ import struct
 
 from impacket.nt_errors import STATUS_FILE_CLOSED, STATUS_NOT_SUPPORTED
 
-from fake_smb import compression, copy_chunk
+from fake_smb import compression, copy_chunk, object_ids
 from fake_smb.fsctl_request import Fsctl
 from fake_smb.handler_util import error, resolve_fid
 
@@ -22,6 +22,7 @@ HANDLERS = {
     copy_chunk.FSCTL_SRV_COPYCHUNK_WRITE: copy_chunk.copy_chunk,
     compression.FSCTL_GET_COMPRESSION: compression.get_compression,
     compression.FSCTL_SET_COMPRESSION: compression.set_compression,
+    object_ids.FSCTL_CREATE_OR_GET_OBJECT_ID: object_ids.create_or_get,
 }
 
 
