@@ -22,8 +22,10 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import locks, oplock_wire
+from fake_smb import lock_replay, locks, oplock_wire
+from fake_smb.dialects import SMB_2_1
 from fake_smb.handler_util import RawBody, error, resolve_fid
+from fake_smb.state import get_state
 
 SHARED = 0x01
 EXCLUSIVE = 0x02
@@ -92,7 +94,7 @@ def lock_handler(connId, smbServer, recvPacket):
     body = bytes(recvPacket["Data"])
     if len(body) < _LOCK_REQ.size + _ELEMENT.size:
         return error(STATUS_INVALID_PARAMETER)
-    _, count, _sequence, raw_fid = _LOCK_REQ.unpack_from(body, 0)
+    _, count, sequence, raw_fid = _LOCK_REQ.unpack_from(body, 0)
     if count < 1 or len(body) < _LOCK_REQ.size + count * _ELEMENT.size:
         return error(STATUS_INVALID_PARAMETER)
     entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, raw_fid))
@@ -100,8 +102,11 @@ def lock_handler(connId, smbServer, recvPacket):
     owner = locks.owner_of(table, entry) if entry is not None else None
     if owner is None:
         return error(STATUS_FILE_CLOSED)
-    # LockSequence is only checked for durable opens or with multichannel (Samba 4.17,
-    # MS-SMB2 3.3.5.14); fake_smb offers neither, so a replayed LOCK is carried out again.
+    if get_state(conn_data).dialect < SMB_2_1:
+        sequence = 0  # 2.0.2 has no LockSequence (Reserved)
+    replay, remember = lock_replay.check(entry, sequence)
+    if replay:
+        return [RawBody(_LOCK_RESPONSE)], None, STATUS_SUCCESS
     request = plan([_ELEMENT.unpack_from(body, _LOCK_REQ.size + i * _ELEMENT.size) for i in range(count)])
     if isinstance(request, int):
         return error(request)
@@ -112,22 +117,25 @@ def lock_handler(connId, smbServer, recvPacket):
     else:
         oplock_wire.written(smbServer, entry)  # read caches of a file being locked are stale (smbd)
         push = conn_data.get(PUSH_KEY)
-        wait = _waiter(connId, owner, request.ranges[0], recvPacket, push) if request.blocking and push else None
+        wait = _waiter(connId, owner, request.ranges[0], recvPacket, push, remember) \
+            if request.blocking and push else None
         status = table.lock(owner, request.ranges, wait)
         if status is None:
             return _NO_RESPONSE  # answered STATUS_PENDING already
+    remember(status)
     if status != STATUS_SUCCESS:
         return error(status)
     return [RawBody(_LOCK_RESPONSE)], None, STATUS_SUCCESS
 
 
-def _waiter(conn_id: str, owner: locks.LockOwner, wanted: locks.Range, request, push):
+def _waiter(conn_id: str, owner: locks.LockOwner, wanted: locks.Range, request, push, remember):
     message_id = request["MessageID"]
 
     def wait(async_id: int) -> locks.Waiter:
         push(_async_message(request, async_id, STATUS_PENDING, _ERROR_RESPONSE))
 
         def answer(status: int) -> None:
+            remember(status)
             body = _LOCK_RESPONSE if status == STATUS_SUCCESS else _ERROR_RESPONSE
             push(_async_message(request, async_id, status, body))
 

@@ -33,7 +33,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import create_checks, delete_pending, fake_files, oplock_wire
+from fake_smb import create_checks, delete_pending, durable, fake_files, oplock_wire
 from fake_smb.access import GRANTED_KEY, granted
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.release import close_open
@@ -155,12 +155,13 @@ _CLOSE_RESPONSE = struct.Struct("<HHIQQQQQQI")  # StructureSize .. FileAttribute
 def parse_create(body) -> dict:
     """The fields of an SMB2 CREATE request this server reads, the name as UTF-16 bytes."""
     (_, _, oplock, impersonation, _, _, desired, attributes, share, disposition, options, name_offset,
-     name_length, _, _) = _CREATE_REQUEST.unpack_from(body, 0)
+     name_length, contexts_offset, contexts_length) = _CREATE_REQUEST.unpack_from(body, 0)
     start = name_offset - 64
     name = bytes(body[start : start + name_length]) if name_length and start >= _CREATE_REQUEST.size else b""
     return {"DesiredAccess": desired, "FileAttributes": attributes, "ShareAccess": share,
             "CreateDisposition": disposition, "CreateOptions": options, "Name": name,
-            "RequestedOplockLevel": oplock, "ImpersonationLevel": impersonation}
+            "RequestedOplockLevel": oplock, "ImpersonationLevel": impersonation,
+            "CreateContexts": durable.contexts(body, contexts_offset, contexts_length)}
 
 
 def create_handler(connId, smbServer, recvPacket):
@@ -171,6 +172,9 @@ def create_handler(connId, smbServer, recvPacket):
         status = STATUS_NETWORK_NAME_DELETED if recvPacket["TreeID"] not in conn_data["ConnectedShares"] else STATUS_OBJECT_NAME_NOT_FOUND
         return error(status)
     req = parse_create(recvPacket["Data"])
+    status, req["DurableRequest"] = durable.requested(req["CreateContexts"])
+    if status != STATUS_SUCCESS:
+        return error(status)
     name = req["Name"].decode("utf-16le")
     status = create_checks.impersonation_status(req["ImpersonationLevel"])
     if status != STATUS_SUCCESS:
