@@ -1,5 +1,11 @@
 """The access an open was granted, and what it allows (MS-SMB2 3.3.5.9, 3.3.5.12).
 
+Checked as smbd 4.17 checks them: READ needs FILE_READ_DATA or FILE_EXECUTE, WRITE and
+FLUSH FILE_WRITE_DATA or FILE_APPEND_DATA (a directory's FILE_ADD_FILE and
+FILE_ADD_SUBDIRECTORY, the same bits, let it be flushed but never written), a new end of
+file FILE_WRITE_DATA, FileBasicInformation FILE_WRITE_ATTRIBUTES, a delete pending DELETE
+and renaming a file DELETE or FILE_WRITE_ATTRIBUTES (a directory needs neither).
+
 CREATE grants what the client asked for, its generic rights mapped to file rights
 (MS-DTYP 2.4.3, the file generic mapping of MS-SMB2 3.3.5.9); fake_smb checks no
 security descriptor, so MAXIMUM_ALLOWED grants everything.  The grant is kept on
@@ -15,6 +21,8 @@ FILE_READ_DATA = 0x00000001
 FILE_WRITE_DATA = 0x00000002
 FILE_APPEND_DATA = 0x00000004
 FILE_EXECUTE = 0x00000020
+FILE_WRITE_ATTRIBUTES = 0x00000100
+DELETE = 0x00010000
 FILE_ALL_ACCESS = 0x001F01FF
 MAXIMUM_ALLOWED = 0x02000000
 GENERIC_ALL = 0x10000000
@@ -51,3 +59,8 @@ def may_write(entry: dict, is_dir: bool) -> bool:
     permission at all, though FILE_ADD_FILE is FILE_WRITE_DATA's bit)."""
     rights = entry.get(GRANTED_KEY, FILE_ALL_ACCESS)
     return not is_dir and bool(rights & (FILE_WRITE_DATA | FILE_APPEND_DATA))
+
+
+def allows(entry: dict, rights: int) -> bool:
+    """Whether the open was granted any of ``rights``."""
+    return bool(entry.get(GRANTED_KEY, FILE_ALL_ACCESS) & rights)

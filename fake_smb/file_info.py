@@ -32,7 +32,14 @@ from impacket.nt_errors import (
 )
 
 from fake_smb import create_checks, delete_pending, oplock_wire, quota
-from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
+from fake_smb.access import (
+    DELETE,
+    FILE_ALL_ACCESS,
+    FILE_WRITE_ATTRIBUTES,
+    FILE_WRITE_DATA,
+    GRANTED_KEY,
+    allows,
+)
 from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from fake_smb.open_close import resolve_path
 from fake_smb.share_modes import OpenTable
@@ -101,6 +108,8 @@ def _rename_locked(entry: dict, root: str, buf: bytes) -> int:
     if (os.path.lexists(target) and os.path.realpath(target) != os.path.realpath(source)
             and (not replace or os.path.isdir(target))):
         return STATUS_OBJECT_NAME_COLLISION
+    if target != source and not os.path.isdir(source) and not allows(entry, DELETE | FILE_WRITE_ATTRIBUTES):
+        return STATUS_ACCESS_DENIED  # smbd's can_rename, after the collision
     share_mode = entry.get("ShareMode")
     if share_mode is not None:
         status = share_mode.table.rename_status(share_mode, target)
@@ -121,6 +130,8 @@ def _disposition(entry: dict, delete: bool) -> int:
     status = delete_pending.disposition_status(os.fstat(entry["FileHandle"]), delete)
     if status != STATUS_SUCCESS:
         return status
+    if delete and not allows(entry, DELETE):
+        return STATUS_ACCESS_DENIED  # after read-only, as smbd's can_set_delete_on_close
     if delete and os.path.isdir(path):
         with os.scandir(path) as it:
             if next(it, None) is not None:
@@ -134,6 +145,8 @@ def _end_of_file(entry: dict, root: str, quota_bytes: int | None, buf: bytes) ->
     fd = entry["FileHandle"]
     if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
         return STATUS_ACCESS_DENIED
+    if new_size != os.fstat(fd).st_size and not allows(entry, FILE_WRITE_DATA):
+        return STATUS_ACCESS_DENIED  # a size it already has needs no right (smbd)
     if quota.would_exceed(root, quota_bytes, new_size - os.fstat(fd).st_size):
         return STATUS_DISK_FULL
     os.ftruncate(fd, new_size)  # shrinks as well as grows
@@ -158,13 +171,18 @@ def _open_file(conn_data, req, packet):
     return None if entry is None or root is None else (entry, root)
 
 
-def _temporary_directory(conn_data, req, packet) -> bool:
-    """A FileBasicInformation (MS-FSCC 2.4.7) making a directory temporary (create_checks)."""
+def _basic_status(conn_data, req, packet) -> int:
+    """FileBasicInformation (MS-FSCC 2.4.7) refused as smbd refuses it, else SUCCESS (and
+    impacket sets it): without FILE_WRITE_ATTRIBUTES, or making a directory temporary."""
     found, buf = _open_file(conn_data, req, packet), req["Buffer"]
     if found is None or len(buf) < 36:
-        return False
+        return STATUS_SUCCESS
+    if not allows(found[0], FILE_WRITE_ATTRIBUTES):
+        return STATUS_ACCESS_DENIED
     is_dir = stat_mod.S_ISDIR(os.fstat(found[0]["FileHandle"]).st_mode)
-    return create_checks.temporary_directory(is_dir, struct.unpack_from("<I", buf, 32)[0])
+    if create_checks.temporary_directory(is_dir, struct.unpack_from("<I", buf, 32)[0]):
+        return STATUS_INVALID_PARAMETER
+    return STATUS_SUCCESS
 
 
 def make_set_info_handler(original):
@@ -176,9 +194,10 @@ def make_set_info_handler(original):
             found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
             if found is not None:
                 oplock_wire.written(smbServer, found[0])
-        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_BASIC_INFORMATION and _temporary_directory(
-                smbServer.getConnectionData(connId), req, recvPacket):
-            return error(STATUS_INVALID_PARAMETER)
+        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_BASIC_INFORMATION:
+            status = _basic_status(smbServer.getConnectionData(connId), req, recvPacket)
+            if status != STATUS_SUCCESS:
+                return error(status)
         if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
             FILE_RENAME_INFORMATION,
             FILE_DISPOSITION_INFORMATION,

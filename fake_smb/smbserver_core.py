@@ -19,6 +19,7 @@ from impacket.smbserver import SMBSERVER
 from fake_smb import (
     file_info,
     file_io,
+    flush,
     fsctl,
     negotiate,
     open_close,
@@ -95,6 +96,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_CLOSE: open_close.close_handler,
             smb2.SMB2_WRITE: file_io.write_handler,
             smb2.SMB2_READ: file_io.read_handler,
+            smb2.SMB2_FLUSH: flush.flush_handler,
             smb2.SMB2_LOCK: lock_handler,
             smb2.SMB2_CANCEL: cancel_handler,
             smb2.SMB2_QUERY_DIRECTORY: query_directory.query_directory_handler,

@@ -8,10 +8,22 @@ from __future__ import annotations
 import struct
 
 import pytest
-from smbprotocol.exceptions import AccessDenied
-from smbprotocol.open import CreateDisposition, CreateOptions, DirectoryAccessMask, FileAttributes
+from smbprotocol.exceptions import AccessDenied, SMBResponseException
+from smbprotocol.file_info import (
+    FileBasicInformation,
+    FileDispositionInformation,
+    FileEndOfFileInformation,
+    FileRenameInformation,
+)
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    DirectoryAccessMask,
+    FileAttributes,
+    ShareAccess,
+)
 
-from tests.fake_smb.raw_requests import open_file
+from tests.fake_smb.raw_requests import open_file, set_info
 from tests.fake_smb.test_compound import (
     CLOSE,
     CREATE,
@@ -28,9 +40,10 @@ from tests.fake_smb.test_create_checks import peer
 __all__ = ["peer", "wire"]  # fixtures
 
 FILE_READ_DATA, FILE_WRITE_DATA, FILE_APPEND_DATA = 0x1, 0x2, 0x4
-FILE_READ_ATTRIBUTES, SYNCHRONIZE = 0x80, 0x100000
+FILE_READ_ATTRIBUTES, FILE_WRITE_ATTRIBUTES, SYNCHRONIZE = 0x80, 0x100, 0x100000
 GENERIC_READ, GENERIC_WRITE, MAXIMUM_ALLOWED = 0x80000000, 0x40000000, 0x02000000
 STATUS_ACCESS_DENIED = 0xC0000022
+DELETE = 0x00010000
 CONTENT = b"0123456789"
 
 
@@ -91,3 +104,112 @@ def test_the_grant_holds_inside_a_compound(wire, share):
     assert [r.status for r in replies] == [0, 0, STATUS_ACCESS_DENIED, 0, 0]
     assert replies[3].read_data == b"0"
     assert (share / "c.dat").read_bytes() == CONTENT
+
+
+def _status(call) -> int:
+    try:
+        call()
+    except SMBResponseException as exc:
+        return exc.status
+    return 0
+
+
+@pytest.mark.parametrize("access, expected", [
+    (FILE_READ_DATA, STATUS_ACCESS_DENIED), (FILE_APPEND_DATA, 0), (FILE_WRITE_DATA, 0),
+])
+def test_flush_needs_write_access(peer, access, expected):
+    tree, _ = _file(peer)
+    handle = open_file(tree, peer.path("w.dat"), access, CreateDisposition.FILE_OPEN)
+    assert _status(handle.flush) == expected
+
+
+@pytest.mark.parametrize("access, expected", [
+    (DirectoryAccessMask.FILE_LIST_DIRECTORY, STATUS_ACCESS_DENIED),
+    (DirectoryAccessMask.FILE_ADD_FILE, 0), (DirectoryAccessMask.FILE_ADD_SUBDIRECTORY, 0),
+])
+def test_a_directory_flushes_with_add_file_or_add_subdirectory(peer, access, expected):
+    tree = peer.tree()
+    open_file(tree, peer.path("d"), DirectoryAccessMask.GENERIC_ALL, CreateDisposition.FILE_OPEN_IF,
+              CreateOptions.FILE_DIRECTORY_FILE, attributes=FileAttributes.FILE_ATTRIBUTE_DIRECTORY).close()
+    folder = open_file(tree, peer.path("d"), access, CreateDisposition.FILE_OPEN, CreateOptions.FILE_DIRECTORY_FILE)
+    assert _status(folder.flush) == expected
+
+
+@pytest.mark.parametrize("access, size, expected", [
+    (FILE_READ_DATA | FILE_WRITE_ATTRIBUTES, 4, STATUS_ACCESS_DENIED),
+    (FILE_READ_DATA | FILE_WRITE_ATTRIBUTES, len(CONTENT), 0),  # no change needs no right
+    (FILE_APPEND_DATA, 4, STATUS_ACCESS_DENIED),
+    (FILE_WRITE_DATA, 4, 0),
+])
+def test_end_of_file_needs_write_data(peer, access, size, expected):
+    tree, local = _file(peer)
+    handle = open_file(tree, peer.path("w.dat"), access, CreateDisposition.FILE_OPEN)
+    info = FileEndOfFileInformation()
+    info["end_of_file"] = size
+    assert _status(lambda: set_info(handle, info)) == expected
+    assert local.stat().st_size == (size if expected == 0 else len(CONTENT))
+
+
+@pytest.mark.parametrize("access, expected", [
+    (FILE_READ_DATA | FILE_WRITE_DATA, STATUS_ACCESS_DENIED), (FILE_WRITE_ATTRIBUTES, 0),
+])
+def test_basic_information_needs_write_attributes(peer, access, expected):
+    tree, _ = _file(peer)
+    handle = open_file(tree, peer.path("w.dat"), access, CreateDisposition.FILE_OPEN)
+    info = FileBasicInformation()
+    info["file_attributes"] = FileAttributes.FILE_ATTRIBUTE_READONLY
+    assert _status(lambda: set_info(handle, info)) == expected
+
+
+def _rename(handle, new_name: str) -> int:
+    rename = FileRenameInformation()
+    rename["file_name"] = new_name
+    return _status(lambda: set_info(handle, rename))
+
+
+@pytest.mark.parametrize("access, expected", [
+    (FILE_READ_DATA | FILE_WRITE_DATA, STATUS_ACCESS_DENIED), (DELETE, 0), (FILE_WRITE_ATTRIBUTES, 0),
+])
+def test_a_file_is_renamed_with_delete_or_write_attributes(peer, access, expected):
+    tree, local = _file(peer)
+    handle = open_file(tree, peer.path("w.dat"), access, CreateDisposition.FILE_OPEN)
+    assert _rename(handle, peer.path("moved.dat")) == expected
+    assert local.exists() == bool(expected)
+
+
+def test_a_directory_is_renamed_with_neither(peer):
+    tree = peer.tree()
+    open_file(tree, peer.path("d"), DirectoryAccessMask.GENERIC_ALL, CreateDisposition.FILE_OPEN_IF,
+              CreateOptions.FILE_DIRECTORY_FILE, attributes=FileAttributes.FILE_ATTRIBUTE_DIRECTORY).close()
+    folder = open_file(tree, peer.path("d"), DirectoryAccessMask.FILE_LIST_DIRECTORY, CreateDisposition.FILE_OPEN,
+                       CreateOptions.FILE_DIRECTORY_FILE)
+    assert _rename(folder, peer.path("e")) == 0
+
+
+def _dispose(handle, delete: bool) -> int:
+    disposition = FileDispositionInformation()
+    disposition["delete_pending"] = delete
+    return _status(lambda: set_info(handle, disposition))
+
+
+@pytest.mark.parametrize("access, expected", [
+    (FILE_READ_DATA | FILE_WRITE_DATA | FILE_WRITE_ATTRIBUTES, STATUS_ACCESS_DENIED), (DELETE, 0),
+])
+def test_a_delete_pending_needs_delete_access(peer, access, expected):
+    tree, local = _file(peer)
+    handle = open_file(tree, peer.path("w.dat"), access, CreateDisposition.FILE_OPEN)
+    assert _dispose(handle, False) == 0  # taking it back needs nothing
+    assert _dispose(handle, True) == expected
+    handle.close()
+    assert local.exists() == bool(expected)
+
+
+def test_a_file_held_without_share_delete_is_still_renamed_through_write_attributes(peer):
+    # smbd's can_rename takes FILE_WRITE_ATTRIBUTES, which no share mode governs, for DELETE.
+    tree, local = _file(peer)
+    holder = open_file(tree, peer.path("w.dat"), FILE_READ_DATA, CreateDisposition.FILE_OPEN,
+                       share=ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE)
+    other = open_file(peer.tree(), peer.path("w.dat"), FILE_WRITE_ATTRIBUTES, CreateDisposition.FILE_OPEN)
+    assert _rename(other, peer.path("moved.dat")) == 0
+    assert not local.exists()
+    holder.close()
