@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from smbprotocol.connection import Connection
 from smbprotocol.create_contexts import (
     CreateContextName,
@@ -34,6 +36,7 @@ from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from fake_smb import FakeSmbServer
+from fake_smb.durable import contexts
 from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
 from tests.fake_smb.raw_requests import SHARE_ALL
 from tests.fake_smb.test_share_modes import Peer
@@ -160,3 +163,21 @@ def test_a_reconnect_to_an_open_the_server_does_not_hold_finds_nothing(peer):
     status, _, _ = create(peer.tree(), peer.path("gone.dat"), [reconnect_v1()], oplock=NONE)
     assert status == STATUS_OBJECT_NAME_NOT_FOUND
     assert not (peer.share_dir / peer.folder / "gone.dat").exists()
+
+
+# -- the create context list, parsed without a server ----------------------------------
+_names = st.binary(min_size=1, max_size=8)
+_blobs = st.binary(max_size=40)
+
+
+@given(st.lists(st.tuples(_names, _blobs), min_size=1, max_size=5, unique_by=lambda c: c[0]))
+def test_contexts_packed_by_a_client_are_read_back_by_name(pairs):
+    packed = SMB2CreateContextRequest.pack_multiple([context(name, data) for name, data in pairs])
+    body = b"\x00" * 56 + packed  # contexts right after a CREATE's fixed part
+    assert contexts(body, 64 + 56, len(packed)) == dict(pairs)
+
+
+@given(st.binary(max_size=200), st.integers(0, 300), st.integers(0, 300))
+def test_any_bytes_give_some_contexts_and_never_an_error(body, offset, length):
+    found = contexts(body, offset, length)
+    assert all(isinstance(k, bytes) and isinstance(v, bytes) for k, v in found.items())
