@@ -192,6 +192,8 @@ def make_set_info_handler(original):
         if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_ALLOCATION_INFORMATION:
             # A new allocation size may cut the file: read caches are stale (smb2.oplock.batch12).
             found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+            if found is not None and not allows(found[0], FILE_WRITE_DATA):
+                return error(STATUS_ACCESS_DENIED)  # even for the size it has (smbd)
             if found is not None:
                 oplock_wire.written(smbServer, found[0])
         if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_BASIC_INFORMATION:

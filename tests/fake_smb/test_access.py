@@ -6,6 +6,7 @@ directory is never written.  Against fake_smb and, where Samba is at hand, smbd.
 from __future__ import annotations
 
 import struct
+from collections import OrderedDict
 
 import pytest
 from smbprotocol.exceptions import AccessDenied, SMBResponseException
@@ -14,6 +15,7 @@ from smbprotocol.file_info import (
     FileDispositionInformation,
     FileEndOfFileInformation,
     FileRenameInformation,
+    InfoType,
 )
 from smbprotocol.open import (
     CreateDisposition,
@@ -22,6 +24,7 @@ from smbprotocol.open import (
     FileAttributes,
     ShareAccess,
 )
+from smbprotocol.structure import IntField, Structure
 
 from tests.fake_smb.raw_requests import open_file, set_info
 from tests.fake_smb.test_compound import (
@@ -213,3 +216,24 @@ def test_a_file_held_without_share_delete_is_still_renamed_through_write_attribu
     assert _rename(other, peer.path("moved.dat")) == 0
     assert not local.exists()
     holder.close()
+
+
+class FileAllocationInformation(Structure):
+    """MS-FSCC 2.4.4, which smbprotocol does not define."""
+
+    INFO_TYPE, INFO_CLASS = InfoType.SMB2_0_INFO_FILE, 19
+
+    def __init__(self) -> None:
+        self.fields = OrderedDict([("allocation_size", IntField(size=8))])
+        super().__init__()
+
+
+@pytest.mark.parametrize("access, expected", [
+    (FILE_READ_DATA | FILE_WRITE_ATTRIBUTES | FILE_APPEND_DATA, STATUS_ACCESS_DENIED), (FILE_WRITE_DATA, 0),
+])
+def test_allocation_size_needs_write_data(peer, access, expected):
+    tree, _ = _file(peer)
+    handle = open_file(tree, peer.path("w.dat"), access, CreateDisposition.FILE_OPEN)
+    info = FileAllocationInformation()
+    info["allocation_size"] = 4096
+    assert _status(lambda: set_info(handle, info)) == expected
