@@ -3,8 +3,9 @@
 Checked as smbd 4.17 checks them: READ needs FILE_READ_DATA or FILE_EXECUTE, WRITE and
 FLUSH FILE_WRITE_DATA or FILE_APPEND_DATA (a directory's FILE_ADD_FILE and
 FILE_ADD_SUBDIRECTORY, the same bits, let it be flushed but never written), a new end of
-file FILE_WRITE_DATA, FileBasicInformation FILE_WRITE_ATTRIBUTES, a delete pending DELETE
-and renaming a file DELETE or FILE_WRITE_ATTRIBUTES (a directory needs neither).
+file or allocation size FILE_WRITE_DATA, FileBasicInformation FILE_WRITE_ATTRIBUTES, a
+delete pending DELETE and renaming a file DELETE or FILE_WRITE_ATTRIBUTES (a directory
+needs neither).  The handlers ask ``allows`` (or may_read, may_write) on every path.
 
 CREATE grants what the client asked for, its generic rights mapped to file rights
 (MS-DTYP 2.4.3, the file generic mapping of MS-SMB2 3.3.5.9); fake_smb checks no
