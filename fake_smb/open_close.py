@@ -176,18 +176,24 @@ def create_handler(connId, smbServer, recvPacket):
     if status != STATUS_SUCCESS:
         return error(status)
     name = req["Name"].decode("utf-16le")
-    status = create_checks.impersonation_status(req["ImpersonationLevel"])
-    if status != STATUS_SUCCESS:
-        return error(status)
+    impersonation = create_checks.impersonation_status(req["ImpersonationLevel"])
     if fake_files.is_quota_file(name):
+        if impersonation != STATUS_SUCCESS:
+            return error(impersonation)
         return _open_quota_file(conn_data, recvPacket["TreeID"], root, req)
+    # smbd's order: the name is resolved (a stream name, a missing folder on the way), then
+    # the impersonation level validated, then a leading separator refused.
+    path = resolve_path(root, name)
+    if path is None:
+        return error(STATUS_OBJECT_NAME_INVALID)
+    if not os.path.isdir(os.path.dirname(path)):
+        return error(STATUS_OBJECT_PATH_NOT_FOUND)
+    if impersonation != STATUS_SUCCESS:
+        return error(impersonation)
     if name.startswith("\\"):
         # The name is relative to the share and must not begin with a separator
         # (MS-SMB2 2.2.13); Samba and Windows answer INVALID_PARAMETER.
         return error(STATUS_INVALID_PARAMETER)
-    path = resolve_path(root, name)
-    if path is None:
-        return error(STATUS_OBJECT_NAME_INVALID)
     status = create_checks.attributes_status(req["CreateOptions"], req["FileAttributes"])
     if status != STATUS_SUCCESS:
         return error(status)

@@ -148,3 +148,21 @@ def test_the_quota_fake_file_opens_as_smbd_fakes_it(peer):
     assert [t.year if hasattr(t, "year") else t for t in times] == [1601] * 4  # FILETIME 0
     handle.close()
     assert not (peer.share_dir / "$Extend").exists()
+
+
+STATUS_OBJECT_NAME_INVALID = 0xC0000033
+STATUS_OBJECT_PATH_NOT_FOUND = 0xC000003A
+
+
+@pytest.mark.parametrize("name, level, expected", [
+    ("nodir\\x.txt", 7, STATUS_OBJECT_PATH_NOT_FOUND),  # the name is resolved first
+    ("f.txt\\x.txt", 7, STATUS_OBJECT_PATH_NOT_FOUND),
+    ("a:stream", 7, STATUS_OBJECT_NAME_INVALID),
+    ("\\lead.txt", 7, STATUS_BAD_IMPERSONATION_LEVEL),  # then the level
+    ("\\lead.txt", 2, STATUS_INVALID_PARAMETER),  # then a leading separator
+    ("\\nodir\\x.txt", 2, STATUS_OBJECT_PATH_NOT_FOUND),
+])
+def test_what_is_refused_first(peer, name, level, expected):
+    full = name if name.startswith("\\") else peer.path(name)
+    status, _ = create_status(peer.tree(), full, impersonation=level)
+    assert status == expected
