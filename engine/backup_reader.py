@@ -13,9 +13,9 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from engine import chunks, keys, layout, pipeline
-from engine.certs import DecryptionKey
-from engine.entries import (
+from ibs.engine import chunks, keys, layout, pipeline
+from ibs.engine.certs import DecryptionKey
+from ibs.engine.entries import (
     NEED_DATA,
     Entry,
     EntryDecoder,
@@ -23,8 +23,8 @@ from engine.entries import (
     FileData,
     Symlink,
 )
-from engine.errors import BadInput, CertificateError, IntegrityError, PathFaultError
-from engine.manifest import Manifest, RoleRecord, parse
+from ibs.engine.errors import BadInput, CertificateError, IntegrityError, PathFaultError
+from ibs.engine.manifest import Manifest, RoleRecord, parse
 
 
 def _read_exact(f, view: memoryview) -> int:

@@ -19,8 +19,8 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb.access import FILE_APPEND_DATA, FILE_WRITE_DATA, allows
-from fake_smb.handler_util import RawBody, error, resolve_fid
+from ibs.fake_smb.access import FILE_APPEND_DATA, FILE_WRITE_DATA, allows
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid
 
 _FLUSH_REQUEST = struct.Struct("<HHI16s")  # StructureSize Reserved1 Reserved2 FileId (2.2.17)
 _FLUSH_RESPONSE = struct.pack("<HH", 4, 0)  # 2.2.18

@@ -22,10 +22,10 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import lock_replay, locks, oplock_wire
-from fake_smb.dialects import SMB_2_1
-from fake_smb.handler_util import RawBody, error, resolve_fid
-from fake_smb.state import get_state
+from ibs.fake_smb import lock_replay, locks, oplock_wire
+from ibs.fake_smb.dialects import SMB_2_1
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid
+from ibs.fake_smb.state import get_state
 
 SHARED = 0x01
 EXCLUSIVE = 0x02

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from impacket.nt_errors import STATUS_SUCCESS
 
-from fake_smb.durable import DURABLE_KEY
+from ibs.fake_smb.durable import DURABLE_KEY
 
 SEQUENCES_KEY = "LockSequences"  # on an open: the number each bucket last succeeded with
 _BUCKETS = 64

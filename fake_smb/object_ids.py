@@ -14,8 +14,8 @@ import hashlib
 import os
 import struct
 
-from fake_smb.fsctl_request import Fsctl
-from fake_smb.handler_util import share_root
+from ibs.fake_smb.fsctl_request import Fsctl
+from ibs.fake_smb.handler_util import share_root
 
 FSCTL_CREATE_OR_GET_OBJECT_ID = 0x000900C0
 _BUFFER_SIZE = 64

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.backup_reader import BackupReader
-from engine.backup_writer import BackupWriter
-from engine.certs import load_certificate
-from engine.entries import Chunk, FileData
-from engine.pipeline import sealed_records, staged
-from engine.restore import restore_roles
-from engine.share.local import LocalShare
-from engine.source import DirectorySource
+from ibs.engine.backup_reader import BackupReader
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.certs import load_certificate
+from ibs.engine.entries import Chunk, FileData
+from ibs.engine.pipeline import sealed_records, staged
+from ibs.engine.restore import restore_roles
+from ibs.engine.share.local import LocalShare
+from ibs.engine.source import DirectorySource
 
 from .conftest import T0
 
@@ -197,7 +197,7 @@ def test_reader_reports_a_flipped_byte_whichever_path(tmp_path, cert_pair, threa
     role_file.write_bytes(bytes(data))
     reader = BackupReader(share, backup_id)
     reader.unlock(cert_pair.key)
-    from engine.errors import IntegrityError
+    from ibs.engine.errors import IntegrityError
 
     with pytest.raises(IntegrityError, match="does not authenticate"):
         restore_roles(reader, ["CA"], str(tmp_path / "out"), threads=threads)

@@ -23,7 +23,7 @@ from smbprotocol.open import (
     Open,
 )
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import PASSWORD, USER
 from tests.fake_smb.raw_requests import SHARE_ALL, open_file, set_info
 from tests.fake_smb.test_share_modes import Peer

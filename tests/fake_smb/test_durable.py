@@ -35,8 +35,8 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import FakeSmbServer
-from fake_smb.durable import contexts
+from ibs.fake_smb import FakeSmbServer
+from ibs.fake_smb.durable import contexts
 from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
 from tests.fake_smb.raw_requests import SHARE_ALL
 from tests.fake_smb.test_share_modes import Peer

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.open import LockFlags, SMB2LockElement
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import PASSWORD, USER
 from tests.fake_smb.test_durable import NONE, Server, create, peer, v1
 
