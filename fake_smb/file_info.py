@@ -25,14 +25,22 @@ from impacket.nt_errors import (
     STATUS_DISK_FULL,
     STATUS_INFO_LENGTH_MISMATCH,
     STATUS_INVALID_HANDLE,
+    STATUS_INVALID_PARAMETER,
     STATUS_OBJECT_NAME_COLLISION,
     STATUS_OBJECT_NAME_INVALID,
     STATUS_OBJECT_PATH_NOT_FOUND,
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import delete_pending, eas, oplock_wire, quota, security, sparse
-from ibs.fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
+from ibs.fake_smb import create_checks, delete_pending, eas, oplock_wire, quota, security, sparse
+from ibs.fake_smb.access import (
+    DELETE,
+    FILE_ALL_ACCESS,
+    FILE_WRITE_ATTRIBUTES,
+    FILE_WRITE_DATA,
+    GRANTED_KEY,
+    allows,
+)
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.open_close import resolve_path
 from ibs.fake_smb.share_modes import OpenTable
@@ -108,6 +116,8 @@ def _rename_locked(entry: dict, root: str, buf: bytes) -> int:
     if (os.path.lexists(target) and os.path.realpath(target) != os.path.realpath(source)
             and (not replace or os.path.isdir(target))):
         return STATUS_OBJECT_NAME_COLLISION
+    if target != source and not os.path.isdir(source) and not allows(entry, DELETE | FILE_WRITE_ATTRIBUTES):
+        return STATUS_ACCESS_DENIED  # smbd's can_rename, after the collision
     share_mode = entry.get("ShareMode")
     if share_mode is not None:
         status = share_mode.table.rename_status(share_mode, target)
@@ -128,6 +138,8 @@ def _disposition(entry: dict, delete: bool) -> int:
     status = delete_pending.disposition_status(os.fstat(entry["FileHandle"]), delete)
     if status != STATUS_SUCCESS:
         return status
+    if delete and not allows(entry, DELETE):
+        return STATUS_ACCESS_DENIED  # after read-only, as smbd's can_set_delete_on_close
     if delete and os.path.isdir(path):
         with os.scandir(path) as it:
             if next(it, None) is not None:
@@ -141,6 +153,8 @@ def _end_of_file(entry: dict, root: str, quota_bytes: int | None, buf: bytes) ->
     fd = entry["FileHandle"]
     if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
         return STATUS_ACCESS_DENIED
+    if new_size != os.fstat(fd).st_size and not allows(entry, FILE_WRITE_DATA):
+        return STATUS_ACCESS_DENIED  # a size it already has needs no right (smbd)
     if quota.would_exceed(root, quota_bytes, new_size - os.fstat(fd).st_size):
         return STATUS_DISK_FULL
     os.ftruncate(fd, new_size)  # shrinks as well as grows
@@ -165,6 +179,20 @@ def _open_file(conn_data, req, packet):
     return None if entry is None or root is None else (entry, root)
 
 
+def _basic_status(conn_data, req, packet) -> int:
+    """FileBasicInformation (MS-FSCC 2.4.7) refused as smbd refuses it, else SUCCESS (and
+    impacket sets it): without FILE_WRITE_ATTRIBUTES, or making a directory temporary."""
+    found, buf = _open_file(conn_data, req, packet), req["Buffer"]
+    if found is None or len(buf) < 36:
+        return STATUS_SUCCESS
+    if not allows(found[0], FILE_WRITE_ATTRIBUTES):
+        return STATUS_ACCESS_DENIED
+    is_dir = stat_mod.S_ISDIR(os.fstat(found[0]["FileHandle"]).st_mode)
+    if create_checks.temporary_directory(is_dir, struct.unpack_from("<I", buf, 32)[0]):
+        return STATUS_INVALID_PARAMETER
+    return STATUS_SUCCESS
+
+
 def make_set_info_handler(original):
     def set_info_handler(connId, smbServer, recvPacket):
         req = smb2.SMB2SetInfo(recvPacket["Data"])
@@ -172,11 +200,17 @@ def make_set_info_handler(original):
         if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_ALLOCATION_INFORMATION:
             # A new allocation size may cut the file: read caches are stale (smb2.oplock.batch12).
             found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+            if found is not None and not allows(found[0], FILE_WRITE_DATA):
+                return error(STATUS_ACCESS_DENIED)  # even for the size it has (smbd)
             if found is not None:
                 oplock_wire.written(smbServer, found[0])
         if req["InfoType"] == security.SMB2_0_INFO_SECURITY or (
                 req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_FULL_EA_INFORMATION):
             return _set_security_or_eas(smbServer.getConnectionData(connId), req, recvPacket)
+        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_BASIC_INFORMATION:
+            status = _basic_status(smbServer.getConnectionData(connId), req, recvPacket)
+            if status != STATUS_SUCCESS:
+                return error(status)
         if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
             FILE_RENAME_INFORMATION,
             FILE_DISPOSITION_INFORMATION,

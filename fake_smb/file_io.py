@@ -24,7 +24,7 @@ from impacket.nt_errors import (
 )
 
 from ibs.fake_smb import locks, oplock_wire, quota
-from ibs.fake_smb.access import may_read
+from ibs.fake_smb.access import may_read, may_write
 from ibs.fake_smb.faults import DropConnection
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root
 
@@ -55,7 +55,11 @@ def write_handler(connId, smbServer, recvPacket):
         return error(STATUS_INVALID_HANDLE)
     start = data_offset - 64
     data = memoryview(body)[start : start + length]
-    if len(data) != length or not _valid_range(offset, length, write=True):
+    if len(data) != length:
+        return error(STATUS_INVALID_PARAMETER)
+    if not may_write(entry, stat_mod.S_ISDIR(os.fstat(entry["FileHandle"]).st_mode)):
+        return error(STATUS_ACCESS_DENIED)
+    if not _valid_range(offset, length, write=True):
         return error(STATUS_INVALID_PARAMETER)
     if locks.io_blocked(smbServer.lock_table, entry, offset, length, write=True):
         return error(STATUS_FILE_LOCK_CONFLICT)

@@ -7,7 +7,7 @@ import struct
 
 from impacket.nt_errors import STATUS_FILE_CLOSED, STATUS_NOT_SUPPORTED
 
-from ibs.fake_smb import compression, copy_chunk, interface_info, sparse_fsctl
+from ibs.fake_smb import compression, copy_chunk, interface_info, object_ids, sparse_fsctl
 from ibs.fake_smb.fsctl_request import Fsctl
 from ibs.fake_smb.handler_util import error, resolve_fid
 
@@ -25,6 +25,7 @@ HANDLERS = {
     sparse_fsctl.FSCTL_SET_SPARSE: sparse_fsctl.set_sparse,
     sparse_fsctl.FSCTL_SET_ZERO_DATA: sparse_fsctl.zero_data,
     sparse_fsctl.FSCTL_QUERY_ALLOCATED_RANGES: sparse_fsctl.query_allocated_ranges,
+    object_ids.FSCTL_CREATE_OR_GET_OBJECT_ID: object_ids.create_or_get,
 }
 
 # FSCTLs about the server rather than an open: their FileId names none (all ones).

@@ -23,6 +23,8 @@ from impacket.nt_errors import (
 )
 
 from ibs.fake_smb import lock_sequence, locks, oplock_wire
+from ibs.fake_smb.dialects import SMB_2_1
+from ibs.fake_smb.durable import DURABLE_KEY
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid
 from ibs.fake_smb.negotiate import CAP_MULTI_CHANNEL
 from ibs.fake_smb.state import get_state
@@ -102,8 +104,12 @@ def lock_handler(connId, smbServer, recvPacket):
     owner = locks.owner_of(table, entry) if entry is not None else None
     if owner is None:
         return error(STATUS_FILE_CLOSED)
-    multichannel = bool(get_state(conn_data).server_caps & CAP_MULTI_CHANNEL)
-    sequence = lock_sequence.checked(entry, sequence_number, multichannel)
+    state = get_state(conn_data)
+    if state.dialect < SMB_2_1:
+        sequence_number = 0  # 2.0.2 has no LockSequence (Reserved)
+    # smbd verifies the sequence on durable opens and on every open once multichannel is on.
+    verify = bool(entry.get(DURABLE_KEY)) or bool(state.server_caps & CAP_MULTI_CHANNEL)
+    sequence = lock_sequence.checked(entry, sequence_number, verify)
     if sequence is not None:
         if sequence.replayed:  # before the elements are looked at, as smbd
             return [RawBody(_LOCK_RESPONSE)], None, STATUS_SUCCESS

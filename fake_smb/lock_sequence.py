@@ -3,9 +3,10 @@
 A client that may resend a LOCK on another channel after losing the first numbers it: the
 low 4 bits of LockSequence are a value, the upper 28 a bucket (1 to 64; any other bucket
 is not checked).  A LOCK whose value equals what its bucket last completed with is a replay
-and succeeds without touching a lock.  Samba 4.17 checks this on every open of a connection
-that negotiated SMB2_GLOBAL_CAP_MULTI_CHANNEL (and on durable opens, which fake_smb does not
-grant), the buckets living with the open, so every channel of the session shares them.
+and succeeds without touching a lock, an unlock as much as a lock.  Samba 4.17 checks this on
+durable opens (durable.py) and on every open of a connection that negotiated
+SMB2_GLOBAL_CAP_MULTI_CHANNEL, the buckets living with the open, so every channel of the
+session shares them.  SMB 2.0.2 has no LockSequence (the field is Reserved).
 """
 
 from __future__ import annotations
@@ -34,10 +35,11 @@ class Sequence:
         self._buckets[self._bucket] = self._value
 
 
-def checked(entry: dict, lock_sequence: int, multichannel: bool) -> Sequence | None:
-    """The request's Sequence, None when its LockSequence is not looked at."""
+def checked(entry: dict, lock_sequence: int, verify: bool) -> Sequence | None:
+    """The request's Sequence, None when its LockSequence is not looked at (``verify`` says
+    whether the open's sequences are checked at all: durable, or multichannel negotiated)."""
     bucket = lock_sequence >> 4
-    if not multichannel or not 1 <= bucket <= _BUCKETS:
+    if not verify or not 1 <= bucket <= _BUCKETS:
         return None
     return Sequence(entry.setdefault(SEQUENCES_KEY, {}), bucket, lock_sequence & 0xF)
 

@@ -33,7 +33,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import delete_pending, eas, oplock_wire, sparse
+from ibs.fake_smb import create_checks, delete_pending, durable, eas, fake_files, oplock_wire, sparse
 from ibs.fake_smb.access import GRANTED_KEY, granted
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.release import close_open
@@ -154,13 +154,14 @@ _CLOSE_RESPONSE = struct.Struct("<HHIQQQQQQI")  # StructureSize .. FileAttribute
 
 def parse_create(body) -> dict:
     """The fields of an SMB2 CREATE request this server reads, the name as UTF-16 bytes."""
-    (_, _, oplock, _, _, _, desired, attributes, share, disposition, options, name_offset, name_length,
-     _, _) = _CREATE_REQUEST.unpack_from(body, 0)
+    (_, _, oplock, impersonation, _, _, desired, attributes, share, disposition, options, name_offset,
+     name_length, contexts_offset, contexts_length) = _CREATE_REQUEST.unpack_from(body, 0)
     start = name_offset - 64
     name = bytes(body[start : start + name_length]) if name_length and start >= _CREATE_REQUEST.size else b""
     return {"DesiredAccess": desired, "FileAttributes": attributes, "ShareAccess": share,
             "CreateDisposition": disposition, "CreateOptions": options, "Name": name,
-            "RequestedOplockLevel": oplock}
+            "RequestedOplockLevel": oplock, "ImpersonationLevel": impersonation,
+            "CreateContexts": durable.contexts(body, contexts_offset, contexts_length)}
 
 
 def create_handler(connId, smbServer, recvPacket):
@@ -171,14 +172,31 @@ def create_handler(connId, smbServer, recvPacket):
         status = STATUS_NETWORK_NAME_DELETED if recvPacket["TreeID"] not in conn_data["ConnectedShares"] else STATUS_OBJECT_NAME_NOT_FOUND
         return error(status)
     req = parse_create(recvPacket["Data"])
+    status, req["DurableRequest"] = durable.requested(req["CreateContexts"])
+    if status != STATUS_SUCCESS:
+        return error(status)
     name = req["Name"].decode("utf-16le")
+    impersonation = create_checks.impersonation_status(req["ImpersonationLevel"])
+    if fake_files.is_quota_file(name):
+        if impersonation != STATUS_SUCCESS:
+            return error(impersonation)
+        return _open_quota_file(conn_data, recvPacket["TreeID"], root, req)
+    # smbd's order: the name is resolved (a stream name, a missing folder on the way), then
+    # the impersonation level validated, then a leading separator refused.
+    path = resolve_path(root, name)
+    if path is None:
+        return error(STATUS_OBJECT_NAME_INVALID)
+    if not os.path.isdir(os.path.dirname(path)):
+        return error(STATUS_OBJECT_PATH_NOT_FOUND)
+    if impersonation != STATUS_SUCCESS:
+        return error(impersonation)
     if name.startswith("\\"):
         # The name is relative to the share and must not begin with a separator
         # (MS-SMB2 2.2.13); Samba and Windows answer INVALID_PARAMETER.
         return error(STATUS_INVALID_PARAMETER)
-    path = resolve_path(root, name)
-    if path is None:
-        return error(STATUS_OBJECT_NAME_INVALID)
+    status = create_checks.attributes_status(req["CreateOptions"], req["FileAttributes"])
+    if status != STATUS_SUCCESS:
+        return error(status)
     status, req["EAs"] = eas.from_create(recvPacket["Data"])
     if status != STATUS_SUCCESS:
         return error(status)
@@ -248,6 +266,22 @@ def _open_locked(conn_data: dict, tree_id: int, table: OpenTable, path: str, req
     # release.close_open takes it out of the table again, however the open ends.
     entry["ShareMode"] = table.add(file_key(st), access, share, entry)
     conn_data["OpenedFiles"][fid] = entry
+    conn_data["LastRequest"]["SMB2_CREATE"] = {"FileID": fid}
+    return [resp], None, STATUS_SUCCESS
+
+
+def _open_quota_file(conn_data: dict, tree_id: int, root: str, req):
+    try:
+        fd, name = fake_files.open_quota_file(root)
+    except OSError as exc:
+        return error(_status_for(exc))
+    fid = uuid.generate()
+    resp = RawBody(_CREATE_RESPONSE.pack(89, 0, 0, FILE_OPENED, 0, 0, 0, 0, 0, 0, fake_files.ATTRIBUTES, 0,
+                                         fid, 0, 0) + b"\x00")
+    conn_data["OpenedFiles"][fid] = {
+        "FileHandle": fd, "FileName": name, "DeleteOnClose": False, "TreeID": tree_id,
+        GRANTED_KEY: granted(req["DesiredAccess"]),
+    }
     conn_data["LastRequest"]["SMB2_CREATE"] = {"FileID": fid}
     return [resp], None, STATUS_SUCCESS
 

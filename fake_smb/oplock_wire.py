@@ -32,7 +32,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import delete_pending
+from ibs.fake_smb import delete_pending, durable
 from ibs.fake_smb.faults import DropConnection
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid
 from ibs.fake_smb.oplocks import LEVEL_II, LEVEL_NONE, OPLOCK_KEY, Break, Oplock, OplockTable
@@ -183,6 +183,7 @@ def _grant(table: OplockTable, result, req, conn_data: dict, push):
     oplock = table.grant(file_key(st), req["RequestedOplockLevel"], req["DesiredAccess"],
                          stat_mod.S_ISDIR(st.st_mode), _notifier(push, file_id))
     entry[OPLOCK_KEY] = oplock
+    body = durable.grant(entry, req.get("DurableRequest"), oplock.level, body)
     commands[0].data = body[:_RESPONSE_OPLOCK] + bytes([oplock.level]) + body[_RESPONSE_OPLOCK + 1:]
     return result
 
