@@ -11,9 +11,11 @@ not grow with the data size.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -77,6 +79,28 @@ def sealed_records(chunks: ChunkSource, seal: Seal, chunk_size: int, record_size
     for chunk, view, release in staged(chunks, transform, chunk_size, record_size, threads,
                                        depth, name="backup"):
         yield Record(chunk.index, chunk.length, view, release)
+
+
+@contextlib.contextmanager
+def beside(work: Callable[[memoryview], object], threads: bool,
+           name: str = "beside") -> Iterator[Callable[[memoryview], Callable[[], object]]]:
+    """``start(view)`` begins ``work(view)`` and returns a ``wait()`` for its end.
+
+    With ``threads``, the work runs in one thread of its own, in the order started, while the
+    caller does something else with the same bytes: backup hashes each record (SHA-256 lets
+    go of the GIL) while writing it, so a record costs the longer of the two, not their sum.
+    Inline otherwise. ``wait()`` re-raises what the work raised.
+    """
+    if not threads:
+        def start_inline(view: memoryview) -> Callable[[], object]:
+            work(view)
+            return _noop
+        yield start_inline
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ibs-{name}") as pool:
+        def start(view: memoryview) -> Callable[[], object]:
+            return pool.submit(work, view).result
+        yield start
 
 
 class _Failed:

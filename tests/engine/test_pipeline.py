@@ -15,7 +15,7 @@ from engine.backup_reader import BackupReader
 from engine.backup_writer import BackupWriter
 from engine.certs import load_certificate
 from engine.entries import Chunk, FileData
-from engine.pipeline import sealed_records, staged
+from engine.pipeline import beside, sealed_records, staged
 from engine.restore import restore_roles
 from engine.share.local import LocalShare
 from engine.source import DirectorySource
@@ -150,6 +150,39 @@ def test_sealed_records_closed_early_stops_its_threads():
     gen.close()
     assert _stage_threads() == []
 
+
+
+# --- engine.pipeline.beside (backup hashes a record while writing it) ----------------------
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_beside_runs_the_work_in_order_and_wait_means_done(threads):
+    import hashlib
+
+    pieces = [os.urandom(n) for n in range(0, 20_000, 997)]
+    digest = hashlib.sha256()
+    done: list[int] = []
+
+    def work(view: memoryview) -> None:
+        digest.update(view)
+        done.append(len(view))
+
+    with beside(work, threads) as start:
+        for piece in pieces:
+            wait = start(memoryview(piece))
+            wait()
+            assert done[-1] == len(piece)  # after wait(), this piece's work is over
+    assert digest.digest() == hashlib.sha256(b"".join(pieces)).digest()
+    assert _stage_threads() == []
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_beside_work_that_fails_raises_from_wait(threads):
+    def work(view: memoryview) -> None:
+        raise OSError(5, "the work failed")
+
+    with pytest.raises(OSError, match="the work failed"), beside(work, threads) as start:
+        start(memoryview(b"x"))()
 
 # --- the reader and restore, threaded vs inline -----------------------------------------------
 
