@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from engine import chunks, keys, layout, pipeline
@@ -107,25 +107,35 @@ class BackupReader:
         def records(acquire) -> Iterator[_Sealed]:
             header = bytearray(chunks.HEADER_SIZE)
             index = 0
-            while True:
-                got = _read_exact(f, memoryview(header))
-                if got == 0:
-                    raise IntegrityError(f"role {name}: data file ends before its final chunk")
-                if got < chunks.HEADER_SIZE:
-                    raise IntegrityError(f"role {name}: data file is truncated")
-                size, codec, final = opener.parse_header(bytes(header), index)
-                buf = acquire()
-                sealed = memoryview(buf)[:size]
-                if _read_exact(f, sealed) < size:
-                    raise IntegrityError(f"role {name}: data file is truncated")
-                digest.update(header)
-                digest.update(sealed)
-                counts["stored"] += chunks.HEADER_SIZE + size
-                yield _Sealed(index, bytes(header), size, codec, final, buf)
-                index += 1
-                counts["records"] = index
-                if final:
-                    break
+            # The digest is taken beside the reading, record by record in file order (hashing
+            # costs more than reading or opening: in this stage it held back the others). A
+            # buffer is read into again only once its bytes are hashed.
+            hashing: dict[int, Callable[[], object]] = {}
+            with pipeline.beside(digest.update, threads, name="restore-hash") as hash_:
+                while True:
+                    got = _read_exact(f, memoryview(header))
+                    if got == 0:
+                        raise IntegrityError(f"role {name}: data file ends before its final chunk")
+                    if got < chunks.HEADER_SIZE:
+                        raise IntegrityError(f"role {name}: data file is truncated")
+                    head = bytes(header)
+                    size, codec, final = opener.parse_header(head, index)
+                    buf = acquire()
+                    if (wait := hashing.pop(id(buf), None)) is not None:
+                        wait()
+                    sealed = memoryview(buf)[:size]
+                    if _read_exact(f, sealed) < size:
+                        raise IntegrityError(f"role {name}: data file is truncated")
+                    hash_(memoryview(head))
+                    hashing[id(buf)] = hash_(sealed)
+                    counts["stored"] += chunks.HEADER_SIZE + size
+                    yield _Sealed(index, head, size, codec, final, buf)
+                    index += 1
+                    counts["records"] = index
+                    if final:
+                        break
+                for wait in hashing.values():
+                    wait()
             if f.read(1):
                 raise IntegrityError(f"role {name}: data file has bytes after its final chunk")
 

@@ -248,3 +248,43 @@ def test_reader_dropped_midway_stops_its_threads(tmp_path, cert_pair):
     assert _stage_threads()
     events.close()
     assert _stage_threads() == []
+
+
+class _SlowSha256:
+    """SHA-256 that takes its time over each piece: a stage that reuses a buffer before its
+    bytes are hashed would change them under the hash."""
+
+    def __init__(self) -> None:
+        import hashlib
+
+        self._h = hashlib.sha256()
+
+    def update(self, data: bytes | memoryview) -> None:
+        import time
+
+        time.sleep(0.002)
+        self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+    def digest(self) -> bytes:
+        return self._h.digest()
+
+
+def test_buffers_are_reused_only_once_hashed_beside_the_stages(tmp_path, cert_pair, monkeypatch):
+    import types
+
+    from engine import backup_reader, backup_writer
+
+    files = {f"f{i}": os.urandom(5 * CHUNK + 17 * i) for i in range(6)}
+    slow = types.SimpleNamespace(sha256=_SlowSha256)
+    monkeypatch.setattr(backup_writer, "hashlib", slow)
+    share, backup_id = _backup(tmp_path, cert_pair, files)
+    monkeypatch.setattr(backup_reader, "hashlib", slow)
+    reader = BackupReader(share, backup_id)
+    reader.unlock(cert_pair.key)
+    out = tmp_path / "out"
+    restore_roles(reader, ["CA"], str(out), threads=True)  # the manifest's digest holds
+    for name, data in files.items():
+        assert (out / "CA" / name).read_bytes() == data
