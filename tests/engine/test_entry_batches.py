@@ -41,14 +41,18 @@ def one_at_a_time(pieces: list[bytes]) -> tuple[list[object], str | None, tuple[
     return events, None, (dec.entries, dec.file_bytes)
 
 
-def in_lists(pieces: list[bytes], drain: bool) -> tuple[list[object], str | None, tuple[int, int]]:
+def in_lists(pieces: list[bytes], drain: bool,
+             every: int = 1) -> tuple[list[object], str | None, tuple[int, int]]:
     """The same through ``next_events``: once per piece fed (as the reader calls it), or until
-    it returns an empty list (``drain``)."""
+    it returns an empty list (``drain``); after every ``every``-th piece only (the decoder
+    keeps what was fed but not read, copied: the pieces here stay unchanged)."""
     dec = EntryDecoder()
     events: list[object] = []
     try:
-        for piece in pieces:
+        for i, piece in enumerate(pieces):
             dec.feed(piece)
+            if (i + 1) % every and i + 1 < len(pieces):
+                continue
             while batch := dec.next_events():
                 events.extend(_shown(e) for e in batch)
                 if not drain:
@@ -89,6 +93,21 @@ def test_lists_of_events_are_exactly_the_events_one_at_a_time(items, data) -> No
     want = one_at_a_time(pieces)
     assert in_lists(pieces, drain=False) == want
     assert in_lists(pieces, drain=True) == want
+    # Fed several pieces before taking events: the same events, though contents may come in
+    # other splits; and the same error.
+    joined = in_lists(pieces, drain=True, every=3)
+    assert (_joined(joined[0]), joined[1:]) == (_joined(want[0]), want[1:])
+
+
+def _joined(events: list[object]) -> list[object]:
+    """File contents of one file joined: how the bytes of a file came in pieces aside."""
+    out: list[object] = []
+    for e in events:
+        if isinstance(e, tuple) and out and isinstance(out[-1], tuple):
+            out[-1] = ("data", out[-1][1] + e[1])
+        else:
+            out.append(e)
+    return out
 
 
 def test_an_error_comes_after_the_events_before_it() -> None:
