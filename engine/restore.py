@@ -143,6 +143,8 @@ def _inexact_mode_bits(folder: str) -> int:
     """The mode bits that ``open(O_CREAT)`` in ``folder`` may not give a file as asked: the
     umask's, and setuid, setgid and sticky (which the kernel may drop); all of them where a
     default ACL, not the umask, decides, or where the umask cannot be read."""
+    if not hasattr(os, "getxattr"):  # not Linux: no way to tell, chmod every file
+        return 0o7777
     try:
         os.getxattr(folder, "system.posix_acl_default")
     except OSError as exc:
