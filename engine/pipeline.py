@@ -139,15 +139,15 @@ def staged(produce: Callable[[Callable[[], bytearray]], Iterator[T]],
         yield from _threaded(produce, transform, in_size, out_size, depth, name)
 
 
-def _inline(produce, transform, in_size: int, out_size: int):  # noqa: ANN001, ANN202
+def _inline(produce, transform, in_size: int, out_size: int):
     a = bytearray(in_size)
     b = bytearray(out_size)
     for item in produce(lambda: a):
         yield item, transform(item, b), _noop
 
 
-def _threaded(produce, transform, in_size: int, out_size: int, depth: int,  # noqa: ANN001
-              name: str):  # noqa: ANN202
+def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
+              name: str):
     stop = threading.Event()
     in_pool = BufferPool(in_size, depth + 2, stop)
     out_pool = BufferPool(out_size, depth + 2, stop)
@@ -184,7 +184,7 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,  # no
             put(to_transform, _DONE)
         except Cancelled:
             pass
-        except BaseException as exc:  # handed on, in order, to the caller, who re-raises it
+        except BaseException as exc:  # noqa: BLE001 - handed on, in order, to the caller
             fail(to_transform, exc)
 
     def transform_stage() -> None:
@@ -205,7 +205,7 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,  # no
                 put(to_caller, (item, result, out))
         except Cancelled:
             pass
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the caller re-raises it
             fail(to_caller, exc)
 
     workers = [threading.Thread(target=read_stage, name=f"ibs-{name}-produce", daemon=True),

@@ -163,13 +163,13 @@ def _python() -> str:
     return sys.executable
 
 
-def _timed(fn) -> float:  # noqa: ANN001
+def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
 
 
-def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]:  # noqa: ANN001
+def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]:
     """One warm-up (discarded), then ``rounds`` measured runs of ``run(tag) -> seconds``."""
     with steps.step(f"{what} (warm-up)"):
         run("warm")
@@ -204,8 +204,8 @@ def _spread(times: list[float]) -> str:
             f"over {len(times)} rounds")
 
 
-def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, label: str,  # noqa: ANN001
-                 tool: str, *, env: dict[str, str], init, create, version: list[str],  # noqa: ANN001
+def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, label: str,
+                 tool: str, *, env: dict[str, str], init, create, version: list[str],
                  package: str | None = None) -> None:
     """One backup program as a contender: a fresh repository each round (so nothing dedupes),
     its run timed with the sync after it; skipped with a note when it is not installed."""
@@ -226,7 +226,8 @@ def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, labe
         return took
 
     times = _rounds(steps, label, run)
-    shown = subprocess.run([exe, *version], capture_output=True, text=True).stdout.strip()
+    shown = subprocess.run([exe, *version], check=False, capture_output=True,
+                           text=True).stdout.strip()
     report.extra[f"{tool}_rounds"] = times
     report.contenders.append(Contender(label, _median(times), nbytes, f"{_spread(times)}; {shown}"))
 
