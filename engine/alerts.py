@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from engine.errors import AlertCategory
+from ibs.engine.errors import AlertCategory
 
 TITLES = {
     AlertCategory.SHARE_CAPACITY: "External file share is out of capacity",
@@ -92,7 +92,7 @@ class AlertBook:
     @classmethod
     def from_json(cls, raw: object, path: str = "alerts.json") -> AlertBook:
         """The book as saved in the store file ``path``; a damaged one is ``StoreFileDamaged``."""
-        from engine.store import StoreFileDamaged, record_from_json
+        from ibs.engine.store import StoreFileDamaged, record_from_json
 
         if not isinstance(raw, list):
             raise StoreFileDamaged(path, "a JSON list of alerts is expected")

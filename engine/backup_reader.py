@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from engine import chunks, keys, layout, pipeline
-from engine.certs import DecryptionKey
-from engine.entries import EntryDecoder, Event
-from engine.errors import BadInput, CertificateError, IntegrityError, PathFaultError
-from engine.manifest import Manifest, RoleRecord, parse
+from ibs.engine import chunks, keys, layout, pipeline
+from ibs.engine.certs import DecryptionKey
+from ibs.engine.entries import EntryDecoder, Event
+from ibs.engine.errors import BadInput, CertificateError, IntegrityError, PathFaultError
+from ibs.engine.manifest import Manifest, RoleRecord, parse
 
 
 def _read_exact(f, view: memoryview) -> int:

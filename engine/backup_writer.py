@@ -12,13 +12,13 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from engine import chunks, keys, layout
-from engine.certs import Certificate
-from engine.entries import END, STREAM_MAGIC, Chunk, Chunker, Kind, pack_entry
-from engine.errors import SourceError
-from engine.manifest import Manifest, RoleRecord, role_file
-from engine.pipeline import beside, sealed_records
-from engine.source import RoleSource
+from ibs.engine import chunks, keys, layout
+from ibs.engine.certs import Certificate
+from ibs.engine.entries import END, STREAM_MAGIC, Chunk, Chunker, Kind, pack_entry
+from ibs.engine.errors import SourceError
+from ibs.engine.manifest import Manifest, RoleRecord, role_file
+from ibs.engine.pipeline import beside, sealed_records
+from ibs.engine.source import RoleSource
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from engine.errors import BadInput, CertificateError
+from ibs.engine.errors import BadInput, CertificateError
 
 KEY_BITS = 2048
 SUBJECT_MAX = 64  # characters: X.509's bound on a common name (RFC 5280, ub-common-name)

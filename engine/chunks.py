@@ -18,7 +18,7 @@ import zstandard
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from engine.errors import IntegrityError
+from ibs.engine.errors import IntegrityError
 
 HEADER = struct.Struct(">IBBH")  # stored length, codec, flags, reserved
 HEADER_SIZE = HEADER.size

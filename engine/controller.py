@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine import layout
-from engine.alerts import AlertBook
-from engine.backup_reader import BackupReader, verify_role
-from engine.certs import Certificate, DecryptionKey, load_certificate
-from engine.chunks import DEFAULT_CHUNK_SIZE
-from engine.clock import Clock
-from engine.errors import (
+from ibs.engine import layout
+from ibs.engine.alerts import AlertBook
+from ibs.engine.backup_reader import BackupReader, verify_role
+from ibs.engine.certs import Certificate, DecryptionKey, load_certificate
+from ibs.engine.chunks import DEFAULT_CHUNK_SIZE
+from ibs.engine.clock import Clock
+from ibs.engine.errors import (
     AlertCategory,
     BadInput,
     IntegrityError,
@@ -28,13 +28,13 @@ from engine.errors import (
     MaintenanceInProgress,
     ShareError,
 )
-from engine.history import BackupRecord, History
-from engine.job import SOURCE_ESTIMATE_MARGIN, Job
-from engine.jobstate import ACTIVE, ON_SHARE, Status
-from engine.manifest import format_time, parse, parse_time
-from engine.recovery import Found, complete_on_share, settle_completed
-from engine.restore import restore_roles
-from engine.settings import (
+from ibs.engine.history import BackupRecord, History
+from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
+from ibs.engine.jobstate import ACTIVE, ON_SHARE, Status
+from ibs.engine.manifest import format_time, parse, parse_time
+from ibs.engine.recovery import Found, complete_on_share, settle_completed
+from ibs.engine.restore import restore_roles
+from ibs.engine.settings import (
     DEFAULT_SMB_TIMEOUT_SECONDS,
     SETTINGS_FILE,
     Settings,
@@ -47,9 +47,9 @@ from engine.settings import (
     read_schedule_json,
     read_settings_json,
 )
-from engine.share import LocalShare, Share
-from engine.source import DirectorySource, RoleSource
-from engine.store import JobSlot, Store
+from ibs.engine.share import LocalShare, Share
+from ibs.engine.source import DirectorySource, RoleSource
+from ibs.engine.store import JobSlot, Store
 
 ShareFactory = Callable[[Settings, "str | None"], Share]
 SourceFactory = Callable[[str, str], RoleSource]
@@ -57,11 +57,11 @@ SourceFactory = Callable[[str, str], RoleSource]
 
 
 def default_share_factory(settings: Settings, password: str | None) -> Share:
-    from engine.share.unc import is_unc
+    from ibs.engine.share.unc import is_unc
 
     assert settings.path is not None
     if is_unc(settings.path):
-        from engine.share.smb import SmbShare
+        from ibs.engine.share.smb import SmbShare
 
         # A stalled server must fail the job in bounded time (smbprotocol alone waits ~20 min).
         return SmbShare(settings.path, settings.username, password, port=settings.smb_port,

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from engine.controller import Controller
-from engine.job import Job
-from engine.history import BackupRecord
+from ibs.engine.controller import Controller
+from ibs.engine.job import Job
+from ibs.engine.history import BackupRecord
 
 # Wake at least this often, so settings changed by another process are noticed.
 MAX_SLEEP = 60.0

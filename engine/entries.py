@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
-from engine.errors import IntegrityError
+from ibs.engine.errors import IntegrityError
 
 STREAM_MAGIC = b"IBSENT1\n"
 ENTRY = struct.Struct(">BHIqQ")  # kind, path length, mode, mtime_ns, size

@@ -11,10 +11,10 @@ import secrets
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.errors import IntegrityError
-from engine.jobstate import ACTIVE, Status, transition
-from engine.manifest import parse_time
-from engine.store import Store, record_from_json
+from ibs.engine.errors import IntegrityError
+from ibs.engine.jobstate import ACTIVE, Status, transition
+from ibs.engine.manifest import parse_time
+from ibs.engine.store import Store, record_from_json
 
 BACKUP_DATA_VERSION = "1.0.1"
 _GENERATION = "jobs/.generation"
@@ -52,7 +52,7 @@ class BackupRecord:
 
     def describe(self) -> str:
         """One line for a person: what the CLI prints after a backup, what the daemon logs."""
-        from engine.units import human_bytes
+        from ibs.engine.units import human_bytes
 
         line = f"backup {self.id} ({self.trigger}) {self.status}"
         if self.timeTakenToCreate:

@@ -11,20 +11,20 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from engine.backup_writer import BackupWriter, Progress
-from engine.certs import load_certificate
-from engine.clock import iso_duration
-from engine.errors import AlertCategory, IbsError, ShareCapacityError, ShareError
-from engine.history import BackupRecord
-from engine.jobstate import ACTIVE, Status
-from engine.manifest import format_time, parse_time
-from engine.settings import Settings
-from engine.share import Share
-from engine.source import Skipped, skip_warnings, skipped_of
-from engine.units import human_bytes
+from ibs.engine.backup_writer import BackupWriter, Progress
+from ibs.engine.certs import load_certificate
+from ibs.engine.clock import iso_duration
+from ibs.engine.errors import AlertCategory, IbsError, ShareCapacityError, ShareError
+from ibs.engine.history import BackupRecord
+from ibs.engine.jobstate import ACTIVE, Status
+from ibs.engine.manifest import format_time, parse_time
+from ibs.engine.settings import Settings
+from ibs.engine.share import Share
+from ibs.engine.source import Skipped, skip_warnings, skipped_of
+from ibs.engine.units import human_bytes
 
 if TYPE_CHECKING:
-    from engine.controller import Controller
+    from ibs.engine.controller import Controller
 
 # Room for the manifest and chunk framing when a backup's size is estimated from its sources
 # alone (the first backup). Later estimates scale the last backup, whose size includes both.

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from engine.certs import Certificate, DecryptionKey
-from engine.errors import IntegrityError
+from ibs.engine.certs import Certificate, DecryptionKey
+from ibs.engine.errors import IntegrityError
 
 DATA_KEY_BYTES = 32
 OAEP_LABEL_PREFIX = b"IBS1 data key "

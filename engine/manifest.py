@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass, field, fields
 from json.encoder import encode_basestring_ascii as _json_str
 
-from engine.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
-from engine.errors import IntegrityError
+from ibs.engine.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
+from ibs.engine.errors import IntegrityError
 
 FORMAT_VERSION = 1
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")

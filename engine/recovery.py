@@ -11,12 +11,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from engine import layout
-from engine.errors import IntegrityError, ShareError
-from engine.history import BackupRecord
-from engine.jobstate import Status
-from engine.manifest import Manifest, parse
-from engine.share import Share
+from ibs.engine import layout
+from ibs.engine.errors import IntegrityError, ShareError
+from ibs.engine.history import BackupRecord
+from ibs.engine.jobstate import Status
+from ibs.engine.manifest import Manifest, parse
+from ibs.engine.share import Share
 
 
 @dataclass(frozen=True)

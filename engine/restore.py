@@ -20,10 +20,10 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable, Iterator
 
-from engine.backup_reader import BackupReader
-from engine.entries import Entry, Event, FileData, FileEnd, Kind, Symlink
-from engine.errors import BadInput, GeneralFaultError, IbsError
-from engine.share.local import WRITEBACK_WINDOW, Writeback
+from ibs.engine.backup_reader import BackupReader
+from ibs.engine.entries import Entry, Event, FileData, FileEnd, Kind, Symlink
+from ibs.engine.errors import BadInput, GeneralFaultError, IbsError
+from ibs.engine.share.local import WRITEBACK_WINDOW, Writeback
 
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 STAGING_PREFIX = ".ibs-restore-"

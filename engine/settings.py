@@ -12,11 +12,11 @@ import os
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import BadInput
-from engine.manifest import ROLE_NAME
+from ibs.engine.errors import BadInput
+from ibs.engine.manifest import ROLE_NAME
 
 if TYPE_CHECKING:
-    from engine.store import Store
+    from ibs.engine.store import Store
 
 SETTINGS_FILE = "settings.json"
 SCHEDULE_FILE = "schedule.json"
@@ -86,7 +86,7 @@ def check_port(value: int) -> int:
 
 def check_path(path: str) -> str:
     """A UNC path (checked for form now, for reachability at backup time) or a local folder."""
-    from engine.share.unc import is_unc, parse_unc
+    from ibs.engine.share.unc import is_unc, parse_unc
 
     if is_unc(path) or path.startswith("\\"):
         if "/" in path:
@@ -176,7 +176,7 @@ class _StoredSettings:
 def read_settings_json(store: Store) -> dict[str, Any]:
     """The stored settings as written, each field's type and bounds checked; a damaged file
     is one line naming the file, the field and what to do."""
-    from engine.store import StoreFileDamaged, record_from_json
+    from ibs.engine.store import StoreFileDamaged, record_from_json
 
     path = store.path(SETTINGS_FILE)
     raw = store.read_json(SETTINGS_FILE, {})
@@ -206,9 +206,9 @@ class _StoredSchedule:
 
 def read_schedule_json(store: Store) -> dict[str, Any]:
     """The stored schedule, checked like ``read_settings_json``."""
-    from engine.errors import IntegrityError
-    from engine.manifest import parse_time
-    from engine.store import StoreFileDamaged, record_from_json
+    from ibs.engine.errors import IntegrityError
+    from ibs.engine.manifest import parse_time
+    from ibs.engine.store import StoreFileDamaged, record_from_json
 
     path = store.path(SCHEDULE_FILE)
     raw = store.read_json(SCHEDULE_FILE, {})

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import BinaryIO, Protocol
 
-from engine.entries import Entry, Kind
+from ibs.engine.entries import Entry, Kind
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,7 +28,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from engine.errors import BadInput, IbsError, JobSlotTaken
+from ibs.engine.errors import BadInput, IbsError, JobSlotTaken
 
 ENV_STORE = "IBS_STORE"
 _PASSWORD_AAD = b"IBS1 share password"

@@ -1,5 +1,5 @@
 """fake_smb: an SMB 3 server for tests, built on impacket."""
 
-from fake_smb.server import FakeSmbServer
+from ibs.fake_smb.server import FakeSmbServer
 
 __all__ = ["FakeSmbServer"]

@@ -10,9 +10,9 @@ import signal
 import sys
 import threading
 
-from fake_smb import conformance_cli
-from fake_smb.dialects import DIALECTS
-from fake_smb.server import ENCRYPTION_MODES, FakeSmbServer
+from ibs.fake_smb import conformance_cli
+from ibs.fake_smb.dialects import DIALECTS
+from ibs.fake_smb.server import ENCRYPTION_MODES, FakeSmbServer
 
 
 def register(subparsers) -> None:
@@ -81,7 +81,7 @@ def serve_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Standalone entry (python -m fake_smb.cli serve ...), same as `ibs fake-smb`."""
+    """Standalone entry (python -m ibs.fake_smb.cli serve ...), same as `ibs fake-smb`."""
     parser = argparse.ArgumentParser(prog="fake-smb-cli")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["fake-smb", *(argv if argv is not None else sys.argv[1:])])

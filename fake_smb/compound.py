@@ -40,9 +40,9 @@ from impacket.nt_errors import (
     STATUS_USER_SESSION_DELETED,
 )
 
-from fake_smb.fast_path import response_header
-from fake_smb.faults import DropConnection
-from fake_smb.oplock_wire import IN_CHAIN_KEY
+from ibs.fake_smb.fast_path import response_header
+from ibs.fake_smb.faults import DropConnection
+from ibs.fake_smb.oplock_wire import IN_CHAIN_KEY
 
 HEADER_SIZE = 64
 RELATED_FID = b"\xff" * 16

@@ -10,8 +10,8 @@ import struct
 
 from impacket.nt_errors import STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED
 
-from fake_smb.fsctl_request import Fsctl
-from fake_smb.handler_util import error
+from ibs.fake_smb.fsctl_request import Fsctl
+from ibs.fake_smb.handler_util import error
 
 FSCTL_GET_COMPRESSION = 0x0009003C
 FSCTL_SET_COMPRESSION = 0x0009C040

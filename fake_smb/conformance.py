@@ -22,9 +22,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fake_smb.samba import SambaServer
-from fake_smb.server import FakeSmbServer
-from fake_smb.torture import Outcome, TortureError, find_smbtorture, list_tests, run_test
+from ibs.fake_smb.samba import SambaServer
+from ibs.fake_smb.server import FakeSmbServer
+from ibs.fake_smb.torture import Outcome, TortureError, find_smbtorture, list_tests, run_test
 
 ALLOWLIST = Path(__file__).with_name("conformance_allowlist.toml")
 SERVERS = ("samba", "fake_smb")

@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Self
 
-from fake_smb import conformance, conformance_report
-from fake_smb.samba import SambaError
-from fake_smb.torture import TortureError, find_smbtorture
+from ibs.fake_smb import conformance, conformance_report
+from ibs.fake_smb.samba import SambaError
+from ibs.fake_smb.torture import TortureError, find_smbtorture
 
 
 def register(sub) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fake_smb.conformance import Result, Row
+from ibs.fake_smb.conformance import Result, Row
 
 MARKDOWN = "conformance.md"
 JSON = "conformance.json"

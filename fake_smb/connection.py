@@ -17,10 +17,10 @@ import time
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_MORE_PROCESSING_REQUIRED, STATUS_PENDING
 
-from fake_smb import compound, crypto, fast_path, notify, release, signing
-from fake_smb.dialects import SMB_3_1_1
-from fake_smb.faults import DropConnection
-from fake_smb.state import ConnState, get_state
+from ibs.fake_smb import compound, crypto, fast_path, notify, release, signing
+from ibs.fake_smb.dialects import SMB_3_1_1
+from ibs.fake_smb.faults import DropConnection
+from ibs.fake_smb.state import ConnState, get_state
 
 SMB2_PROTOCOL_ID = b"\xfeSMB"
 SMB2_NEGOTIATE = 0x0000

@@ -41,10 +41,10 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import locks, quota
-from fake_smb.access import FILE_ALL_ACCESS, FILE_EXECUTE, FILE_READ_DATA, GRANTED_KEY
-from fake_smb.fsctl_request import Fsctl
-from fake_smb.handler_util import error, share_root
+from ibs.fake_smb import locks, quota
+from ibs.fake_smb.access import FILE_ALL_ACCESS, FILE_EXECUTE, FILE_READ_DATA, GRANTED_KEY
+from ibs.fake_smb.fsctl_request import Fsctl
+from ibs.fake_smb.handler_util import error, share_root
 
 FSCTL_SRV_COPYCHUNK = 0x001440F2
 FSCTL_SRV_COPYCHUNK_WRITE = 0x001480F2

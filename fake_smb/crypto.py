@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.kdf.kbkdf import (
     Mode,
 )
 
-from fake_smb import signing
-from fake_smb.dialects import SMB_3_0, SMB_3_1_1
+from ibs.fake_smb import signing
+from ibs.fake_smb.dialects import SMB_3_0, SMB_3_1_1
 
 # Cipher ids of the SMB2_ENCRYPTION_CAPABILITIES context (MS-SMB2 2.2.3.1.2).
 AES_128_CCM = 0x0001

@@ -24,7 +24,7 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb.share_modes import DELETE, Key, OpenTable, ShareOpen
+from ibs.fake_smb.share_modes import DELETE, Key, OpenTable, ShareOpen
 
 FILE_ATTRIBUTE_READONLY = 0x00000001
 PENDING_KEY = "DeletePending"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from fake_smb import file_io, fsctl, open_close, query_directory
+from ibs.fake_smb import file_io, fsctl, open_close, query_directory
 
 SMB2_CREATE = 0x0005
 SMB2_CLOSE = 0x0006

@@ -30,11 +30,11 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import delete_pending, oplock_wire, quota
-from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
-from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
-from fake_smb.open_close import resolve_path
-from fake_smb.share_modes import OpenTable
+from ibs.fake_smb import delete_pending, oplock_wire, quota
+from ibs.fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
+from ibs.fake_smb.open_close import resolve_path
+from ibs.fake_smb.share_modes import OpenTable
 
 SMB2_0_INFO_FILE = 0x01
 SMB2_0_INFO_FILESYSTEM = 0x02

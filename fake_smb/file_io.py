@@ -23,10 +23,10 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import locks, oplock_wire, quota
-from fake_smb.access import may_read
-from fake_smb.faults import DropConnection
-from fake_smb.handler_util import RawBody, error, resolve_fid, share_root
+from ibs.fake_smb import locks, oplock_wire, quota
+from ibs.fake_smb.access import may_read
+from ibs.fake_smb.faults import DropConnection
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root
 
 _WRITE_REQ = struct.Struct("<HHIQ16s")  # StructureSize .. FileId (MS-SMB2 2.2.21)
 _READ_REQ = struct.Struct("<HBBIQ16sI")  # StructureSize .. MinimumCount (2.2.19)

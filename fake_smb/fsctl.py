@@ -7,9 +7,9 @@ import struct
 
 from impacket.nt_errors import STATUS_FILE_CLOSED, STATUS_NOT_SUPPORTED
 
-from fake_smb import compression, copy_chunk
-from fake_smb.fsctl_request import Fsctl
-from fake_smb.handler_util import error, resolve_fid
+from ibs.fake_smb import compression, copy_chunk
+from ibs.fake_smb.fsctl_request import Fsctl
+from ibs.fake_smb.handler_util import error, resolve_fid
 
 FSCTL_SRV_REQUEST_RESUME_KEY = 0x00140078
 SMB2_0_IOCTL_IS_FSCTL = 0x00000001

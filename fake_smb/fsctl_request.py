@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from impacket.nt_errors import STATUS_SUCCESS
 
-from fake_smb.handler_util import RawBody
+from ibs.fake_smb.handler_util import RawBody
 
 
 @dataclass

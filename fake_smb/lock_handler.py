@@ -22,8 +22,8 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import locks, oplock_wire
-from fake_smb.handler_util import RawBody, error, resolve_fid
+from ibs.fake_smb import locks, oplock_wire
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid
 
 SHARED = 0x01
 EXCLUSIVE = 0x02

@@ -15,9 +15,9 @@ from impacket import smb3structs as smb2
 from impacket.nt_errors import STATUS_INVALID_PARAMETER, STATUS_NOT_SUPPORTED, STATUS_SUCCESS
 from impacket.spnego import SPNEGO_NegTokenInit, TypesMech
 
-from fake_smb import crypto, signing
-from fake_smb.dialects import DIALECTS, SMB_2_1, SMB_3_0, SMB_3_0_2, SMB_3_1_1
-from fake_smb.state import get_state
+from ibs.fake_smb import crypto, signing
+from ibs.fake_smb.dialects import DIALECTS, SMB_2_1, SMB_3_0, SMB_3_0_2, SMB_3_1_1
+from ibs.fake_smb.state import get_state
 
 # Negotiate context types (MS-SMB2 2.2.3.1).
 PREAUTH_INTEGRITY = 0x0001

@@ -30,7 +30,7 @@ from impacket.nt_errors import (
     STATUS_PENDING,
 )
 
-from fake_smb.fast_path import response_header
+from ibs.fake_smb.fast_path import response_header
 
 CHANGE_NOTIFY = 0x000F
 CANCEL = 0x000C

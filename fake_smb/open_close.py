@@ -33,11 +33,11 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import delete_pending, oplock_wire
-from fake_smb.access import GRANTED_KEY, granted
-from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
-from fake_smb.release import close_open
-from fake_smb.share_modes import OpenTable, file_key, share_relevant
+from ibs.fake_smb import delete_pending, oplock_wire
+from ibs.fake_smb.access import GRANTED_KEY, granted
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
+from ibs.fake_smb.release import close_open
+from ibs.fake_smb.share_modes import OpenTable, file_key, share_relevant
 
 # CreateDisposition (MS-SMB2 2.2.13)
 FILE_SUPERSEDE, FILE_OPEN, FILE_CREATE, FILE_OPEN_IF, FILE_OVERWRITE, FILE_OVERWRITE_IF = range(6)

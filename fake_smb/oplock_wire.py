@@ -32,12 +32,12 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb import delete_pending
-from fake_smb.faults import DropConnection
-from fake_smb.handler_util import RawBody, error, resolve_fid
-from fake_smb.oplocks import LEVEL_II, LEVEL_NONE, OPLOCK_KEY, Break, Oplock, OplockTable
-from fake_smb.release import close_open
-from fake_smb.share_modes import file_key
+from ibs.fake_smb import delete_pending
+from ibs.fake_smb.faults import DropConnection
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid
+from ibs.fake_smb.oplocks import LEVEL_II, LEVEL_NONE, OPLOCK_KEY, Break, Oplock, OplockTable
+from ibs.fake_smb.release import close_open
+from ibs.fake_smb.share_modes import file_key
 
 PUSH_KEY = "PushMessage"  # connData: send one whole SMB2 message on this connection
 IN_CHAIN_KEY = "InCompoundChain"  # connData: a compound chain is being answered (compound.py)

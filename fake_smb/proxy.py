@@ -25,7 +25,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-from fake_smb.proxy_connection import (
+from ibs.fake_smb.proxy_connection import (
     HOST,
     RST_LINGER,
     Connection,
@@ -34,7 +34,7 @@ from fake_smb.proxy_connection import (
     drain,
     poll_sockets,
 )
-from fake_smb.proxy_toxics import (
+from ibs.fake_smb.proxy_toxics import (
     Bandwidth,
     Blackhole,
     Latency,

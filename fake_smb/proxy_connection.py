@@ -21,10 +21,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fake_smb.proxy_toxics import Bandwidth, DirectionPlan, Latency, Stream
+from ibs.fake_smb.proxy_toxics import Bandwidth, DirectionPlan, Latency, Stream
 
 if TYPE_CHECKING:
-    from fake_smb.proxy import FaultProxy
+    from ibs.fake_smb.proxy import FaultProxy
 
 HOST = "127.0.0.1"
 _RECV_SIZE = 65536

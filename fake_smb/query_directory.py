@@ -37,13 +37,13 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
-from fake_smb.dialects import SMB_2_1
-from fake_smb.file_info import short_name
-from fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
-from fake_smb.negotiate import MAX_IO, MAX_IO_2_0_2
-from fake_smb.state import get_state
-from fake_smb.wildcards import matches
+from ibs.fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
+from ibs.fake_smb.dialects import SMB_2_1
+from ibs.fake_smb.file_info import short_name
+from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
+from ibs.fake_smb.negotiate import MAX_IO, MAX_IO_2_0_2
+from ibs.fake_smb.state import get_state
+from ibs.fake_smb.wildcards import matches
 
 # FileInformationClass values a directory can be listed in (MS-FSCC 2.4)
 FILE_DIRECTORY_INFORMATION = 1

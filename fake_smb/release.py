@@ -18,9 +18,9 @@ import os
 import stat as stat_mod
 from collections.abc import Callable
 
-from fake_smb import delete_pending
-from fake_smb.locks import OWNER_KEY
-from fake_smb.oplocks import OPLOCK_KEY
+from ibs.fake_smb import delete_pending
+from ibs.fake_smb.locks import OWNER_KEY
+from ibs.fake_smb.oplocks import OPLOCK_KEY
 
 Log = Callable[[str], None]
 

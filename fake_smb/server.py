@@ -14,9 +14,9 @@ import threading
 import time
 import uuid
 
-from fake_smb.dialects import check_range, dialect_code
-from fake_smb.faults import Faults
-from fake_smb.smbserver_core import FakeSmbCore
+from ibs.fake_smb.dialects import check_range, dialect_code
+from ibs.fake_smb.faults import Faults
+from ibs.fake_smb.smbserver_core import FakeSmbCore
 
 ENCRYPTION_MODES = ("required", "desired", "off")
 HOST = "127.0.0.1"  # never anything else: this server is for tests

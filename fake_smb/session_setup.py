@@ -29,9 +29,9 @@ from impacket.nt_errors import (
 )
 from impacket.spnego import ASN1_AID, ASN1_SUPPORTED_MECH, SPNEGO_NegTokenInit, SPNEGO_NegTokenResp
 
-from fake_smb import crypto, sessions, spnego
-from fake_smb.handler_util import RawBody, error
-from fake_smb.state import get_state
+from ibs.fake_smb import crypto, sessions, spnego
+from ibs.fake_smb.handler_util import RawBody, error
+from ibs.fake_smb.state import get_state
 
 SMB2_SESSION_FLAG_IS_GUEST = 0x0001
 SMB2_SESSION_FLAG_IS_NULL = 0x0002

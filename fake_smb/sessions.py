@@ -29,9 +29,9 @@ from impacket.nt_errors import (
     STATUS_USER_SESSION_DELETED,
 )
 
-from fake_smb import fast_path, release, signing
-from fake_smb.dialects import SMB_3_0
-from fake_smb.state import ConnState, get_state
+from ibs.fake_smb import fast_path, release, signing
+from ibs.fake_smb.dialects import SMB_3_0
+from ibs.fake_smb.state import ConnState, get_state
 
 STATUS_REQUEST_OUT_OF_SEQUENCE = 0xC000042A  # not in impacket's table
 SMB2_SESSION_FLAG_BINDING = 0x01

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from impacket.nt_errors import STATUS_ACCESS_DENIED, STATUS_SHARING_VIOLATION, STATUS_SUCCESS
 
-from fake_smb.access import granted
+from ibs.fake_smb.access import granted
 
 # Access mask bits (MS-DTYP 2.4.3, MS-SMB2 2.2.13.1)
 FILE_READ_DATA = 0x00000001

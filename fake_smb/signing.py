@@ -15,7 +15,7 @@ import struct
 from cryptography.hazmat.primitives import cmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from fake_smb.dialects import SMB_3_0, SMB_3_1_1
+from ibs.fake_smb.dialects import SMB_3_0, SMB_3_1_1
 
 # SigningAlgorithmId values (MS-SMB2 2.2.3.1.7).
 HMAC_SHA256 = 0x0000

@@ -16,7 +16,7 @@ from impacket import ntlm
 from impacket import smb3structs as smb2
 from impacket.smbserver import SMBSERVER
 
-from fake_smb import (
+from ibs.fake_smb import (
     file_info,
     file_io,
     fsctl,
@@ -29,11 +29,11 @@ from fake_smb import (
     sessions,
     tree_connect,
 )
-from fake_smb.connection import SmbConnectionHandler
-from fake_smb.lock_handler import cancel_handler, lock_handler
-from fake_smb.locks import LockTable
-from fake_smb.oplocks import OplockTable
-from fake_smb.share_modes import OpenTable
+from ibs.fake_smb.connection import SmbConnectionHandler
+from ibs.fake_smb.lock_handler import cancel_handler, lock_handler
+from ibs.fake_smb.locks import LockTable
+from ibs.fake_smb.oplocks import OplockTable
+from ibs.fake_smb.share_modes import OpenTable
 
 # impacket logs every request at INFO; keep a test run readable.
 logging.getLogger("impacket").setLevel(logging.WARNING)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fake_smb.crypto import SessionKeys
+from ibs.fake_smb.crypto import SessionKeys
 
 STATE_KEY = "FakeSmbState"
 

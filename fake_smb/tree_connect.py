@@ -6,7 +6,7 @@ from impacket import nt_errors
 from impacket import smb3structs as smb2
 from impacket.smbserver import searchShare
 
-from fake_smb.handler_util import error
+from ibs.fake_smb.handler_util import error
 
 SMB2_HEADER_SIZE = 64  # MS-SMB2 2.2.1
 

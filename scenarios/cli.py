@@ -14,10 +14,10 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
 
-from engine.errors import BadInput
-from scenarios.loader import ScenarioError, load
-from scenarios.model import Scenario
-from scenarios.runner import ScenarioResult, run_scenario, scan_for_secrets
+from ibs.engine.errors import BadInput
+from ibs.scenarios.loader import ScenarioError, load
+from ibs.scenarios.model import Scenario
+from ibs.scenarios.runner import ScenarioResult, run_scenario, scan_for_secrets
 
 LIBRARY = Path(__file__).parent / "library"
 
@@ -148,8 +148,8 @@ def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> in
     from rich.console import Console
     from rich.table import Table
 
-    from reports.scenario_report import write_reports
-    from scenarios.secrets import scenario_secrets
+    from ibs.reports.scenario_report import write_reports
+    from ibs.scenarios.secrets import scenario_secrets
 
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     paths = write_reports([r.to_json(timings=args.timings) for r in results], args.report,

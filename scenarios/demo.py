@@ -22,11 +22,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine import certs
-from engine.clock import SystemClock
-from engine.controller import Controller
-from engine.errors import IntegrityError
-from engine.store import Store
+from ibs.engine import certs
+from ibs.engine.clock import SystemClock
+from ibs.engine.controller import Controller
+from ibs.engine.errors import IntegrityError
+from ibs.engine.store import Store
 
 ROLES = ("ACS", "CA", "CRP", "Domain", "ECE", "KeyVault", "NRP", "RBAC", "SRP", "WAS")
 
@@ -64,7 +64,7 @@ def share_location(kind: str, work: Path) -> Iterator[tuple[str, str | None, str
     if kind == "local":
         yield str(folder), None, None, 445
         return
-    from fake_smb import FakeSmbServer
+    from ibs.fake_smb import FakeSmbServer
 
     password = secrets.token_urlsafe(16)
     with FakeSmbServer(str(folder), users={"backup": password}, encryption="desired") as srv:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from scenarios.model import Event
+from ibs.scenarios.model import Event
 
 Fact = tuple[Any, ...]
 

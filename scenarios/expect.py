@@ -7,11 +7,11 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from engine import layout
-from scenarios.model import Scenario
-from simulator import scale
-from simulator.recovery import RecoveryResult
-from simulator.summary import budget_bytes, recovery_check
+from ibs.engine import layout
+from ibs.scenarios.model import Scenario
+from ibs.simulator import scale
+from ibs.simulator.recovery import RecoveryResult
+from ibs.simulator.summary import budget_bytes, recovery_check
 
 
 @dataclass
@@ -28,7 +28,7 @@ def _eq(name: str, expected, actual) -> Check:
 def share_names(hub) -> list[str]:
     """What is under MASBackup on the share, looked at directly (the controller may be cut off)."""
     if hub.wire is not None:
-        from simulator.hub import SHARE_FOLDER
+        from ibs.simulator.hub import SHARE_FOLDER
 
         folder = os.path.join(hub.wire.root, SHARE_FOLDER, layout.ROOT)
         return sorted(os.listdir(folder)) if os.path.isdir(folder) else []
@@ -136,8 +136,8 @@ def _no_partials(hub, records, expected: bool) -> Check:
 
 
 def _no_secrets(scenario: Scenario, hub, expected: bool) -> Check:
-    from scenarios.runner import scan_for_secrets
-    from scenarios.secrets import scenario_secrets
+    from ibs.scenarios.runner import scan_for_secrets
+    from ibs.scenarios.secrets import scenario_secrets
 
     secrets = scenario_secrets(scenario)
     places = []

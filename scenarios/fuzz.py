@@ -19,14 +19,14 @@ from hypothesis.stateful import (
     rule,
 )
 
-from engine import layout
-from scenarios.secret_scan import SecretScanner
-from simulator import actions, gate
-from simulator.hub import Hub, HubConfig, initial_share_password
-from simulator.network import ERCS_VMS
-from simulator.profiles import HubProfile
-from simulator.recovery import recover
-from simulator.scale import GB
+from ibs.engine import layout
+from ibs.scenarios.secret_scan import SecretScanner
+from ibs.simulator import actions, gate
+from ibs.simulator.hub import Hub, HubConfig, initial_share_password
+from ibs.simulator.network import ERCS_VMS
+from ibs.simulator.profiles import HubProfile
+from ibs.simulator.recovery import recover
+from ibs.simulator.scale import GB
 
 HOUR = 3600.0
 
@@ -254,8 +254,8 @@ class HubMachine(RuleBasedStateMachine):
     def no_secret_anywhere(self):
         if self.hub is None:
             return
-        from scenarios.expect import share_bytes
-        from scenarios.runner import scan_for_secrets
+        from ibs.scenarios.expect import share_bytes
+        from ibs.scenarios.runner import scan_for_secrets
 
         hub = self.hub
         secrets = [p.encode() for p in self.passwords]
@@ -269,14 +269,14 @@ class HubMachine(RuleBasedStateMachine):
     # --- helpers ---------------------------------------------------------------------------
 
     def _complete_on_share(self) -> set[str]:
-        from scenarios.expect import share_names
+        from ibs.scenarios.expect import share_names
 
         return {n for n in share_names(self.hub) if layout.is_backup_name(n)}
 
     def _share_reachable(self) -> bool:
         """Would the controller get through to the share now? The hub's gate decides."""
-        from engine.errors import ShareError
-        from engine.share.unc import parse_unc
+        from ibs.engine.errors import ShareError
+        from ibs.engine.share.unc import parse_unc
 
         hub = self.hub
         settings = hub.ctl.settings
@@ -293,6 +293,6 @@ class WireHubMachine(HubMachine):
 
 
 def _epoch(iso: str) -> float:
-    from engine.manifest import parse_time
+    from ibs.engine.manifest import parse_time
 
     return parse_time(iso).timestamp()

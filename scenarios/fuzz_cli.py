@@ -11,7 +11,7 @@ import random
 import sys
 import time
 
-from engine.errors import BadInput
+from ibs.engine.errors import BadInput
 
 BATCH = 25
 
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     from hypothesis.database import DirectoryBasedExampleDatabase
     from hypothesis.stateful import run_state_machine_as_test
 
-    from scenarios.fuzz import HubMachine, WireHubMachine
+    from ibs.scenarios.fuzz import HubMachine, WireHubMachine
 
     if args.minutes <= 0 or args.steps < 1:
         raise BadInput("--minutes must be more than 0 and --steps at least 1")

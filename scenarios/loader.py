@@ -15,20 +15,20 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from engine.errors import BadInput
-from scenarios.effects import first_ineffective
-from scenarios.model import (
+from ibs.engine.errors import BadInput
+from ibs.scenarios.effects import first_ineffective
+from ibs.scenarios.model import (
     BackupExpectation,
     Event,
     Expectations,
     RecoveryExpectation,
     Scenario,
 )
-from scenarios.toml_lines import LineIndex
-from simulator.clock import ticks
-from simulator.config import check_share_used
-from simulator.growth import Growth
-from simulator.network import ERCS_VMS
+from ibs.scenarios.toml_lines import LineIndex
+from ibs.simulator.clock import ticks
+from ibs.simulator.config import check_share_used
+from ibs.simulator.growth import Growth
+from ibs.simulator.network import ERCS_VMS
 
 STATUSES = ("Succeeded", "PartialSucceeded", "Failed", "Skipped", "Deleted", "Queued", "Running")
 CATEGORIES = ("ShareCapacity", "Connectivity", "PathFault", "Authentication", "GeneralFault")
@@ -233,7 +233,7 @@ def loads(text: str, path: str = "<scenario>") -> Scenario:
 
 
 def _check_settings(r: _Reader, settings: dict[str, Any]) -> None:
-    from engine.settings import check_frequency, check_retention
+    from ibs.engine.settings import check_frequency, check_retention
 
     for key, check in (("frequency_hours", check_frequency), ("retention_days", check_retention)):
         if key in settings:

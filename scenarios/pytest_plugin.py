@@ -33,11 +33,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from engine.clock import ManualClock
-    from engine.controller import Controller
-    from scenarios.model import Scenario
-    from scenarios.runner import ScenarioResult
-    from simulator.hub import Hub
+    from ibs.engine.clock import ManualClock
+    from ibs.engine.controller import Controller
+    from ibs.scenarios.model import Scenario
+    from ibs.scenarios.runner import ScenarioResult
+    from ibs.simulator.hub import Hub
 
 __all__ = [
     "EngineRig",
@@ -81,8 +81,8 @@ def format_failure(result: ScenarioResult) -> str:
 
 
 def _as_scenario(path_or_scenario: Any) -> Scenario:
-    from scenarios.loader import load
-    from scenarios.model import Scenario
+    from ibs.scenarios.loader import load
+    from ibs.scenarios.model import Scenario
 
     if isinstance(path_or_scenario, Scenario):
         return path_or_scenario
@@ -98,7 +98,7 @@ def assert_scenario(path_or_scenario: str | os.PathLike[str] | Scenario, *,
     Raises ``ScenarioError`` for a bad file (``file:line: key: ...``) and ``AssertionError``
     (a ``ScenarioFailure``) listing the failed checks and the command that replays the run.
     """
-    from scenarios.runner import run_scenario
+    from ibs.scenarios.runner import run_scenario
 
     if fidelity not in (None, "sim", "wire"):
         raise ValueError(f"fidelity must be 'sim' or 'wire', not {fidelity!r}")
@@ -146,7 +146,7 @@ class ScenarioFile(pytest.File):
     """A scenario TOML file: one test item, or a collection error saying ``file:line: key: ...``."""
 
     def collect(self) -> Iterator[ScenarioItem]:
-        from scenarios.loader import ScenarioError, loads
+        from ibs.scenarios.loader import ScenarioError, loads
 
         shown = _display_path(self.path, self.config)
         try:
@@ -158,7 +158,7 @@ class ScenarioFile(pytest.File):
         yield ScenarioItem.from_parent(self, name=name, scenario=scenario)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):  # noqa: ANN001
-        from scenarios.loader import ScenarioError
+        from ibs.scenarios.loader import ScenarioError
 
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
@@ -176,7 +176,7 @@ class ScenarioItem(pytest.Item):
         self.extra_keyword_matches.update(scenario.name.split())
 
     def runtest(self) -> None:
-        from scenarios.runner import run_scenario
+        from ibs.scenarios.runner import run_scenario
 
         fidelity = self.config.getoption("ibs_fidelity", None)
         scenario = self.scenario.with_overrides(fidelity=fidelity)
@@ -234,7 +234,7 @@ def _password() -> str:
 @pytest.fixture
 def fake_smb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmbTarget]:
     """A FakeSmbServer on 127.0.0.1 (a free port) serving a scratch folder; stopped afterwards."""
-    from fake_smb.server import FakeSmbServer
+    from ibs.fake_smb.server import FakeSmbServer
 
     share_dir = _share_dir(tmp_path_factory)
     password = _password()
@@ -249,7 +249,7 @@ def fake_smb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmbTar
 
 def require_samba() -> None:
     """Skip the test unless Samba can run here; fail it instead when IBS_REQUIRE_SAMBA=1."""
-    from fake_smb.samba import SambaServer
+    from ibs.fake_smb.samba import SambaServer
 
     if SambaServer.available():
         return
@@ -262,7 +262,7 @@ def require_samba() -> None:
 def samba_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmbTarget]:
     """A real Samba smbd on 127.0.0.1, shaped like ``fake_smb_server``; stopped afterwards."""
     require_samba()
-    from fake_smb.samba import SambaServer
+    from ibs.fake_smb.samba import SambaServer
 
     share_dir = _share_dir(tmp_path_factory)
     password = _password()
@@ -274,7 +274,7 @@ def samba_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SmbTarget
 # --- the simulated hub ------------------------------------------------------------------------
 
 def _hub_settings() -> tuple[str, ...]:
-    from scenarios.loader import SETTINGS_KEYS  # one home for a scenario's [settings] keys
+    from ibs.scenarios.loader import SETTINGS_KEYS  # one home for a scenario's [settings] keys
 
     return (*SETTINGS_KEYS, "identity", "stamp_version")
 
@@ -286,8 +286,8 @@ def make_hub(hub: str | int = "4", days: float | None = None, seed: int = 1,
     ``settings`` are the keys of a scenario's ``[settings]`` table, plus ``identity`` and
     ``stamp_version``. The caller closes the hub.
     """
-    from scenarios.model import Expectations, Scenario
-    from scenarios.runner import build_hub
+    from ibs.scenarios.model import Expectations, Scenario
+    from ibs.scenarios.runner import build_hub
 
     allowed = _hub_settings()
     unknown = sorted(set(settings) - set(allowed))
@@ -346,7 +346,7 @@ class _CertPair:
 def _ibs_cert_pair() -> _CertPair:
     import datetime as dt
 
-    from engine.certs import new_certificate
+    from ibs.engine.certs import new_certificate
 
     password = "ibs-pfx-" + secrets.token_urlsafe(9)
     now = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -370,7 +370,7 @@ class EngineRig:
     @property
     def key(self):  # noqa: ANN201 - engine.certs.DecryptionKey
         """The decryption key from the PFX, for verify and restore."""
-        from engine.certs import load_pfx
+        from ibs.engine.certs import load_pfx
 
         return load_pfx(self.pfx, self.pfx_password)
 
@@ -384,9 +384,9 @@ def ibs_engine(tmp_path_factory: pytest.TempPathFactory, _ibs_cert_pair: _CertPa
     """A Controller on a scratch store, backing up two small roles (CA, ECE) to a local folder."""
     import datetime as dt
 
-    from engine.clock import ManualClock
-    from engine.controller import Controller
-    from engine.store import Store
+    from ibs.engine.clock import ManualClock
+    from ibs.engine.controller import Controller
+    from ibs.engine.store import Store
 
     root = tmp_path_factory.mktemp("ibs-engine")
     share_dir = root / "share"

@@ -12,16 +12,16 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.errors import IbsError
-from scenarios.expect import Check, evaluate
-from scenarios.model import Event, Scenario
-from simulator import actions, scale
-from simulator.clock import ticks
-from simulator.hub import Hub
-from simulator.inputs import growth_of, hub_config
-from simulator.profiles import parse_hub
-from simulator.recovery import RecoveryResult, recover
-from simulator.summary import budget_bytes, summarize
+from ibs.engine.errors import IbsError
+from ibs.scenarios.expect import Check, evaluate
+from ibs.scenarios.model import Event, Scenario
+from ibs.simulator import actions, scale
+from ibs.simulator.clock import ticks
+from ibs.simulator.hub import Hub
+from ibs.simulator.inputs import growth_of, hub_config
+from ibs.simulator.profiles import parse_hub
+from ibs.simulator.recovery import RecoveryResult, recover
+from ibs.simulator.summary import budget_bytes, summarize
 
 
 @dataclass

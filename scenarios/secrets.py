@@ -6,9 +6,9 @@ passwords written in events), so results and reports never need to carry them.
 
 from __future__ import annotations
 
-from scenarios.model import Scenario
-from simulator.hub import initial_share_password
-from simulator.keys import cert_pair
+from ibs.scenarios.model import Scenario
+from ibs.simulator.hub import initial_share_password
+from ibs.simulator.keys import cert_pair
 
 
 def scenario_secrets(scenario: Scenario) -> list[bytes]:

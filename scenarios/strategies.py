@@ -1,8 +1,8 @@
 """Hypothesis strategies for simulated hubs, backup policies, timelines and whole scenarios.
 
     from hypothesis import given, settings
-    from scenarios.runner import run_scenario
-    from scenarios.strategies import scenarios, overlapping_backups
+    from ibs.scenarios.runner import run_scenario
+    from ibs.scenarios.strategies import scenarios, overlapping_backups
 
     @settings(max_examples=10, deadline=None)
     @given(scenarios(days=2))
@@ -23,11 +23,11 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from scenarios.loader import _REQ, ACTIONS
-from scenarios.model import Event, Expectations, Scenario
-from simulator.clock import ticks
-from simulator.network import ERCS_VMS
-from simulator.profiles import DEFAULT_VERSION, RELEASES, HubProfile
+from ibs.scenarios.loader import _REQ, ACTIONS
+from ibs.scenarios.model import Event, Expectations, Scenario
+from ibs.simulator.clock import ticks
+from ibs.simulator.network import ERCS_VMS
+from ibs.simulator.profiles import DEFAULT_VERSION, RELEASES, HubProfile
 
 __all__ = [
     "events",

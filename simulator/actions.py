@@ -7,13 +7,13 @@ server and the port-445 proxy (simulator/wire.py).
 
 from __future__ import annotations
 
-from engine.errors import BadInput, IbsError
-from engine.share.unc import parse_unc
-from simulator import scale
-from simulator.config import DIALECTS, SHARE_HOST, SHARE_USER
-from simulator.hub import Hub
-from simulator.keys import cert_pair
-from simulator.network import FirewallRule
+from ibs.engine.errors import BadInput, IbsError
+from ibs.engine.share.unc import parse_unc
+from ibs.simulator import scale
+from ibs.simulator.config import DIALECTS, SHARE_HOST, SHARE_USER
+from ibs.simulator.hub import Hub
+from ibs.simulator.keys import cert_pair
+from ibs.simulator.network import FirewallRule
 
 
 def _changed(hub: Hub, event: str, **fields) -> None:
@@ -115,7 +115,7 @@ def _shown(key: str, value):
     if key == "password":
         return "***"
     if key == "cert":
-        from engine.certs import thumbprint
+        from ibs.engine.certs import thumbprint
 
         return f"certificate {thumbprint(value)}"
     return value
@@ -144,7 +144,7 @@ def operator_set_path(hub: Hub, path: str) -> None:
 
 def rotate_certificate(hub: Hub, name: str) -> str:
     """Upload a new .CER (deterministic from the run's seed and ``name``); returns its thumbprint."""
-    from engine.certs import thumbprint
+    from ibs.engine.certs import thumbprint
 
     hub.certs[name] = cert_pair(f"{hub.config.seed}:{name}")
     hub.current_cert = name

@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 
-from engine.errors import BadInput
-from engine.settings import check_frequency, check_retention
-from simulator.hub import Hub, HubConfig
-from simulator.inputs import add_shared_inputs, growth_of, hub_config
-from simulator.profiles import DEFAULT_VERSION, parse_hub
-from simulator.summary import summarize
+from ibs.engine.errors import BadInput
+from ibs.engine.settings import check_frequency, check_retention
+from ibs.simulator.hub import Hub, HubConfig
+from ibs.simulator.inputs import add_shared_inputs, growth_of, hub_config
+from ibs.simulator.profiles import DEFAULT_VERSION, parse_hub
+from ibs.simulator.summary import summarize
 
 MAX_DAYS = 3650
 
@@ -65,7 +65,7 @@ def print_summary(r: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from engine.units import human_bytes
+    from ibs.engine.units import human_bytes
 
     console = Console(highlight=False)
     console.print(f"[bold]{r['hub']}[/bold] hub ({r['identity']}, {r['stampVersion']}), "

@@ -10,11 +10,11 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from engine.errors import BadInput
-from simulator import scale
-from simulator.clock import SIM_EPOCH
-from simulator.network import Link
-from simulator.profiles import HubProfile
+from ibs.engine.errors import BadInput
+from ibs.simulator import scale
+from ibs.simulator.clock import SIM_EPOCH
+from ibs.simulator.network import Link
+from ibs.simulator.profiles import HubProfile
 
 SHARE_HOST = "backupshare.contoso.local"
 SHARE_NAME = "backup"

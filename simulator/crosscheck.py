@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator import scale
-from simulator.clock import DAY
-from simulator.config import HubConfig
-from simulator.hub import OVERHEAD_SLACK, Hub
-from simulator.network import Link
-from simulator.profiles import HubProfile
-from simulator.sizing import SizingInputs, SizingReport, horizon_days, plan
+from ibs.simulator import scale
+from ibs.simulator.clock import DAY
+from ibs.simulator.config import HubConfig
+from ibs.simulator.hub import OVERHEAD_SLACK, Hub
+from ibs.simulator.network import Link
+from ibs.simulator.profiles import HubProfile
+from ibs.simulator.sizing import SizingInputs, SizingReport, horizon_days, plan
 
 #: How far below its modelled size a simulated backup may stay: its real slack, what the
 #: scale's rounding drops, and a chunk tag (16 bytes) of framing by which the backup its

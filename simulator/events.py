@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from simulator.clock import seconds
+from ibs.simulator.clock import seconds
 
 
 @dataclass

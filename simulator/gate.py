@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.errors import AuthenticationError, ConnectivityError, PathFaultError
-from engine.share.unc import UncPath
-from simulator.config import DIALECTS, SHARE_HOST
-from simulator.network import SMB_PORT
+from ibs.engine.errors import AuthenticationError, ConnectivityError, PathFaultError
+from ibs.engine.share.unc import UncPath
+from ibs.simulator.config import DIALECTS, SHARE_HOST
+from ibs.simulator.network import SMB_PORT
 
 if TYPE_CHECKING:
-    from simulator.hub import Hub
+    from ibs.simulator.hub import Hub
 
 
 def check(hub: Hub, op: str, unc: UncPath, user: str | None, password: str | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from engine.errors import BadInput
+from ibs.engine.errors import BadInput
 
 GB = 10**9
 DAYS_PER_YEAR = 365

@@ -17,15 +17,15 @@ from typing import Any, Self
 
 import simpy
 
-from engine.controller import Controller
-from engine.errors import BadInput
-from engine.history import BackupRecord
-from engine.job import SOURCE_ESTIMATE_MARGIN, Job
-from engine.share.unc import parse_unc
-from engine.store import Store
-from simulator import gate, processes, scale
-from simulator.clock import DAY, SimClock, seconds, ticks
-from simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
+from ibs.engine.controller import Controller
+from ibs.engine.errors import BadInput
+from ibs.engine.history import BackupRecord
+from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
+from ibs.engine.share.unc import parse_unc
+from ibs.engine.store import Store
+from ibs.simulator import gate, processes, scale
+from ibs.simulator.clock import DAY, SimClock, seconds, ticks
+from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
     DIALECTS,
     SHARE_FOLDER,
     SHARE_HOST,
@@ -36,12 +36,12 @@ from simulator.config import (  # noqa: F401  (re-exported: the hub's public nam
     ServerModel,
     initial_share_password,
 )
-from simulator.events import EventLog
-from simulator.keys import cert_pair
-from simulator.memshare import MemoryShare, ShareStorage
-from simulator.meter import ShareMeter
-from simulator.network import ERCS_VMS, Firewall, PepDns
-from simulator.roles import ROLES, RoleSnapshot, RoleState
+from ibs.simulator.events import EventLog
+from ibs.simulator.keys import cert_pair
+from ibs.simulator.memshare import MemoryShare, ShareStorage
+from ibs.simulator.meter import ShareMeter
+from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
+from ibs.simulator.roles import ROLES, RoleSnapshot, RoleState
 
 #: Real bytes kept below a backup's modelled size: its framing grows by a few chunk tags
 #: between the backup it was learnt from and the next (growth adds chunks).
@@ -92,7 +92,7 @@ class Hub:
         self._store = Store(os.path.join(self.workdir, "store"), durable=False, private=True)
         self.wire = None
         if config.fidelity == "wire":
-            from simulator.wire import WireWorld
+            from ibs.simulator.wire import WireWorld
 
             self.wire = WireWorld(self)
         self.ctl = self._new_controller()
@@ -160,8 +160,8 @@ class Hub:
 
     def _calibrate_overhead(self) -> int:
         """Write one backup of today's shape to scratch memory and see what beyond data it stores."""
-        from engine.backup_writer import BackupWriter
-        from engine.certs import load_certificate
+        from ibs.engine.backup_writer import BackupWriter
+        from ibs.engine.certs import load_certificate
 
         target = scale.to_real(self.backup_bytes_now())
         sources = {name: role.snapshot(target) for name, role in self.roles.items()}
@@ -258,7 +258,7 @@ class Hub:
 
     def cert_for(self, thumbprint: str | None) -> str | None:
         """The name of the uploaded certificate with this thumbprint, if the run made it."""
-        from engine.certs import thumbprint as thumbprint_of
+        from ibs.engine.certs import thumbprint as thumbprint_of
 
         return next((name for name, (cer, _pfx, _pw) in self.certs.items()
                      if thumbprint_of(cer) == thumbprint), None)

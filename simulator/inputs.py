@@ -10,11 +10,11 @@ import argparse
 from collections.abc import Mapping
 from typing import Any
 
-from simulator import scale
-from simulator.config import HubConfig
-from simulator.growth import Growth
-from simulator.network import DEFAULT_LINK_MB_PER_SECOND, Link
-from simulator.profiles import HubProfile
+from ibs.simulator import scale
+from ibs.simulator.config import HubConfig
+from ibs.simulator.growth import Growth
+from ibs.simulator.network import DEFAULT_LINK_MB_PER_SECOND, Link
+from ibs.simulator.profiles import HubProfile
 
 #: Each input's value when it is not given, by its name in [settings] (and, dashed, on the CLI).
 DEFAULTS: dict[str, Any] = {

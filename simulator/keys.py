@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from simulator.pfx import deterministic_pfx
+from ibs.simulator.pfx import deterministic_pfx
 
 _PEM_BLOCK = re.compile(rb"-----BEGIN PRIVATE KEY-----\n.+?-----END PRIVATE KEY-----\n", re.S)
 _NUMBERED = re.compile(r"(.*?)(\d+)", re.S)
@@ -36,7 +36,7 @@ _START = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 
 @functools.cache
 def _pool_pem() -> tuple[bytes, ...]:
-    text = resources.files("simulator").joinpath("data/sim_keys.pem").read_bytes()
+    text = resources.files("ibs.simulator").joinpath("data/sim_keys.pem").read_bytes()
     return tuple(_PEM_BLOCK.findall(text))
 
 

@@ -14,8 +14,8 @@ import io
 from collections.abc import Callable
 from typing import BinaryIO
 
-from engine.errors import GeneralFaultError, PathFaultError, ShareCapacityError
-from engine.share.base import Share, ShareStat, validate_relpath
+from ibs.engine.errors import GeneralFaultError, PathFaultError, ShareCapacityError
+from ibs.engine.share.base import Share, ShareStat, validate_relpath
 
 # An SMB server reports space in whole allocation units ([MS-FSCC] 2.5.4). A real unit is 4 KiB,
 # which at the simulation's scale would be 64 MiB modelled: the simulated file server (and

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from engine.errors import BadInput
+from ibs.engine.errors import BadInput
 
 ACTIONS = ("allow", "drop", "reject")
 ERCS_VMS = ("ERCS01", "ERCS02", "ERCS03")

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 import simpy
 
-from engine.errors import IbsError
-from engine.history import BackupRecord
-from engine.job import Job
-from simulator import scale
-from simulator.clock import HOUR, ticks
+from ibs.engine.errors import IbsError
+from ibs.engine.history import BackupRecord
+from ibs.engine.job import Job
+from ibs.simulator import scale
+from ibs.simulator.clock import HOUR, ticks
 
 if TYPE_CHECKING:
-    from simulator.hub import Hub
+    from ibs.simulator.hub import Hub
 
 Process = Generator[simpy.Event, Any, None]
 

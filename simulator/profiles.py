@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.errors import BadInput
-from simulator.growth import NONE, Growth
-from simulator.scale import GB
+from ibs.engine.errors import BadInput
+from ibs.simulator.growth import NONE, Growth
+from ibs.simulator.scale import GB
 
 IDENTITIES = ("ADFS", "AzureAD")
 

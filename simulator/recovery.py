@@ -12,11 +12,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 
-from engine import certs
-from engine.controller import Controller
-from engine.errors import IbsError
-from engine.store import Store
-from simulator.profiles import release_index
+from ibs.engine import certs
+from ibs.engine.controller import Controller
+from ibs.engine.errors import IbsError
+from ibs.engine.store import Store
+from ibs.simulator.profiles import release_index
 
 PASSED = "passed"
 FAILED = "failed"

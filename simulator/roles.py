@@ -18,8 +18,8 @@ from io import BytesIO
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from engine.entries import Entry, Kind
-from engine.source import SourceItem
+from ibs.engine.entries import Entry, Kind
+from ibs.engine.source import SourceItem
 
 ROLES = ("Domain", "CA", "WAS", "CRP", "SRP", "NRP", "KeyVault", "RBAC", "ECE", "ACS")
 #: Each role's share of a backup's size (sums to 1): the storage service and ARM dominate.

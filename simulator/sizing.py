@@ -32,8 +32,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import BadInput
-from engine.settings import (
+from ibs.engine.errors import BadInput
+from ibs.engine.settings import (
     DEFAULT_FREQUENCY_HOURS,
     DEFAULT_RETENTION_DAYS,
     FREQUENCY_HOURS,
@@ -42,9 +42,9 @@ from engine.settings import (
     check_range,
     check_retention,
 )
-from simulator.config import check_share_used
-from simulator.growth import PCT_PER_YEAR, Growth, as_growth
-from simulator.network import DEFAULT_LINK_MB_PER_SECOND
+from ibs.simulator.config import check_share_used
+from ibs.simulator.growth import PCT_PER_YEAR, Growth, as_growth
+from ibs.simulator.network import DEFAULT_LINK_MB_PER_SECOND
 
 GB = 10**9
 TB = 10**12
@@ -414,8 +414,8 @@ def plan(inputs: SizingInputs) -> SizingReport:
 def job_seconds(backup_bytes: int, link_mb_per_second: float) -> float:
     """How long one job takes in the simulator's model: snapshot every role, then move the
     backup over the link (simulator/config.py; the real service's jobs take 20-40 minutes)."""
-    from simulator.config import ROLE_SNAPSHOT_SECONDS
-    from simulator.roles import ROLES
+    from ibs.simulator.config import ROLE_SNAPSHOT_SECONDS
+    from ibs.simulator.roles import ROLES
 
     return len(ROLES) * ROLE_SNAPSHOT_SECONDS + backup_bytes / (link_mb_per_second * 10**6)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from engine.jobstate import Status
-from simulator.recovery import recover
+from ibs.engine.jobstate import Status
+from ibs.simulator.recovery import recover
 
 STATUSES = [s.value for s in Status]
 

@@ -13,14 +13,14 @@ import os
 import shutil
 import weakref
 
-from engine.errors import ConnectivityError, ShareError
-from engine.share.smb import SmbShare
-from engine.share.unc import UncPath
-from fake_smb import FakeSmbServer
-from fake_smb.proxy import FaultProxy
-from simulator.config import SHARE_FOLDER, SHARE_NAME
-from simulator.gate import port_verdict, resolves
-from simulator.memshare import ALLOCATION_UNIT
+from ibs.engine.errors import ConnectivityError, ShareError
+from ibs.engine.share.smb import SmbShare
+from ibs.engine.share.unc import UncPath
+from ibs.fake_smb import FakeSmbServer
+from ibs.fake_smb.proxy import FaultProxy
+from ibs.simulator.config import SHARE_FOLDER, SHARE_NAME
+from ibs.simulator.gate import port_verdict, resolves
+from ibs.simulator.memshare import ALLOCATION_UNIT
 
 _FILLER = ".filler"  # other data on the file server, for "share filled"
 

@@ -15,13 +15,20 @@ FORBIDDEN = {
 }
 
 
+def _package(module: str) -> str:
+    """The project package a module name belongs to (``ibs.engine.job`` -> ``engine``), or its
+    top-level name when it is not one of ours."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "ibs" and len(parts) > 1 else parts[0]
+
+
 def imports(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
-            found |= {a.name.split(".")[0] for a in node.names}
+            found |= {_package(a.name) for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module.split(".")[0])
+            found.add(_package(node.module))
     return found
 
 

@@ -1,5 +1,5 @@
 """The ``ibs`` command line."""
 
-from engine.cli.app import main
+from ibs.engine.cli.app import main
 
 __all__ = ["main"]

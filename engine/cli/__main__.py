@@ -1,5 +1,5 @@
 import sys
 
-from engine.cli.app import main
+from ibs.engine.cli.app import main
 
 sys.exit(main())

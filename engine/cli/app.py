@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
 
-from engine.cli import commands
-from engine.errors import IbsError
+from ibs.engine.cli import commands
+from ibs.engine.errors import IbsError
 
 PLUGIN_GROUP = "ibs.commands"
 

@@ -7,8 +7,8 @@ import contextlib
 import os
 import signal
 
-from engine.certs import check_subject, load_certificate, load_pfx, new_certificate, thumbprint
-from engine.cli.io import (
+from ibs.engine.certs import check_subject, load_certificate, load_pfx, new_certificate, thumbprint
+from ibs.engine.cli.io import (
     ENV_PFX_PASSWORD,
     ENV_SHARE_PASSWORD,
     err,
@@ -20,13 +20,13 @@ from engine.cli.io import (
     read_secret,
     table,
 )
-from engine.cli.location_check import Checked, check_location
-from engine.clock import SystemClock
-from engine.controller import Controller
-from engine.errors import BadInput
-from engine.history import BackupRecord
-from engine.job import Job
-from engine.settings import (
+from ibs.engine.cli.location_check import Checked, check_location
+from ibs.engine.clock import SystemClock
+from ibs.engine.controller import Controller
+from ibs.engine.errors import BadInput
+from ibs.engine.history import BackupRecord
+from ibs.engine.job import Job
+from ibs.engine.settings import (
     check_frequency,
     check_path,
     check_port,
@@ -35,7 +35,7 @@ from engine.settings import (
     check_smb_timeout,
     parse_sources,
 )
-from engine.store import Store, resolve_store_dir
+from ibs.engine.store import Store, resolve_store_dir
 
 # A backup that completed without some of its data (README, "Exit codes"), as restic's 3.
 EXIT_WARNINGS = 4
@@ -371,7 +371,7 @@ def cmd_alerts(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from engine.daemon import serve
+    from ibs.engine.daemon import serve
 
     ctl = controller(args)
     clock = ctl.clock

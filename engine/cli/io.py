@@ -20,8 +20,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from engine.errors import BadInput
-from engine.units import human_bytes  # noqa: F401  (re-exported for the commands)
+from ibs.engine.errors import BadInput
+from ibs.engine.units import human_bytes  # noqa: F401  (re-exported for the commands)
 
 ENV_SHARE_PASSWORD = "IBS_SHARE_PASSWORD"
 ENV_PFX_PASSWORD = "IBS_PFX_PASSWORD"

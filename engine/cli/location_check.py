@@ -10,11 +10,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-from engine import layout
-from engine.controller import Controller
-from engine.errors import IbsError, ShareError
-from engine.settings import Settings
-from engine.share import Share
+from ibs.engine import layout
+from ibs.engine.controller import Controller
+from ibs.engine.errors import IbsError, ShareError
+from ibs.engine.settings import Settings
+from ibs.engine.share import Share
 
 PROBE_PREFIX = ".ibs-check-"  # hidden: never taken for a backup, even if left behind
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from engine.certs import load_pfx
-from engine.units import human_bytes
-from engine.clock import Clock, SystemClock
-from engine.controller import Controller
-from engine.job import Job
-from engine.errors import (
+from ibs.engine.certs import load_pfx
+from ibs.engine.units import human_bytes
+from ibs.engine.clock import Clock, SystemClock
+from ibs.engine.controller import Controller
+from ibs.engine.job import Job
+from ibs.engine.errors import (
     BadInput,
     CertificateError,
     IbsError,
@@ -33,11 +33,11 @@ from engine.errors import (
     MaintenanceInProgress,
     ShareError,
 )
-from engine.settings import parse_source
-from engine.store import Store
-from engine.rp import arm
-from engine.rp.auth import TokenCheck
-from engine.rp.operations import Operation, Operations, Outcome
+from ibs.engine.settings import parse_source
+from ibs.engine.store import Store
+from ibs.engine.rp import arm
+from ibs.engine.rp.auth import TokenCheck
+from ibs.engine.rp.operations import Operation, Operations, Outcome
 
 MAX_BODY = 8 * 1024 * 1024
 CAPACITY_TTL = 15.0  # seconds a share's free space is reused before it is asked again
@@ -288,7 +288,7 @@ class Api:
     # --- handlers ------------------------------------------------------------------------
 
     def openapi(self, request: Request) -> Response:
-        from engine.rp.openapi import document
+        from ibs.engine.rp.openapi import document
 
         return Response(200, document())
 
@@ -495,7 +495,7 @@ def settings_changes(esd: dict[str, Any], *, replace: bool) -> dict[str, Any]:
     retention or scheduler switch gets its default; path, credentials, certificate and
     sources are kept when absent, as the engine cannot unset them.
     """
-    from engine.settings import DEFAULT_FREQUENCY_HOURS, DEFAULT_RETENTION_DAYS
+    from ibs.engine.settings import DEFAULT_FREQUENCY_HOURS, DEFAULT_RETENTION_DAYS
 
     out: dict[str, Any] = {}
     if esd.get("path") is not None:

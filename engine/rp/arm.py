@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.controller import Controller
-from engine.history import BackupRecord
+from ibs.engine.controller import Controller
+from ibs.engine.history import BackupRecord
 
 NAMESPACE = "Microsoft.Backup.Admin"
 LOCATION = "local"

@@ -13,7 +13,7 @@ import os
 import secrets
 from collections.abc import Mapping
 
-from engine.store import Store
+from ibs.engine.store import Store
 
 ENV_TOKEN = "IBS_RP_TOKEN"
 TOKEN_FILE = "rp-token.json"

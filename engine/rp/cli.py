@@ -8,8 +8,8 @@ import signal
 import sys
 import threading
 
-from engine.errors import BadInput
-from engine.store import Store, resolve_store_dir
+from ibs.engine.errors import BadInput
+from ibs.engine.store import Store, resolve_store_dir
 
 DEFAULT_PORT = 8480
 
@@ -38,9 +38,9 @@ def _say(line: str) -> None:
 def _start_scheduler(store: Store, stopping: threading.Event) -> threading.Thread:
     """The daemon's own loop (engine.daemon.serve) in a thread; the job slot keeps it and the
     API's on-demand backups apart."""
-    from engine.clock import SystemClock
-    from engine.controller import Controller
-    from engine.daemon import serve
+    from ibs.engine.clock import SystemClock
+    from ibs.engine.controller import Controller
+    from ibs.engine.daemon import serve
 
     clock = SystemClock()
     ctl = Controller(store, clock)
@@ -53,9 +53,9 @@ def _start_scheduler(store: Store, stopping: threading.Event) -> threading.Threa
 
 
 def cmd_serve_rp(args: argparse.Namespace) -> int:
-    from engine.rp.api import Api
-    from engine.rp.auth import ENV_TOKEN, TOKEN_FILE, load_or_create
-    from engine.rp.server import make_server
+    from ibs.engine.rp.api import Api
+    from ibs.engine.rp.auth import ENV_TOKEN, TOKEN_FILE, load_or_create
+    from ibs.engine.rp.server import make_server
 
     if not 0 <= args.port <= 65535:
         raise BadInput(f"--port must be between 0 and 65535, got {args.port}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from engine.rp import arm
-from engine.rp.api import ROUTES, Route
-from engine.settings import FREQUENCY_HOURS, RETENTION_DAYS
+from ibs.engine.rp import arm
+from ibs.engine.rp.api import ROUTES, Route
+from ibs.engine.settings import FREQUENCY_HOURS, RETENTION_DAYS
 
 EXT = {"x-ibs-extension": True}
 

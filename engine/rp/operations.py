@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.clock import Clock
-from engine.manifest import format_time
+from ibs.engine.clock import Clock
+from ibs.engine.manifest import format_time
 
 KEEP = 500  # finished operations remembered for polling
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 
 from jinja2 import Environment
 
-from engine.rp.arm import API_VERSIONS, LOCATION, NAMESPACE
-from engine.settings import (
+from ibs.engine.rp.arm import API_VERSIONS, LOCATION, NAMESPACE
+from ibs.engine.settings import (
     DEFAULT_FREQUENCY_HOURS,
     DEFAULT_RETENTION_DAYS,
     FREQUENCY_HOURS,

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from engine.rp import page
-from engine.rp.api import MAX_BODY, Api, Response
+from ibs.engine.rp import page
+from ibs.engine.rp.api import MAX_BODY, Api, Response
 
 _SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

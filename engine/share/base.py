@@ -14,7 +14,7 @@ import abc
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from engine.errors import BadInput
+from ibs.engine.errors import BadInput
 
 
 @dataclass(frozen=True, slots=True)

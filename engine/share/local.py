@@ -8,14 +8,14 @@ import os
 import shutil
 from typing import BinaryIO
 
-from engine.errors import (
+from ibs.engine.errors import (
     AuthenticationError,
     GeneralFaultError,
     PathFaultError,
     ShareCapacityError,
     ShareError,
 )
-from engine.share.base import Share, ShareStat, validate_relpath
+from ibs.engine.share.base import Share, ShareStat, validate_relpath
 
 
 def _translate(exc: OSError, what: str) -> ShareError:

@@ -30,11 +30,11 @@ from smbprotocol.open import (
     SMB2SetInfoRequest,
 )
 
-from engine.errors import GeneralFaultError, PathFaultError, ShareError
-from engine.share.base import Share, ShareStat, validate_relpath
-from engine.share.smb_io import SmbReader, SmbWriter
-from engine.share.smb_wire import CREDIT_UNIT, SmbTarget, SmbWire, credit_shortfall
-from engine.share.unc import UncPath, parse_unc
+from ibs.engine.errors import GeneralFaultError, PathFaultError, ShareError
+from ibs.engine.share.base import Share, ShareStat, validate_relpath
+from ibs.engine.share.smb_io import SmbReader, SmbWriter
+from ibs.engine.share.smb_wire import CREDIT_UNIT, SmbTarget, SmbWire, credit_shortfall
+from ibs.engine.share.unc import UncPath, parse_unc
 
 MAX_IO = 4 * 1024 * 1024  # per READ/WRITE; Samba offers 8 MiB, Windows 8 MiB, credits allowing
 

@@ -10,7 +10,7 @@ import socket
 
 from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBResponseException
 
-from engine.errors import (
+from ibs.engine.errors import (
     AuthenticationError,
     ConnectivityError,
     GeneralFaultError,

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING
 from smbprotocol.exceptions import EndOfFile
 from smbprotocol.open import Open
 
-from engine.errors import GeneralFaultError
-from engine.share.smb_wire import credit_shortfall
+from ibs.engine.errors import GeneralFaultError
+from ibs.engine.share.smb_wire import credit_shortfall
 
 _SEND_AT = 64 * 1024  # what is held back at most, below a full request
 _WINDOW = 2  # write requests in flight at once ([MS-SMB2] 3.2.4.1.5: credits permitting)
 
 if TYPE_CHECKING:
-    from engine.share.smb_wire import SmbWire
+    from ibs.engine.share.smb_wire import SmbWire
 
 
 class _SmbFile(io.RawIOBase):

@@ -22,9 +22,9 @@ from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from engine.errors import ConnectivityError, PathFaultError, ShareError
-from engine.share.smb_errors import status_of, translate
-from engine.share.unc import UncPath
+from ibs.engine.errors import ConnectivityError, PathFaultError, ShareError
+from ibs.engine.share.smb_errors import status_of, translate
+from ibs.engine.share.unc import UncPath
 
 _BAD_NETWORK_NAME = 0xC00000CC  # STATUS_BAD_NETWORK_NAME ([MS-ERREF] 2.3.1)
 

@@ -11,7 +11,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from engine.errors import BadInput
+from ibs.engine.errors import BadInput
 
 _BAD_CHARS = set('"*:<>?|/\\') | {chr(c) for c in range(32)} | {"\x7f"}
 # RFC 1123 labels; a NetBIOS name is a subset of this in practice.

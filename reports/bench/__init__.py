@@ -82,12 +82,12 @@ def run(args: argparse.Namespace) -> int:
         if args.small_files < 0:
             console.print("ibs: --small-files must be 0 (skip) or more")
             return 2
-        from reports.bench.engine_bench import run_engine_bench
+        from ibs.reports.bench.engine_bench import run_engine_bench
 
         console.print(f"ibs bench engine: {args.size_mib} MiB, {args.small_files:,} small files")
         report = run_engine_bench(args.size_mib, console, args.keep, args.small_files)
     else:
-        from reports.bench.smb_bench import run_smb_bench
+        from ibs.reports.bench.smb_bench import run_smb_bench
 
         console.print(f"ibs bench {args.bench_kind}: {args.size_mib} MiB")
         report = run_smb_bench(args.size_mib, console, args.keep)
@@ -112,8 +112,8 @@ def _failed_exit(report) -> int:
 def _run_sim(args: argparse.Namespace, console) -> int:  # noqa: ANN001
     import sys
 
-    from engine.errors import BadInput
-    from simulator.profiles import HubProfile
+    from ibs.engine.errors import BadInput
+    from ibs.simulator.profiles import HubProfile
 
     if not args.days > 0:
         print("ibs: --days must be more than 0", file=sys.stderr)
@@ -127,7 +127,7 @@ def _run_sim(args: argparse.Namespace, console) -> int:  # noqa: ANN001
     except BadInput as exc:
         print(f"ibs: {exc}", file=sys.stderr)
         return 2
-    from reports.bench.sim_bench import run_sim_bench
+    from ibs.reports.bench.sim_bench import run_sim_bench
 
     console.print(f"ibs bench sim: {args.days:g} days, {args.nodes}-node hub")
     out = Path(args.out)
@@ -156,7 +156,7 @@ def _run_all(args: argparse.Namespace, console) -> int:  # noqa: ANN001
     if args.fuzz_programs < 1:
         print("ibs: --fuzz-programs must be at least 1", file=sys.stderr)
         return 2
-    from reports.bench.all_bench import run_all_bench
+    from ibs.reports.bench.all_bench import run_all_bench
 
     console.print(f"ibs bench all: {args.size_mib} MiB, {args.sim_days:g} simulated days, "
                   f"{args.fuzz_programs} fuzz programs")

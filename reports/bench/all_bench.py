@@ -21,7 +21,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from reports.bench.common import Report, Steps, Target, _fmt_value, _verdict, machine
+from ibs.reports.bench.common import Report, Steps, Target, _fmt_value, _verdict, machine
 
 SIM_NODES = 16
 FUZZ_STEPS = 25
@@ -219,7 +219,7 @@ def fuzz_rate(programs: int) -> dict[str, object]:
     from hypothesis import HealthCheck, settings
     from hypothesis.stateful import run_state_machine_as_test
 
-    from scenarios.fuzz import HubMachine
+    from ibs.scenarios.fuzz import HubMachine
 
     built = [0]
 
@@ -233,16 +233,16 @@ def fuzz_rate(programs: int) -> dict[str, object]:
         max_examples=programs, stateful_step_count=FUZZ_STEPS, deadline=None, database=None,
         suppress_health_check=list(HealthCheck)))
     took = time.perf_counter() - t0
-    return {"machine": "scenarios.fuzz.HubMachine", "max_examples": programs,
+    return {"machine": "ibs.scenarios.fuzz.HubMachine", "max_examples": programs,
             "programs": built[0], "seconds": took,
             "programs_per_s": built[0] / took if took else None, "method": FUZZ_METHOD}
 
 
 def run_all_bench(size_mib: int, sim_days: float, fuzz_programs: int, console,  # noqa: ANN001
                   keep: bool = False) -> AllReport:
-    from reports.bench.engine_bench import run_engine_bench
-    from reports.bench.sim_bench import run_sim_bench
-    from reports.bench.smb_bench import run_smb_bench
+    from ibs.reports.bench.engine_bench import run_engine_bench
+    from ibs.reports.bench.sim_bench import run_sim_bench
+    from ibs.reports.bench.smb_bench import run_smb_bench
 
     report = AllReport(size_mib, sim_days, fuzz_programs)
     console.print(f"-- engine, local ({size_mib} MiB)")
@@ -256,7 +256,7 @@ def run_all_bench(size_mib: int, sim_days: float, fuzz_programs: int, console,  
         try:
             report.fuzz = fuzz_rate(fuzz_programs)
         except Exception as exc:  # a failing program: no rate, but say so
-            report.fuzz = {"machine": "scenarios.fuzz.HubMachine", "max_examples": fuzz_programs,
+            report.fuzz = {"machine": "ibs.scenarios.fuzz.HubMachine", "max_examples": fuzz_programs,
                            "programs": 0, "seconds": None, "programs_per_s": None,
                            "method": FUZZ_METHOD, "error": f"{type(exc).__name__}: {exc}"[:500]}
             report.notes.append("the stateful fuzzer found a failing program; no rate measured: "

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from reports.bench.common import (
+from ibs.reports.bench.common import (
     Contender,
     Report,
     Steps,
@@ -58,7 +58,7 @@ METHOD = (
     "on this kind of VM one measurement of cp + sync can vary about 2x from run to run. "
     "Small files (`--small-files N`, issue 12): N files of 1,024-4,096 random bytes (sizes "
     "seeded, contents random) in N/100 folders, synced and read once. Engine backup as above; "
-    "engine restore in a child too (`python -m reports.bench.engine_bench restore`, timed "
+    "engine restore in a child too (`python -m ibs.reports.bench.engine_bench restore`, timed "
     "inside it around `Controller.restore`) plus `sync`; restic: `restic backup` of the same "
     "folder into a fresh repository per round, and `restic restore latest --target` from the "
     "last one, each timed as a whole process plus `sync`. A warm-up of each, then the rounds "
@@ -87,9 +87,9 @@ class _Engine:
         self.n = 0
 
     def configure(self, source: Path, share_path: str, **share_args) -> Path:
-        from engine.clock import SystemClock
-        from engine.controller import Controller
-        from engine.store import Store
+        from ibs.engine.clock import SystemClock
+        from ibs.engine.controller import Controller
+        from ibs.engine.store import Store
 
         self.n += 1
         store = self.work / f"store{self.n}"
@@ -103,7 +103,7 @@ class _Engine:
         env = _ibs_env()
         if profile:
             env["IBS_BENCH_PROFILE"] = profile
-        wall, rss, out, cpu = _measured([_python(), "-m", "reports.bench.worker", str(store)],
+        wall, rss, out, cpu = _measured([_python(), "-m", "ibs.reports.bench.worker", str(store)],
                                         env, "engine backup")
         line = json.loads(out.strip().splitlines()[-1])
         line.update(wall=wall, cpu=cpu)
@@ -111,11 +111,11 @@ class _Engine:
 
     def restore(self, store: Path, backup_id: str, pfx: Path, password: str,
                 target: Path) -> tuple[float, float, float]:
-        """Restore in a child (``python -m reports.bench.engine_bench restore``); return the
+        """Restore in a child (``python -m ibs.reports.bench.engine_bench restore``); return the
         seconds it measured around ``Controller.restore``, its peak RSS in MB and the CPU
         seconds of the whole child."""
         env = dict(_ibs_env(), IBS_BENCH_PFX=str(pfx), IBS_BENCH_PFX_PASSWORD=password)
-        _wall, rss, out, cpu = _measured([_python(), "-m", "reports.bench.engine_bench",
+        _wall, rss, out, cpu = _measured([_python(), "-m", "ibs.reports.bench.engine_bench",
                                           "restore", str(store), backup_id, str(target)], env,
                                          "engine restore")
         return json.loads(out.strip().splitlines()[-1])["seconds"], rss, cpu
@@ -235,10 +235,10 @@ def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, labe
 def run_engine_bench(size_mib: int, console, keep: bool = False,
                      small_files: int = 0) -> Report:
     """The large-file case of ``size_mib`` MiB, then (``small_files`` > 0) the small-files case."""
-    from engine import certs
-    from engine.clock import SystemClock
-    from engine.controller import Controller
-    from engine.store import Store
+    from ibs.engine import certs
+    from ibs.engine.clock import SystemClock
+    from ibs.engine.controller import Controller
+    from ibs.engine.store import Store
 
     steps = Steps(console)
     report = Report("engine", size_mib, METHOD)
@@ -558,10 +558,10 @@ def _load() -> list[float]:
 
 def _restore_child(argv: list[str]) -> int:
     """``restore STORE BACKUP_ID TARGET``, the PFX from $IBS_BENCH_PFX: one JSON line out."""
-    from engine import certs
-    from engine.clock import SystemClock
-    from engine.controller import Controller
-    from engine.store import Store
+    from ibs.engine import certs
+    from ibs.engine.clock import SystemClock
+    from ibs.engine.controller import Controller
+    from ibs.engine.store import Store
 
     store, backup_id, target = argv
     key = certs.load_pfx(Path(os.environ["IBS_BENCH_PFX"]).read_bytes(),
@@ -576,5 +576,5 @@ if __name__ == "__main__":
     import sys
 
     if sys.argv[1:2] != ["restore"]:
-        raise SystemExit("usage: python -m reports.bench.engine_bench restore STORE ID TARGET")
+        raise SystemExit("usage: python -m ibs.reports.bench.engine_bench restore STORE ID TARGET")
     raise SystemExit(_restore_child(sys.argv[2:]))

@@ -28,7 +28,7 @@ from typing import Any
 
 import simpy
 
-from reports.bench.common import Report, Steps, Target
+from ibs.reports.bench.common import Report, Steps, Target
 
 ROUNDS = 3  # measured rounds, after one warm-up; the median counts
 # Two bounds on one ratio, hub time / bare SimPy time for the same number of events: the first
@@ -90,7 +90,7 @@ class CountingEnvironment(simpy.Environment):
 @contextmanager
 def counting_hub_environment():  # noqa: ANN201
     """Hubs built inside this block get a ``CountingEnvironment`` (restored on exit)."""
-    import simulator.hub as hub_module
+    import ibs.simulator.hub as hub_module
 
     original = hub_module.simpy.Environment
     hub_module.simpy.Environment = CountingEnvironment
@@ -115,8 +115,8 @@ class HubRun:
 
 
 def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None) -> tuple[HubRun, Any]:
-    from simulator.hub import Hub, HubConfig
-    from simulator.profiles import HubProfile
+    from ibs.simulator.hub import Hub, HubConfig
+    from ibs.simulator.profiles import HubProfile
 
     t0 = time.perf_counter()
     hub = Hub(HubConfig(HubProfile(nodes=nodes)))

@@ -10,7 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
-from reports.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all
+from ibs.reports.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all
 
 ROLE = "SRP"
 USER = "alice"
@@ -83,7 +83,7 @@ def plain_copy(src: Path, port: int, unc: str, password: str, folder: str) -> tu
 
 
 def run_smb_bench(size_mib: int, console, keep: bool = False) -> Report:  # noqa: ANN001
-    from fake_smb.samba import SambaServer
+    from ibs.fake_smb.samba import SambaServer
 
     steps = Steps(console)
     report = Report("smb", size_mib, METHOD)
@@ -121,10 +121,10 @@ def run_smb_bench(size_mib: int, console, keep: bool = False) -> Report:  # noqa
 
 
 def _samba_part(report: Report, src: Path, nbytes: int, work: Path, steps: Steps) -> None:
-    from engine import certs
-    from engine.clock import SystemClock
-    from fake_smb.samba import SambaServer
-    from reports.bench.engine_bench import _Engine
+    from ibs.engine import certs
+    from ibs.engine.clock import SystemClock
+    from ibs.fake_smb.samba import SambaServer
+    from ibs.reports.bench.engine_bench import _Engine
 
     password = secrets.token_urlsafe(12)
     share_dir = work / "samba-share"
@@ -191,8 +191,8 @@ def _fake_part(report: Report, nbytes: int, work: Path, steps: Steps) -> None:
 
 def _fake_rw(nbytes: int, work: Path, steps: Steps, encryption: str) -> tuple[float, float, bool]:
     """Write then read ``nbytes`` through SmbShare to a FakeSmbServer; (write s, read s, encrypted)."""
-    from engine.share.smb import SmbShare
-    from fake_smb import FakeSmbServer
+    from ibs.engine.share.smb import SmbShare
+    from ibs.fake_smb import FakeSmbServer
 
     password = secrets.token_urlsafe(12)
     share_dir = work / f"fake-share-{encryption}"

@@ -1,6 +1,6 @@
 """Run one engine backup in its own process, so its peak RSS can be read by the parent.
 
-``python -m reports.bench.worker STORE`` with the store already configured (a LocalShare or a
+``python -m ibs.reports.bench.worker STORE`` with the store already configured (a LocalShare or a
 UNC path, the certificate, the sources). Prints one JSON line: seconds, backup id, status.
 With ``IBS_BENCH_PROFILE=FILE`` the backup runs under cProfile and the stats go to FILE.
 """
@@ -12,9 +12,9 @@ import os
 import sys
 import time
 
-from engine.clock import SystemClock
-from engine.controller import Controller
-from engine.store import Store
+from ibs.engine.clock import SystemClock
+from ibs.engine.controller import Controller
+from ibs.engine.store import Store
 
 
 def main(argv: list[str]) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from reports.scenario_report.render import to_html, to_json, to_junit, to_markdown
+from ibs.reports.scenario_report.render import to_html, to_json, to_junit, to_markdown
 
 __all__ = ["write_reports", "to_html", "to_json", "to_junit", "to_markdown"]
 

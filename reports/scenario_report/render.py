@@ -12,7 +12,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from reports.scenario_report import charts
+from ibs.reports.scenario_report import charts
 
 STATUS_ORDER = ("Succeeded", "PartialSucceeded", "Failed", "Skipped", "Running", "Queued",
                 "Deleted")
@@ -224,7 +224,7 @@ def _md_cell(value: Any) -> str:
 
 
 def to_markdown(results: list[dict[str, Any]], title: str, run_info: dict | None) -> str:
-    from reports.scenario_report.templates import environment
+    from ibs.reports.scenario_report.templates import environment
 
     env = environment(html=False)
     env.filters["cell"] = _md_cell
@@ -233,7 +233,7 @@ def to_markdown(results: list[dict[str, Any]], title: str, run_info: dict | None
 
 
 def to_html(results: list[dict[str, Any]], title: str, run_info: dict | None) -> str:
-    from reports.scenario_report.templates import environment
+    from ibs.reports.scenario_report.templates import environment
 
     return environment(html=True).get_template("report.html").render(
         **_context(results, title, run_info, True))

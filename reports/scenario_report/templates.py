@@ -302,7 +302,7 @@ _TEMPLATES = {"report.md": REPORT_MD, "report.html": REPORT_HTML}
 
 
 def environment(html: bool) -> jinja2.Environment:
-    from reports.scenario_report.render import when
+    from ibs.reports.scenario_report.render import when
 
     env = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=html,
                              keep_trailing_newline=True, undefined=jinja2.ChainableUndefined)

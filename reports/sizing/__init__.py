@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from simulator.sizing import SizingReport
+    from ibs.simulator.sizing import SizingReport
 
-from simulator.inputs import add_shared_inputs
+from ibs.simulator.inputs import add_shared_inputs
 
 FORMATS = ("md", "html", "json", "csv")
 ENVS = ("asdk", "4-16", "4-16-aad")
@@ -61,7 +61,7 @@ def _date(text: str) -> dt.date:
 
 
 def run(args: argparse.Namespace) -> int:
-    from simulator.sizing import DEFAULT_ENV, SizingInputs, plan
+    from ibs.simulator.sizing import DEFAULT_ENV, SizingInputs, plan
 
     inputs = SizingInputs(
         start=args.start_date or dt.date.today(),
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         link_mb_per_second=args.link_mb_per_second,
     )
     if args.check:
-        from reports.sizing.check import run_check
+        from ibs.reports.sizing.check import run_check
 
         if args.out:  # without --out, --check prints only the comparison: no plan to render
             _report(args, plan(inputs))
@@ -87,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace, report: SizingReport) -> int:
-    from engine.errors import BadInput
-    from reports.sizing import render
+    from ibs.engine.errors import BadInput
+    from ibs.reports.sizing import render
 
     out = Path(args.out) if args.out else None
     if out is not None and out.is_dir():
@@ -118,7 +118,7 @@ def _report(args: argparse.Namespace, report: SizingReport) -> int:
 
 
 def _write(path: Path, data: bytes) -> None:
-    from engine.errors import BadInput
+    from ibs.engine.errors import BadInput
 
     try:
         if path.parent and not path.parent.exists():

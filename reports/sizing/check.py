@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from simulator.sizing import SizingInputs, format_bytes
+from ibs.simulator.sizing import SizingInputs, format_bytes
 
 
 def run_check(inputs: SizingInputs) -> int:
@@ -12,7 +12,7 @@ def run_check(inputs: SizingInputs) -> int:
     from rich.progress import Progress
     from rich.table import Table
 
-    from simulator.crosscheck import cross_check
+    from ibs.simulator.crosscheck import cross_check
 
     err = Console(stderr=True)
     if err.is_terminal:

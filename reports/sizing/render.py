@@ -12,10 +12,10 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
-from simulator.sizing import FREQUENCIES, RETENTIONS, format_bytes
+from ibs.simulator.sizing import FREQUENCIES, RETENTIONS, format_bytes
 
 if TYPE_CHECKING:
-    from simulator.sizing import SizingReport
+    from ibs.simulator.sizing import SizingReport
 
 CSV_FIELDS = ("frequencyHours", "retentionDays", "backupsKept", "requiredBytes", "peakBytes",
               "overCapacity")
@@ -259,14 +259,14 @@ def _context(report: SizingReport) -> dict[str, Any]:
 
 
 def to_markdown(report: SizingReport, chart_name: str | None = None) -> str:
-    from reports.sizing.templates import environment
+    from ibs.reports.sizing.templates import environment
 
     return environment(html=False).get_template("report.md").render(
         chart=chart_name, **_context(report))
 
 
 def to_html(report: SizingReport) -> str:
-    from reports.sizing.templates import environment
+    from ibs.reports.sizing.templates import environment
 
     chart = base64.b64encode(chart_png(report)).decode("ascii")
     return environment(html=True).get_template("report.html").render(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_smb.samba import SambaServer
+from ibs.fake_smb.samba import SambaServer
 from tests.bench.judged import assert_judged
 
 IBS = str(Path(sys.executable).with_name("ibs"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_smb.samba import SambaServer
+from ibs.fake_smb.samba import SambaServer
 from tests.bench.judged import assert_judged
 
 IBS = str(Path(sys.executable).with_name("ibs"))
@@ -67,7 +67,7 @@ def _contender(data: dict, section: str, name: str) -> dict:
 
 
 def test_plain_bench_means_all() -> None:
-    from reports.bench import register
+    from ibs.reports.bench import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))

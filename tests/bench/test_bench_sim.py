@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from reports.bench import _run_sim
-from reports.bench.common import Report, Target
+from ibs.reports.bench import _run_sim
+from ibs.reports.bench.common import Report, Target
 
 IBS = str(Path(sys.executable).with_name("ibs"))
 DAYS = "5"
@@ -97,7 +97,7 @@ def test_the_exit_status_says_whether_every_target_passed(sim_report) -> None:
 
 
 def test_ten_times_the_days_may_take_eleven_times_as_long() -> None:
-    from reports.bench.sim_bench import HubRun, growth_target
+    from ibs.reports.bench.sim_bench import HubRun, growth_target
 
     def long(cpu_s: float) -> HubRun:
         return HubRun(setup_s=0, run_s=99.0, close_s=0, events=10, backups=0, succeeded=0,
@@ -114,7 +114,7 @@ def test_ten_times_the_days_may_take_eleven_times_as_long() -> None:
 
 @pytest.mark.parametrize("verdicts, status", [((True, None), 0), ((True, False), 1)])
 def test_a_failed_target_exits_1(monkeypatch, tmp_path: Path, verdicts, status: int) -> None:
-    import reports.bench.sim_bench as sim_bench
+    import ibs.reports.bench.sim_bench as sim_bench
 
     def fake(*_args, **_kw) -> Report:
         report = Report("sim", 0, "fake")

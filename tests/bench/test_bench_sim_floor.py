@@ -5,7 +5,7 @@ from __future__ import annotations
 import cProfile
 import hashlib
 
-from reports.bench.sim_bench import DATA_PRIMITIVES, data_floor
+from ibs.reports.bench.sim_bench import DATA_PRIMITIVES, data_floor
 
 
 def _busy() -> None:
@@ -26,7 +26,7 @@ def test_the_floor_counts_the_named_primitives_and_nothing_else() -> None:
 
 
 def test_role_data_generation_counts_however_the_keystream_is_taken() -> None:
-    from simulator.roles import RoleSnapshot
+    from ibs.simulator.roles import RoleSnapshot
 
     snap = RoleSnapshot("1", "CA", 1, 100, 300_000)
 

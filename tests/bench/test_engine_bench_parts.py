@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.bench.common import same_tree, small_files_tree
-from reports.bench.engine_bench import _gnu_time, _measured
+from ibs.reports.bench.common import same_tree, small_files_tree
+from ibs.reports.bench.engine_bench import _gnu_time, _measured
 
 
 @settings(max_examples=15, deadline=None)

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.clock import ManualClock
-from engine.controller import Controller
-from engine.store import Store
-from fake_smb import FakeSmbServer
-from fake_smb.samba import SambaServer
+from ibs.engine.clock import ManualClock
+from ibs.engine.controller import Controller
+from ibs.engine.store import Store
+from ibs.fake_smb import FakeSmbServer
+from ibs.fake_smb.samba import SambaServer
 from tests.engine.conftest import T0, cert_pair, make_tree  # noqa: F401 - cert_pair is a fixture
 from tests.smb.conftest import no_smb_threads_left, require_samba  # noqa: F401 - autouse fixture
 

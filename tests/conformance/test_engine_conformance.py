@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from smbprotocol.connection import Dialects
 
-from engine.errors import AlertCategory
-from engine.share.smb import SmbShare
-from fake_smb.proxy import FaultProxy, ResetAfterBytes, Stream
+from ibs.engine.errors import AlertCategory
+from ibs.engine.share.smb import SmbShare
+from ibs.fake_smb.proxy import FaultProxy, ResetAfterBytes, Stream
 from tests.conformance.conftest import (
     MARKER,
     Rig,
@@ -280,7 +280,7 @@ STATUS_BAD_NETWORK_NAME = 0xC00000CC
 
 
 def _unknown_share_status(server: Server) -> int | None:
-    from engine.errors import PathFaultError
+    from ibs.engine.errors import PathFaultError
 
     share = SmbShare("\\\\127.0.0.1\\nosuch\\x", server.user, server.password, port=server.port)
     with pytest.raises(PathFaultError) as info:

@@ -14,7 +14,7 @@ import shutil
 
 import pytest
 
-from engine.cli import main
+from ibs.engine.cli import main
 from tests.smb.conftest import require_samba
 
 pytestmark = pytest.mark.samba

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import certs
-from engine.clock import ManualClock
-from engine.controller import Controller
-from engine.store import Store
+from ibs.engine import certs
+from ibs.engine.clock import ManualClock
+from ibs.engine.controller import Controller
+from ibs.engine.store import Store
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
 

@@ -20,13 +20,13 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.certs import load_pfx
-from engine.cli import app
-from engine.clock import ManualClock
-from engine.controller import Controller
-from engine.errors import BadInput
-from engine.manifest import ROLE_NAME
-from engine.store import Store
+from ibs.engine.certs import load_pfx
+from ibs.engine.cli import app
+from ibs.engine.clock import ManualClock
+from ibs.engine.controller import Controller
+from ibs.engine.errors import BadInput
+from ibs.engine.manifest import ROLE_NAME
+from ibs.engine.store import Store
 from tests.engine.conftest import T0, CertPair, make_tree
 
 NOT_UTF8 = b"pass\xff\xfeword\n"  # a Latin-1 or UTF-16 file saved by mistake

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import app
-from engine.cli.location_check import PROBE_PREFIX
+from ibs.engine.cli import app
+from ibs.engine.cli.location_check import PROBE_PREFIX
 
 
 def _free_port() -> int:

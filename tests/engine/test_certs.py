@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-from engine import certs
-from engine.errors import CertificateError
+from ibs.engine import certs
+from ibs.engine.errors import CertificateError
 
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 

@@ -168,7 +168,7 @@ def test_cert_new_writes_a_usable_pair(tmp_path):
     r = ibs(tmp_path / "st", "cert", "new", "--out-cer", str(tmp_path / "n.cer"), "--out-pfx",
             str(tmp_path / "n.pfx"), "--pfx-password-file", "-", stdin="pfx pass\n")
     assert r.returncode == 0, r.stderr
-    from engine import certs
+    from ibs.engine import certs
 
     assert certs.load_pfx((tmp_path / "n.pfx").read_bytes(), "pfx pass").thumbprint == \
         certs.load_certificate((tmp_path / "n.cer").read_bytes()).thumbprint

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import layout
-from engine.controller import Controller
-from engine.job import Job
-from engine.errors import BadInput, JobSlotTaken, MaintenanceInProgress
-from engine.history import BackupRecord
-from engine.share import LocalShare
-from engine.store import Store
+from ibs.engine import layout
+from ibs.engine.controller import Controller
+from ibs.engine.job import Job
+from ibs.engine.errors import BadInput, JobSlotTaken, MaintenanceInProgress
+from ibs.engine.history import BackupRecord
+from ibs.engine.share import LocalShare
+from ibs.engine.store import Store
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -217,7 +217,7 @@ def test_store_writable_by_others_is_refused(tmp_path):
 
 
 def test_unconfigured_backup_says_what_is_missing(tmp_path):
-    from engine.clock import ManualClock
+    from ibs.engine.clock import ManualClock
     from tests.engine.conftest import T0
 
     ctl = Controller(Store(str(tmp_path / "s")), ManualClock(T0))

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.daemon import serve
+from ibs.engine.daemon import serve
 from tests.engine.conftest import T0
 
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.entries import NEED_DATA, Entry, EntryDecoder, FileData, FileEnd, Kind, StreamEnd
-from engine.errors import IntegrityError
+from ibs.engine.entries import NEED_DATA, Entry, EntryDecoder, FileData, FileEnd, Kind, StreamEnd
+from ibs.engine.errors import IntegrityError
 from tests.fuzz.test_parsers import cuts, encode, entry_trees
 
 PROPERTY = settings(max_examples=150, deadline=None, database=None,

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from engine import certs, chunks, keys
-from engine.backup_reader import BackupReader, verify_role
-from engine.backup_writer import BackupWriter
-from engine.errors import CertificateError, IntegrityError
-from engine.manifest import canonical, file_form, parse
-from engine.restore import restore_roles
-from engine.share import LocalShare
-from engine.source import DirectorySource
+from ibs.engine import certs, chunks, keys
+from ibs.engine.backup_reader import BackupReader, verify_role
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.errors import CertificateError, IntegrityError
+from ibs.engine.manifest import canonical, file_form, parse
+from ibs.engine.restore import restore_roles
+from ibs.engine.share import LocalShare
+from ibs.engine.source import DirectorySource
 from tests.engine.golden.vectors import (
     BACKUP_ID,
     FOLDER,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.history import BackupRecord, History
-from engine.store import Store
+from ibs.engine.history import BackupRecord, History
+from ibs.engine.store import Store
 
 STATUSES = ["Queued", "Running", "Succeeded", "Failed", "PartialSucceeded", "Deleted"]
 

@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import manifest
-from engine.backup_writer import BackupWriter
-from engine.certs import load_certificate
-from engine.share import LocalShare
-from engine.source import DirectorySource
+from ibs.engine import manifest
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.certs import load_certificate
+from ibs.engine.share import LocalShare
+from ibs.engine.source import DirectorySource
 from tests.engine import format_reader as fr
 from tests.engine.conftest import T0, tree_snapshot
 from tests.engine.golden.vectors import (

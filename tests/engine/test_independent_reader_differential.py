@@ -18,12 +18,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from engine import certs, chunks
-from engine import manifest as mf
-from engine.backup_reader import BackupReader
-from engine.entries import Entry, FileData, Symlink
-from engine.errors import IntegrityError
-from engine.share import LocalShare
+from ibs.engine import certs, chunks
+from ibs.engine import manifest as mf
+from ibs.engine.backup_reader import BackupReader
+from ibs.engine.entries import Entry, FileData, Symlink
+from ibs.engine.errors import IntegrityError
+from ibs.engine.share import LocalShare
 from tests.engine import format_reader as fr
 from tests.engine.golden.vectors import BACKUP_ID, PASSWORD, PFX, SHARE, VECTORS
 

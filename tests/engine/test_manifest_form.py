@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import manifest
-from engine.errors import IntegrityError
-from engine.manifest import Manifest, RoleRecord, file_form, format_time, parse, parse_time
+from ibs.engine import manifest
+from ibs.engine.errors import IntegrityError
+from ibs.engine.manifest import Manifest, RoleRecord, file_form, format_time, parse, parse_time
 
 _leaves = (st.none() | st.booleans() | st.integers() | st.text()
            | st.floats(allow_nan=True, allow_infinity=True))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from engine.clock import SystemClock
-from engine.controller import Controller
-from engine.errors import JobSlotTaken
-from engine.store import Store
+from ibs.engine.clock import SystemClock
+from ibs.engine.controller import Controller
+from ibs.engine.errors import JobSlotTaken
+from ibs.engine.store import Store
 
 
 def _ask(store_root: str, barrier, winner_may_finish, results) -> None:

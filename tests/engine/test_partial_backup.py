@@ -21,11 +21,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine import layout
-from engine.cli import app
-from engine.clock import ManualClock
-from engine.controller import Controller
-from engine.store import Store
+from ibs.engine import layout
+from ibs.engine.cli import app
+from ibs.engine.clock import ManualClock
+from ibs.engine.controller import Controller
+from ibs.engine.store import Store
 from tests.engine.conftest import T0, make_tree, tree_snapshot
 
 

@@ -36,7 +36,7 @@ def place(tmp_path):
 def ibs(store: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("IBS_STORE", None)
-    return subprocess.run([*WITHOUT_DAC, sys.executable, "-m", "engine.cli", "--store", str(store),
+    return subprocess.run([*WITHOUT_DAC, sys.executable, "-m", "ibs.engine.cli", "--store", str(store),
                            *args], check=False, capture_output=True, text=True, env=env,
                           timeout=120)
 

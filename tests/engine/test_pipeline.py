@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.backup_reader import BackupReader
-from engine.backup_writer import BackupWriter
-from engine.certs import load_certificate
-from engine.entries import Chunk, FileData
-from engine.pipeline import beside, sealed_records, staged
-from engine.restore import restore_roles
-from engine.share.local import LocalShare
-from engine.source import DirectorySource
+from ibs.engine.backup_reader import BackupReader
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.certs import load_certificate
+from ibs.engine.entries import Chunk, FileData
+from ibs.engine.pipeline import beside, sealed_records, staged
+from ibs.engine.restore import restore_roles
+from ibs.engine.share.local import LocalShare
+from ibs.engine.source import DirectorySource
 
 from .conftest import T0
 
@@ -230,7 +230,7 @@ def test_reader_reports_a_flipped_byte_whichever_path(tmp_path, cert_pair, threa
     role_file.write_bytes(bytes(data))
     reader = BackupReader(share, backup_id)
     reader.unlock(cert_pair.key)
-    from engine.errors import IntegrityError
+    from ibs.engine.errors import IntegrityError
 
     with pytest.raises(IntegrityError, match="does not authenticate"):
         restore_roles(reader, ["CA"], str(tmp_path / "out"), threads=threads)
@@ -275,7 +275,7 @@ class _SlowSha256:
 def test_buffers_are_reused_only_once_hashed_beside_the_stages(tmp_path, cert_pair, monkeypatch):
     import types
 
-    from engine import backup_reader, backup_writer
+    from ibs.engine import backup_reader, backup_writer
 
     files = {f"f{i}": os.urandom(5 * CHUNK + 17 * i) for i in range(6)}
     slow = types.SimpleNamespace(sha256=_SlowSha256)

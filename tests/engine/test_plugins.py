@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.cli import app
+from ibs.engine.cli import app
 
 GROUP = app.PLUGIN_GROUP
 # A module that does not exist: loading it raises ModuleNotFoundError, an ImportError.
@@ -18,11 +18,11 @@ BROKEN = EntryPoint(name="simulate", value="tests.engine.no_such_plugin_module:r
 
 def _raising_register(sub) -> None:
     sub.add_parser("half-done")
-    raise ImportError("cannot import name 'Hub' from 'simulator.hub'")
+    raise ImportError("cannot import name 'Hub' from 'ibs.simulator.hub'")
 
 
 RAISES_IN_REGISTER = EntryPoint(name="half-done", value=f"{__name__}:_raising_register", group=GROUP)
-WORKING = EntryPoint(name="serve-rp", value="engine.rp.cli:register", group=GROUP)
+WORKING = EntryPoint(name="serve-rp", value="ibs.engine.rp.cli:register", group=GROUP)
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from engine import layout
-from engine.share import LocalShare
+from ibs.engine import layout
+from ibs.engine.share import LocalShare
 from tests.engine.test_controller import complete_backups
 
 

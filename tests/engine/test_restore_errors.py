@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli import app
-from engine.errors import IbsError
+from ibs.engine.cli import app
+from ibs.engine.errors import IbsError
 from tests.engine.conftest import tree_snapshot
 
 

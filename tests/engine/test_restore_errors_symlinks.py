@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.entries import MAX_SYMLINK_TARGET
-from engine.cli import app
-from engine.entries import Entry, Kind
-from engine.errors import IntegrityError
-from engine.source import SourceItem
+from ibs.engine.entries import MAX_SYMLINK_TARGET
+from ibs.engine.cli import app
+from ibs.engine.entries import Entry, Kind
+from ibs.engine.errors import IntegrityError
+from ibs.engine.source import SourceItem
 
 MTIME = 1_700_000_000 * 10**9
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.backup_reader import BackupReader
-from engine.backup_writer import BackupWriter
-from engine.certs import load_certificate
-from engine.restore import restore_roles
-from engine.share import LocalShare
-from engine.source import DirectorySource
+from ibs.engine.backup_reader import BackupReader
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.certs import load_certificate
+from ibs.engine.restore import restore_roles
+from ibs.engine.share import LocalShare
+from ibs.engine.source import DirectorySource
 from tests.engine.conftest import T0, tree_snapshot
 
 ALL_MODES = range(0o10000)

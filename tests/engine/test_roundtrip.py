@@ -10,12 +10,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.backup_reader import BackupReader, verify_role
-from engine.backup_writer import BackupWriter
-from engine.certs import load_certificate
-from engine.restore import restore_roles
-from engine.share import LocalShare
-from engine.source import DirectorySource
+from ibs.engine.backup_reader import BackupReader, verify_role
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.certs import load_certificate
+from ibs.engine.restore import restore_roles
+from ibs.engine.share import LocalShare
+from ibs.engine.source import DirectorySource
 from tests.engine.conftest import T0, tree_snapshot
 
 CHUNK = 4096
@@ -102,7 +102,7 @@ def test_any_tree_round_trips(cert_pair, tree, threads):
 
 def test_stream_length_multiple_of_chunk_size_round_trips(tmp_path, cert_pair):
     """The final flag must land on the last chunk even when it is exactly full."""
-    from engine.entries import END, ENTRY, STREAM_MAGIC
+    from ibs.engine.entries import END, ENTRY, STREAM_MAGIC
 
     src = tmp_path / "src"
     src.mkdir()

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import os
 
-from engine import certs
-from engine.clock import ManualClock
-from engine.controller import Controller
-from engine.store import Store
+from ibs.engine import certs
+from ibs.engine.clock import ManualClock
+from ibs.engine.controller import Controller
+from ibs.engine.store import Store
 from tests.engine.conftest import T0
 
 SHARE_PASSWORD = "share-pw-never-on-disk-4471"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import stat
 
-from engine.entries import Kind
-from engine.source import DirectorySource
+from ibs.engine.entries import Kind
+from ibs.engine.source import DirectorySource
 
 
 def _until_root_listed(src: DirectorySource):

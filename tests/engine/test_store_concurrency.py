@@ -9,11 +9,11 @@ import os
 import threading
 from pathlib import Path
 
-from engine.clock import ManualClock
-from engine.controller import Controller
-from engine.rp.api import Api
-from engine.rp.auth import TokenCheck, digest
-from engine.store import Store
+from ibs.engine.clock import ManualClock
+from ibs.engine.controller import Controller
+from ibs.engine.rp.api import Api
+from ibs.engine.rp.auth import TokenCheck, digest
+from ibs.engine.store import Store
 from tests.engine.conftest import T0
 
 ROUNDS = 40  # changes per writer

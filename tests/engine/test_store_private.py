@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from engine.store import Store
+from ibs.engine.store import Store
 
 
 def test_a_private_store_reads_what_it_wrote_and_keeps_the_files(tmp_path):

@@ -11,13 +11,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.backup_reader import BackupReader, verify_role
-from engine.backup_writer import BackupWriter
-from engine.certs import load_certificate
-from engine.errors import CertificateError, IntegrityError
-from engine.restore import restore_roles
-from engine.share import LocalShare
-from engine.source import DirectorySource
+from ibs.engine.backup_reader import BackupReader, verify_role
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.certs import load_certificate
+from ibs.engine.errors import CertificateError, IntegrityError
+from ibs.engine.restore import restore_roles
+from ibs.engine.share import LocalShare
+from ibs.engine.source import DirectorySource
 from tests.engine.conftest import T0, make_tree
 
 CHUNK = 4096
@@ -115,7 +115,7 @@ def test_swapping_chunk_bearing_files_is_detected(pristine, cert_pair, tmp_path,
 
 
 def _records(data: bytes) -> list[bytes]:
-    from engine.chunks import HEADER
+    from ibs.engine.chunks import HEADER
 
     out, pos = [], 0
     while pos < len(data):

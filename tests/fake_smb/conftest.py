@@ -16,8 +16,8 @@ from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import FakeSmbServer
-from fake_smb.samba import SambaServer
+from ibs.fake_smb import FakeSmbServer
+from ibs.fake_smb.samba import SambaServer
 from tests.smb.conftest import require_samba
 
 USER, PASSWORD = "alice", "s3cret-pw"

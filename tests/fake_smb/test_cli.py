@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from fake_smb import cli
+from ibs.fake_smb import cli
 from tests.fake_smb.conftest import PASSWORD, USER, Clients
 
-RUN = [sys.executable, "-m", "fake_smb.cli", "serve"]
+RUN = [sys.executable, "-m", "ibs.fake_smb.cli", "serve"]
 
 
 def _start(share, *extra, password_file=None, stdin_text=None):

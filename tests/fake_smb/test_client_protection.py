@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from fake_smb import FakeSmbServer
-from fake_smb.samba import SambaServer
+from ibs.fake_smb import FakeSmbServer
+from ibs.fake_smb.samba import SambaServer
 
 USER, PASSWORD = "alice", "s3cret-pw"
 PAYLOAD = b"sealed and signed " * 4096

@@ -36,8 +36,8 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import compound, notify
-from fake_smb.faults import DropConnection
+from ibs.fake_smb import compound, notify
+from ibs.fake_smb.faults import DropConnection
 from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
 from tests.fake_smb.raw_requests import SHARE_ALL
 from tests.fake_smb.relay import RecordingRelay, frames

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from fake_smb import conformance_cli, conformance_report
-from fake_smb.conformance import ALLOWLIST, Result, Row, load_allowlist
-from fake_smb.torture import Outcome, TortureError
+from ibs.fake_smb import conformance_cli, conformance_report
+from ibs.fake_smb.conformance import ALLOWLIST, Result, Row, load_allowlist
+from ibs.fake_smb.torture import Outcome, TortureError
 
 PASS, FAIL = Outcome(status="pass"), Outcome(status="fail", detail="lock.c:101: wrong status")
 HANG = Outcome(status="timeout", detail="no result before the time limit (in cancel)")
@@ -107,7 +107,7 @@ def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
 
 
 def test_missing_smbtorture_exits_2(tmp_path, capsys, monkeypatch):
-    from fake_smb import torture
+    from ibs.fake_smb import torture
 
     monkeypatch.setattr(torture.shutil, "which", lambda name: None)
     monkeypatch.setattr(torture, "SMBTORTURE", "/nonexistent/smbtorture")
@@ -118,7 +118,7 @@ def test_missing_smbtorture_exits_2(tmp_path, capsys, monkeypatch):
 
 
 def test_an_unknown_suite_exits_2(tmp_path, capsys):
-    from fake_smb.torture import find_smbtorture
+    from ibs.fake_smb.torture import find_smbtorture
 
     try:
         find_smbtorture()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from fake_smb import crypto
-from fake_smb.dialects import SMB_2_1, SMB_3_0, SMB_3_1_1
+from ibs.fake_smb import crypto
+from ibs.fake_smb.dialects import SMB_2_1, SMB_3_0, SMB_3_1_1
 
 
 def _client_view(keys: crypto.SessionKeys) -> crypto.SessionKeys:

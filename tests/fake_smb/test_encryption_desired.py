@@ -18,8 +18,8 @@ from smbprotocol.exceptions import AccessDenied
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import FakeSmbServer
-from fake_smb.samba import SambaServer
+from ibs.fake_smb import FakeSmbServer
+from ibs.fake_smb.samba import SambaServer
 from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
 from tests.fake_smb.relay import transforms, write_through_relay
 

@@ -23,7 +23,7 @@ from smbprotocol.open import CreateDisposition, CreateOptions
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import PASSWORD, USER, Client
 from tests.fake_smb.test_files import _open
 

@@ -10,7 +10,7 @@ import pytest
 
 from smbprotocol.open import CreateDisposition
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import PASSWORD, USER, Clients
 from tests.fake_smb.test_files import _open
 

@@ -19,8 +19,8 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from fake_smb.lock_handler import EXCLUSIVE, FAIL_IMMEDIATELY, SHARED, UNLOCK, Plan, plan
-from fake_smb.locks import LockOwner, LockTable, Range, Waiter
+from ibs.fake_smb.lock_handler import EXCLUSIVE, FAIL_IMMEDIATELY, SHARED, UNLOCK, Plan, plan
+from ibs.fake_smb.locks import LockOwner, LockTable, Range, Waiter
 
 KEY = (1, 2)
 EX, SH = True, False

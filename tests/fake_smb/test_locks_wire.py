@@ -23,7 +23,7 @@ from smbprotocol.open import (
     SMB2LockRequest,
 )
 
-from fake_smb.connection import SmbConnectionHandler
+from ibs.fake_smb.connection import SmbConnectionHandler
 from tests.fake_smb.conftest import Clients
 from tests.fake_smb.raw_requests import open_file
 

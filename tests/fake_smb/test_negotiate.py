@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from smbprotocol.connection import Ciphers
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import DIALECT_CODES
 
 ALL = list(DIALECT_CODES)

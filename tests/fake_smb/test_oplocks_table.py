@@ -9,7 +9,7 @@ import hypothesis.strategies as st
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from fake_smb.oplocks import (
+from ibs.fake_smb.oplocks import (
     LEVEL_BATCH,
     LEVEL_EXCLUSIVE,
     LEVEL_II,

@@ -21,7 +21,7 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import PASSWORD, USER, Clients
 from tests.fake_smb.oplock_client import (
     BATCH,

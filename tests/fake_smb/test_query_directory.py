@@ -19,7 +19,7 @@ from smbprotocol.open import (
     SMB2QueryDirectoryResponse,
 )
 
-from fake_smb.wildcards import matches
+from ibs.fake_smb.wildcards import matches
 from tests.fake_smb.raw_requests import open_file, query_info
 
 RESTART, SINGLE, INDEX, REOPEN = 0x01, 0x02, 0x04, 0x10

@@ -20,7 +20,7 @@ from impacket import ntlm
 from smbprotocol.connection import Connection, Dialects, SigningAlgorithms
 from smbprotocol.session import Session
 
-from fake_smb import session_setup
+from ibs.fake_smb import session_setup
 from tests.fake_smb.conftest import PASSWORD, USER
 from tests.fake_smb.test_signing import PREAUTH, SIGNING_CAPABILITIES, _negotiate_request
 

@@ -29,7 +29,7 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import PASSWORD, USER  # the shared samba_peer knows these
 from tests.fake_smb.raw_requests import open_file, set_info
 

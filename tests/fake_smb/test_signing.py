@@ -24,7 +24,7 @@ from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import signing
+from ibs.fake_smb import signing
 from tests.fake_smb.conftest import PASSWORD, USER
 from tests.fake_smb.raw_requests import open_file
 from tests.fake_smb.relay import RecordingRelay, frames

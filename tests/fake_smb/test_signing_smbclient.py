@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 
 USER, PASSWORD = "alice", "s3cret-pw"
 PAYLOAD = b"signed, in the clear " * 5000

@@ -11,7 +11,7 @@ from smbprotocol.connection import Connection
 from smbprotocol.exceptions import AccessDenied
 from smbprotocol.session import Session
 
-from fake_smb import spnego
+from ibs.fake_smb import spnego
 from tests.fake_smb.conftest import PASSWORD, USER
 
 MECH_TYPES = bytes.fromhex("300c060a2b06010401823702020a")

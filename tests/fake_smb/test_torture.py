@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from fake_smb.torture import (
+from ibs.fake_smb.torture import (
     Outcome,
     TortureError,
     parse_listing,
@@ -176,7 +176,7 @@ def test_the_password_goes_through_the_environment(tmp_path):
 
 
 def test_missing_smbtorture_is_one_clear_error(monkeypatch):
-    from fake_smb import torture
+    from ibs.fake_smb import torture
 
     monkeypatch.setattr(torture.shutil, "which", lambda name: None)
     monkeypatch.setattr(torture, "SMBTORTURE", "/nonexistent/smbtorture")

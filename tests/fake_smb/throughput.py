@@ -17,7 +17,7 @@ from smbprotocol.open import CreateDisposition, CreateOptions, FilePipePrinterAc
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from fake_smb import FakeSmbServer
+from ibs.fake_smb import FakeSmbServer
 
 MiB = 1024 * 1024
 CHUNK = 4 * MiB

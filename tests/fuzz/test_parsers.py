@@ -24,13 +24,13 @@ from cryptography import x509
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine import certs, keys
-from engine.backup_reader import BackupReader, verify_role
-from engine.backup_writer import BackupWriter
-from engine.chunks import HEADER
-from engine.clock import ManualClock
-from engine.controller import Controller
-from engine.entries import (
+from ibs.engine import certs, keys
+from ibs.engine.backup_reader import BackupReader, verify_role
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.chunks import HEADER
+from ibs.engine.clock import ManualClock
+from ibs.engine.controller import Controller
+from ibs.engine.entries import (
     END,
     NEED_DATA,
     STREAM_MAGIC,
@@ -43,16 +43,16 @@ from engine.entries import (
     Symlink,
     pack_entry,
 )
-from engine.errors import BadInput, CertificateError, IntegrityError
-from engine.manifest import ROLE_NAME, Manifest, ParsedManifest, RoleRecord, file_form, mac, parse
-from engine.restore import restore_roles
-from engine.settings import Settings
-from engine.share import LocalShare
-from engine.share.unc import UncPath, parse_unc
-from engine.source import DirectorySource
-from engine.store import Store
-from scenarios.loader import ScenarioError, loads
-from scenarios.model import Scenario
+from ibs.engine.errors import BadInput, CertificateError, IntegrityError
+from ibs.engine.manifest import ROLE_NAME, Manifest, ParsedManifest, RoleRecord, file_form, mac, parse
+from ibs.engine.restore import restore_roles
+from ibs.engine.settings import Settings
+from ibs.engine.share import LocalShare
+from ibs.engine.share.unc import UncPath, parse_unc
+from ibs.engine.source import DirectorySource
+from ibs.engine.store import Store
+from ibs.scenarios.loader import ScenarioError, loads
+from ibs.scenarios.model import Scenario
 
 import datetime as dt
 

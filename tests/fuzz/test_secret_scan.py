@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenarios.secret_scan import SecretScanner
+from ibs.scenarios.secret_scan import SecretScanner
 
 ALPHABET = b"ab\x00"
 blobs = st.lists(st.binary(max_size=12).map(lambda b: bytes(ALPHABET[x % 3] for x in b)), max_size=5)

@@ -6,7 +6,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-from scenarios.fuzz import HubMachine, WireHubMachine
+from ibs.scenarios.fuzz import HubMachine, WireHubMachine
 
 PROGRAMS = int(os.environ.get("IBS_FUZZ_PROGRAMS", "200"))
 

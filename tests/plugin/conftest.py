@@ -10,17 +10,17 @@ imported here first, once.
 """
 
 import cryptography.hazmat.primitives.hashes  # noqa: F401
-import engine.certs  # noqa: F401
-import engine.controller  # noqa: F401
-import engine.share.smb  # noqa: F401
-import fake_smb.samba  # noqa: F401
-import fake_smb.server  # noqa: F401
+import ibs.engine.certs  # noqa: F401
+import ibs.engine.controller  # noqa: F401
+import ibs.engine.share.smb  # noqa: F401
+import ibs.fake_smb.samba  # noqa: F401
+import ibs.fake_smb.server  # noqa: F401
 import hypothesis  # noqa: F401
 import pytest
-import scenarios.runner  # noqa: F401
-import scenarios.strategies  # noqa: F401
-import simulator.hub  # noqa: F401
-import simulator.wire  # noqa: F401
+import ibs.scenarios.runner  # noqa: F401
+import ibs.scenarios.strategies  # noqa: F401
+import ibs.simulator.hub  # noqa: F401
+import ibs.simulator.wire  # noqa: F401
 
 
 def pytest_configure(config: pytest.Config) -> None:

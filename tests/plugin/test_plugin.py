@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from scenarios import pytest_plugin
-from scenarios.loader import ScenarioError, load
+from ibs.scenarios import pytest_plugin
+from ibs.scenarios.loader import ScenarioError, load
 
 PASSING = textwrap.dedent("""\
     [scenario]
@@ -53,8 +53,8 @@ def test_plugin_is_registered_by_entry_point(pytestconfig: pytest.Config) -> Non
 def test_fixtures_work_in_a_users_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_user=r'''
         import socket
-        from fake_smb.server import FakeSmbServer
-        from simulator.hub import Hub
+        from ibs.fake_smb.server import FakeSmbServer
+        from ibs.simulator.hub import Hub
 
         def test_fake_smb_server(fake_smb_server):
             assert isinstance(fake_smb_server.server, FakeSmbServer)
@@ -96,7 +96,7 @@ def test_samba_server_skips_or_fails_when_samba_is_missing(pytester: pytest.Pyte
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     pytester.makeconftest('''
         import pytest
-        from fake_smb.samba import SambaServer
+        from ibs.fake_smb.samba import SambaServer
 
         @pytest.fixture(autouse=True)
         def no_samba(monkeypatch):
@@ -115,13 +115,13 @@ def test_samba_server_skips_or_fails_when_samba_is_missing(pytester: pytest.Pyte
 
 
 def test_samba_server_when_available(pytester: pytest.Pytester) -> None:
-    from fake_smb.samba import SambaServer
+    from ibs.fake_smb.samba import SambaServer
 
     if not SambaServer.available():
         pytest.skip("Samba is not available here")
     pytester.makepyfile(test_samba=r'''
         import socket
-        from fake_smb.samba import SambaServer
+        from ibs.fake_smb.samba import SambaServer
 
         def test_samba(samba_server):
             assert isinstance(samba_server.server, SambaServer)
@@ -217,7 +217,7 @@ def test_assert_scenario(tmp_path) -> None:
 def test_assert_scenario_in_a_users_test(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", good=PASSING, bad=FAILING)
     pytester.makepyfile(test_mine='''
-        from scenarios.pytest_plugin import assert_scenario
+        from ibs.scenarios.pytest_plugin import assert_scenario
 
         def test_good():
             assert_scenario("good.toml")

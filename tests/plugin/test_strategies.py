@@ -6,10 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scenarios.loader import ACTIONS, loads
-from scenarios.model import Event, Scenario
-from scenarios.runner import run_scenario
-from scenarios.strategies import (
+from ibs.scenarios.loader import ACTIONS, loads
+from ibs.scenarios.model import Event, Scenario
+from ibs.scenarios.runner import run_scenario
+from ibs.scenarios.strategies import (
     hubs,
     make_event,
     overlapping_backups,
@@ -18,7 +18,7 @@ from scenarios.strategies import (
     timelines,
     to_toml,
 )
-from simulator.profiles import HubProfile
+from ibs.simulator.profiles import HubProfile
 
 FEW = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -116,8 +116,8 @@ def test_overlapping_backups_finds_overlaps() -> None:
 def test_strategies_in_a_users_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_props='''
         from hypothesis import given, settings
-        from scenarios.runner import run_scenario
-        from scenarios.strategies import hubs, overlapping_backups, scenarios
+        from ibs.scenarios.runner import run_scenario
+        from ibs.scenarios.strategies import hubs, overlapping_backups, scenarios
 
         @settings(max_examples=3, deadline=None)
         @given(scenarios(hub=hubs(), days=1.02))

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from fake_smb.proxy import FaultProxy
+from ibs.fake_smb.proxy import FaultProxy
 
 
 class EchoServer:

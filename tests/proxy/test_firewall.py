@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from fake_smb.proxy import Blackhole, FaultProxy, Latency, Reject
+from ibs.fake_smb.proxy import Blackhole, FaultProxy, Latency, Reject
 from tests.proxy.conftest import EchoServer, recv_exactly, wait_for
 
 SHORT = 0.3  # a socket timeout long enough to be sure nothing is coming on loopback

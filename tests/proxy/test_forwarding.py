@@ -7,7 +7,7 @@ import socket
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fake_smb.proxy import FaultProxy, ProxyEvent
+from ibs.fake_smb.proxy import FaultProxy, ProxyEvent
 from tests.proxy.conftest import EchoServer, recv_exactly, recv_until_eof, wait_for
 
 # Small enough that the echo cannot deadlock on full buffers while we are still sending.

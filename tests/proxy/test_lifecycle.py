@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from fake_smb.proxy import Bandwidth, FaultProxy, Latency
+from ibs.fake_smb.proxy import Bandwidth, FaultProxy, Latency
 from tests.proxy.conftest import EchoServer, recv_exactly
 
 

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from fake_smb.proxy import Bandwidth, FaultProxy, Latency, ResetAfterBytes, Stream
-from fake_smb.proxy_connection import _Pipe
+from ibs.fake_smb.proxy import Bandwidth, FaultProxy, Latency, ResetAfterBytes, Stream
+from ibs.fake_smb.proxy_connection import _Pipe
 from tests.proxy.conftest import EchoServer, recv_exactly
 
 

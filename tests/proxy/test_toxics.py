@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from fake_smb.proxy import Bandwidth, Blackhole, Latency, Reject, ResetAfterBytes, Stream
-from fake_smb.proxy_toxics import resolve
+from ibs.fake_smb.proxy import Bandwidth, Blackhole, Latency, Reject, ResetAfterBytes, Stream
+from ibs.fake_smb.proxy_toxics import resolve
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from reports.scenario_report import write_reports
-from scenarios.loader import loads
-from scenarios.runner import run_scenario
+from ibs.reports.scenario_report import write_reports
+from ibs.scenarios.loader import loads
+from ibs.scenarios.runner import run_scenario
 
 PASSING = """\
 [scenario]
@@ -199,7 +199,7 @@ def test_a_timeline_of_many_events_draws_a_few_artists(monkeypatch):
     """Bars are drawn per look, not per event: 300 port-445 episodes cost what 3 do."""
     from matplotlib.axes import Axes
 
-    from reports.scenario_report import charts
+    from ibs.reports.scenario_report import charts
 
     def episodes(n: int) -> dict:
         events = "".join(f'''

@@ -15,12 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.clock import SystemClock
-from engine.controller import Controller
-from engine.rp.api import Api
-from engine.rp.auth import TokenCheck, digest
-from engine.rp.server import RpServer, make_server
-from engine.source import DirectorySource
+from ibs.engine.clock import SystemClock
+from ibs.engine.controller import Controller
+from ibs.engine.rp.api import Api
+from ibs.engine.rp.auth import TokenCheck, digest
+from ibs.engine.rp.server import RpServer, make_server
+from ibs.engine.source import DirectorySource
 from tests.engine.conftest import CertPair, cert_pair, make_tree, other_cert_pair  # noqa: F401
 
 TOKEN = "rp-test-token-5Yw2"

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
-from engine.errors import BadInput
-from engine.settings import check_frequency, check_retention
+from ibs.engine.errors import BadInput
+from ibs.engine.settings import check_frequency, check_retention
 from tests.rp.conftest import BASE, LOC, SHARE_PASSWORD, TOKEN, V, Rp
 
 Q = {"api-version": V}
@@ -212,7 +212,7 @@ def test_bad_bodies_are_400(rp: Rp):
 
 
 def test_cli_and_api_give_the_same_message(rp: Rp, tmp_path):
-    from engine.cli.app import main
+    from ibs.engine.cli.app import main
 
     store = tmp_path / "cli-store"
     import contextlib

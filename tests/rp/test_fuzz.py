@@ -8,8 +8,8 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.rp.api import Api
-from engine.rp.auth import TokenCheck, digest
+from ibs.engine.rp.api import Api
+from ibs.engine.rp.auth import TokenCheck, digest
 from tests.rp.conftest import BASE, LOC, TOKEN
 
 PATHS = [LOC, f"{LOC}/createBackup", f"{LOC}/pruneExternalStore", f"{LOC}/backups",

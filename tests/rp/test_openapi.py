@@ -7,8 +7,8 @@ import base64
 import re
 import uuid
 
-from engine.rp.api import ROUTES
-from engine.rp.page import FILES
+from ibs.engine.rp.api import ROUTES
+from ibs.engine.rp.page import FILES
 from tests.rp.conftest import Rp
 
 METHODS = ("get", "put", "post", "patch", "delete")

@@ -23,7 +23,7 @@ def _start(store: Path, env_token: str | None = None, *extra: str):
     env = {k: v for k, v in os.environ.items() if k != "IBS_RP_TOKEN"}
     if env_token:
         env["IBS_RP_TOKEN"] = env_token
-    proc = subprocess.Popen([PY, "-m", "engine.cli", "serve-rp", "--store", str(store),
+    proc = subprocess.Popen([PY, "-m", "ibs.engine.cli", "serve-rp", "--store", str(store),
                              "--port", "0", *extra], stderr=subprocess.PIPE, text=True, env=env)
     lines = []
     deadline = time.monotonic() + 30
@@ -96,7 +96,7 @@ def test_env_token_and_no_secret_in_stderr(tmp_path):
 def test_global_store_option_is_kept_and_scheduler_starts_and_stops(tmp_path):
     store = tmp_path / "store"
     env = {**os.environ, "IBS_RP_TOKEN": "t"}
-    proc = subprocess.Popen([PY, "-m", "engine.cli", "--store", str(store), "serve-rp", "--port", "0",
+    proc = subprocess.Popen([PY, "-m", "ibs.engine.cli", "--store", str(store), "serve-rp", "--port", "0",
                              "--with-scheduler"],
                             stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.loader import load
-from scenarios.runner import run_scenario
+from ibs.scenarios.loader import load
+from ibs.scenarios.runner import run_scenario
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "library"
 FILES = sorted(LIBRARY.glob("*.toml"))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scenarios.loader import ScenarioError, loads, parse_duration
+from ibs.scenarios.loader import ScenarioError, loads, parse_duration
 
 GOOD = """\
 [scenario]

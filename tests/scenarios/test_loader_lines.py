@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import scenarios
-from scenarios.loader import ScenarioError, loads
-from scenarios.toml_lines import LineIndex
+import ibs.scenarios
+from ibs.scenarios.loader import ScenarioError, loads
+from ibs.scenarios.toml_lines import LineIndex
 
 HEAD = '[scenario]\nname = "x"\nhub = 4\ndays = 2\n'
 
@@ -130,7 +130,7 @@ def test_a_planted_unknown_key_or_table_is_reported_at_its_line(case):
 
 # --- locating is linear -----------------------------------------------------------------------
 
-_PACKAGE = str(Path(scenarios.__file__).parent)
+_PACKAGE = str(Path(ibs.scenarios.__file__).parent)
 
 
 def _lines_run_loading(text: str) -> int:

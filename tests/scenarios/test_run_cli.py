@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.cli import LIBRARY
+from ibs.scenarios.cli import LIBRARY
 
 IBS = str(Path(sys.executable).parent / "ibs")
 

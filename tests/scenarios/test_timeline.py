@@ -6,8 +6,8 @@ from __future__ import annotations
 import simpy
 from simpy.events import Process
 
-from scenarios.loader import loads
-from scenarios.runner import run_scenario
+from ibs.scenarios.loader import loads
+from ibs.scenarios.runner import run_scenario
 
 HEAD = '[scenario]\nname = "t"\nhub = 4\n'
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.clock import ticks
-from simulator.hub import Hub, HubConfig
-from simulator.profiles import HubProfile
+from ibs.simulator.clock import ticks
+from ibs.simulator.hub import Hub, HubConfig
+from ibs.simulator.profiles import HubProfile
 
 
 @pytest.fixture

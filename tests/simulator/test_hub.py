@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from simulator import actions
-from simulator.recovery import recover
-from simulator.summary import summarize
+from ibs.simulator import actions
+from ibs.simulator.recovery import recover
+from ibs.simulator.summary import summarize
 from tests.simulator.conftest import at, finished
 
 H = 3600

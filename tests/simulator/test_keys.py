@@ -18,10 +18,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine import certs, keys
-from engine.errors import CertificateError, IntegrityError
-from scenarios.loader import load
-from simulator.keys import _pool_pem, cert_pair, pool_index, pool_key, pool_size
+from ibs.engine import certs, keys
+from ibs.engine.errors import CertificateError, IntegrityError
+from ibs.scenarios.loader import load
+from ibs.simulator.keys import _pool_pem, cert_pair, pool_index, pool_key, pool_size
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "library"
 ROOT = Path(__file__).resolve().parents[2]

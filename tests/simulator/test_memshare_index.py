@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import IbsError
-from simulator.memshare import MemoryShare, ShareStorage
+from ibs.engine.errors import IbsError
+from ibs.simulator.memshare import MemoryShare, ShareStorage
 
 
 def scanned_entries(storage: ShareStorage, folder: str) -> list[str]:

@@ -7,10 +7,10 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator import actions, sizing
-from simulator.hub import Hub, HubConfig
-from simulator.profiles import HubProfile
-from simulator.scale import GB
+from ibs.simulator import actions, sizing
+from ibs.simulator.hub import Hub, HubConfig
+from ibs.simulator.profiles import HubProfile
+from ibs.simulator.scale import GB
 
 profiles = st.builds(
     HubProfile,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.entries import Kind
-from simulator.roles import ROLES, RoleSnapshot
+from ibs.engine.entries import Kind
+from ibs.simulator.roles import ROLES, RoleSnapshot
 
 
 def read_all(f, sizes: list[int]) -> bytes:

@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from simulator.clock import DAY, HOUR, SimClock, ticks
-from simulator.hub import Hub, HubConfig
-from simulator.profiles import HubProfile
-from simulator.scale import GB
-from simulator.summary import summarize
+from ibs.simulator.clock import DAY, HOUR, SimClock, ticks
+from ibs.simulator.hub import Hub, HubConfig
+from ibs.simulator.profiles import HubProfile
+from ibs.simulator.scale import GB
+from ibs.simulator.summary import summarize
 
 
 def test_a_share_full_alert_gives_modelled_sizes():

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from scenarios.loader import loads
-from scenarios.runner import run_scenario
-from scenarios.strategies import overlapping_backups
-from simulator import actions
-from simulator.network import Link
+from ibs.scenarios.loader import loads
+from ibs.scenarios.runner import run_scenario
+from ibs.scenarios.strategies import overlapping_backups
+from ibs.simulator import actions
+from ibs.simulator.network import Link
 from tests.simulator.conftest import at
 
 H = 3600

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simulator.crosscheck import cross_check
-from simulator.sizing import SizingInputs, plan
+from ibs.simulator.crosscheck import cross_check
+from ibs.simulator.sizing import SizingInputs, plan
 
 START = dt.date(2026, 1, 1)
 ENVS = ("asdk", "4-16", "4-16-aad")
@@ -71,8 +71,8 @@ def test_the_sizing_report_recommends_room_for_an_on_demand_backup_and_used_spac
 
 
 def test_a_scenario_takes_the_sizing_inputs_and_agrees_with_sizing():
-    from scenarios.loader import loads
-    from scenarios.runner import run_scenario
+    from ibs.scenarios.loader import loads
+    from ibs.scenarios.runner import run_scenario
 
     inputs = _inputs("4-16", 12, 3, {"growth_pct_per_year": 300, "growth_gb_per_day": 0.5}, 10,
                      used_gb=40)
@@ -101,10 +101,10 @@ link_mb_per_second = 50
 @pytest.mark.parametrize("used_gb,capacity_gb,ok", [(0, 100, True), (99.5, 100, True),
                                                       (100, 100, False), (-1, 100, False)])
 def test_sizing_simulate_and_scenarios_hold_the_space_used_to_one_rule(used_gb, capacity_gb, ok):
-    from engine.errors import BadInput
-    from scenarios.loader import ScenarioError, loads
-    from simulator.config import HubConfig
-    from simulator.profiles import HubProfile
+    from ibs.engine.errors import BadInput
+    from ibs.scenarios.loader import ScenarioError, loads
+    from ibs.simulator.config import HubConfig
+    from ibs.simulator.profiles import HubProfile
 
     def sizing():
         SizingInputs(start=START, share_capacity_gb=capacity_gb, share_used_gb=used_gb)

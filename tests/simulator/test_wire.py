@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from simulator import actions
-from simulator.summary import summarize
+from ibs.simulator import actions
+from ibs.simulator.summary import summarize
 from tests.simulator.conftest import at, finished
 
 

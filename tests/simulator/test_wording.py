@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
-from scenarios.loader import loads
-from scenarios.runner import run_scenario
+from ibs.scenarios.loader import loads
+from ibs.scenarios.runner import run_scenario
 
 UNC = r"\\backupshare.contoso.local\backup\stamp1"
 

@@ -148,15 +148,15 @@ def test_check_prints_both_answers_side_by_side(capacity: str, runs_out: str) ->
 def test_check_fails_when_the_answers_disagree(monkeypatch, capsys) -> None:
     import datetime as dt
 
-    from reports.sizing import check
-    from simulator import crosscheck
+    from ibs.reports.sizing import check
+    from ibs.simulator import crosscheck
 
     fake = crosscheck.CrossCheck(
         280 * GB, 20, crosscheck.Answer(280 * GB, None, 14),
         crosscheck.Answer(260 * GB, dt.date(2026, 1, 8), 13), ["run-out day: sizing never, "
                                                               "simulation 2026-01-08"])
     monkeypatch.setattr(crosscheck, "cross_check", lambda inputs, **kw: fake)
-    from simulator.sizing import SizingInputs
+    from ibs.simulator.sizing import SizingInputs
 
     assert check.run_check(SizingInputs(start=dt.date(2026, 1, 1), days=20)) == 1
     assert "DISAGREE: run-out day" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""simulator.sizing: the REFERENCE.md figures exactly, and properties of the model."""
+"""ibs.simulator.sizing: the REFERENCE.md figures exactly, and properties of the model."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.errors import BadInput
-from simulator import sizing as sz
+from ibs.engine.errors import BadInput
+from ibs.simulator import sizing as sz
 
 GB = 10**9
 START = dt.date(2026, 1, 1)

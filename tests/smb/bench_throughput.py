@@ -4,8 +4,8 @@ Run as root: .venv/bin/python tests/smb/bench_throughput.py [desired|off]
 """
 import os, sys, time, uuid, tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-from fake_smb.samba import SambaServer
-from engine.share.smb import SmbShare
+from ibs.fake_smb.samba import SambaServer
+from ibs.engine.share.smb import SmbShare
 from smbprotocol.connection import Connection
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect

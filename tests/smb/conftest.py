@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fake_smb.samba import SambaServer
+from ibs.fake_smb.samba import SambaServer
 
 USER, PASSWORD = "alice", "correct horse"
 

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import (
+from ibs.engine.errors import (
     AuthenticationError,
     ConnectivityError,
     PathFaultError,
     ShareCapacityError,
 )
-from engine.share.smb import SmbShare
-from fake_smb.samba import SambaServer
+from ibs.engine.share.smb import SmbShare
+from ibs.fake_smb.samba import SambaServer
 from tests.smb.conftest import PASSWORD, USER, Blackhole, StallingRelay, require_samba, smb_threads
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import BadInput, GeneralFaultError, PathFaultError
-from engine.share.smb import SmbShare
-from fake_smb.samba import SambaServer
+from ibs.engine.errors import BadInput, GeneralFaultError, PathFaultError
+from ibs.engine.share.smb import SmbShare
+from ibs.fake_smb.samba import SambaServer
 from tests.smb.conftest import PASSWORD, USER
 
 pytestmark = pytest.mark.samba

@@ -8,7 +8,7 @@ import os
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.share.smb_io import SmbWriter
+from ibs.engine.share.smb_io import SmbWriter
 
 
 class _Wire:

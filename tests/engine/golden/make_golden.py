@@ -39,12 +39,12 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
 
-from engine import certs, chunks, keys, layout
-from engine import manifest as mf
-from engine.backup_writer import BackupWriter
-from engine.entries import END, STREAM_MAGIC, Entry, Kind, pack_entry
-from engine.share import LocalShare
-from engine.source import SourceItem
+from ibs.engine import certs, chunks, keys, layout
+from ibs.engine import manifest as mf
+from ibs.engine.backup_writer import BackupWriter
+from ibs.engine.entries import END, STREAM_MAGIC, Entry, Kind, pack_entry
+from ibs.engine.share import LocalShare
+from ibs.engine.source import SourceItem
 
 BACKUP_ID = uuid.UUID("5d9a7c1e-2b4f-4e8a-9c3d-7f1e2a6b8c40")
 CREATED = dt.datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=dt.UTC)
