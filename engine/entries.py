@@ -37,21 +37,6 @@ class Entry:
     size: int  # file: content length; symlink: target length; dir: 0
 
 
-def check_path(path: bytes) -> None:
-    """Raise ``IntegrityError`` unless ``path`` is a clean relative path (or b"" for the root)."""
-    if path == b"":
-        return
-    if path.startswith(b"/") or b"\x00" in path:
-        raise IntegrityError(f"entry path {path!r} is not relative")
-    for part in path.split(b"/"):
-        if part in (b"", b".", b".."):
-            raise IntegrityError(f"entry path {path!r} has an empty, '.' or '..' component")
-
-
-def parent_of(path: bytes) -> bytes:
-    return path.rpartition(b"/")[0]
-
-
 def pack_entry(entry: Entry) -> bytes:
     if len(entry.path) > 0xFFFF:
         raise ValueError(f"path too long for the entry stream: {entry.path[:60]!r}...")
@@ -176,12 +161,40 @@ class NeedData:
 NEED_DATA = NeedData()
 Event = Entry | Symlink | FileData | FileEnd | StreamEnd | NeedData
 
+_FILE_END = FileEnd()  # it holds nothing: one serves every file
+_KINDS = {Kind.DIR.value: Kind.DIR, Kind.FILE.value: Kind.FILE, Kind.SYMLINK.value: Kind.SYMLINK}
+_UNPACK_ENTRY = ENTRY.unpack_from
+_ALL = 1 << 62
+_DIR, _FILE, _SYMLINK = Kind.DIR.value, Kind.FILE.value, Kind.SYMLINK.value
+
+
+def _components(path: bytes) -> list[bytes]:
+    """The components of a clean relative path (``[b""]`` for the root); ``IntegrityError``
+    for any other path."""
+    if path == b"":
+        return [b""]
+    if path[0] == 0x2F or b"\x00" in path:  # 0x2F: "/"
+        raise IntegrityError(f"entry path {path!r} is not relative")
+    parts = path.split(b"/")
+    if b"" in parts or b"." in parts or b".." in parts:
+        raise IntegrityError(f"entry path {path!r} has an empty, '.' or '..' component")
+    return parts
+
 
 class EntryDecoder:
-    """Parses an entry stream pushed in pieces; enforces every structural rule of FORMAT.md."""
+    """Parses an entry stream pushed in pieces; enforces every structural rule of FORMAT.md.
+
+    Events come one at a time from ``next_event`` (``NEED_DATA`` once the bytes fed are used
+    up), or as a list from ``next_events``: every event the bytes fed so far complete, the same
+    events, with less work per event. File contents are not copied: a ``FileData`` is a view
+    of the piece fed, valid while the caller keeps that piece unchanged. Only a record that a
+    piece's end cuts in two is copied, into a small carry buffer, to be completed by the next.
+    """
 
     def __init__(self) -> None:
-        self._buf = bytearray()
+        self._carry = bytearray()  # unread bytes of earlier pieces
+        self._cpos = 0
+        self._piece = memoryview(b"")  # the piece fed last, read in place after the carry
         self._pos = 0
         self._magic_seen = False
         self._file_left = 0
@@ -191,159 +204,228 @@ class EntryDecoder:
         self._count = 0
         self._last: list[bytes] = []  # the previous entry's path, by components
         self._ended = False
-        self._pending: memoryview | None = None
+        self._error: IntegrityError | None = None  # found after events not yet handed out
+        self.file_bytes = 0  # file contents handed out so far
+
+    @property
+    def entries(self) -> int:
+        """The entries decoded so far, of every kind (what the end record counts)."""
+        return self._count
 
     def feed(self, data: bytes | memoryview) -> None:
         if self._ended and len(data):
             raise IntegrityError("entry stream has bytes after its end record")
-        if self._in_file and self._pos == len(self._buf) and self._pending is None:
-            # Hot path: file contents pass through without being copied into our buffer.
-            self._pending = memoryview(data)
-            return
-        self._compact()
-        if self._pending is not None:
-            self._buf += self._pending
-            self._pending = None
-        self._buf += data
-
-    def _absorb_pending(self) -> None:
-        if self._pending is not None:
-            self._compact()
-            self._buf += self._pending
-            self._pending = None
-
-    def _compact(self) -> None:
-        if self._pos:
-            del self._buf[: self._pos]
-            self._pos = 0
-
-    def _take(self, n: int) -> memoryview | None:
-        if len(self._buf) - self._pos < n:
-            return None
-        view = memoryview(self._buf)[self._pos : self._pos + n]
-        self._pos += n
-        return view
+        self._keep_rest()  # fed again before every event was taken
+        self._piece = memoryview(data)
+        self._pos = 0
 
     def next_event(self) -> Event:
+        out = self._events(1)
+        return out[0] if out else NEED_DATA
+
+    def next_events(self) -> list[Event]:
+        """Every event the bytes fed so far complete: what ``next_event`` returns, call after
+        call, before its ``NEED_DATA``. Bytes that break a rule raise ``IntegrityError`` once
+        the events before them are handed out, from the next call (or ``close``)."""
+        return self._events(_ALL)
+
+    def close(self) -> None:
+        """Call after the last byte: a stream without its end record is truncated."""
+        if self._error is not None:
+            raise self._error
+        if not self._ended:
+            raise IntegrityError("entry stream is truncated (no end record)")
+
+    # --- the bytes fed ------------------------------------------------------------------
+
+    def _compact(self) -> None:
+        if self._cpos:
+            del self._carry[: self._cpos]
+            self._cpos = 0
+
+    def _keep_rest(self) -> None:
+        """Move what is unread of the piece into the carry (the caller may reuse the piece)."""
+        if self._pos < len(self._piece):
+            self._compact()
+            self._carry += self._piece[self._pos :]
+        self._piece = memoryview(b"")
+        self._pos = 0
+
+    def _gather(self, n: int) -> bool:
+        """Make the carry hold ``n`` unread bytes, taken from the piece; False if fewer were
+        fed (they are all in the carry then)."""
+        short = n - (len(self._carry) - self._cpos)
+        if short > 0:
+            self._compact()
+            take = min(short, len(self._piece) - self._pos)
+            self._carry += self._piece[self._pos : self._pos + take]
+            self._pos += take
+        return len(self._carry) - self._cpos >= n
+
+    # --- parsing ------------------------------------------------------------------------
+
+    def _events(self, limit: int) -> list[Event]:
+        if self._error is not None:
+            raise self._error
+        out: list[Event] = []
+        try:
+            self._parse(out, limit)
+        except IntegrityError as exc:
+            if not out:
+                raise
+            self._error = exc
+        if self._pos == len(self._piece) and len(self._piece):
+            self._piece = memoryview(b"")  # read to its end: the caller's to reuse
+            self._pos = 0
+        return out
+
+    def _parse(self, out: list[Event], limit: int) -> None:
         if self._ended:
-            return NEED_DATA
+            return
         if not self._magic_seen:
-            magic = self._take(len(STREAM_MAGIC))
-            if magic is None:
-                return NEED_DATA
-            if bytes(magic) != STREAM_MAGIC:
+            if not self._gather(len(STREAM_MAGIC)):
+                return
+            if self._carry[self._cpos : self._cpos + len(STREAM_MAGIC)] != STREAM_MAGIC:
                 raise IntegrityError("entry stream does not start with its magic")
+            self._cpos += len(STREAM_MAGIC)
             self._magic_seen = True
-        if self._in_file:
-            return self._file_event()
-        self._absorb_pending()
-        if len(self._buf) - self._pos < 1:
-            return NEED_DATA
-        if self._buf[self._pos] == Kind.END:
-            raw = self._take(END.size)
-            if raw is None:
-                return NEED_DATA
-            _, count = END.unpack(raw)
+        append = out.append
+        record = self._record
+        piece = self._piece
+        end = len(piece)
+        while len(out) < limit:
+            if self._cpos < len(self._carry):  # a piece ended inside a record or a file
+                if self._in_file:
+                    self._file_from_carry(append)
+                    continue
+                event = self._record_from_carry()
+                if event is None:
+                    return
+            elif self._in_file:
+                # The hot path of a restore: file contents as views of the piece, no copy.
+                pos, left = self._pos, self._file_left
+                if not left:
+                    self._in_file = False
+                    append(_FILE_END)
+                    continue
+                if pos == end:
+                    return
+                n = min(left, end - pos)
+                append(FileData(piece[pos : pos + n]))
+                self._pos = pos + n
+                self._file_left = left - n
+                self.file_bytes += n
+                continue
+            else:
+                event, at = record(piece, self._pos)
+                if event is None:
+                    self._keep_rest()
+                    return
+                self._pos = at
+            if self._ended and (self._cpos < len(self._carry) or self._pos < end):
+                raise IntegrityError("entry stream has bytes after its end record")
+            append(event)
+            if self._ended:
+                return
+
+    def _file_from_carry(self, append: Callable[[Event], None]) -> None:
+        left = self._file_left
+        if not left:
+            self._in_file = False
+            append(_FILE_END)
+            return
+        n = min(left, len(self._carry) - self._cpos)
+        # A copy: a view of the carry would pin it against the next compaction.
+        append(FileData(memoryview(bytes(self._carry[self._cpos : self._cpos + n]))))
+        self._cpos += n
+        self._file_left = left - n
+        self.file_bytes += n
+
+    def _record_from_carry(self) -> Event | None:
+        """The record a piece's end cut: completed from the piece, as many bytes as it needs."""
+        need = 1
+        while self._gather(need):
+            with memoryview(self._carry) as view:
+                event, at = self._record(view, self._cpos)
+            if event is not None:
+                self._cpos = at
+                return event
+            need = at
+        return None
+
+    def _record(self, buf: memoryview, pos: int) -> tuple[Event | None, int]:
+        """The record at ``buf[pos:]`` and where the next begins; or, if ``buf`` ends inside it,
+        None and how many bytes from ``pos`` it needs at least (nothing is taken then).
+
+        Checks in the order bytes arrive: the header's fields once the path is whole, a
+        symlink's target once it is whole."""
+        size_buf = len(buf)
+        if pos >= size_buf:
+            return None, 1
+        if buf[pos] == 0:  # Kind.END
+            if size_buf - pos < END.size:
+                return None, END.size
+            _, count = END.unpack_from(buf, pos)
             if count != self._count:
                 raise IntegrityError(f"entry stream ends after {self._count} entries, claims {count}")
             self._ended = True
-            if self._pos != len(self._buf):
-                raise IntegrityError("entry stream has bytes after its end record")
-            return StreamEnd(count)
-        return self._entry_event()
-
-    def _entry_event(self) -> Event:
-        start = self._pos
-        raw = self._take(ENTRY.size)
-        if raw is None:
-            return NEED_DATA
-        kind, plen, mode, mtime_ns, size = ENTRY.unpack(raw)
-        path_view = self._take(plen)
-        if path_view is None:
-            self._pos = start
-            return NEED_DATA
-        path = bytes(path_view)
-        entry = self._check(kind, path, mode, mtime_ns, size)
-        if entry.kind is Kind.SYMLINK:
-            target = self._take(size)
-            if target is None:
-                self._pos = start
-                return NEED_DATA
-            self._check_target(entry, bytes(target))
-            self._accept(entry)
-            return Symlink(entry, bytes(target))
-        self._accept(entry)
-        if entry.kind is Kind.FILE:
-            self._in_file = True
-            self._file_left = size
-        return entry
-
-    def _check(self, kind: int, path: bytes, mode: int, mtime_ns: int, size: int) -> Entry:
-        if kind not in (Kind.DIR, Kind.FILE, Kind.SYMLINK):
+            return StreamEnd(count), pos + END.size
+        start = pos + ENTRY.size
+        if start > size_buf:
+            return None, ENTRY.size
+        kind, plen, mode, mtime_ns, size = _UNPACK_ENTRY(buf, pos)
+        stop = start + plen
+        if stop > size_buf:
+            return None, ENTRY.size + plen
+        path = bytes(buf[start:stop])
+        kind_ = _KINDS.get(kind)
+        if kind_ is None:
             raise IntegrityError(f"entry stream has an unknown entry kind {kind}")
         if mode & ~MODE_MASK:
             raise IntegrityError(f"entry {path!r} has invalid mode bits {mode:o}")
-        check_path(path)
-        if self._count == 0:
-            if path != b"" or kind != Kind.DIR:
-                raise IntegrityError("entry stream must start with the role's own folder")
-        else:
+        parts = _components(path)
+        if self._count:
             if path == b"":
                 raise IntegrityError("entry stream has a second root entry")
-            if parent_of(path) not in self._dirs:
+            if path.rpartition(b"/")[0] not in self._dirs:
                 raise IntegrityError(f"entry {path!r} comes before its parent folder")
             if path in self._seen:
                 raise IntegrityError(f"entry {path!r} appears twice")
             # Depth-first pre-order with names sorted bytewise is ascending component order.
-            if path.split(b"/") <= self._last:
+            if parts <= self._last:
                 raise IntegrityError(f"entry {path!r} is out of order")
-        if kind == Kind.DIR and size != 0:
-            raise IntegrityError(f"folder entry {path!r} has a size")
-        if kind == Kind.SYMLINK and not 0 < size <= MAX_SYMLINK_TARGET:
-            raise IntegrityError(f"symlink entry {path!r} has an impossible target length: {size} "
-                                 f"bytes, where a file system holds 1 to {MAX_SYMLINK_TARGET} "
-                                 "(a crafted or damaged backup)")
-        return Entry(Kind(kind), path, mode, mtime_ns, size)
+        elif path != b"" or kind != _DIR:
+            raise IntegrityError("entry stream must start with the role's own folder")
+        if kind == _FILE:
+            entry = Entry(kind_, path, mode, mtime_ns, size)
+            self._in_file = True
+            self._file_left = size
+            event: Event = entry
+            at = stop
+        elif kind == _DIR:
+            if size != 0:
+                raise IntegrityError(f"folder entry {path!r} has a size")
+            entry = event = Entry(kind_, path, mode, mtime_ns, size)
+            self._dirs.add(path)
+            at = stop
+        else:
+            if not 0 < size <= MAX_SYMLINK_TARGET:
+                raise IntegrityError(f"symlink entry {path!r} has an impossible target length: "
+                                     f"{size} bytes, where a file system holds 1 to "
+                                     f"{MAX_SYMLINK_TARGET} (a crafted or damaged backup)")
+            at = stop + size
+            if at > size_buf:
+                return None, at - pos
+            entry = Entry(kind_, path, mode, mtime_ns, size)
+            target = bytes(buf[stop:at])
+            self._check_target(entry, target)
+            event = Symlink(entry, target)
+        self._count += 1
+        self._seen.add(path)
+        self._last = parts
+        return event, at
 
     def _check_target(self, entry: Entry, target: bytes) -> None:
         if b"\x00" in target:
             raise IntegrityError(f"symlink entry {entry.path!r} has a NUL byte in its target, which "
                                  "no file system can hold (a crafted or damaged backup)")
-
-    def _accept(self, entry: Entry) -> None:
-        self._count += 1
-        self._seen.add(entry.path)
-        self._last = entry.path.split(b"/")
-        if entry.kind is Kind.DIR:
-            self._dirs.add(entry.path)
-
-    def _file_event(self) -> Event:
-        if self._file_left == 0:
-            self._in_file = False
-            return FileEnd()
-        if self._pos < len(self._buf):
-            n = min(self._file_left, len(self._buf) - self._pos)
-            taken = self._take(n)
-            assert taken is not None
-            # A copy: a view into our own buffer would pin it against the next compaction.
-            view = memoryview(bytes(taken))
-            taken.release()
-        elif self._pending is not None:
-            n = min(self._file_left, len(self._pending))
-            view = self._pending[:n]
-            rest = self._pending[n:]
-            self._pending = None
-            if rest:
-                self._compact()
-                self._buf += rest
-        else:
-            return NEED_DATA
-        self._file_left -= n
-        return FileData(view)
-
-    def close(self) -> None:
-        """Call after the last byte: a stream without its end record is truncated."""
-        if not self._ended:
-            raise IntegrityError("entry stream is truncated (no end record)")
-
-

@@ -11,9 +11,11 @@ not grow with the data size.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
@@ -79,6 +81,28 @@ def sealed_records(chunks: ChunkSource, seal: Seal, chunk_size: int, record_size
         yield Record(chunk.index, chunk.length, view, release)
 
 
+@contextlib.contextmanager
+def beside(work: Callable[[memoryview], object], threads: bool,
+           name: str = "beside") -> Iterator[Callable[[memoryview], Callable[[], object]]]:
+    """``start(view)`` begins ``work(view)`` and returns a ``wait()`` for its end.
+
+    With ``threads``, the work runs in one thread of its own, in the order started, while the
+    caller does something else with the same bytes: backup hashes each record (SHA-256 lets
+    go of the GIL) while writing it, so a record costs the longer of the two, not their sum.
+    Inline otherwise. ``wait()`` re-raises what the work raised.
+    """
+    if not threads:
+        def start_inline(view: memoryview) -> Callable[[], object]:
+            work(view)
+            return _noop
+        yield start_inline
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"ibs-{name}") as pool:
+        def start(view: memoryview) -> Callable[[], object]:
+            return pool.submit(work, view).result
+        yield start
+
+
 class _Failed:
     def __init__(self, exc: BaseException) -> None:
         self.exc = exc
@@ -115,15 +139,15 @@ def staged(produce: Callable[[Callable[[], bytearray]], Iterator[T]],
         yield from _threaded(produce, transform, in_size, out_size, depth, name)
 
 
-def _inline(produce, transform, in_size: int, out_size: int):  # noqa: ANN001, ANN202
+def _inline(produce, transform, in_size: int, out_size: int):
     a = bytearray(in_size)
     b = bytearray(out_size)
     for item in produce(lambda: a):
         yield item, transform(item, b), _noop
 
 
-def _threaded(produce, transform, in_size: int, out_size: int, depth: int,  # noqa: ANN001
-              name: str):  # noqa: ANN202
+def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
+              name: str):
     stop = threading.Event()
     in_pool = BufferPool(in_size, depth + 2, stop)
     out_pool = BufferPool(out_size, depth + 2, stop)
@@ -160,7 +184,7 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,  # no
             put(to_transform, _DONE)
         except Cancelled:
             pass
-        except BaseException as exc:  # handed on, in order, to the caller, who re-raises it
+        except BaseException as exc:  # noqa: BLE001 - handed on, in order, to the caller
             fail(to_transform, exc)
 
     def transform_stage() -> None:
@@ -181,7 +205,7 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,  # no
                 put(to_caller, (item, result, out))
         except Cancelled:
             pass
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - the caller re-raises it
             fail(to_caller, exc)
 
     workers = [threading.Thread(target=read_stage, name=f"ibs-{name}-produce", daemon=True),

@@ -17,15 +17,17 @@ import errno
 import os
 import secrets
 import shutil
+import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from ibs.engine.backup_reader import BackupReader
-from ibs.engine.entries import Entry, Event, FileData, FileEnd, Kind, StreamEnd, Symlink
+from ibs.engine.entries import Entry, Event, FileData, FileEnd, Kind, Symlink
 from ibs.engine.errors import BadInput, GeneralFaultError, IbsError
-from ibs.engine.share.local import Writeback
+from ibs.engine.share.local import WRITEBACK_WINDOW, Writeback
 
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 STAGING_PREFIX = ".ibs-restore-"
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 # A target that cannot take the roles as chosen is the user's input to change (exit 2); a
 # target that fails while writing (full, an I/O error) is a failed operation (exit 1).
@@ -69,44 +71,60 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
     dirs: list[tuple[str, Entry]] = []
     fd = -1
     file_entry: Entry | None = None
-    file_path = path = staging
-    writeback: Writeback | None = None  # of the file being restored (engine.share.local)
+    chmod_file = False
+    inexact = 0o7777  # mode bits open() may not set as asked (known once staging exists)
+    prefix = staging + os.sep
+    path = staging
+    writeback: Writeback | None = None  # of the file being restored, if big enough for hints
     try:
-        for event in _from_share(reader.events(role, threads=threads), role):
-            if isinstance(event, FileData):
-                path = file_path
-                view = event.data
-                while view:
-                    view = view[os.write(fd, view):]
-                assert writeback is not None
-                writeback.wrote(len(event.data))
-                on_bytes(len(event.data))
-            elif isinstance(event, Entry):
-                path = os.path.join(staging, os.fsdecode(event.path)) if event.path else staging
-                if event.kind is Kind.DIR:
-                    os.mkdir(path, 0o700)
-                    dirs.append((path, event))
-                else:  # FILE
-                    fd = os.open(path, _FILE_FLAGS, 0o600)
-                    file_entry, file_path = event, path
-                    writeback = Writeback(fd)
-            elif isinstance(event, FileEnd):
-                assert file_entry is not None
-                path = file_path
-                os.fchmod(fd, file_entry.mode)
-                # Through the descriptor (futimens), after the last write: no second lookup
-                # of the path. (Writing small files from a few threads instead was measured
-                # and dropped: creates in one folder contend in the kernel, and on two cores
-                # it took more CPU and more time.)
-                os.utime(fd, ns=(file_entry.mtime_ns, file_entry.mtime_ns))
-                os.close(fd)
-                fd = -1
-            elif isinstance(event, Symlink):
-                path = os.path.join(staging, os.fsdecode(event.entry.path))
-                os.symlink(event.target, path)
-                os.utime(path, ns=(event.entry.mtime_ns,) * 2, follow_symlinks=False)
-            elif isinstance(event, StreamEnd):
-                pass
+        # Per event, only what the event needs: many roles are mostly small files, where the
+        # Python around the few system calls is most of a restore's time.
+        for batch in _from_share(reader.event_batches(role, threads=threads), role):
+            written = 0
+            for event in batch:
+                cls = event.__class__
+                if cls is FileData:
+                    data = event.data  # type: ignore[union-attr]
+                    n = os.write(fd, data)
+                    while n < len(data):
+                        n += os.write(fd, data[n:])
+                    written += n
+                    if writeback is not None:
+                        writeback.wrote(n)
+                elif cls is Entry:
+                    entry: Entry = event  # type: ignore[assignment]
+                    path = prefix + entry.path.decode(_FS_ENCODING, _FS_ERRORS) if entry.path \
+                        else staging
+                    if entry.kind is Kind.FILE:
+                        # Created with its final mode where open() sets it exactly: one system
+                        # call fewer per file than a chmod after.
+                        chmod_file = bool(entry.mode & inexact)
+                        fd = os.open(path, _FILE_FLAGS, 0o600 if chmod_file else entry.mode)
+                        file_entry = entry
+                        writeback = Writeback(fd) if entry.size > WRITEBACK_WINDOW else None
+                    else:  # DIR
+                        os.mkdir(path, 0o700)
+                        dirs.append((path, entry))
+                        if not entry.path:
+                            inexact = _inexact_mode_bits(staging)
+                elif cls is FileEnd:
+                    assert file_entry is not None
+                    if chmod_file:
+                        os.fchmod(fd, file_entry.mode)
+                    # Through the descriptor (futimens), after the last write: no second lookup
+                    # of the path. (Writing small files from a few threads instead was measured
+                    # and dropped: creates in one folder contend in the kernel, and on two cores
+                    # it took more CPU and more time.)
+                    os.utime(fd, ns=(file_entry.mtime_ns, file_entry.mtime_ns))
+                    closing, fd = fd, -1
+                    os.close(closing)
+                elif cls is Symlink:
+                    link: Symlink = event  # type: ignore[assignment]
+                    path = prefix + link.entry.path.decode(_FS_ENCODING, _FS_ERRORS)
+                    os.symlink(link.target, path)
+                    os.utime(path, ns=(link.entry.mtime_ns,) * 2, follow_symlinks=False)
+            if written:
+                on_bytes(written)
         # Folders last and deepest first: their modes may forbid writing, and adding children
         # would move their modification times.
         for path, entry in reversed(dirs):
@@ -121,10 +139,39 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
             os.close(fd)
 
 
-def _from_share(events: Iterator[Event], role: str) -> Iterator[Event]:
-    """The events, with an OS error of the share's reading told apart from the target's."""
+def _inexact_mode_bits(folder: str) -> int:
+    """The mode bits that ``open(O_CREAT)`` in ``folder`` may not give a file as asked: the
+    umask's, and setuid, setgid and sticky (which the kernel may drop); all of them where a
+    default ACL, not the umask, decides, or where the umask cannot be read."""
+    if not hasattr(os, "getxattr"):  # not Linux: no way to tell, chmod every file
+        return 0o7777
     try:
-        yield from events
+        os.getxattr(folder, "system.posix_acl_default")
+    except OSError as exc:
+        if exc.errno not in (errno.ENODATA, errno.ENOTSUP):
+            return 0o7777
+    else:
+        return 0o7777  # a default ACL masks the mode instead of the umask
+    umask = _umask()
+    return 0o7777 if umask is None else umask | 0o7000
+
+
+def _umask() -> int | None:
+    """This process's umask, read without changing it (``os.umask`` would, for every thread)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _from_share(batches: Iterator[list[Event]], role: str) -> Iterator[list[Event]]:
+    """The event lists, with an OS error of the share's reading told apart from the target's."""
+    try:
+        yield from batches
     except OSError as exc:
         raise GeneralFaultError(f"reading role {role} from the share failed: "
                                 f"{(exc.strerror or str(exc)).lower()}") from None

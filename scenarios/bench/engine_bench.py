@@ -36,7 +36,13 @@ METHOD = (
     "every contender starts from the same warm page cache (dropping the cache is not reliable "
     "here). Each contender runs once to warm up (discarded, into its own fresh destination) and "
     "is then measured ROUNDS times, each into a fresh destination; its figure is the median of "
-    "those rounds (min/median/max are in its note), and ratios are ratios of medians. Backup times include making everything durable: the engine's local "
+    "those rounds (min/median/max are in its note), and ratios are ratios of medians. Engine "
+    "backup, cp -r + sync and engine restore + sync take turns, round after round (the restore "
+    "reads that round's backup), so load that drifts during the run weighs on each alike; "
+    "restic and borg run after them. CPU seconds (user + system) beside each: the engine "
+    "backup's whole child process, cp's process, and the bench process during its restore. "
+    "The load averages at the start, before the small-files case and at the end are in the "
+    "notes. Backup times include making everything durable: the engine's local "
     "share fsyncs each file on close, and `sync` is run after `cp -r` and after `restic backup`. "
     "The engine's backup runs in a subprocess (Controller, LocalShare, SystemClock, default chunk "
     "size, threads=True); its time is measured inside that process around `start_backup().run()` "
@@ -157,13 +163,13 @@ def _python() -> str:
     return sys.executable
 
 
-def _timed(fn) -> float:  # noqa: ANN001
+def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
 
 
-def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]:  # noqa: ANN001
+def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]:
     """One warm-up (discarded), then ``rounds`` measured runs of ``run(tag) -> seconds``."""
     with steps.step(f"{what} (warm-up)"):
         run("warm")
@@ -198,8 +204,8 @@ def _spread(times: list[float]) -> str:
             f"over {len(times)} rounds")
 
 
-def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, label: str,  # noqa: ANN001
-                 tool: str, *, env: dict[str, str], init, create, version: list[str],  # noqa: ANN001
+def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, label: str,
+                 tool: str, *, env: dict[str, str], init, create, version: list[str],
                  package: str | None = None) -> None:
     """One backup program as a contender: a fresh repository each round (so nothing dedupes),
     its run timed with the sync after it; skipped with a note when it is not installed."""
@@ -220,7 +226,8 @@ def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, labe
         return took
 
     times = _rounds(steps, label, run)
-    shown = subprocess.run([exe, *version], capture_output=True, text=True).stdout.strip()
+    shown = subprocess.run([exe, *version], check=False, capture_output=True,
+                           text=True).stdout.strip()
     report.extra[f"{tool}_rounds"] = times
     report.contenders.append(Contender(label, _median(times), nbytes, f"{_spread(times)}; {shown}"))
 
@@ -247,41 +254,64 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
         key = certs.load_pfx(pfx, pfx_password)
         eng = _Engine(work, cer)
 
-        # --- backup --------------------------------------------------------------------
-        kept: dict[str, object] = {}  # the last measured backup, restored below
+        # --- backup and restore, against cp, in interleaved rounds ---------------------------
+        report.extra["load_average"] = {"start": _load()}
+        kept: dict[str, object] = {}  # the latest backup, which that round's restore reads
         rss_runs: list[float] = []
+        cpu: dict[str, list[float]] = {"engine backup": [], "cp -r + sync": [],
+                                       "engine restore + sync": []}
+        same_all: list[bool] = []
 
         def engine_run(tag: str) -> float:
             share = work / f"share-{tag}"
             share.mkdir()
             store = eng.configure(src, str(share))
             line, rss = eng.backup(store)
-            if tag == "warm":
-                shutil.rmtree(share)
-            else:
+            if tag != "warm":
                 rss_runs.append(rss)
-                if "share" in kept:
-                    shutil.rmtree(kept["share"])  # type: ignore[arg-type]
-                kept.update(share=share, store=store, line=line)
+                cpu["engine backup"].append(line["cpu"])
+            if "share" in kept:
+                shutil.rmtree(kept["share"])  # type: ignore[arg-type]
+            kept.update(share=share, store=store, line=line)
             return line["seconds"]
-
-        engine_times = _rounds(steps, "engine backup", engine_run)
-        store, line = kept["store"], kept["line"]  # type: ignore[assignment]
-        rss_n = max(rss_runs)
-        report.contenders.append(Contender(
-            "engine backup", _median(engine_times), nbytes,
-            f"{_spread(engine_times)}; stored {line['sizeBytes']} bytes; peak RSS {rss_n:.0f} MB"))
 
         def cp_sync(tag: str) -> float:
             dst = work / f"cp-{tag}"
-            took = _timed(lambda: (subprocess.run(["cp", "-r", str(src), str(dst)], check=True),
-                                   sync()))
+            took, _rss, _out, used = _measured(["cp", "-r", str(src), str(dst)], dict(os.environ),
+                                               "cp -r")
+            took += _timed(sync)
+            if tag != "warm":
+                cpu["cp -r + sync"].append(used)
             shutil.rmtree(dst)
             return took
 
-        cp_times = _rounds(steps, "cp -r + sync", cp_sync)
+        def restore(tag: str) -> float:
+            target = work / f"restore-{tag}"
+            ctl = Controller(Store(str(kept["store"])), SystemClock())
+            line = kept["line"]
+            used = time.process_time()  # this process's threads: only the restore runs now
+            took = _timed(lambda: (ctl.restore(line["id"], key, str(target)), sync()))  # type: ignore[index]
+            if tag != "warm":
+                cpu["engine restore + sync"].append(time.process_time() - used)
+            same_all.append(_same_tree(src, target / ROLE))
+            shutil.rmtree(target)
+            return took
+
+        rounds = _interleaved(steps, {"engine backup": engine_run, "cp -r + sync": cp_sync,
+                                      "engine restore + sync": restore})
+        engine_times, cp_times = rounds["engine backup"], rounds["cp -r + sync"]
+        restore_times = rounds["engine restore + sync"]
+        line = kept["line"]  # type: ignore[assignment]
+        rss_n = max(rss_runs)
+        report.contenders.append(Contender(
+            "engine backup", _median(engine_times), nbytes,
+            f"{_spread(engine_times)}; stored {line['sizeBytes']} bytes; peak RSS {rss_n:.0f} MB; "
+            f"{_cpu(cpu['engine backup'])}"))
         report.contenders.append(Contender("cp -r + sync", _median(cp_times), nbytes,
-                                           _spread(cp_times)))
+                                           f"{_spread(cp_times)}; "
+                                           + _cpu(cpu["cp -r + sync"],
+                                                  "cp's process; sync's work is the kernel's")))
+        shutil.rmtree(kept["share"])  # type: ignore[arg-type]
 
         password = os.environ.get("RESTIC_PASSWORD") or secrets.token_urlsafe(16)
         _backup_tool(report, steps, src, nbytes, work, "restic backup + sync", "restic",
@@ -298,30 +328,17 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
                      create=lambda exe, repo: [exe, "create", f"{repo}::bench", str(src)],
                      version=["--version"], package="borgbackup")
 
-        # --- restore -------------------------------------------------------------------
-        ctl = Controller(Store(str(store)), SystemClock())
-
-        same_all: list[bool] = []
-
-        def restore(tag: str) -> float:
-            target = work / f"restore-{tag}"
-            took = _timed(lambda: (ctl.restore(line["id"], key, str(target)), sync()))
-            same_all.append(_same_tree(src, target / ROLE))
-            shutil.rmtree(target)
-            return took
-
-        restore_times = _rounds(steps, "engine restore + sync", restore)
         same = all(same_all)
         report.contenders.append(Contender(
             "engine restore + sync", _median(restore_times), nbytes,
-            "identical to the source" if same else "DIFFERS"))
-        report.extra["rounds"] = {"engine backup": engine_times, "cp -r + sync": cp_times,
-                                  "engine restore + sync": restore_times}
+            ("identical to the source" if same else "DIFFERS")
+            + f"; {_cpu(cpu['engine restore + sync'], 'the restoring process')}"))
+        report.extra["rounds"] = rounds
+        report.extra["cpu_seconds"] = cpu
         report.extra["restore_spread"] = _spread(restore_times)
         if not same:
             report.notes.append("the restored tree differs from the source")
         report.notes.append(f"engine restore + sync: {_spread(restore_times)}")
-        shutil.rmtree(kept["share"])  # type: ignore[arg-type]
 
         # --- memory at 4N --------------------------------------------------------------
         with steps.step(f"engine backup of {4 * size_mib} MiB for peak RSS"):
@@ -359,7 +376,14 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
         if small_files > 0:
             pfx_file = work / "bench.pfx"
             pfx_file.write_bytes(pfx)
+            report.extra["load_average"]["small files"] = _load()  # type: ignore[index]
             _small_files_case(report, steps, work, eng, pfx_file, pfx_password, small_files)
+        loads = report.extra["load_average"]
+        loads["end"] = _load()  # type: ignore[index]
+        report.notes.append("load average (1, 5, 15 min) on this machine of "
+                            f"{os.cpu_count()} CPUs: " + "; ".join(
+                                f"{when} {'/'.join(f'{x:.2f}' for x in v)}"
+                                for when, v in loads.items()))  # type: ignore[attr-defined]
         return report
     finally:
         if keep:
@@ -521,10 +545,15 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         cpu_seconds={k: v for k, v in cpu.items() if v})
 
 
-def _cpu(seconds: list[float]) -> str:
+def _cpu(seconds: list[float], whose: str = "whole process") -> str:
     """CPU of the whole process (user + system), which a loaded machine inflates less than
     wall time."""
-    return f"CPU median {_median(seconds):.2f} s (whole process)"
+    return f"CPU median {_median(seconds):.2f} s ({whose})"
+
+
+def _load() -> list[float]:
+    """The 1, 5 and 15 minute load averages: how busy the machine was around the figures."""
+    return [round(x, 2) for x in os.getloadavg()]
 
 
 def _restore_child(argv: list[str]) -> int:

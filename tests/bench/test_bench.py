@@ -65,7 +65,7 @@ def test_engine_report_has_every_contender_and_ratio(engine_report) -> None:
         assert name in md
         c = _contender(data, name)
         assert c["seconds"] > 0 and c["mb_s"] > 0
-    assert _contender(data, "engine restore + sync")["note"] == "identical to the source"
+    assert _contender(data, "engine restore + sync")["note"].startswith("identical to the source;")
     for name in ("backup: engine vs cp -r + sync", "restore: engine vs cp -r + sync"):
         t = _target(data, name)
         assert t["value"] > 0
@@ -76,6 +76,22 @@ def test_engine_report_has_every_contender_and_ratio(engine_report) -> None:
     rss = data["peak_rss_mb"]
     assert 0 < rss["n"] and 0 < rss["4n"]
     assert "peak RSS" in md
+
+
+def test_engine_report_cpu_and_load_beside_the_times(engine_report) -> None:
+    """Interleaved rounds, each with its CPU seconds; the machine's load around them."""
+    md, data = engine_report
+    names = ("engine backup", "cp -r + sync", "engine restore + sync")
+    assert list(data["rounds"]) == list(names)
+    for name in names:
+        assert len(data["rounds"][name]) == len(data["cpu_seconds"][name]) == 3
+        assert all(cpu >= 0 for cpu in data["cpu_seconds"][name])
+        assert "CPU median" in _contender(data, name)["note"]
+    assert data["cpu_seconds"]["engine backup"][0] > 0  # a real child's figure, not a default
+    loads = data["load_average"]
+    assert {"start", "small files", "end"} <= set(loads)
+    assert all(len(v) == 3 and min(v) >= 0 for v in loads.values())
+    assert "load average (1, 5, 15 min)" in md
 
 
 def test_engine_report_restic(engine_report) -> None:

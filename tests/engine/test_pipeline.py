@@ -15,7 +15,7 @@ from ibs.engine.backup_reader import BackupReader
 from ibs.engine.backup_writer import BackupWriter
 from ibs.engine.certs import load_certificate
 from ibs.engine.entries import Chunk, FileData
-from ibs.engine.pipeline import sealed_records, staged
+from ibs.engine.pipeline import beside, sealed_records, staged
 from ibs.engine.restore import restore_roles
 from ibs.engine.share.local import LocalShare
 from ibs.engine.source import DirectorySource
@@ -151,6 +151,39 @@ def test_sealed_records_closed_early_stops_its_threads():
     assert _stage_threads() == []
 
 
+
+# --- engine.pipeline.beside (backup hashes a record while writing it) ----------------------
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_beside_runs_the_work_in_order_and_wait_means_done(threads):
+    import hashlib
+
+    pieces = [os.urandom(n) for n in range(0, 20_000, 997)]
+    digest = hashlib.sha256()
+    done: list[int] = []
+
+    def work(view: memoryview) -> None:
+        digest.update(view)
+        done.append(len(view))
+
+    with beside(work, threads) as start:
+        for piece in pieces:
+            wait = start(memoryview(piece))
+            wait()
+            assert done[-1] == len(piece)  # after wait(), this piece's work is over
+    assert digest.digest() == hashlib.sha256(b"".join(pieces)).digest()
+    assert _stage_threads() == []
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_beside_work_that_fails_raises_from_wait(threads):
+    def work(view: memoryview) -> None:
+        raise OSError(5, "the work failed")
+
+    with pytest.raises(OSError, match="the work failed"), beside(work, threads) as start:
+        start(memoryview(b"x"))()
+
 # --- the reader and restore, threaded vs inline -----------------------------------------------
 
 
@@ -215,3 +248,43 @@ def test_reader_dropped_midway_stops_its_threads(tmp_path, cert_pair):
     assert _stage_threads()
     events.close()
     assert _stage_threads() == []
+
+
+class _SlowSha256:
+    """SHA-256 that takes its time over each piece: a stage that reuses a buffer before its
+    bytes are hashed would change them under the hash."""
+
+    def __init__(self) -> None:
+        import hashlib
+
+        self._h = hashlib.sha256()
+
+    def update(self, data: bytes | memoryview) -> None:
+        import time
+
+        time.sleep(0.002)
+        self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()
+
+    def digest(self) -> bytes:
+        return self._h.digest()
+
+
+def test_buffers_are_reused_only_once_hashed_beside_the_stages(tmp_path, cert_pair, monkeypatch):
+    import types
+
+    from ibs.engine import backup_reader, backup_writer
+
+    files = {f"f{i}": os.urandom(5 * CHUNK + 17 * i) for i in range(6)}
+    slow = types.SimpleNamespace(sha256=_SlowSha256)
+    monkeypatch.setattr(backup_writer, "hashlib", slow)
+    share, backup_id = _backup(tmp_path, cert_pair, files)
+    monkeypatch.setattr(backup_reader, "hashlib", slow)
+    reader = BackupReader(share, backup_id)
+    reader.unlock(cert_pair.key)
+    out = tmp_path / "out"
+    restore_roles(reader, ["CA"], str(out), threads=True)  # the manifest's digest holds
+    for name, data in files.items():
+        assert (out / "CA" / name).read_bytes() == data
