@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ibs.engine import layout
+from ibs.engine import retention
 from ibs.engine.alerts import AlertBook
 from ibs.engine.backup_reader import BackupReader, verify_role
 from ibs.engine.certs import Certificate, DecryptionKey, load_certificate
@@ -23,15 +23,14 @@ from ibs.engine.clock import Clock
 from ibs.engine.errors import (
     AlertCategory,
     BadInput,
-    IntegrityError,
     JobSlotTaken,
     MaintenanceInProgress,
     ShareError,
 )
 from ibs.engine.history import BackupRecord, History
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
-from ibs.engine.jobstate import ACTIVE, ON_SHARE, Status
-from ibs.engine.manifest import format_time, parse, parse_time
+from ibs.engine.jobstate import ACTIVE, Status
+from ibs.engine.manifest import format_time, parse_time
 from ibs.engine.recovery import Found, complete_on_share, settle_completed
 from ibs.engine.restore import restore_roles
 from ibs.engine.settings import (
@@ -78,12 +77,6 @@ class ConfigResult:
     warnings: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class _OnShare:
-    backup_id: str
-    created: dt.datetime
-
-
 class Controller:
     def __init__(self, store: Store, clock: Clock, *,
                  share_factory: ShareFactory = default_share_factory,
@@ -109,7 +102,7 @@ class Controller:
         self.shown_bytes = shown_bytes
         self.history = History(store)
         self.slot = JobSlot(store)
-        self._created: dict[tuple[str, str], dt.datetime] = {}
+        self.creation_times = retention.CreationTimes()
         self._settings_seen: tuple[int | None, Settings | None] = (None, None)
         # A private store's revisions say when a file changed: until then what was read from
         # it stands (a simulated year asks for the next slot thousands of times).
@@ -423,7 +416,7 @@ class Controller:
             records = self.history.all()
         return records
 
-    def backup(self, backup_id: str) -> BackupRecord:
+    def backup_record(self, backup_id: str) -> BackupRecord:
         try:
             key = str(uuid.UUID(backup_id))
         except ValueError:
@@ -436,59 +429,15 @@ class Controller:
     def alert_book(self) -> AlertBook:
         return AlertBook.from_json(self.store.read_json("alerts.json", []), self.store.path("alerts.json"))
 
-    def _save_alerts(self, book: AlertBook) -> None:
+    def save_alerts(self, book: AlertBook) -> None:
         self.store.write_json("alerts.json", book.to_json())
 
     # --- retention -----------------------------------------------------------------------
 
-    def _complete_backups(self, share: Share, names: list[str] | None = None) -> list[_OnShare]:
-        """The complete backups on the share; ``names``: the backup root's listing, if taken."""
-        if names is None:
-            if share.stat(layout.ROOT) is None:
-                return []
-            names = share.listdir(layout.ROOT)
-        found = []
-        where = share.describe()
-        created_of = self._created
-        for name in names:
-            created = created_of.get((where, name))
-            if created is None:
-                if not layout.is_backup_name(name):
-                    continue
-                try:
-                    parsed = parse(share.read_bytes(f"{layout.backup_dir(name)}/{layout.MANIFEST}"),
-                                   uuid.UUID(name))
-                except (IntegrityError, ShareError):
-                    continue  # not ours to judge; verify reports it
-                # A committed backup is never rewritten, so its creation time can be remembered.
-                created = created_of[(where, name)] = parsed.manifest.createdDateTime
-            found.append(_OnShare(name, created))
-        return found
-
     def remember_created(self, share: Share, backup_id: str, created: dt.datetime) -> None:
         """A backup this controller has just committed, with its manifest's creation time:
         retention knows its age without reading the manifest back."""
-        self._created[(share.describe(), backup_id)] = created
-
-    def _plan_prune(self, share: Share) -> list[str]:
-        settings = self.settings
-        cutoff = self.clock.now() - dt.timedelta(days=settings.retention_days)
-        # One listing serves both the backups and the leftovers.
-        names = share.listdir(layout.ROOT) if share.stat(layout.ROOT) is not None else []
-        on_share = self._complete_backups(share, names)
-        statuses = self.history.statuses_of([b.backup_id for b in on_share])
-        good = [b for b, status in zip(on_share, statuses, strict=True)
-                if status in (None, Status.SUCCEEDED.value)]
-        newest = max(good, key=lambda b: (b.created, b.backup_id)).backup_id if good else None
-        # A backup exactly as old as the retention period has served it (24/f x d are kept).
-        doomed = [b.backup_id for b in on_share if b.created <= cutoff and b.backup_id != newest]
-        leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
-        return [layout.backup_dir(b) for b in doomed] + leftovers
-
-    def _display(self, share: Share, path: str) -> str:
-        base = share.describe()
-        sep = "\\" if base.startswith("\\\\") else "/"
-        return base.rstrip(sep) + sep + path.replace("/", sep)
+        self.creation_times.remember(share, backup_id, created)
 
     def prune(self, dry_run: bool = False) -> list[str]:
         """Delete (or list) backups past retention and leftovers; the newest Succeeded stays."""
@@ -497,36 +446,22 @@ class Controller:
             self.slot.acquire()
         try:
             with self.share() as share:
-                return self._prune_with(share, dry_run)
+                return self.prune_on(share, dry_run)
         finally:
             if take_slot:
                 self.slot.release()
 
-    def _prune_with(self, share: Share, dry_run: bool) -> list[str]:
-        plan = self._plan_prune(share)
-        shown = [self._display(share, p) for p in plan]
-        if dry_run:
-            return shown
-        now = format_time(self.clock.now())
-        for path in plan:
-            name = path.rsplit("/", 1)[1]
-            if layout.is_backup_name(name):
-                # Renamed first, so a crash mid-delete never leaves a GUID folder half empty.
-                share.rename(path, layout.deleting_dir(name))
-                share.rmtree(layout.deleting_dir(name))
-                record = self.history.get(name)
-                if record is not None and Status(record.status) in ON_SHARE:
-                    record.move_to(Status.DELETED)
-                    record.deletedDateTime = now
-                    self.history.save(record)
-            else:
-                share.rmtree(path)
-        return shown
+    def prune_on(self, share: Share, dry_run: bool = False) -> list[str]:
+        """Retention on an open share, the caller holding the job slot (a job does, after it
+        commits): the expired backups and leftovers, deleted unless ``dry_run``."""
+        now = self.clock.now()
+        paths = retention.plan(share, self.creation_times, self.history, now,
+                               self.settings.retention_days)
+        if not dry_run:
+            retention.apply(share, paths, self.history, format_time(now))
+        return [retention.shown(share, p) for p in paths]
 
     # --- reading backups back ------------------------------------------------------------
-
-    def open_backup(self, share: Share, backup_id: str) -> BackupReader:
-        return BackupReader(share, backup_id)
 
     def verify(self, backup_id: str, key: DecryptionKey,
                on_bytes: Callable[[int], None] = lambda n: None) -> dict[str, tuple[int, int]]:

@@ -323,6 +323,9 @@ class EntryDecoder:
                     return
                 self._pos = at
             if self._ended and (self._cpos < len(self._carry) or self._pos < end):
+                # The end record itself is sound: it is handed out, the bytes after it refused,
+                # whether they came in the same piece or in later ones.
+                append(event)
                 raise IntegrityError("entry stream has bytes after its end record")
             append(event)
             if self._ended:

@@ -90,7 +90,7 @@ class Job:
             record.location = share.describe()
             # Expired backups and leftovers go before the new backup is written, so a regular
             # schedule never holds more than 24/f x d backups: the documented budget.
-            ctl._prune_with(share, dry_run=False)
+            ctl.prune_on(share)
             writer = BackupWriter(share, cert, uuid.UUID(record.id), parse_time(record.createdDateTime),
                                   sources, chunk_size=ctl.chunk_size, info=ctl.info,
                                   threads=ctl.threads)
@@ -129,7 +129,7 @@ class Job:
             self._finish(Status.SUCCEEDED if complete else Status.PARTIAL)
             if not failed:
                 try:
-                    ctl._prune_with(share, dry_run=False)
+                    ctl.prune_on(share)
                 except ShareError as exc:
                     record.warnings.append(f"retention could not delete old backups: {exc}")
                     ctl.history.save(record)
@@ -178,7 +178,7 @@ class Job:
         else:
             book.raise_alert(AlertCategory.GENERAL_FAULT, _partial_message(record),
                              record.completedDateTime, record.id)
-        ctl._save_alerts(book)
+        ctl.save_alerts(book)
 
     def _finish_failed(self, category: AlertCategory, message: str) -> None:
         if self._killed:
@@ -192,7 +192,7 @@ class Job:
         ctl.history.save(record)
         book = ctl.alert_book()
         book.raise_alert(category, message, record.completedDateTime, record.id)
-        ctl._save_alerts(book)
+        ctl.save_alerts(book)
 
 
 def _role_status(ok: bool, skipped: Skipped) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ibs.scenarios.model import Scenario
 from ibs.simulator.hub import initial_share_password
-from ibs.simulator.keys import cert_pair
+from ibs.simulator.certificates import cert_pair
 
 
 def scenario_secrets(scenario: Scenario) -> list[bytes]:

@@ -11,7 +11,7 @@ from ibs.engine.errors import BadInput, IbsError
 from ibs.simulator import scale
 from ibs.simulator.config import DIALECTS, SHARE_HOST, SHARE_USER
 from ibs.simulator.hub import Hub
-from ibs.simulator.keys import cert_pair
+from ibs.simulator.certificates import cert_pair
 from ibs.simulator.network import FirewallRule
 
 

@@ -37,7 +37,7 @@ from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public
     initial_share_password,
 )
 from ibs.simulator.events import EventLog
-from ibs.simulator.keys import cert_pair
+from ibs.simulator.certificates import cert_pair
 from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter

@@ -4,7 +4,7 @@ OpenSSL, and so ``cryptography``, draws fresh salts and IVs for every PFX it wri
 simulated PFX made twice would then differ, and the leak checks (scenarios/secrets.py), which
 derive the PFX again in another process or after a cache eviction, would look for bytes the run
 never used. Here the salts and the IV come from the caller. Fixed salts would be a weakness for
-a real key; a simulated key is published with the package anyway (simulator/keys.py).
+a real key; a simulated key is published with the package anyway (simulator/certificates.py).
 
 The layout is what OpenSSL writes and reads: the certificate in a plain bag, the key in a
 PBES2 shrouded bag (PBKDF2-HMAC-SHA256, AES-256-CBC), and an HMAC-SHA256 over both with the

@@ -268,7 +268,7 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
 
 
 def cmd_backup_show(args: argparse.Namespace) -> int:
-    record = controller(args).backup(args.id)
+    record = controller(args).backup_record(args.id)
     if args.json:
         print_json(record.to_json())
         return 0
@@ -293,7 +293,7 @@ def _decryption_key(args: argparse.Namespace):
 
 def cmd_backup_verify(args: argparse.Namespace) -> int:
     ctl = controller(args)
-    record = ctl.backup(args.id) if _known(ctl, args.id) else None
+    record = ctl.backup_record(args.id) if _known(ctl, args.id) else None
     key = _decryption_key(args)
     total = record.dataBytes if record else 0
     with progress_bar(f"verify {args.id[:8]}", total, not args.json) as update:
@@ -311,7 +311,7 @@ def cmd_backup_verify(args: argparse.Namespace) -> int:
 
 def _known(ctl: Controller, backup_id: str) -> bool:
     try:
-        ctl.backup(backup_id)
+        ctl.backup_record(backup_id)
         return True
     except BadInput:
         return False

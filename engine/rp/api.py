@@ -266,7 +266,7 @@ class Api:
 
     def _record(self, ctl: Controller, name: str):
         try:
-            return ctl.backup(name)
+            return ctl.backup_record(name)
         except BadInput as exc:
             raise ApiError(404, "NotFound", str(exc)) from None
 

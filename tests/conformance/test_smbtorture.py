@@ -1,9 +1,9 @@
 """`ibs fake-smb conformance` end to end on a few fast smbtorture tests, against real Samba.
 
 The subset covers each kind of row: both pass, both skip, both fail (a stream name: neither
-share has streams), fake_smb passes where Samba does not (a rename without DELETE access,
-which fake_smb refuses as MS-FSA says and Samba lets through), a gap the shipped allowlist
-names (lock replay on durable handles), and a multichannel session bind both pass.
+share has streams), fake_smb passes where Samba does not (a multichannel bind Samba 4.17
+answers USER_SESSION_DELETED where the test expects it to succeed), a gap the shipped allowlist
+names (a durable handle reconnected after its connection dropped), and a multichannel session bind both pass.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ SUBSET = {  # test: (Samba, fake_smb)
     "smb2.rw.rw1": ("pass", "pass"),
     "smb2.rename.simple": ("pass", "pass"),
     "smb2.lock.rw-none": ("skip", "skip"),
-    "smb2.rename.simple_nodelete": ("fail", "pass"),
+    "smb2.session.bind_negative_smb3signCtoHd": ("fail", "pass"),
     "smb2.compound.compound-padding": ("fail", "fail"),
-    "smb2.lock.replay_smb3_specification_durable": ("pass", "fail"),
+    "smb2.durable-open.reopen2": ("pass", "fail"),
     "smb2.session.bind1": ("pass", "pass"),
 }
 
@@ -58,7 +58,7 @@ def test_the_subset_side_by_side(tmp_path, capsys):
     assert data["unexpected"] == [] and data["stale_allowlist"] == []
     md = (tmp_path / "conformance.md").read_text()
     assert "| fake_smb fails where Samba passes | 1 |" in md
-    assert "| `smb2.lock.replay_smb3_specification_durable` | pass | fail | allowlisted: " in md
+    assert "| `smb2.durable-open.reopen2` | pass | fail | allowlisted: " in md
     assert "| `smb2.rw.rw1` | pass | pass |  |" in md
     assert (tmp_path / "logs" / "samba" / "smb2.rw.rw1.txt").read_text().count("success: rw1") == 1
     assert "7 tests: Samba passes 4, fake_smb passes 4" in capsys.readouterr().out
@@ -68,10 +68,10 @@ def test_a_gap_the_allowlist_does_not_name_fails_the_command(tmp_path, capsys):
     allowlist = tmp_path / "allow.toml"
     allowlist.write_text('["smb2.rw"]\n"smb2.rw.rw1" = "was a gap once"\n')
     code = _run(tmp_path / "out", "--allowlist", str(allowlist),
-                "--test", "smb2.lock.replay_smb3_specification_durable", "--test", "smb2.rw.rw1")
+                "--test", "smb2.durable-open.reopen2", "--test", "smb2.rw.rw1")
     assert code == 1
     out, err = capsys.readouterr()
-    assert err == "fake_smb fails where Samba passes, not allowlisted: smb2.lock.replay_smb3_specification_durable\n"
+    assert err == "fake_smb fails where Samba passes, not allowlisted: smb2.durable-open.reopen2\n"
     assert "no longer gaps, remove from the allowlist: smb2.rw.rw1" in out
     md = (tmp_path / "out" / "conformance.md").read_text()
-    assert "| `smb2.lock.replay_smb3_specification_durable` | pass | fail | **NOT ALLOWLISTED**: " in md
+    assert "| `smb2.durable-open.reopen2` | pass | fail | **NOT ALLOWLISTED**: " in md

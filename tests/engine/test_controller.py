@@ -35,7 +35,7 @@ def test_on_demand_backup_succeeds_with_rest_fields(rig, cert_pair):
     assert record.isCloudRecoveryReady
     assert complete_backups(rig.share) == [record.id]
     # History survives a restart: a new controller on the same store sees the same record.
-    again = Controller(Store(rig.ctl.store.root), rig.clock).backup(record.id)
+    again = Controller(Store(rig.ctl.store.root), rig.clock).backup_record(record.id)
     assert again.to_json() == record.to_json()
 
 
@@ -108,8 +108,8 @@ def test_a_killed_job_leaves_no_complete_backup_and_is_failed_on_next_start(rig)
     leftovers = os.listdir(rig.share / "MASBackup")
     assert leftovers and all(layout.is_leftover_name(n) for n in leftovers)
     ctl = rig.new_controller()
-    assert ctl.backup(job.record.id).status == "Failed"  # a read notices the dead job
-    assert "interrupted" in ctl.backup(job.record.id).error["message"]
+    assert ctl.backup_record(job.record.id).status == "Failed"  # a read notices the dead job
+    assert "interrupted" in ctl.backup_record(job.record.id).error["message"]
     record = ctl.start_backup().run()
     assert record.status == "Succeeded"
     assert os.listdir(rig.share / "MASBackup") == [record.id]  # leftovers removed
@@ -154,14 +154,14 @@ def test_retention_deletes_old_backups_but_never_the_newest_succeeded(rig):
         ids.append(rig.ctl.start_backup().run().id)
         rig.clock.advance(3 * DAY)
     # Days 0, 3, 6, 9: the backup of day 9 deleted day 0's. Now, day 12, day 3's is past it.
-    assert rig.ctl.backup(ids[0]).status == "Deleted"
+    assert rig.ctl.backup_record(ids[0]).status == "Deleted"
     assert rig.ctl.prune(dry_run=True) == [str(rig.share / "MASBackup" / ids[1])]
     assert complete_backups(rig.share) == sorted(ids[1:])  # a dry run deletes nothing
     rig.clock.advance(30 * DAY)
     pruned = rig.ctl.prune()
     assert len(pruned) == 2
     assert complete_backups(rig.share) == [ids[-1]]  # the newest Succeeded stays
-    assert [rig.ctl.backup(i).status for i in ids] == ["Deleted"] * 3 + ["Succeeded"]
+    assert [rig.ctl.backup_record(i).status for i in ids] == ["Deleted"] * 3 + ["Succeeded"]
 
 
 def test_lowering_retention_prunes_at_once(rig):
@@ -177,7 +177,7 @@ def test_a_successful_backup_applies_retention(rig):
     old = rig.ctl.start_backup().run().id
     rig.clock.advance(8 * DAY)
     rig.ctl.start_backup().run()
-    assert rig.ctl.backup(old).status == "Deleted"
+    assert rig.ctl.backup_record(old).status == "Deleted"
 
 
 @pytest.mark.parametrize("change, message", [
@@ -238,13 +238,13 @@ def test_a_running_job_shows_its_progress_to_other_processes(rig):
     steps = job.steps()
     next(steps)
     watcher = rig.new_controller()  # as `ibs backup show` or the REST provider would
-    seen = watcher.backup(job.record.id)
+    seen = watcher.backup_record(job.record.id)
     assert seen.status == "Running"
     assert seen.progress["doneBytes"] > 0 and seen.progress["totalBytes"] >= 50_000
     for _ in steps:
         pass
-    assert watcher.backup(job.record.id).progress is None
-    assert watcher.backup(job.record.id).status == "Succeeded"
+    assert watcher.backup_record(job.record.id).progress is None
+    assert watcher.backup_record(job.record.id).status == "Succeeded"
 
 
 @pytest.mark.parametrize("private", [False, True])

@@ -92,7 +92,7 @@ def test_an_unreadable_file_is_left_out_and_named_and_every_other_file_is_kept(r
     assert got["CA"] == expected
     assert got["ECE"] == tree_snapshot(rig.sources["ECE"])
     # What the REST provider and `ibs backup list --json` serve: the saved record.
-    saved = rig.new_controller().backup(record.id)
+    saved = rig.new_controller().backup_record(record.id)
     assert saved.status == "PartialSucceeded" and named[0] in saved.warnings
 
 

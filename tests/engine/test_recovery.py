@@ -51,7 +51,7 @@ def test_a_backup_complete_before_the_kill_is_recorded_succeeded(rig, cert_pair)
     backup_id = dying_after_commit(rig)
     assert complete_backups(rig.share) == [backup_id]
     ctl = rig.new_controller()
-    record = ctl.backup(backup_id)  # a read settles the dead job
+    record = ctl.backup_record(backup_id)  # a read settles the dead job
     assert record.status == "Succeeded" and record.error is None
     assert record.roleStatus == [{"roleName": "CA", "status": "Succeeded"},
                                  {"roleName": "ECE", "status": "Succeeded"}]
@@ -69,7 +69,7 @@ def test_the_next_backup_settles_it_too_and_retention_keeps_it_as_the_newest_goo
     os.rename(rig.sources["ECE"], rig.tmp / "gone")  # the next backup is only partial
     later = ctl.start_backup().run()
     assert later.status == "PartialSucceeded"
-    assert ctl.backup(backup_id).status == "Succeeded"
+    assert ctl.backup_record(backup_id).status == "Succeeded"
     # Past retention, the newest Succeeded backup stays: the recovered one.
     rig.clock.advance(30 * 24 * 3600)
     ctl.prune()
@@ -80,7 +80,7 @@ def test_a_backup_missing_a_configured_role_is_recovered_partial(rig):
     backup_id = dying_after_commit(rig)
     rig.ctl.configure(sources={**{k: str(v) for k, v in rig.sources.items()},
                                "NRP": str(rig.sources["CA"])})
-    record = rig.new_controller().backup(backup_id)
+    record = rig.new_controller().backup_record(backup_id)
     assert record.status == "PartialSucceeded"
     assert {r["roleName"]: r["status"] for r in record.roleStatus} == {
         "CA": "Succeeded", "ECE": "Succeeded", "NRP": "Failed"}
@@ -89,7 +89,7 @@ def test_a_backup_missing_a_configured_role_is_recovered_partial(rig):
 def test_when_the_share_cannot_be_asked_the_job_is_failed_and_says_why(rig):
     backup_id = dying_after_commit(rig)
     os.rename(rig.share, rig.tmp / "share-moved")
-    record = rig.new_controller().backup(backup_id)
+    record = rig.new_controller().backup_record(backup_id)
     assert record.status == "Failed"
     assert "could not be checked" in record.error["message"]
 
@@ -99,7 +99,7 @@ def test_a_damaged_backup_on_the_share_is_not_taken_for_a_complete_one(rig):
     role_file = next((rig.share / "MASBackup" / backup_id).rglob("*.ibsr"))
     with open(role_file, "r+b") as f:
         f.truncate(role_file.stat().st_size - 1)
-    record = rig.new_controller().backup(backup_id)
+    record = rig.new_controller().backup_record(backup_id)
     assert record.status == "Failed" and "interrupted" in record.error["message"]
 
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from ibs.engine import certs, keys
 from ibs.engine.errors import CertificateError, IntegrityError
 from ibs.scenarios.loader import load
-from ibs.simulator.keys import _pool_pem, cert_pair, pool_index, pool_key, pool_size
+from ibs.simulator.certificates import _pool_pem, cert_pair, pool_index, pool_key, pool_size
 
 LIBRARY = Path(__file__).resolve().parents[2] / "scenarios" / "library"
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +57,7 @@ def test_a_certificate_holds_a_pooled_key_and_says_it_is_simulated() -> None:
 
 def test_the_same_seed_gives_the_same_bytes_in_another_process() -> None:
     seeds = ["7", "7:cert-2026", "7:cert1"]
-    code = ("import json, sys; from tests.simulator.test_keys import _digests; "
+    code = ("import json, sys; from tests.simulator.test_certificates import _digests; "
             "print(json.dumps([_digests(s) for s in sys.argv[1:]]))")
     proc = subprocess.run([sys.executable, "-c", code, *seeds], capture_output=True, text=True,
                           cwd=ROOT, timeout=60, check=True)

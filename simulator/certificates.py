@@ -47,7 +47,7 @@ def pool_size() -> int:
 @functools.lru_cache(maxsize=16)
 def pool_key(index: int) -> rsa.RSAPrivateKey:
     # The RSA consistency check costs about 0.1 s a key; the test suite makes it once for every
-    # key in the pool (tests/simulator/test_keys.py), so a run need not repeat it.
+    # key in the pool (tests/simulator/test_certificates.py), so a run need not repeat it.
     key = serialization.load_pem_private_key(_pool_pem()[index], None,
                                              unsafe_skip_rsa_key_validation=True)
     assert isinstance(key, rsa.RSAPrivateKey)
@@ -68,7 +68,7 @@ def pool_index(seed: str) -> int:
     as the fuzzer names them; ``cert-2025``, ``cert-2026``) take consecutive offsets, so up to
     N-1 of them never share a key; other names take a hashed offset, and two of them share a
     key once in N-1 pairs. Offsets do not depend on ``S``: whether two names share a key is the
-    same in every run (tests/simulator/test_keys.py checks the scenario library's names).
+    same in every run (tests/simulator/test_certificates.py checks the scenario library's names).
     """
     size = pool_size()
     base, colon, name = seed.partition(":")
