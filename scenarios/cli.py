@@ -17,6 +17,8 @@ from ibs.scenarios.loader import load
 from ibs.scenarios.model import Scenario
 from ibs.scenarios.runner import ScenarioResult, run_scenario
 from ibs.scenarios.secret_scan import scan_for_secrets
+from ibs.simulator.cluster import add_options as add_cluster_options
+from ibs.simulator.cluster import check_options as check_cluster_options
 
 LIBRARY = Path(__file__).parent / "library"
 
@@ -32,13 +34,7 @@ def register(sub) -> None:
                    help="run scenarios whose name or tags match, e.g. 'smb and not encryption'")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="run scenarios with this tag (repeat for any of several)")
-    p.add_argument("--jobs", type=_jobs, default=1, metavar="N",
-                   help="run the scenarios on a local Dask cluster of N worker processes on "
-                        "127.0.0.1, started and stopped for the run ('auto': one per core; "
-                        "default 1: in this process, no cluster)")
-    p.add_argument("--cluster", metavar="tcp://HOST:8786",
-                   help="run the scenarios on this existing Dask scheduler's workers "
-                        "(docs/SCALING.md)")
+    add_cluster_options(p, "scenarios")
     p.add_argument("--report", default="ibs-report", metavar="DIR")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--timings", action="store_true",
@@ -46,17 +42,6 @@ def register(sub) -> None:
                         "it the same scenarios and seeds give byte-identical reports")
     p.add_argument("--list", action="store_true", help="list the selected scenarios; run nothing")
     p.set_defaults(func=run)
-
-
-def _jobs(text: str) -> int:
-    from ibs.scenarios.cluster import cores
-
-    if text == "auto":
-        return cores()
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of processes or 'auto': {text!r}") from None
 
 
 def discover(paths: list[str]) -> list[str]:
@@ -117,11 +102,7 @@ def select(args: argparse.Namespace) -> list[Scenario]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise BadInput(f"--jobs must be 1 or more, got {args.jobs}")
-    if args.cluster and args.jobs != 1:
-        raise BadInput("--jobs and --cluster do not go together: the cluster's workers are the "
-                       "jobs")
+    check_cluster_options(args.jobs, args.cluster)
     scenarios = select(args)  # a ScenarioError (file:line: key: what) stops everything
     if args.list:
         for s in scenarios:
@@ -145,8 +126,8 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
 
     if cluster is None and jobs == 1:
         return _serial(scenarios, console, done)
-    from ibs.scenarios import cluster as dask_cluster
     from ibs.scenarios.tasks import run_scenario_text
+    from ibs.simulator import cluster as dask_cluster
 
     # The worker gets the text, not the path: it may be another machine. The overrides are
     # already in the Scenario, and are passed again so the text's own values cannot win.

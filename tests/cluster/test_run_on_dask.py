@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from ibs.scenarios.cluster import Progress, Tally
 from ibs.scenarios.loader import load
 from ibs.scenarios.runner import run_scenario
 from ibs.scenarios.tasks import run_scenario_text
+from ibs.simulator.cluster import Progress, Tally
 
 from .conftest import IBS, LIBRARY, free_port, ibs
 

@@ -42,6 +42,56 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def jobs_arg(text: str) -> int:
+    """``--jobs``: a number of worker processes, or ``auto`` for one per core."""
+    import argparse
+
+    if text == "auto":
+        return cores()
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes or 'auto': {text!r}") from None
+
+
+def add_options(p: Any, what: str) -> None:
+    p.add_argument("--jobs", type=jobs_arg, default=1, metavar="N",
+                   help=f"run the {what} on a local Dask cluster of N worker processes on "
+                        "127.0.0.1, started and stopped for the run ('auto': one per core; "
+                        "default 1: in this process, no cluster)")
+    p.add_argument("--cluster", metavar="tcp://HOST:8786",
+                   help=f"run the {what} on this existing Dask scheduler's workers "
+                        "(docs/SCALING.md)")
+
+
+def check_options(jobs: int, address: str | None) -> None:
+    if jobs < 1:
+        raise BadInput(f"--jobs must be 1 or more, got {jobs}")
+    if address and jobs != 1:
+        raise BadInput("--jobs and --cluster do not go together: the cluster's workers are the "
+                       "jobs")
+
+
+def run_all(fn: Callable[..., Any], calls: Sequence[tuple], *, jobs: int, address: str | None,
+            label: str, on_result: Callable[[int, Any], None] = lambda i, r: None,
+            console: Any = None) -> list[Any]:
+    """``fn(*args)`` for each args, in this process (``jobs`` 1, no address) or on Dask; the
+    results in call order either way, with progress on stderr."""
+    with Progress(label, console) as progress:
+        if address is None and jobs == 1:
+            tally = Tally(len(calls))
+            progress(tally)
+            results = []
+            for i, args in enumerate(calls):
+                results.append(fn(*args))
+                tally.done += 1
+                on_result(i, results[-1])
+                progress(tally)
+            return results
+        with client(address, jobs) as c:
+            return run_tasks(c, fn, calls, label=label, on_result=on_result, on_tally=progress)
+
+
 def _quiet_logs() -> None:
     import logging
 
