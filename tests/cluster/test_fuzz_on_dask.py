@@ -40,3 +40,11 @@ def test_the_cli_campaign_on_a_local_cluster_says_what_a_serial_one_says(tmp_pat
 def test_a_cluster_campaign_needs_a_number_of_batches(tmp_path, extra):
     r = ibs("fuzz", *extra, cwd=tmp_path, timeout=60)
     assert r.returncode == 2 and "need --batches N" in r.stderr
+
+
+def test_an_external_scheduler_runs_the_same_campaign(external, tmp_path):
+    args = ("fuzz", "--seed", "40", "--batches", "3", "--steps", "6")
+    serial = ibs(*args, cwd=tmp_path)
+    remote = ibs(*args, "--cluster", external.address, cwd=tmp_path)
+    assert serial.returncode == remote.returncode == 0, serial.stderr + remote.stderr
+    assert remote.stdout == serial.stdout
