@@ -137,7 +137,7 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
             dask_cluster.Progress("scenarios", console) as progress:
         raw = dask_cluster.run_tasks(c, run_scenario_text, calls, label="scenario",
                                      on_result=lambda i, r: done(ScenarioResult(**r)),
-                                     on_tally=progress)
+                                     on_tally=progress, failed=lambda r: not r["passed"])
     return [ScenarioResult(**r) for r in raw]
 
 

@@ -100,7 +100,8 @@ def run_batches(args: argparse.Namespace) -> int:
 
     calls = [(seed + i, args.fidelity, args.steps, BATCH, db) for i in range(args.batches)]
     results = cluster.run_all(fuzz_batch, calls, jobs=args.jobs, address=args.cluster,
-                              label="fuzz batches", on_result=report)
+                              label="fuzz batches", on_result=report,
+                              failed=lambda r: r["failure"] is not None)
     failed = [r for r in results if r["failure"]]
     programs = sum(r["programs"] for r in results)
     last = seed + args.batches - 1

@@ -74,7 +74,7 @@ def check_options(jobs: int, address: str | None) -> None:
 
 def run_all(fn: Callable[..., Any], calls: Sequence[tuple], *, jobs: int, address: str | None,
             label: str, on_result: Callable[[int, Any], None] = lambda i, r: None,
-            console: Any = None) -> list[Any]:
+            console: Any = None, failed: Callable[[Any], bool] = lambda r: False) -> list[Any]:
     """``fn(*args)`` for each args, in this process (``jobs`` 1, no address) or on Dask; the
     results in call order either way, with progress on stderr."""
     with Progress(label, console) as progress:
@@ -84,12 +84,16 @@ def run_all(fn: Callable[..., Any], calls: Sequence[tuple], *, jobs: int, addres
             results = []
             for i, args in enumerate(calls):
                 results.append(fn(*args))
-                tally.done += 1
+                if failed(results[-1]):
+                    tally.failed += 1
+                else:
+                    tally.done += 1
                 on_result(i, results[-1])
                 progress(tally)
             return results
         with client(address, jobs) as c:
-            return run_tasks(c, fn, calls, label=label, on_result=on_result, on_tally=progress)
+            return run_tasks(c, fn, calls, label=label, on_result=on_result, on_tally=progress,
+                             failed=failed)
 
 
 def _quiet_logs() -> None:
@@ -138,11 +142,14 @@ def client(address: str | None, workers: int | None = None) -> Iterator[Any]:
 
 def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str,
               on_result: Callable[[int, Any], None] = lambda i, r: None,
-              on_tally: Callable[[Tally], None] = lambda t: None) -> list[Any]:
+              on_tally: Callable[[Tally], None] = lambda t: None,
+              failed: Callable[[Any], bool] = lambda r: False) -> list[Any]:
     """Run ``fn(*args)`` for each args in ``calls`` on the cluster; the results in call order.
 
-    A task that raises is counted as failed and its exception re-raised once every other task
-    has finished, so a campaign reports all it found."""
+    A result for which ``failed`` is true (a scenario that failed its checks, say) counts as
+    failed in the tally and is kept. A task that raises also counts as failed, and its
+    exception is re-raised once every other task has finished, so a campaign reports all it
+    found."""
     from distributed import as_completed
 
     futures = [c.submit(fn, *args, key=f"{label}-{i}-{_token(args)}", pure=False)
@@ -160,7 +167,10 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
                 first_error = future.exception()
         else:
             results[i] = future.result()
-            tally.done += 1
+            if failed(results[i]):
+                tally.failed += 1
+            else:
+                tally.done += 1
             on_result(i, results[i])
         on_tally(tally)
         future.release()

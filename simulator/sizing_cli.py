@@ -203,7 +203,8 @@ def run_sweep(args: argparse.Namespace) -> int:
     for point in points:  # every point is checked here, before anything runs
         sweep.inputs_of(point, {**common, "start": dt.date.fromisoformat(common["start"])})
     rows = cluster.run_all(sweep.check_point, [(asdict(p), common) for p in points],
-                           jobs=args.jobs, address=args.cluster, label="sweep points")
+                           jobs=args.jobs, address=args.cluster, label="sweep points",
+                           failed=lambda r: not r["agree"])
     text = {"json": render.to_json, "csv": render.to_csv}.get(args.format,
                                                               render.to_markdown)(rows)
     if args.out:

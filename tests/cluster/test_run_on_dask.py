@@ -4,6 +4,7 @@ report byte-identical to a serial run of the same scenarios."""
 from __future__ import annotations
 
 import io
+import shutil
 import subprocess
 from dataclasses import asdict
 from pathlib import Path
@@ -123,3 +124,26 @@ def test_a_worker_killed_mid_run_loses_no_result(external, serial, tmp_path):
     assert run.returncode == 0, out + "".join(seen) + err
     assert "21 passed, 0 failed" in out
     same_reports(serial, tmp_path / "rep")
+
+
+FAILING = """\
+[scenario]
+name = "expects too much"
+hub = "asdk"
+days = 0.6
+seed = 5
+
+[expect]
+backups = { Succeeded = 99 }
+"""
+
+
+def test_a_failing_scenario_on_the_cluster_is_counted_and_prints_its_replay_line(tmp_path):
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "z.toml").write_text(FAILING)
+    shutil.copy(min(LIBRARY.glob("*.toml")), suite)
+    r = ibs("run", str(suite), "--jobs", "2", "--report", "rep", cwd=tmp_path)
+    assert r.returncode == 1
+    assert "scenarios: 1 done, 1 failed, 0 running" in r.stderr
+    assert f"replay: ibs run {suite / 'z.toml'} --seed 5 --fidelity sim" in r.stdout
