@@ -109,8 +109,9 @@ def run_cluster_bench(library: Path, workers: int, console) -> Report:
         (f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
          f"(on {os.cpu_count()} CPUs): other work on the machine slows both sides unevenly"),
         f"results equal to serial: {'yes' if same else 'NO'}",
-        ("speed-up were the cores ours (serial CPU / mean worker CPU): "
-         f"{serial_cpu / mean_worker_cpu:.2f}x" if mean_worker_cpu else "no worker CPU measured"),
+        (f"CPU: serial {serial_cpu:.2f} s, workers {cluster_cpu:.2f} s in all, "
+         f"{mean_worker_cpu:.2f} s each on average: the bound on the speed-up were the cores "
+         "ours is serial wall / the busiest worker's CPU"),
         (f"per-scenario cost: {serial_s / len(calls) * 1000:.0f} ms wall, "
          f"{serial_cpu / len(calls) * 1000:.0f} ms CPU (serial)"),
     ]
