@@ -49,10 +49,14 @@ def test_every_builtin_scenario_on_a_local_cluster_gives_the_serial_reports(seri
     assert "scenarios: 21 done, 0 failed, 0 running" in r.stderr
 
 
-def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path):
+@pytest.mark.parametrize("command", [
+    ("run", str(LIBRARY), "--fidelity", "sim", "--report", "rep"),
+    ("fuzz", "--batches", "2", "--db", "rep"),
+    ("sizing", "--sweep", "--days", "5", "--out", "rep"),
+], ids=["run", "fuzz", "sweep"])
+def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, command):
     address = f"tcp://127.0.0.1:{free_port()}"  # closed again: nothing listens there
-    r = ibs("run", str(LIBRARY), "--fidelity", "sim", "--cluster", address, "--report", "rep",
-            cwd=tmp_path, timeout=120)
+    r = ibs(*command, "--cluster", address, cwd=tmp_path, timeout=120)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and address in lines[0] and "dask scheduler" in lines[0], r.stderr
