@@ -10,15 +10,15 @@ import argparse
 import os
 import re
 import sys
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from multiprocessing import get_context
 from pathlib import Path
 
 from ibs.engine.errors import BadInput
-from ibs.scenarios.loader import ScenarioError, load
+from ibs.scenarios.loader import load
 from ibs.scenarios.model import Scenario
 from ibs.scenarios.runner import ScenarioResult, run_scenario
 from ibs.scenarios.secret_scan import scan_for_secrets
+from ibs.simulator.cluster import add_options as add_cluster_options
+from ibs.simulator.cluster import check_options as check_cluster_options
 
 LIBRARY = Path(__file__).parent / "library"
 
@@ -34,7 +34,7 @@ def register(sub) -> None:
                    help="run scenarios whose name or tags match, e.g. 'smb and not encryption'")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="run scenarios with this tag (repeat for any of several)")
-    p.add_argument("--jobs", type=int, default=1, metavar="N", help="scenarios run in N processes")
+    add_cluster_options(p, "scenarios")
     p.add_argument("--report", default="ibs-report", metavar="DIR")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--timings", action="store_true",
@@ -102,55 +102,66 @@ def select(args: argparse.Namespace) -> list[Scenario]:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.jobs < 1:
-        raise BadInput(f"--jobs must be 1 or more, got {args.jobs}")
-    try:
-        scenarios = select(args)
-    except ScenarioError:
-        raise
+    check_cluster_options(args.jobs, args.cluster)
+    scenarios = select(args)  # a ScenarioError (file:line: key: what) stops everything
     if args.list:
         for s in scenarios:
             print(f"{s.path}  [{', '.join(s.tags)}]  {s.name}")
         return 0
-    results = execute(scenarios, args.jobs)
+    results = execute(scenarios, args.jobs, cluster=args.cluster)
     return finish(scenarios, results, args)
 
 
-def execute(scenarios: list[Scenario], jobs: int) -> list[ScenarioResult]:
+def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
+            ) -> list[ScenarioResult]:
+    """Every scenario's result, in the order given: in this process, or on Dask workers when
+    ``cluster`` names a scheduler or ``jobs`` is more than 1."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     console = Console(stderr=True, highlight=False)
-    results: list[ScenarioResult | None] = [None] * len(scenarios)
-    show = console.is_terminal
+
+    def done(result: ScenarioResult) -> None:
+        mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
+        console.print(f"{mark} {result.name} ({result.fidelity}, {result.seconds:.1f} s)")
+
+    if cluster is None and jobs == 1:
+        return _serial(scenarios, console, done)
+    from ibs.scenarios.tasks import run_scenario_text
+    from ibs.simulator import cluster as dask_cluster
+
+    # The worker gets the text, not the path: it may be another machine. The overrides are
+    # already in the Scenario, and are passed again so the text's own values cannot win.
+    calls = [(Path(s.path).read_text(encoding="utf-8"), s.path, s.fidelity, s.seed)
+             for s in scenarios]
+    with dask_cluster.client(cluster, jobs) as c, \
+            dask_cluster.Progress("scenarios", console) as progress:
+        raw = dask_cluster.run_tasks(c, run_scenario_text, calls, label="scenario",
+                                     on_result=lambda i, r: done(ScenarioResult(**r)),
+                                     on_tally=progress, failed=lambda r: not r["passed"])
+    return [ScenarioResult(**r) for r in raw]
+
+
+def _serial(scenarios: list[Scenario], console, done) -> list[ScenarioResult]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    results = []
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=True, disable=not show) as bar:
+                  TimeElapsedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         task = bar.add_task("scenarios", total=len(scenarios))
-
-        def done(i: int, result: ScenarioResult) -> None:
-            results[i] = result
+        for s in scenarios:
+            bar.update(task, description=s.name[:40])
+            results.append(run_scenario(s))
+            done(results[-1])
             bar.advance(task)
-            mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
-            console.print(f"{mark} {result.name} ({result.fidelity}, {result.seconds:.1f} s)")
-
-        if jobs == 1:
-            for i, s in enumerate(scenarios):
-                bar.update(task, description=s.name[:40])
-                done(i, run_scenario(s))
-        else:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-                futures = {pool.submit(run_scenario, s): i for i, s in enumerate(scenarios)}
-                for future in as_completed(futures):
-                    done(futures[future], future.result())
-    return [r for r in results if r is not None]
+    return results
 
 
 def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> int:
-    from rich.console import Console
-    from rich.table import Table
-
     from ibs.reports.scenario_report import write_reports
     from ibs.scenarios.secrets import scenario_secrets
+    from rich.console import Console
+    from rich.table import Table
 
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     paths = write_reports([r.to_json(timings=args.timings) for r in results], args.report,

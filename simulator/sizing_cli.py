@@ -11,10 +11,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from ibs.engine.errors import BadInput
 from ibs.engine.units import format_bytes
+from ibs.simulator.cluster import add_options as add_cluster_options
 from ibs.simulator.inputs import add_shared_inputs
 from ibs.simulator.sizing import DEFAULT_ENV, SizingInputs, SizingReport, plan
 
@@ -22,7 +24,7 @@ FORMATS = ("md", "html", "json", "csv")
 ENVS = ("asdk", "4-16", "4-16-aad")
 
 
-def register(sub) -> None:  # noqa: ANN001
+def register(sub) -> None:
     p = sub.add_parser("sizing", help="size the backup share for a policy: per backup, kept, "
                        "required, peak, headroom, growth over time",
                        description="Size the external share for Infrastructure Backup. Sizes are "
@@ -45,6 +47,22 @@ def register(sub) -> None:  # noqa: ANN001
                    help="also simulate the plan on a hub (the share at --share-capacity-gb, "
                    "else exactly the peak) over the whole horizon; print both answers side by "
                    "side and exit 1 when they disagree (the report goes only to --out)")
+    sweep = p.add_argument_group(
+        "sweep", "--sweep cross-checks every point of a grid (the product of the lists below) "
+        "by simulation and prints one row a point; exit 1 when any point disagrees")
+    sweep.add_argument("--sweep", action="store_true", help="run the grid instead of one plan")
+    sweep.add_argument("--envs", default=",".join(ENVS), metavar="LIST",
+                       help=f"hub kinds (default {','.join(ENVS)})")
+    sweep.add_argument("--frequencies", default="12", metavar="LIST",
+                       help="hours between backups (default 12)")
+    sweep.add_argument("--retentions", default="7", metavar="LIST",
+                       help="days a backup is kept (default 7)")
+    sweep.add_argument("--growths", default="0", metavar="LIST",
+                       help="yearly growth in %% (default 0)")
+    sweep.add_argument("--share-gbs", default="peak", metavar="LIST",
+                       help="share capacities in GB; 'peak' is exactly the planned peak "
+                       "(default peak)")
+    add_cluster_options(sweep, "sweep's points")
     p.add_argument("--format", choices=FORMATS, default="md", help="report format (default md)")
     p.add_argument("--out", metavar="PATH", help="write the report here (md also writes the "
                    "chart beside it as PATH.png); without it the report goes to stdout")
@@ -61,6 +79,8 @@ def _date(text: str) -> dt.date:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.sweep:
+        return run_sweep(args)
     inputs = SizingInputs(
         start=args.start_date or dt.date.today(),
         env=None if args.backup_size_gb is not None else (args.env or DEFAULT_ENV),
@@ -156,3 +176,45 @@ def run_check(inputs: SizingInputs) -> int:
     for line in result.disagreements:
         print(f"DISAGREE: {line}", file=sys.stderr)
     return 1
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from ibs.reports.sizing import sweep as render
+    from ibs.simulator import cluster, sweep
+
+    cluster.check_options(args.jobs, args.cluster)
+    for flag, given in (("--env", args.env), ("--backup-size-gb", args.backup_size_gb),
+                        ("--share-capacity-gb", args.share_capacity_gb), ("--check", args.check)):
+        if given:
+            raise BadInput(f"{flag} does not go with --sweep: the grid's axes are --envs, "
+                           "--frequencies, --retentions, --growths and --share-gbs")
+    if args.format == "html":
+        raise BadInput("--sweep writes md, csv or json, not html")
+    grid = sweep.Grid(sweep.parse_axis("--envs", args.envs, str),
+                      sweep.parse_axis("--frequencies", args.frequencies, int),
+                      sweep.parse_axis("--retentions", args.retentions, int),
+                      sweep.parse_axis("--growths", args.growths, float),
+                      sweep.parse_axis("--share-gbs", args.share_gbs, float))
+    common = {"start": (args.start_date or dt.date.today()).isoformat(), "years": args.years,
+              "days": args.days, "growth_gb_per_day": args.growth_gb_per_day,
+              "share_used_gb": args.share_used_gb,
+              "link_mb_per_second": args.link_mb_per_second}
+    points = grid.points()
+    for point in points:  # every point is checked here, before anything runs
+        sweep.inputs_of(point, {**common, "start": dt.date.fromisoformat(common["start"])})
+    rows = cluster.run_all(sweep.check_point, [(asdict(p), common) for p in points],
+                           jobs=args.jobs, address=args.cluster, label="sweep points",
+                           failed=lambda r: not r["agree"])
+    text = {"json": render.to_json, "csv": render.to_csv}.get(args.format,
+                                                              render.to_markdown)(rows)
+    if args.out:
+        _write(Path(args.out), text.encode())
+        print(f"report: {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    bad = [r for r in rows if not r["agree"]]
+    for r in bad:
+        print(f"DISAGREE: {r['env']}, every {r['frequencyHours']} h kept {r['retentionDays']} d, "
+              f"growth {r['growthPctPerYear']:g} %/y, share {r['shareGb'] or 'peak'} GB: "
+              + "; ".join(r["disagreements"]), file=sys.stderr)
+    return 1 if bad else 0

@@ -1,4 +1,5 @@
-"""``ibs bench engine``, ``ibs bench smb``, ``ibs bench sim`` and ``ibs bench all``: throughput
+"""``ibs bench engine``, ``ibs bench smb``, ``ibs bench sim``, ``ibs bench cluster`` (Dask,
+scenarios/bench/cluster_bench.py) and ``ibs bench all``: throughput
 and memory against plain tools, and the simulator against bare SimPy. ``ibs bench all`` runs
 every kind (and times the stateful fuzzer) into one report; plain ``ibs bench`` means
 ``ibs bench all`` with its defaults.
@@ -60,6 +61,14 @@ def register(sub) -> None:
     k.add_argument("--out", default="bench-report", metavar="DIR",
                    help="report folder (default bench-report/)")
     k.set_defaults(func=run)
+    k = kinds.add_parser("cluster", help="the built-in scenarios on a local Dask cluster vs "
+                         "serially, and Dask's overhead per empty task")
+    k.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="worker processes of the local cluster (default 2)")
+    k.add_argument("--library", metavar="DIR", help="scenario folder (default: the built-in one)")
+    k.add_argument("--out", default="bench-report", metavar="DIR",
+                   help="report folder (default bench-report/)")
+    k.set_defaults(func=run)
     k = kinds.add_parser("all", help="every kind above in one run and one report "
                          "(bench-all.md/.json), plus the stateful fuzzer's programs/s; "
                          "the default KIND")
@@ -88,6 +97,8 @@ def run(args: argparse.Namespace) -> int:
         return _run_all(args, console)
     if args.bench_kind == "rp":
         return _run_rp(args, console)
+    if args.bench_kind == "cluster":
+        return _run_cluster(args, console)
     if args.size_mib < 1:
         console.print("ibs: --size-mib must be at least 1")
         return 2
@@ -173,6 +184,25 @@ def _run_sim(args: argparse.Namespace, console) -> int:
               file=sys.stderr)
         return 1
     return 0
+
+
+def _run_cluster(args: argparse.Namespace, console) -> int:
+    import sys
+
+    from ibs.scenarios.bench.cluster_bench import run_cluster_bench
+    from ibs.scenarios.cli import LIBRARY
+
+    library = Path(args.library) if args.library else LIBRARY
+    if args.workers < 1 or not list(library.glob("*.toml")):
+        print(f"ibs: --workers must be at least 1 and {library} must hold scenarios (*.toml)",
+              file=sys.stderr)
+        return 2
+    console.print(f"ibs bench cluster: {library}, {args.workers} workers")
+    report = run_cluster_bench(library, args.workers, console)
+    report.print(console)
+    md, js = report.write(Path(args.out))
+    console.print(f"report: {md} and {js}")
+    return _failed_exit(report)
 
 
 def _run_all(args: argparse.Namespace, console) -> int:
