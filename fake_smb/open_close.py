@@ -33,7 +33,15 @@ from impacket.nt_errors import (
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import create_checks, delete_pending, durable, eas, fake_files, oplock_wire, sparse
+from ibs.fake_smb import (
+    create_checks,
+    delete_pending,
+    durable,
+    eas,
+    fake_files,
+    oplock_wire,
+    sparse,
+)
 from ibs.fake_smb.access import GRANTED_KEY, granted
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.release import close_open

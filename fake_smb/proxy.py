@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from ibs.fake_smb.proxy_connection import (
     HOST,
@@ -150,7 +150,7 @@ class FaultProxy:
         if alive:
             raise RuntimeError(f"FaultProxy.stop: threads still running: {alive}")
 
-    def __enter__(self) -> FaultProxy:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -293,7 +293,7 @@ class FaultProxy:
             return
         try:
             self.events(ProxyEvent(kind=kind, connection=connection, detail=detail))
-        except Exception:  # a broken hook must not kill a connection thread; say so loudly
+        except Exception:  # noqa: BLE001 - a broken hook must not kill a connection thread; say so loudly
             _log.exception("FaultProxy events hook failed on %s", kind)
 
 

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 Encryption = Literal["desired", "required", "off", "if_required"]
 
@@ -199,6 +199,7 @@ class SambaServer:
             env=self._env(),
             capture_output=True,
             timeout=30,
+            check=False,
         )
         if proc.returncode != 0:
             raise SambaError(f"smbpasswd failed for {user}: {proc.stderr.decode(errors='replace').strip()}")
@@ -295,7 +296,7 @@ class SambaServer:
             self._tmp = None
             self.root = None
 
-    def __enter__(self) -> SambaServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

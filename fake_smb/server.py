@@ -13,6 +13,7 @@ import os
 import threading
 import time
 import uuid
+from typing import Self
 
 from ibs.fake_smb.dialects import check_range, dialect_code
 from ibs.fake_smb.faults import Faults
@@ -166,7 +167,7 @@ class FakeSmbServer:
         self._thread = None
         self._core = None
 
-    def __enter__(self) -> FakeSmbServer:
+    def __enter__(self) -> Self:
         if self._thread is None:
             self.start()
         return self

@@ -40,7 +40,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict, str]:
     try:
         proc = subprocess.run([IBS, "bench", "all", *ARGS, "--out", str(out)],
                               capture_output=True, text=True, timeout=150,
-                              env=dict(os.environ, TMPDIR=str(private)))
+                              env=dict(os.environ, TMPDIR=str(private)), check=False)
         left = sorted(os.listdir(private))
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -82,7 +82,7 @@ def test_plain_bench_means_all() -> None:
 def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     for bad in (["--size-mib", "0"], ["--sim-days", "0"], ["--fuzz-programs", "0"]):
         proc = subprocess.run([IBS, "bench", "all", *bad, "--out", str(tmp_path)],
-                              capture_output=True, text=True, timeout=60)
+                              capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 2, proc.stdout + proc.stderr
     assert not (tmp_path / "bench-all.md").exists()
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ibs.scenarios.cli import LIBRARY
 
 IBS = str(Path(sys.executable).with_name("ibs"))

@@ -51,8 +51,8 @@ def test_the_writer_share_is_the_time_inside_the_engines_backup_writer() -> None
     from ibs.engine.backup_writer import BackupWriter
     from ibs.engine.certs import load_certificate
     from ibs.scenarios.bench.sim_bench import writer_share
-    from ibs.simulator.clock import SIM_EPOCH
     from ibs.simulator.certificates import cert_pair
+    from ibs.simulator.clock import SIM_EPOCH
     from ibs.simulator.memshare import MemoryShare, ShareStorage
     from ibs.simulator.roles import RoleSnapshot
 

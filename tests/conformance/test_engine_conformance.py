@@ -62,7 +62,7 @@ def assert_recovers(rig: Rig) -> None:
     assert names == [record.id], names  # leftovers of the failed job are gone
 
 
-def category_of(alert) -> str:  # noqa: ANN001
+def category_of(alert) -> str:
     return alert.category.value if hasattr(alert.category, "value") else alert.category
 
 
@@ -200,7 +200,7 @@ def test_host_does_not_resolve(fake_server: Server, sources, cert_pair, tmp_path
     assert_recovers(rig)
 
 
-def small_timeouts(settings, password):  # noqa: ANN001, ANN201
+def small_timeouts(settings, password):
     return SmbShare(settings.path, settings.username, password, port=settings.smb_port,
                     connect_timeout=2, request_timeout=2)
 

@@ -14,7 +14,7 @@ from ibs.engine.clock import ManualClock
 from ibs.engine.controller import Controller
 from ibs.engine.store import Store
 
-T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ibs.engine.chunks import HEADER, HEADER_SIZE, ChunkOpener, ChunkSealer, aad, max_record_size, nonce
+from ibs.engine.chunks import (
+    HEADER,
+    HEADER_SIZE,
+    ChunkOpener,
+    ChunkSealer,
+    aad,
+    max_record_size,
+    nonce,
+)
 
 CHUNK = 4096
 

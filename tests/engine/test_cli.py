@@ -20,7 +20,7 @@ def ibs(store: Path, *args: str, stdin: str | None = None, env: dict | None = No
     full_env = {**os.environ, **(env or {})}
     full_env.pop("IBS_STORE", None)
     return subprocess.run([IBS, "--store", str(store), *args],
-                          capture_output=True, text=True, input=stdin, env=full_env, timeout=120)
+                          capture_output=True, text=True, input=stdin, env=full_env, timeout=120, check=False)
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def setup(tmp_path, cert_pair):
 
 
 def test_backup_verify_restore_round_trip(setup):
-    tmp, store, share, cer, pfx, pw = setup
+    tmp, store, _share, _cer, pfx, pw = setup
     r = ibs(store, "backup", "start", "--json")
     assert r.returncode == 0, r.stderr
     backup = json.loads(r.stdout)
@@ -58,7 +58,7 @@ def test_backup_verify_restore_round_trip(setup):
 
 
 def test_config_show_never_shows_the_password(setup):
-    tmp, store, *_ = setup
+    _tmp, store, *_ = setup
     r = ibs(store, "config", "set", "--username", "op", "--password-file", "-", stdin="S3cret-share\n")
     assert r.returncode == 0, r.stderr
     shown = json.loads(ibs(store, "config", "show", "--json").stdout)
@@ -78,7 +78,7 @@ def test_config_show_never_shows_the_password(setup):
     (["backup", "show", "nope"], "not a backup id"),
 ])
 def test_bad_input_exits_2_with_one_line_and_changes_nothing(setup, args, message):
-    tmp, store, *_ = setup
+    _tmp, store, *_ = setup
     before = (store / "settings.json").read_bytes()
     r = ibs(store, *args)
     assert r.returncode == 2
@@ -90,6 +90,7 @@ def test_bad_input_exits_2_with_one_line_and_changes_nothing(setup, args, messag
 def test_bad_certificates_exit_2(setup, bad):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
     from tests.engine.test_certs import self_signed
 
     tmp, store, *_ = setup
@@ -107,9 +108,9 @@ def test_bad_certificates_exit_2(setup, bad):
 
 
 def test_restore_errors(setup, other_cert_pair, cert_pair):
-    tmp, store, share, cer, pfx, pw = setup
+    tmp, store, _share, _cer, pfx, pw = setup
     backup_id = json.loads(ibs(store, "backup", "start", "--json").stdout)["id"]
-    ocer, opfx, opw = other_cert_pair.write(tmp, "other")
+    _ocer, opfx, opw = other_cert_pair.write(tmp, "other")
     restore = ["backup", "restore", backup_id, "--decryption-cert"]
     # A PFX of another certificate: the expected thumbprint is named, nothing is written.
     r = ibs(store, *restore, str(opfx), "--decryption-cert-password-file", str(opw), "--target",
@@ -142,11 +143,11 @@ def test_failed_backup_exits_1_and_raises_an_alert(setup):
 
 
 def test_job_slot_held_elsewhere_exits_3(setup):
-    tmp, store, *_ = setup
+    _tmp, store, *_ = setup
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys; from engine.store import Store, JobSlot; s = JobSlot(Store(sys.argv[1])); "
-         "s.acquire(); print('held', flush=True); sys.stdin.readline()", str(store)],
+         ("import sys; from engine.store import Store, JobSlot; s = JobSlot(Store(sys.argv[1])); "
+         "s.acquire(); print('held', flush=True); sys.stdin.readline()"), str(store)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -159,7 +160,7 @@ def test_job_slot_held_elsewhere_exits_3(setup):
 
 
 def test_prune_dry_run_lists_paths(setup):
-    tmp, store, share, *_ = setup
+    _tmp, store, _share, *_ = setup
     r = ibs(store, "backup", "prune", "--dry-run", "--json")
     assert r.returncode == 0 and json.loads(r.stdout) == {"pathsToDelete": []}
 

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from ibs.engine.entries import MAX_SYMLINK_TARGET
 from ibs.engine.cli import app
-from ibs.engine.entries import Entry, Kind
+from ibs.engine.entries import MAX_SYMLINK_TARGET, Entry, Kind
 from ibs.engine.errors import IntegrityError
 from ibs.engine.source import SourceItem
 

@@ -6,6 +6,7 @@ only used with an explicit per-test connection cache.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,10 +65,8 @@ class Clients:
 
     def close(self) -> None:
         for conn in self._connections:
-            try:
+            with contextlib.suppress(Exception):  # a test may have broken it on purpose
                 conn.disconnect(close=False)
-            except Exception:
-                pass
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def test_bad_input_exits_2_with_one_line(share, tmp_path, extra, message):
     pw = tmp_path / "pw"
     pw.write_text("x\n")
     args = [*RUN, "--port", "0", "--share", str(share), "--user", "u", "--password-file", str(pw), *extra]
-    result = subprocess.run(args, capture_output=True, text=True, timeout=20)
+    result = subprocess.run(args, capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
@@ -91,7 +91,7 @@ def test_empty_password_file(share, tmp_path):
     pw = tmp_path / "pw"
     pw.write_text("")
     result = subprocess.run([*RUN, "--port", "0", "--share", str(share), "--user", "u", "--password-file", str(pw)],
-                            capture_output=True, text=True, timeout=20)
+                            capture_output=True, text=True, timeout=20, check=False)
     assert result.returncode == 2 and "empty" in result.stderr and len(result.stderr.splitlines()) == 1
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from smbprotocol.connection import Ciphers
 from smbprotocol.exceptions import AccessDenied, SMBException
@@ -74,7 +73,7 @@ def test_desired_lets_a_client_encrypt(server):
 
 def test_off_does_not_offer_encryption(server, clients):
     server.encryption = "off"
-    session, conn, relay = _write_through_relay(server, require_encryption=False)
+    _session, conn, relay = _write_through_relay(server, require_encryption=False)
     assert conn.supports_encryption is False
     assert not transforms(relay.to_server) and not transforms(relay.to_client)
     with pytest.raises(SMBException, match="encryption"):

@@ -25,7 +25,7 @@ def test_mkdir_listdir_stat(smb, share):
     (share / "a" / "f.txt").write_bytes(b"12345")
     assert sorted(smb.listdir(smb.path("a"))) == ["b", "f.txt"]
     assert smb.stat(smb.path("a/f.txt")).st_size == 5
-    assert smb.path  # noqa
+    assert smb.path
     import stat
 
     assert stat.S_ISDIR(smb.stat(smb.path("a/b")).st_mode)
@@ -171,9 +171,8 @@ def test_quota_limits_writes_and_free_space(server, smb, share):
     with smb.open_file(smb.path("a.bin"), "wb") as fh:
         fh.write(b"x" * MiB)
     assert smb.stat_volume(smb.path()).caller_available_size == MiB
-    with pytest.raises(DiskFull):  # STATUS_DISK_FULL
-        with smb.open_file(smb.path("b.bin"), "wb") as fh:
-            fh.write(b"y" * (MiB + 1))
+    with pytest.raises(DiskFull), smb.open_file(smb.path("b.bin"), "wb") as fh:  # DISK_FULL
+        fh.write(b"y" * (MiB + 1))
     server.quota_bytes = None
     with smb.open_file(smb.path("b.bin"), "wb") as fh:
         fh.write(b"y" * (MiB + 1))

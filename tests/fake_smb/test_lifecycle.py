@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-
 from smbprotocol.open import CreateDisposition
 
 from ibs.fake_smb import FakeSmbServer

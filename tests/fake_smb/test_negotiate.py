@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from smbprotocol.connection import Ciphers
+from smbprotocol.exceptions import NotSupported
 
 from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import DIALECT_CODES
@@ -32,7 +33,7 @@ def test_large_io_sizes_are_advertised(clients):
 @pytest.mark.parametrize("dialect", ["3.0", "3.0.2", "3.1.1"])
 def test_client_asking_only_for_3x_fails_against_a_2x_server(server, clients, dialect):
     server.max_dialect = "2.1"
-    with pytest.raises(Exception):
+    with pytest.raises(NotSupported):  # STATUS_NOT_SUPPORTED, as Samba answers
         clients.connect(dialect=dialect)
 
 
@@ -45,7 +46,7 @@ def test_max_dialect_caps_a_client_offering_everything(server, clients):
 
 def test_min_dialect_refuses_an_older_client(server, clients):
     server.min_dialect = "3.0"
-    with pytest.raises(Exception):
+    with pytest.raises(NotSupported):  # STATUS_NOT_SUPPORTED, as Samba answers
         clients.connect(dialect="2.1")
     assert clients.login(dialect="3.0").connection.dialect == DIALECT_CODES["3.0"]
 

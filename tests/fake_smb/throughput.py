@@ -13,7 +13,14 @@ import time
 import uuid
 
 from smbprotocol.connection import Ciphers, Connection, Dialects
-from smbprotocol.open import CreateDisposition, CreateOptions, FilePipePrinterAccessMask, ImpersonationLevel, Open, ShareAccess
+from smbprotocol.open import (
+    CreateDisposition,
+    CreateOptions,
+    FilePipePrinterAccessMask,
+    ImpersonationLevel,
+    Open,
+    ShareAccess,
+)
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 

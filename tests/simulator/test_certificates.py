@@ -98,14 +98,14 @@ def test_the_pfx_opens_what_its_certificate_encrypts_and_nothing_else() -> None:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_openssl_reads_the_pfx(tmp_path: Path) -> None:
-    cer, pfx, password = cert_pair("5")
+    _cer, pfx, password = cert_pair("5")
     (tmp_path / "sim.pfx").write_bytes(pfx)
     proc = subprocess.run(["openssl", "pkcs12", "-in", str(tmp_path / "sim.pfx"), "-nodes",
-                           "-passin", f"pass:{password}"], capture_output=True, timeout=30)
+                           "-passin", f"pass:{password}"], capture_output=True, timeout=30, check=False)
     assert proc.returncode == 0, proc.stderr
     assert b"BEGIN PRIVATE KEY" in proc.stdout and b"BEGIN CERTIFICATE" in proc.stdout
     wrong = subprocess.run(["openssl", "pkcs12", "-in", str(tmp_path / "sim.pfx"), "-nodes",
-                            "-passin", "pass:wrong"], capture_output=True, timeout=30)
+                            "-passin", "pass:wrong"], capture_output=True, timeout=30, check=False)
     assert wrong.returncode != 0
 
 

@@ -170,7 +170,7 @@ def test_certificate_rotation_and_recovery_with_each_pfx(make_hub):
 def test_single_role_recovery_restores_the_state_captured_at_backup_time(make_hub):
     hub = make_hub(4)
     hub.run(2.02)
-    first = [r for r in hub.ctl.backups() if r.status == "Succeeded"][0]
+    first = next(r for r in hub.ctl.backups() if r.status == "Succeeded")
     result = recover(hub, first.id, *hub.certs["initial"][1:], role="KeyVault")
     assert result.outcome == "passed" and result.roles == {"KeyVault": "equal"}
     # The roles changed since: a restore of the first backup is not today's state.

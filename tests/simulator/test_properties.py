@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,7 +42,7 @@ def test_one_job_at_a_time_and_the_sizing_figures_hold(profile, policy, seed, on
             hub.env.process(later())
         hub.run(days)
         spans = intervals(hub)
-        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:]))
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
         if not on_demand_hours:
             plan = sizing.plan(sizing.SizingInputs(
                 start=dt.date(2026, 1, 1), env=None, backup_size_gb=profile.backup_bytes / GB,

@@ -25,16 +25,16 @@ SITUATIONS = {
     "share full before the backup": ('at = "1h"\ndo = "fill_share"\nfree_gb = 1',
                                      "the share has "),
     "port 445 rejected": ('at = "1h"\ndo = "block_port_445"\naction = "reject"',
-                          f"{UNC}: cannot connect (Connection refused) while connecting to "
-                          "port 445"),
+                          (f"{UNC}: cannot connect (Connection refused) while connecting to "
+                          "port 445")),
     "port 445 dropped": ('at = "1h"\ndo = "block_port_445"\naction = "drop"',
                          f"{UNC}: server did not answer within 2 s while connecting to port 445"),
     "logon failure": ('at = "1h"\ndo = "server_password"\npassword = "Rotated-Pa55w0rd"',
                       f"{UNC}: logon failure"),
     "share missing": (
         'at = "1h"\ndo = "operator_path"\npath = \'\\\\backupshare.contoso.local\\nosuch\\stamp1\'',
-        r"\\backupshare.contoso.local\nosuch\stamp1: share nosuch does not exist on "
-        "backupshare.contoso.local"),
+        (r"\\backupshare.contoso.local\nosuch\stamp1: share nosuch does not exist on "
+        "backupshare.contoso.local")),
     "folder missing": (
         'at = "1h"\ndo = "operator_path"\npath = \'\\\\backupshare.contoso.local\\backup\\nosuch\'',
         r"\\backupshare.contoso.local\backup\nosuch: folder does not exist"),

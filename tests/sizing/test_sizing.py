@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -168,7 +169,7 @@ def test_series_growth_compounds_per_year() -> None:
     series = sz.occupancy_series(GB, 12, 7, 100, 2, START)
     assert sz.backup_size_on_day(GB, 100, 365) == 2 * GB
     assert sz.backup_size_on_day(GB, 100, 730) == 4 * GB
-    assert all(a.bytes <= b.bytes for a, b in zip(series, series[1:]))
+    assert all(a.bytes <= b.bytes for a, b in itertools.pairwise(series))
     assert series[-1].date == START + dt.timedelta(days=729)
 
 
