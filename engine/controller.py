@@ -482,4 +482,4 @@ class Controller:
             for name in roles:
                 reader.role(name)
             reader.unlock(key)
-            return restore_roles(reader, roles, target, on_bytes)
+            return restore_roles(reader, roles, target, on_bytes, threads=self.threads)
