@@ -132,6 +132,20 @@ class SmbLink:
         self._lock = threading.RLock()  # smbprotocol objects are shared; one caller at a time
         self._dog = _Watchdog(self._kill_socket)
 
+    def live_session(self) -> Session:
+        """The authenticated session; ``ConnectivityError`` once the link is closed or lost."""
+        if self.session is None:
+            why = self.dead or "not connected"
+            raise ConnectivityError(f"{self.where}: no SMB session ({why}); reconnect the share")
+        return self.session
+
+    def live_tree(self) -> TreeConnect:
+        """The connected tree; ``ConnectivityError`` once the link is closed or lost."""
+        if self.tree is None:
+            why = self.dead or "not connected"
+            raise ConnectivityError(f"{self.where}: no tree connection ({why}); reconnect the share")
+        return self.tree
+
     # -- bounding -----------------------------------------------------------------------------
 
     def _kill_socket(self) -> None:
