@@ -181,7 +181,7 @@ class SmbShare(Share):
 
     @staticmethod
     def _status(exc: ShareError) -> int | None:
-        return getattr(exc, "smb_status", None)
+        return exc.smb_status
 
     # -- Share operations ---------------------------------------------------------------------
 

@@ -187,7 +187,7 @@ class SmbLink:
                         f"{self.where}: server did not answer within {shown:.3g} s while {what}"
                     ) from None
                 err = translate(exc, what, self.where)
-                err.smb_status = status_of(exc)  # type: ignore[attr-defined]
+                err.smb_status = status_of(exc)
                 if isinstance(err, ConnectivityError):
                     self.dead = "connection lost"
                     self._teardown()
@@ -255,13 +255,13 @@ class SmbLink:
                 with self.call(f"connecting to share {self.unc.share}"):
                     tree.connect()
             except PathFaultError as exc:
-                if getattr(exc, "smb_status", None) != _BAD_NETWORK_NAME:
+                if exc.smb_status != _BAD_NETWORK_NAME:
                     raise
                 # Name the share and the server: "share does not exist while connecting to share
                 # X" says it twice and leaves out where it was looked for.
                 err = PathFaultError(
                     f"{self.where}: share {self.unc.share} does not exist on {self.unc.host}")
-                err.smb_status = _BAD_NETWORK_NAME  # type: ignore[attr-defined]
+                err.smb_status = _BAD_NETWORK_NAME
                 raise err from None
             self.tree = tree
             self.encrypted = bool(session.encrypt_data or tree.encrypt_data)
