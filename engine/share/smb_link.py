@@ -15,8 +15,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
@@ -199,7 +200,9 @@ class SmbLink:
 
     def _resolve(self) -> str:
         """Resolve the host within connect_timeout: getaddrinfo itself has no timeout."""
-        result: list[object] = []
+        # (family, type, proto, canonical name, socket address) per address, or why none
+        result: list[Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str,
+                                    tuple[Any, ...]]] | OSError] = []
 
         def lookup() -> None:
             try:
@@ -214,9 +217,13 @@ class SmbLink:
             raise ConnectivityError(
                 f"{self.where}: host name lookup took longer than {self.target.connect_timeout:g} s"
             )
-        if isinstance(result[0], OSError):
+        found = result[0]
+        if isinstance(found, OSError):
             raise ConnectivityError(f"{self.where}: host name {self.unc.host} does not resolve")
-        return result[0][0][4][0]  # type: ignore[index]
+        address = found[0][4][0]  # the first socket address's host
+        if not isinstance(address, str):  # not an IP socket address: nothing SMB can dial
+            raise ConnectivityError(f"{self.where}: host name {self.unc.host} has no IP address")
+        return address
 
     def connect(self) -> None:
         started = time.monotonic()
