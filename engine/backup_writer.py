@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 
 from ibs.engine import chunks, keys, layout
@@ -125,7 +125,7 @@ class BackupWriter:
             self.share.rename(self.partial, self.final)
 
     def _write_role(self, name: str, source: RoleSource, data_key: bytes,
-                    outcome: RoleOutcome) -> Iterator[Progress]:
+                    outcome: RoleOutcome) -> Generator[Progress, None, RoleRecord]:
         sealer = chunks.ChunkSealer(keys.derive(data_key, self.backup_id, f"role/{name}"),
                                     self.backup_id, name)
         digest = hashlib.sha256()

@@ -103,7 +103,7 @@ class Controller:
         self.history = History(store)
         self.slot = JobSlot(store)
         self.creation_times = retention.CreationTimes()
-        self._settings_seen: tuple[int | None, Settings | None] = (None, None)
+        self._settings_seen: tuple[int | None, Settings] | None = None
         # A private store's revisions say when a file changed: until then what was read from
         # it stands (a simulated year asks for the next slot thousands of times).
         self._slot_seen: tuple[int | None, dt.datetime | None] = (None, None)
@@ -115,8 +115,9 @@ class Controller:
     @property
     def settings(self) -> Settings:
         revision = self.store.revision("settings.json")
-        if revision is not None and self._settings_seen[0] == revision:
-            return self._settings_seen[1]  # Settings are frozen: safe to share
+        seen = self._settings_seen
+        if revision is not None and seen is not None and seen[0] == revision:
+            return seen[1]  # Settings are frozen: safe to share
         settings = self._read_settings()
         if revision is not None:
             self._settings_seen = (revision, settings)

@@ -8,7 +8,7 @@ nothing of files or sockets, and any input either parses or raises ``IntegrityEr
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -92,7 +92,8 @@ class Chunker:
             self.total += n
             view = view[n:]
 
-    def fill_from(self, readinto: Callable[[memoryview], int], size: int) -> Iterator[Chunk]:
+    def fill_from(self, readinto: Callable[[memoryview], int | None],
+                  size: int) -> Generator[Chunk, None, int]:
         """Copy ``size`` bytes from a reader straight into chunk buffers (no intermediate copy).
 
         Returns (through ``StopIteration.value``) how many bytes the reader really had; the rest

@@ -52,6 +52,10 @@ class IntegrityError(IbsError):
 class ShareError(IbsError):
     """The share refused or failed an operation; ``category`` says which alert it raises."""
 
+    # The NTSTATUS behind it when an SMB server answered with one (callers tell "no such
+    # share" from other path faults by it); None for local shares and transport failures.
+    smb_status: int | None = None
+
     def __init__(self, category: AlertCategory, message: str) -> None:
         super().__init__(message)
         self.category = AlertCategory(category)

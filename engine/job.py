@@ -156,28 +156,30 @@ class Job:
                 f"the share has {_size(shown(free))} free; this backup needs about "
                 f"{_size(shown(needed))}")
 
-    def _stamp_end(self) -> None:
-        """The job has ended, well or not: its end time, and the slots that passed meanwhile."""
+    def _stamp_end(self) -> str:
+        """The job has ended, well or not: its end time (returned), and the slots that passed
+        meanwhile."""
         record = self.record
         now = self.ctl.clock.now()
-        record.completedDateTime = format_time(now)
+        ended = record.completedDateTime = format_time(now)
         if self._started is not None:
             record.timeTakenToCreate = iso_duration((now - self._started).total_seconds())
         record.progress = None
         self.skipped = self.ctl.skip_slots_passed(record)
+        return ended
 
     def _finish(self, status: Status) -> None:
         ctl, record = self.ctl, self.record
         record.move_to(status)
-        self._stamp_end()
+        ended = self._stamp_end()
         record.isCloudRecoveryReady = status is Status.SUCCEEDED
         ctl.history.save(record)
         book = ctl.alert_book()
         if status is Status.SUCCEEDED:
-            book.clear_all(record.completedDateTime)
+            book.clear_all(ended)
         else:
-            book.raise_alert(AlertCategory.GENERAL_FAULT, _partial_message(record),
-                             record.completedDateTime, record.id)
+            book.raise_alert(AlertCategory.GENERAL_FAULT, _partial_message(record), ended,
+                             record.id)
         ctl.save_alerts(book)
 
     def _finish_failed(self, category: AlertCategory, message: str) -> None:
@@ -188,10 +190,10 @@ class Job:
             record.move_to(Status.RUNNING)
         record.move_to(Status.FAILED)
         record.error = {"category": category.value, "message": message}
-        self._stamp_end()
+        ended = self._stamp_end()
         ctl.history.save(record)
         book = ctl.alert_book()
-        book.raise_alert(category, message, record.completedDateTime, record.id)
+        book.raise_alert(category, message, ended, record.id)
         ctl.save_alerts(book)
 
 

@@ -17,9 +17,12 @@ import re
 import uuid
 from dataclasses import dataclass, field, fields
 from json.encoder import encode_basestring_ascii as _json_str
+from typing import TypeVar
 
 from ibs.engine.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from ibs.engine.errors import IntegrityError
+
+V = TypeVar("V")
 
 FORMAT_VERSION = 1
 ROLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
@@ -190,7 +193,8 @@ def parse_time(s: str) -> dt.datetime:
     try:
         if m is None:
             raise ValueError
-        return dt.datetime(*map(int, m.groups()), tzinfo=dt.UTC)
+        year, month, day, hour, minute, second, micro = map(int, m.groups())
+        return dt.datetime(year, month, day, hour, minute, second, micro, tzinfo=dt.UTC)
     except ValueError:
         raise IntegrityError(f"manifest time {s!r} is malformed") from None
 
@@ -209,11 +213,11 @@ class ParsedManifest:
         return self.manifest
 
 
-def _need(obj: dict[str, object], key: str, kind: type) -> object:
+def _need(obj: dict[str, object], key: str, kind: type[V]) -> V:
     value = obj.get(key)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise IntegrityError(f"manifest field {key!r} is missing or not a {kind.__name__}")
-    if kind is int and not 0 <= value <= MAX_FIGURE:  # type: ignore[operator]
+    if isinstance(value, int) and kind is int and not 0 <= value <= MAX_FIGURE:
         raise IntegrityError(f"manifest field {key!r} is out of range")
     return value
 
@@ -325,12 +329,12 @@ def _role_checked(raw: dict[str, object]) -> RoleRecord:
     try:
         return RoleRecord(
             name=str(_need(raw, "name", str)), file=str(_need(raw, "file", str)),
-            plaintextBytes=int(_need(raw, "plaintextBytes", int)),  # type: ignore[arg-type]
-            storedBytes=int(_need(raw, "storedBytes", int)),  # type: ignore[arg-type]
-            chunks=int(_need(raw, "chunks", int)),  # type: ignore[arg-type]
+            plaintextBytes=int(_need(raw, "plaintextBytes", int)),
+            storedBytes=int(_need(raw, "storedBytes", int)),
+            chunks=int(_need(raw, "chunks", int)),
             sha256=str(_need(raw, "sha256", str)),
-            entries=int(_need(raw, "entries", int)),  # type: ignore[arg-type]
-            fileBytes=int(_need(raw, "fileBytes", int)),  # type: ignore[arg-type]
+            entries=int(_need(raw, "entries", int)),
+            fileBytes=int(_need(raw, "fileBytes", int)),
         )
     except TypeError:
         raise IntegrityError("manifest role entry has unknown fields") from None

@@ -12,9 +12,11 @@ not grow with the data size.
 from __future__ import annotations
 
 import contextlib
+import enum
+import functools
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -108,7 +110,11 @@ class _Failed:
         self.exc = exc
 
 
-_DONE = object()
+class _End(enum.Enum):
+    DONE = enum.auto()  # an enum member, so ``is`` narrows a queue item's type
+
+
+_DONE = _End.DONE
 
 
 class HasBuffer(Protocol):
@@ -117,6 +123,7 @@ class HasBuffer(Protocol):
 
 T = TypeVar("T", bound=HasBuffer)
 U = TypeVar("U")
+Q = TypeVar("Q")
 Release = Callable[[], None]
 
 
@@ -126,7 +133,8 @@ def _noop() -> None:
 
 def staged(produce: Callable[[Callable[[], bytearray]], Iterator[T]],
            transform: Callable[[T, bytearray], U], in_size: int, out_size: int,
-           threads: bool, depth: int = 1, name: str = "stage") -> Iterator[tuple[T, U, Release]]:
+           threads: bool, depth: int = 1,
+           name: str = "stage") -> Generator[tuple[T, U, Release], None, None]:
     """Yield ``(item, transform(item, out), release)`` in order.
 
     ``produce(acquire)`` yields items that each hold a buffer from ``acquire`` in ``.buffer``;
@@ -139,22 +147,25 @@ def staged(produce: Callable[[Callable[[], bytearray]], Iterator[T]],
         yield from _threaded(produce, transform, in_size, out_size, depth, name)
 
 
-def _inline(produce, transform, in_size: int, out_size: int):
+def _inline(produce: Callable[[Callable[[], bytearray]], Iterator[T]],
+            transform: Callable[[T, bytearray], U], in_size: int,
+            out_size: int) -> Iterator[tuple[T, U, Release]]:
     a = bytearray(in_size)
     b = bytearray(out_size)
     for item in produce(lambda: a):
         yield item, transform(item, b), _noop
 
 
-def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
-              name: str):
+def _threaded(produce: Callable[[Callable[[], bytearray]], Iterator[T]],
+              transform: Callable[[T, bytearray], U], in_size: int, out_size: int, depth: int,
+              name: str) -> Iterator[tuple[T, U, Release]]:
     stop = threading.Event()
     in_pool = BufferPool(in_size, depth + 2, stop)
     out_pool = BufferPool(out_size, depth + 2, stop)
-    to_transform: queue.Queue[object] = queue.Queue(maxsize=depth)
-    to_caller: queue.Queue[object] = queue.Queue(maxsize=depth)
+    to_transform: queue.Queue[T | _Failed | _End] = queue.Queue(maxsize=depth)
+    to_caller: queue.Queue[tuple[T, U, bytearray] | _Failed | _End] = queue.Queue(maxsize=depth)
 
-    def put(q: queue.Queue[object], item: object) -> None:
+    def put(q: queue.Queue[Q], item: Q) -> None:
         while True:
             try:
                 q.put(item, timeout=_POLL)
@@ -163,7 +174,7 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
                 if stop.is_set():
                     raise Cancelled() from None
 
-    def get(q: queue.Queue[object]) -> object:
+    def get(q: queue.Queue[Q]) -> Q:
         while True:
             try:
                 return q.get(timeout=_POLL)
@@ -171,9 +182,9 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
                 if stop.is_set():
                     raise Cancelled() from None
 
-    def fail(q: queue.Queue[object], exc: BaseException) -> None:
+    def fail(q: queue.Queue[Q], failed: Q) -> None:
         try:
-            put(q, _Failed(exc))
+            put(q, failed)
         except Cancelled:
             pass
 
@@ -185,7 +196,7 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
         except Cancelled:
             pass
         except BaseException as exc:  # noqa: BLE001 - handed on, in order, to the caller
-            fail(to_transform, exc)
+            fail(to_transform, _Failed(exc))
 
     def transform_stage() -> None:
         try:
@@ -201,12 +212,12 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
                     out_pool.put(out)
                     raise
                 finally:
-                    in_pool.put(item.buffer)  # type: ignore[attr-defined]
+                    in_pool.put(item.buffer)
                 put(to_caller, (item, result, out))
         except Cancelled:
             pass
         except BaseException as exc:  # noqa: BLE001 - the caller re-raises it
-            fail(to_caller, exc)
+            fail(to_caller, _Failed(exc))
 
     workers = [threading.Thread(target=read_stage, name=f"ibs-{name}-produce", daemon=True),
                threading.Thread(target=transform_stage, name=f"ibs-{name}-transform", daemon=True)]
@@ -219,8 +230,8 @@ def _threaded(produce, transform, in_size: int, out_size: int, depth: int,
                 return
             if isinstance(got, _Failed):
                 raise got.exc
-            item, result, out = got  # type: ignore[misc]
-            yield item, result, (lambda out=out: out_pool.put(out))
+            item, result, out = got
+            yield item, result, functools.partial(out_pool.put, out)
     finally:
         stop.set()
         for w in workers:

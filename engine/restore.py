@@ -240,7 +240,8 @@ def _target_error(exc: OSError, staged: list[tuple[str, str]], target: str) -> R
     if exc.errno in _TARGET_FAULTS:
         cause, code = _TARGET_FAULTS[exc.errno], BadInput.exit_code
     else:
-        cause = _WRITE_FAULTS.get(exc.errno, (exc.strerror or str(exc)).lower())
+        fault = _WRITE_FAULTS.get(exc.errno) if exc.errno is not None else None
+        cause = fault if fault is not None else (exc.strerror or str(exc)).lower()
         code = IbsError.exit_code
     return RestoreTargetError(f"restore failed, nothing was restored: cannot write {path}: {cause}",
                               code)

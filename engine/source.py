@@ -13,20 +13,33 @@ unaffected).
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from ibs.engine.entries import Entry, Kind
+
+
+class FileReader(Protocol):
+    """An open file as the backup reads it: straight into its buffers, then closed."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None, /) -> bool | None: ...
 
 
 @dataclass(frozen=True, slots=True)
 class SourceItem:
     entry: Entry
-    open: Callable[[], BinaryIO] | None = None  # files
+    open: Callable[[], FileReader] | None = None  # files
     target: bytes | None = None  # symlinks
 
 
@@ -209,7 +222,7 @@ class DirectorySource:
                                 st.st_size), open=f.__enter__)
 
 
-def _open_regular(path: str) -> tuple[BinaryIO, os.stat_result]:
+def _open_regular(path: str) -> tuple[io.FileIO, os.stat_result]:
     """The open file and its fstat. It stays non-blocking: O_NONBLOCK only matters to the open
     (of a FIFO swapped in after the listing), reads of a regular file ignore it, and clearing
     it would cost two more system calls per file."""

@@ -32,7 +32,10 @@ from ibs.engine.errors import BadInput, IbsError, JobSlotTaken
 
 ENV_STORE = "IBS_STORE"
 _PASSWORD_AAD = b"IBS1 share password"
-T = typing.TypeVar("T")
+if typing.TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = typing.TypeVar("T", bound="DataclassInstance")  # a store file holds one dataclass record
 
 # What to do about a damaged file, by the file's name (or its folder's).
 _REMEDIES = {
@@ -267,7 +270,7 @@ def record_from_json(cls: type[T], raw: Any, path: str,
     if not isinstance(raw, dict):
         raise StoreFileDamaged(path, f"a JSON object is expected, not {_json_kind(raw)}")
     hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(raw) - set(fields))
     if unknown:
         raise StoreFileDamaged(path, f"unknown field {unknown[0]!r}")

@@ -12,6 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from importlib.metadata import EntryPoint, entry_points
+from typing import NoReturn
 
 from ibs.engine.cli import commands
 from ibs.engine.errors import IbsError
@@ -20,7 +21,7 @@ PLUGIN_GROUP = "ibs.commands"
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse's default prints usage; one line is enough
+    def error(self, message: str) -> NoReturn:  # argparse's default prints usage; one line is enough
         self.exit(2, f"ibs: {message} (see '{self.prog} --help')\n")
 
 

@@ -224,8 +224,8 @@ def cmd_config_show(args: argparse.Namespace) -> int:
     for key, value in info.items():
         if key == "password":
             continue
-        if key == "sources":
-            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"  # type: ignore[union-attr]
+        if key == "sources" and isinstance(value, dict):
+            value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
         t.add_row(key, "-" if value is None else str(value))
     out.print(t)
     return 0

@@ -58,7 +58,11 @@ def _start_scheduler(store: Store, stopping: threading.Event) -> threading.Threa
 
     clock = SystemClock()
     ctl = Controller(store, clock)
-    threading.Thread(target=lambda: (stopping.wait(), clock.interrupt()), daemon=True).start()
+    def interrupt_on_stop() -> None:  # wakes the scheduler's sleep as soon as serving stops
+        stopping.wait()
+        clock.interrupt()
+
+    threading.Thread(target=interrupt_on_stop, daemon=True).start()
     thread = threading.Thread(target=serve, args=(ctl, stopping.is_set, _say),
                               name="rp-scheduler", daemon=True)
     thread.start()

@@ -73,7 +73,7 @@ class Operation:
 
 class Operations:
     def __init__(self, store: Store, clock: Clock, on_crash: Callable[[Exception], Outcome],
-                 settle: Callable[[Operation], Outcome] | None = None) -> None:
+                 settle: Callable[[Operation], Outcome | None] | None = None) -> None:
         self._store = store
         self._clock = clock
         self._on_crash = on_crash

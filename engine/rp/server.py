@@ -28,10 +28,10 @@ MAX_HEAD = 64 * 1024  # bytes of request line and headers
 def _timed(base: type) -> type:
     """uvicorn's HTTP protocol ``base`` with a deadline for each request head."""
 
-    class Timed(base):  # type: ignore[misc, valid-type]
+    class Timed(base):
         head_timeout = HEAD_TIMEOUT
 
-        def connection_made(self, transport) -> None:  # type: ignore[override]
+        def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._arm()
 

@@ -6,7 +6,7 @@ import errno
 import io
 import os
 import shutil
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ibs.engine.errors import (
     AuthenticationError,
@@ -16,6 +16,9 @@ from ibs.engine.errors import (
     ShareError,
 )
 from ibs.engine.share.base import Share, ShareStat, validate_relpath
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 def _translate(exc: OSError, what: str) -> ShareError:
@@ -78,7 +81,7 @@ class _DurableWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data: ReadableBuffer) -> int:
         view = memoryview(data)
         total = 0
         try:

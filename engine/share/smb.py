@@ -117,7 +117,7 @@ class SmbShare(Share):
         short = credit_shortfall(conn, nbytes)
         if short:
             with self.link.call("requesting credits"):
-                conn.echo(sid=self.link.session.session_id, timeout=int(self.target.request_timeout) + 1,
+                conn.echo(sid=self.link.live_session().session_id, timeout=int(self.target.request_timeout) + 1,
                           credit_request=short + 1)
 
     # -- helpers ------------------------------------------------------------------------------
@@ -131,7 +131,7 @@ class SmbShare(Share):
 
     def _open(self, path: str, what: str, access: int, disposition: int, options: int = 0,
               share: int = _SHARE_ALL) -> Open:
-        handle = Open(self.link.tree, self._smb_path(path))
+        handle = Open(self.link.live_tree(), self._smb_path(path))
         with self.link.call(what):
             handle.create(ImpersonationLevel.Impersonation, access, FileAttributes.FILE_ATTRIBUTE_NORMAL,
                           share, disposition, options)
@@ -158,7 +158,7 @@ class SmbShare(Share):
         req["file_info_class"] = info.INFO_CLASS
         req["file_id"] = handle.file_id
         req["output_buffer_length"] = len(info)
-        tree = self.link.tree
+        tree = self.link.live_tree()
         with self.link.call(what):
             request = tree.session.connection.send(req, sid=tree.session.session_id,
                                                    tid=tree.tree_connect_id)
@@ -173,7 +173,7 @@ class SmbShare(Share):
         req["file_info_class"] = info.INFO_CLASS
         req["file_id"] = handle.file_id
         req["buffer"] = info
-        tree = self.link.tree
+        tree = self.link.live_tree()
         with self.link.call(what):
             request = tree.session.connection.send(req, sid=tree.session.session_id,
                                                    tid=tree.tree_connect_id)
@@ -181,7 +181,7 @@ class SmbShare(Share):
 
     @staticmethod
     def _status(exc: ShareError) -> int | None:
-        return getattr(exc, "smb_status", None)
+        return exc.smb_status
 
     # -- Share operations ---------------------------------------------------------------------
 

@@ -23,6 +23,8 @@ _SEND_AT = 64 * 1024  # what is held back at most, below a full request
 _WINDOW = 2  # write requests in flight at once ([MS-SMB2] 3.2.4.1.5: credits permitting)
 
 if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer, WriteableBuffer
+
     from ibs.engine.share.smb_link import SmbLink
 
 
@@ -70,7 +72,7 @@ class SmbReader(_SmbFile):
         self._offset = base[whence] + offset
         return self._offset
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self._handle is None:
             raise ValueError("I/O operation on closed file")
         view = memoryview(buffer).cast("B")
@@ -89,7 +91,7 @@ class SmbReader(_SmbFile):
 
     def _read(self, want: int) -> bytes:
         try:
-            return self._handle.read(self._offset, want)  # type: ignore[union-attr]
+            return self._handle.read(self._offset, want)
         except EndOfFile:
             # Reading at or past the end is STATUS_END_OF_FILE, not an empty answer ([MS-SMB2] 3.3.5.12).
             return b""
@@ -125,15 +127,16 @@ class SmbWriter(_SmbFile):
 
     _failed = False
 
-    def __init__(self, *args, **kw) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kw)
+    def __init__(self, link: SmbLink, handle: Open, label: str, chunk: int,
+                 ensure_credits: Callable[[int], None]) -> None:
+        super().__init__(link, handle, label, chunk, ensure_credits)
         self._pending = bytearray()
         self._inflight: collections.deque = collections.deque()
 
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data: ReadableBuffer) -> int:
         if self._handle is None:
             raise ValueError("I/O operation on closed file")
         view = memoryview(data).cast("B")

@@ -15,8 +15,9 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from smbprotocol.connection import Connection, Dialects
 from smbprotocol.session import Session
@@ -132,6 +133,20 @@ class SmbLink:
         self._lock = threading.RLock()  # smbprotocol objects are shared; one caller at a time
         self._dog = _Watchdog(self._kill_socket)
 
+    def live_session(self) -> Session:
+        """The authenticated session; ``ConnectivityError`` once the link is closed or lost."""
+        if self.session is None:
+            why = self.dead or "not connected"
+            raise ConnectivityError(f"{self.where}: no SMB session ({why}); reconnect the share")
+        return self.session
+
+    def live_tree(self) -> TreeConnect:
+        """The connected tree; ``ConnectivityError`` once the link is closed or lost."""
+        if self.tree is None:
+            why = self.dead or "not connected"
+            raise ConnectivityError(f"{self.where}: no tree connection ({why}); reconnect the share")
+        return self.tree
+
     # -- bounding -----------------------------------------------------------------------------
 
     def _kill_socket(self) -> None:
@@ -173,7 +188,7 @@ class SmbLink:
                         f"{self.where}: server did not answer within {shown:.3g} s while {what}"
                     ) from None
                 err = translate(exc, what, self.where)
-                err.smb_status = status_of(exc)  # type: ignore[attr-defined]
+                err.smb_status = status_of(exc)
                 if isinstance(err, ConnectivityError):
                     self.dead = "connection lost"
                     self._teardown()
@@ -185,7 +200,9 @@ class SmbLink:
 
     def _resolve(self) -> str:
         """Resolve the host within connect_timeout: getaddrinfo itself has no timeout."""
-        result: list[object] = []
+        # (family, type, proto, canonical name, socket address) per address, or why none
+        result: list[Sequence[tuple[socket.AddressFamily, socket.SocketKind, int, str,
+                                    tuple[Any, ...]]] | OSError] = []
 
         def lookup() -> None:
             try:
@@ -200,9 +217,13 @@ class SmbLink:
             raise ConnectivityError(
                 f"{self.where}: host name lookup took longer than {self.target.connect_timeout:g} s"
             )
-        if isinstance(result[0], OSError):
+        found = result[0]
+        if isinstance(found, OSError):
             raise ConnectivityError(f"{self.where}: host name {self.unc.host} does not resolve")
-        return result[0][0][4][0]  # type: ignore[index]
+        address = found[0][4][0]  # the first socket address's host
+        if not isinstance(address, str):  # not an IP socket address: nothing SMB can dial
+            raise ConnectivityError(f"{self.where}: host name {self.unc.host} has no IP address")
+        return address
 
     def connect(self) -> None:
         started = time.monotonic()
@@ -241,13 +262,13 @@ class SmbLink:
                 with self.call(f"connecting to share {self.unc.share}"):
                     tree.connect()
             except PathFaultError as exc:
-                if getattr(exc, "smb_status", None) != _BAD_NETWORK_NAME:
+                if exc.smb_status != _BAD_NETWORK_NAME:
                     raise
                 # Name the share and the server: "share does not exist while connecting to share
                 # X" says it twice and leaves out where it was looked for.
                 err = PathFaultError(
                     f"{self.where}: share {self.unc.share} does not exist on {self.unc.host}")
-                err.smb_status = _BAD_NETWORK_NAME  # type: ignore[attr-defined]
+                err.smb_status = _BAD_NETWORK_NAME
                 raise err from None
             self.tree = tree
             self.encrypted = bool(session.encrypt_data or tree.encrypt_data)
