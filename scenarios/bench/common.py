@@ -11,6 +11,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 MIB = 1024 * 1024
 
@@ -154,7 +158,7 @@ class Report:
     def _markdown_tail(self) -> list[str]:
         return []
 
-    def _print_tail(self, console) -> None:  # noqa: ANN001
+    def _print_tail(self, console: Console) -> None:
         pass
 
     def markdown(self) -> str:
@@ -186,7 +190,7 @@ class Report:
         js.write_text(json.dumps(self.to_json(), indent=2) + "\n")
         return md, js
 
-    def print(self, console) -> None:  # noqa: ANN001
+    def print(self, console: Console) -> None:
         from rich.table import Table
 
         t = Table(title=self._title(), title_justify="left")
@@ -226,7 +230,7 @@ def _verdict(t: Target) -> str:
 class Steps:
     """Progress on a terminal (a rich spinner per step), one plain line per step otherwise."""
 
-    def __init__(self, console) -> None:  # noqa: ANN001
+    def __init__(self, console: Console) -> None:
         self.console = console
 
     @contextlib.contextmanager

@@ -24,11 +24,14 @@ import time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import simpy
 
 from ibs.scenarios.bench.common import Report, Steps, Target
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROUNDS = 3  # measured rounds, after one warm-up; the median counts
 # Two bounds on one ratio, hub time / bare SimPy time for the same number of events: the first
@@ -231,7 +234,7 @@ class SimReport(Report):
         return ["", "## Profile of one hub run (cProfile, top by cumulative time)", "",
                 "```", self.profile_top.rstrip(), "```"]
 
-    def _print_tail(self, console) -> None:
+    def _print_tail(self, console: Console) -> None:
         if self.profile_top:
             console.print("profile of one hub run (cProfile, cumulative):")
             console.print(self.profile_top.rstrip(), markup=False)
@@ -309,7 +312,7 @@ def growth_target(days: float, cpu_s: float, wall_s: float, long_days: float,
         f"{long.events} events")
 
 
-def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,
+def run_sim_bench(days: float, nodes: int, console: Console, out: Path | None = None,
                   profile: bool = False, rounds: int = ROUNDS,
                   long_days: float | None = None) -> SimReport:
     """``long_days``: the long run's simulated days; None for ``LONG_FACTOR`` x ``days``, 0 for

@@ -9,8 +9,12 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ibs.scenarios.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROLE = "SRP"
 USER = "alice"
@@ -82,7 +86,7 @@ def plain_copy(src: Path, port: int, unc: str, password: str, folder: str) -> tu
         conn.disconnect()
 
 
-def run_smb_bench(size_mib: int, console, keep: bool = False) -> Report:  # noqa: ANN001
+def run_smb_bench(size_mib: int, console: Console, keep: bool = False) -> Report:
     from ibs.fake_smb.samba import SambaServer
 
     steps = Steps(console)
@@ -228,7 +232,7 @@ def _fake_rw(nbytes: int, work: Path, steps: Steps, encryption: str) -> tuple[fl
                 return took
 
             with steps.step(f"{what} write/read (warm-up)"):
-                write(); read()  # noqa: E702
+                write(); read()
             with steps.step(f"{what} write"):
                 w = write()
             with steps.step(f"{what} read"):
