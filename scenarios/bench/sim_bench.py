@@ -21,10 +21,12 @@ import io
 import pstats
 import statistics
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from unittest.mock import patch
 
 import simpy
 
@@ -91,16 +93,12 @@ class CountingEnvironment(simpy.Environment):
 
 
 @contextmanager
-def counting_hub_environment():
+def counting_hub_environment() -> Iterator[None]:
     """Hubs built inside this block get a ``CountingEnvironment`` (restored on exit)."""
     import ibs.simulator.hub as hub_module
 
-    original = hub_module.simpy.Environment
-    hub_module.simpy.Environment = CountingEnvironment
-    try:
+    with patch.object(hub_module.simpy, "Environment", CountingEnvironment):
         yield
-    finally:
-        hub_module.simpy.Environment = original
 
 
 # --- the two contenders ---------------------------------------------------------------------
@@ -194,12 +192,17 @@ class SimContender:
         return self.sim_days / self.seconds if self.seconds and self.sim_days else None
 
 
+@dataclass
 class SimReport(Report):
-    """``Report`` with events/s and simulated days/s instead of MB/s, and a profile section."""
+    """``Report`` with events/s and simulated days/s instead of MB/s, and a profile section.
+
+    Its contenders count events, not bytes: they are ``sim_contenders``, and the inherited
+    ``contenders`` (throughput in MB/s) stay empty."""
 
     days: float = 0
     nodes: int = 0
     profile_top: str = ""
+    sim_contenders: list[SimContender] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -208,7 +211,7 @@ class SimReport(Report):
             "passed": all(t.passed is not False for t in self.targets),
             "targets": [asdict(t) for t in self.targets],
             "contenders": [dict(asdict(c), events_per_s=c.events_s, sim_days_per_s=c.days_s)
-                           for c in self.contenders],
+                           for c in self.sim_contenders],
             "notes": self.notes, **self.extra,
         }
         if self.profile_top:
@@ -222,7 +225,7 @@ class SimReport(Report):
         heads = ["contender", "events", "events/s", "seconds",
                  "simulated days/s" if markdown else "sim days/s", "note"]
         rows = [[c.name, str(c.events), _num(c.events_s, ".0f"), _num(c.seconds, ".4g"),
-                 _num(c.days_s, ".1f"), c.note] for c in self.contenders]
+                 _num(c.days_s, ".1f"), c.note] for c in self.sim_contenders]
         return heads, rows
 
     def _machine_extras(self) -> list[str]:
@@ -274,12 +277,30 @@ DATA_PRIMITIVES = {
 }
 
 
+# pstats.Stats.stats: (file, line, function) -> (primitive calls, calls, own seconds,
+# cumulative seconds, callers).
+_Func = tuple[str, int, str]
+_FuncStats = tuple[int, int, float, float, dict[_Func, tuple[int, int, float, float]]]
+
+
+class _RawStats(Protocol):
+    """What ``pstats.Stats`` holds once it has loaded a profile (set by CPython's
+    ``Stats.load_stats``), which typeshed's stub leaves out."""
+
+    stats: dict[_Func, _FuncStats]
+    total_tt: float
+
+
+def _raw(stats: pstats.Stats) -> _RawStats:
+    return cast(_RawStats, stats)
+
+
 def data_floor(prof: cProfile.Profile) -> tuple[float, float, dict[str, float]]:
     """(seconds in DATA_PRIMITIVES, all profiled seconds, seconds per primitive) of a profile.
 
     C calls are timed whole by cProfile, so their seconds are close to an unprofiled run's,
     while Python's are inflated by the profiler: the share is a lower bound on the floor's."""
-    stats = pstats.Stats(prof)
+    stats = _raw(pstats.Stats(prof))
     by_name = {name: tt for (_f, _l, name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items()}
     parts = {label: sum(by_name.get(name, 0.0) for name in names)
              for label, names in DATA_PRIMITIVES.items()}
@@ -290,7 +311,7 @@ def writer_share(prof: cProfile.Profile) -> float:
     """Seconds of a profile spent inside the engine's ``BackupWriter.steps`` (engine/
     backup_writer.py and all it calls: entry stream, chunking, sealing, the share's writes):
     the per-chunk path a simulation cannot change, data work included."""
-    stats = pstats.Stats(prof)
+    stats = _raw(pstats.Stats(prof))
     return sum(ct for (f, _l, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items()
                if name == "steps" and f.replace("\\", "/").endswith("engine/backup_writer.py"))
 
@@ -358,11 +379,11 @@ def run_sim_bench(days: float, nodes: int, console: Console, out: Path | None = 
     setup_s = statistics.median(r.setup_s for r in runs)
     close_s = statistics.median(r.close_s for r in runs)
     last = runs[-1]
-    report.contenders.append(SimContender(
+    report.sim_contenders.append(SimContender(
         "hub (sim fidelity)", hub_s, events, days,
         f"{_spread(hub_times)}; {last.backups} backups finished, {last.succeeded} succeeded; "
         f"hub construction {setup_s:.3f} s and close {close_s:.3f} s not included"))
-    report.contenders.append(SimContender("bare SimPy (timeouts only)", bare_s, events, None,
+    report.sim_contenders.append(SimContender("bare SimPy (timeouts only)", bare_s, events, None,
                                           f"{_spread(bare_times)}; {BARE_PROCESSES} processes"))
 
     ratio = hub_s / bare_s

@@ -9,7 +9,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ibs.scenarios.bench.common import MIB, Contender, Report, Steps, Target, random_tree, read_all
 
@@ -84,6 +84,14 @@ def plain_copy(src: Path, port: int, unc: str, password: str, folder: str) -> tu
         return took, bool(sess.encrypt_data)
     finally:
         conn.disconnect()
+
+
+@runtime_checkable
+class _ReadsInto(Protocol):
+    """A reader that fills a caller's buffer (``SmbShare.open``'s reader does), so the read
+    benchmark times the transfer and not a fresh allocation per block."""
+
+    def readinto(self, buffer: bytearray) -> int | None: ...
 
 
 def run_smb_bench(size_mib: int, console: Console, keep: bool = False) -> Report:
@@ -224,6 +232,9 @@ def _fake_rw(nbytes: int, work: Path, steps: Steps, encryption: str) -> tuple[fl
                 got = 0
                 t0 = time.perf_counter()
                 with sh.open("bench.bin") as f:
+                    if not isinstance(f, _ReadsInto):
+                        raise TypeError(f"{type(f).__name__} (SmbShare.open) has no readinto: "
+                                        "the read benchmark reads into one reused buffer")
                     while n := f.readinto(buf):
                         got += n
                 took = time.perf_counter() - t0
