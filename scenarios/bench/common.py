@@ -114,16 +114,18 @@ class Report:
     def ratio(self, name: str, fast: str, slow: str, minimum: float) -> None:
         """Throughput of ``fast`` over throughput of ``slow`` (= slow's seconds / fast's)."""
         a, b = self.contender(fast), self.contender(slow)
-        if a is None or b is None or not a.seconds or not b.seconds:
+        a_mb = None if a is None else a.mb_s  # None when it has no time (not measured)
+        b_mb = None if b is None else b.mb_s
+        if a is None or b is None or a_mb is None or b_mb is None:
             missing = [c.name + (f" ({c.note})" if c.note else "") for c in (a, b)
                        if c is not None and not c.seconds]
             self.targets.append(Target(name, None, f">= {minimum:g}x", None,
                                        "not measured: " + ("; ".join(missing) or "missing")))
             return
-        r = a.mb_s / b.mb_s  # type: ignore[operator]
+        r = a_mb / b_mb
         self.targets.append(Target(
             name, r, f">= {minimum:g}x", r >= minimum,
-            f"{a.name} {a.mb_s:.0f} MB/s ({a.seconds:.2f} s) vs {b.name} {b.mb_s:.0f} MB/s "
+            f"{a.name} {a_mb:.0f} MB/s ({a.seconds:.2f} s) vs {b.name} {b_mb:.0f} MB/s "
             f"({b.seconds:.2f} s)"))
 
     # -- output -----------------------------------------------------------------------------

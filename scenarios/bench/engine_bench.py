@@ -467,7 +467,8 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         nbytes = small_files_tree(src, n)
         sync()
         read_all(src)
-    report.extra["small_files"] = {"files": n, "folders": max(1, n // 100), "bytes": nbytes}
+    small: dict[str, object] = {"files": n, "folders": max(1, n // 100), "bytes": nbytes}
+    report.extra["small_files"] = small  # the figures are added once the rounds have run
     eb, rb, er, rr = (small_label(w, n) for w in (
         "engine backup", "restic backup + sync", "engine restore + sync", "restic restore + sync"))
     rss: dict[str, list[float]] = {eb: [], rb: [], er: [], rr: []}
@@ -585,7 +586,7 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         report.targets.append(Target(name, a / b, "<= 1x", a / b <= 1.0,
                                      f"engine {a:.1f} MB vs restic {b:.1f} MB (largest of "
                                      f"{len(rss[mine])} runs each)"))
-    report.extra["small_files"].update(  # type: ignore[attr-defined]
+    small.update(
         rounds=times, peak_rss_mb={k: max(v) for k, v in rss.items() if v},
         cpu_seconds={k: v for k, v in cpu.items() if v})
 

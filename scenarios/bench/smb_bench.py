@@ -193,10 +193,12 @@ def _fake_part(report: Report, nbytes: int, work: Path, steps: Steps) -> None:
             c = Contender(name, secs, nbytes, f"encryption {encryption}; encrypted={encrypted}")
             report.contenders.append(c)
             if encryption == "required":
+                mb_s = c.mb_s
+                if mb_s is None:
+                    raise RuntimeError(f"{name}: the transfer took no measurable time ({secs} s)")
                 report.targets.append(Target(
-                    name.split(" (")[0] + " throughput", c.mb_s, f">= {FAKE_MIN_MB_S:g} MB/s",
-                    c.mb_s >= FAKE_MIN_MB_S,  # type: ignore[operator]
-                    f"{c.mb_s:.1f} MB/s ({secs:.2f} s)", unit="MB/s"))
+                    name.split(" (")[0] + " throughput", mb_s, f">= {FAKE_MIN_MB_S:g} MB/s",
+                    mb_s >= FAKE_MIN_MB_S, f"{mb_s:.1f} MB/s ({secs:.2f} s)", unit="MB/s"))
         if encryption == "off" and encrypted:
             report.notes.append("fake_smb with encryption off still encrypted the session")
 
