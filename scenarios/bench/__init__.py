@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ibs.scenarios.bench.common import Report
+
 
 def register(sub) -> None:
     p = sub.add_parser("bench", help="measure backup/restore throughput and memory against "
@@ -143,7 +145,7 @@ def _run_rp(args: argparse.Namespace, console: Console) -> int:
     return _failed_exit(report)
 
 
-def _failed_exit(report) -> int:
+def _failed_exit(report: Report) -> int:
     """1 when a target failed (named on stderr), else 0."""
     import sys
 

@@ -208,7 +208,8 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]:
+def _rounds(steps: Steps, what: str, run: Callable[[str], float],
+            rounds: int = ROUNDS) -> list[float]:
     """One warm-up (discarded), then ``rounds`` measured runs of ``run(tag) -> seconds``."""
     with steps.step(f"{what} (warm-up)"):
         run("warm")
@@ -243,7 +244,7 @@ def _spread(times: list[float]) -> str:
             f"over {len(times)} rounds")
 
 
-def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, label: str,
+def _backup_tool(report: Report, steps: Steps, src: Path, nbytes: int, work: Path, label: str,
                  tool: str, *, env: dict[str, str], init, create, version: list[str],
                  package: str | None = None) -> None:
     """One backup program as a contender: a fresh repository each round (so nothing dedupes),

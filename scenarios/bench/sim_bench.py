@@ -21,7 +21,7 @@ import io
 import pstats
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -155,7 +155,7 @@ def bare_plan(events: int, processes: int = BARE_PROCESSES) -> list[int]:
     return per
 
 
-def _waiter(env: simpy.Environment, n: int, delay: float):
+def _waiter(env: simpy.Environment, n: int, delay: float) -> Generator[simpy.Event, object, None]:
     timeout = env.timeout
     for _ in range(n):
         yield timeout(delay)
