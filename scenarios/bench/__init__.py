@@ -12,6 +12,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from ibs.scenarios.bench.common import Report
 
 
 def register(sub) -> None:
@@ -90,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     # Off a terminal (a log, a pipe) rich would wrap the tables at 80 columns.
-    console = Console(highlight=False, **({} if sys.stdout.isatty() else {"width": 160}))
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     if args.bench_kind == "sim":
         return _run_sim(args, console)
     if args.bench_kind == "all":
@@ -121,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     return _failed_exit(report)
 
 
-def _run_rp(args: argparse.Namespace, console) -> int:
+def _run_rp(args: argparse.Namespace, console: Console) -> int:
     import sys
 
     if args.clients < 1 or not args.seconds > 0 or args.backups < 0:
@@ -139,7 +145,7 @@ def _run_rp(args: argparse.Namespace, console) -> int:
     return _failed_exit(report)
 
 
-def _failed_exit(report) -> int:
+def _failed_exit(report: Report) -> int:
     """1 when a target failed (named on stderr), else 0."""
     import sys
 
@@ -151,7 +157,7 @@ def _failed_exit(report) -> int:
     return 0
 
 
-def _run_sim(args: argparse.Namespace, console) -> int:
+def _run_sim(args: argparse.Namespace, console: Console) -> int:
     import sys
 
     from ibs.engine.errors import BadInput
@@ -186,7 +192,7 @@ def _run_sim(args: argparse.Namespace, console) -> int:
     return 0
 
 
-def _run_cluster(args: argparse.Namespace, console) -> int:
+def _run_cluster(args: argparse.Namespace, console: Console) -> int:
     import sys
 
     from ibs.scenarios.bench.cluster_bench import run_cluster_bench
@@ -205,7 +211,7 @@ def _run_cluster(args: argparse.Namespace, console) -> int:
     return _failed_exit(report)
 
 
-def _run_all(args: argparse.Namespace, console) -> int:
+def _run_all(args: argparse.Namespace, console: Console) -> int:
     import sys
 
     if args.size_mib < 1:

@@ -20,8 +20,12 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ibs.scenarios.bench.common import Report, Steps, Target, _fmt_value, _verdict, machine
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SIM_NODES = 16
 FUZZ_STEPS = 25
@@ -72,11 +76,12 @@ class AllReport:
                             f"fake_smb {op} (SmbShare, 4 MiB, unencrypted)")
         if sim is not None:
             hub_s, bare_s = sim.extra.get("hub_seconds"), sim.extra.get("bare_seconds")
-            if hub_s and bare_s:
+            # Numbers when the sim section measured them (run_sim_bench's extra).
+            if isinstance(hub_s, int | float) and isinstance(bare_s, int | float) and hub_s and bare_s:
                 self.ratios.append(Ratio(
                     "hub time / bare SimPy time (same events; lower is better)",
-                    hub_s / bare_s,  # type: ignore[operator]
-                    f"hub {hub_s:.4g} s = {self.sim_days / hub_s:.1f} simulated days/s, "  # type: ignore[operator]
+                    hub_s / bare_s,
+                    f"hub {hub_s:.4g} s = {self.sim_days / hub_s:.1f} simulated days/s, "
                     f"{sim.extra['hub_events_per_s']:,.0f} events/s; bare SimPy {bare_s:.4g} s "
                     f"= {sim.extra['bare_events_per_s']:,.0f} events/s"))
         for section in ("engine", "smb", "sim"):
@@ -114,8 +119,8 @@ class AllReport:
 
     def markdown(self) -> str:
         m = self.machine
-        out = [f"# ibs bench all ({self.size_mib} MiB, {self.sim_days:g} simulated days, "
-               f"{self.fuzz_programs} fuzz programs)", ""]
+        out = [(f"# ibs bench all ({self.size_mib} MiB, {self.sim_days:g} simulated days, "
+                f"{self.fuzz_programs} fuzz programs)"), ""]
         out += ["## Ratios", "", "| comparison | ratio | absolute figures |", "|---|---|---|"]
         for r in self.ratios:
             out.append(f"| {r.name} | {_x(r.value)} | {r.detail} |")
@@ -145,8 +150,8 @@ class AllReport:
         if f:
             out += ["| machine | programs | seconds | programs/s | steps per program |",
                     "|---|---|---|---|---|",
-                    f"| {f['machine']} | {f['programs']} | {_num(f['seconds'], '.3f')} | "
-                    f"{_num(f['programs_per_s'], '.2f')} | {FUZZ_STEPS} (max) |", "",
+                    (f"| {f['machine']} | {f['programs']} | {_num(f['seconds'], '.3f')} | "
+                     f"{_num(f['programs_per_s'], '.2f')} | {FUZZ_STEPS} (max) |"), "",
                     f"Method: {FUZZ_METHOD}"]
         if self.notes:
             out += ["", "## Notes", ""] + [f"- {n}" for n in self.notes]
@@ -159,7 +164,7 @@ class AllReport:
         js.write_text(json.dumps(self.to_json(), indent=2) + "\n")
         return md, js
 
-    def print(self, console) -> None:  # noqa: ANN001
+    def print(self, console: Console) -> None:
         from rich.table import Table
 
         t = Table(title="ibs bench all: ratios", title_justify="left")
@@ -238,7 +243,7 @@ def fuzz_rate(programs: int) -> dict[str, object]:
             "programs_per_s": built[0] / took if took else None, "method": FUZZ_METHOD}
 
 
-def run_all_bench(size_mib: int, sim_days: float, fuzz_programs: int, console,  # noqa: ANN001
+def run_all_bench(size_mib: int, sim_days: float, fuzz_programs: int, console: Console,
                   keep: bool = False) -> AllReport:
     from ibs.scenarios.bench.engine_bench import run_engine_bench
     from ibs.scenarios.bench.sim_bench import run_sim_bench
@@ -255,7 +260,7 @@ def run_all_bench(size_mib: int, sim_days: float, fuzz_programs: int, console,  
     with Steps(console).step(f"HubMachine, {fuzz_programs} programs"):
         try:
             report.fuzz = fuzz_rate(fuzz_programs)
-        except Exception as exc:  # a failing program: no rate, but say so
+        except Exception as exc:  # noqa: BLE001 - a failing program (any exception hypothesis re-raises): no rate, but say so in the report
             report.fuzz = {"machine": "ibs.scenarios.fuzz.HubMachine", "max_examples": fuzz_programs,
                            "programs": 0, "seconds": None, "programs_per_s": None,
                            "method": FUZZ_METHOD, "error": f"{type(exc).__name__}: {exc}"[:500]}

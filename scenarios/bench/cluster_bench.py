@@ -14,8 +14,12 @@ import os
 import resource
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ibs.scenarios.bench.common import Contender, Report, Target
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 SPEEDUP = 1.7
 OVERHEAD_MS = 50.0
@@ -43,7 +47,7 @@ def _calls(library: Path) -> list[tuple]:
             for p in sorted(library.glob("*.toml"))]
 
 
-def run_cluster_bench(library: Path, workers: int, console) -> Report:
+def run_cluster_bench(library: Path, workers: int, console: Console) -> Report:
     from ibs.scenarios.tasks import run_scenario_text
     from ibs.simulator import cluster
 

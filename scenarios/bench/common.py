@@ -11,6 +11,10 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 MIB = 1024 * 1024
 
@@ -110,16 +114,18 @@ class Report:
     def ratio(self, name: str, fast: str, slow: str, minimum: float) -> None:
         """Throughput of ``fast`` over throughput of ``slow`` (= slow's seconds / fast's)."""
         a, b = self.contender(fast), self.contender(slow)
-        if a is None or b is None or not a.seconds or not b.seconds:
+        a_mb = None if a is None else a.mb_s  # None when it has no time (not measured)
+        b_mb = None if b is None else b.mb_s
+        if a is None or b is None or a_mb is None or b_mb is None:
             missing = [c.name + (f" ({c.note})" if c.note else "") for c in (a, b)
                        if c is not None and not c.seconds]
             self.targets.append(Target(name, None, f">= {minimum:g}x", None,
                                        "not measured: " + ("; ".join(missing) or "missing")))
             return
-        r = a.mb_s / b.mb_s  # type: ignore[operator]
+        r = a_mb / b_mb
         self.targets.append(Target(
             name, r, f">= {minimum:g}x", r >= minimum,
-            f"{a.name} {a.mb_s:.0f} MB/s ({a.seconds:.2f} s) vs {b.name} {b.mb_s:.0f} MB/s "
+            f"{a.name} {a_mb:.0f} MB/s ({a.seconds:.2f} s) vs {b.name} {b_mb:.0f} MB/s "
             f"({b.seconds:.2f} s)"))
 
     # -- output -----------------------------------------------------------------------------
@@ -154,7 +160,7 @@ class Report:
     def _markdown_tail(self) -> list[str]:
         return []
 
-    def _print_tail(self, console) -> None:  # noqa: ANN001
+    def _print_tail(self, console: Console) -> None:
         pass
 
     def markdown(self) -> str:
@@ -186,7 +192,7 @@ class Report:
         js.write_text(json.dumps(self.to_json(), indent=2) + "\n")
         return md, js
 
-    def print(self, console) -> None:  # noqa: ANN001
+    def print(self, console: Console) -> None:
         from rich.table import Table
 
         t = Table(title=self._title(), title_justify="left")
@@ -226,7 +232,7 @@ def _verdict(t: Target) -> str:
 class Steps:
     """Progress on a terminal (a rich spinner per step), one plain line per step otherwise."""
 
-    def __init__(self, console) -> None:  # noqa: ANN001
+    def __init__(self, console: Console) -> None:
         self.console = console
 
     @contextlib.contextmanager

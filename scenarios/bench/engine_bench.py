@@ -11,7 +11,9 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ibs.scenarios.bench.common import (
     Contender,
@@ -24,6 +26,9 @@ from ibs.scenarios.bench.common import (
     small_files_tree,
     sync,
 )
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROLE = "SRP"
 CP_RATIO = 0.8  # engine throughput over cp -r + sync (1 GiB of random data)
@@ -76,6 +81,40 @@ def _ibs_env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+@dataclass
+class _Kept:
+    """What one round leaves for the next: the latest engine backup (which that round's restore
+    reads), the latest restic repository, and whether the warm-up restores matched the source."""
+    share: Path | None = None
+    store: Path | None = None
+    line: dict[str, Any] = field(default_factory=dict)
+    repo: Path | None = None
+    engine_same: bool | None = None
+    restic_same: bool | None = None
+
+    def backed_up(self, share: Path, store: Path, line: dict[str, Any]) -> None:
+        """Keep this backup, removing the one before it (one share on disk at a time)."""
+        if self.share is not None:
+            shutil.rmtree(self.share)
+        self.share, self.store, self.line = share, store, line
+
+    def latest(self) -> tuple[Path, dict[str, Any]]:
+        """The store and JSON line of the latest backup; a restore before any backup is a bug."""
+        if self.store is None:
+            raise RuntimeError("engine bench: a restore ran before any backup")
+        return self.store, self.line
+
+    def latest_share(self) -> Path:
+        if self.share is None:
+            raise RuntimeError("engine bench: no backup share to remove (no backup ran)")
+        return self.share
+
+    def latest_repo(self) -> Path:
+        if self.repo is None:
+            raise RuntimeError("engine bench: a restic restore ran before any restic backup")
+        return self.repo
 
 
 class _Engine:
@@ -163,13 +202,14 @@ def _python() -> str:
     return sys.executable
 
 
-def _timed(fn) -> float:
+def _timed(fn: Callable[[], object]) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
 
 
-def _rounds(steps: Steps, what: str, run, rounds: int = ROUNDS) -> list[float]:
+def _rounds(steps: Steps, what: str, run: Callable[[str], float],
+            rounds: int = ROUNDS) -> list[float]:
     """One warm-up (discarded), then ``rounds`` measured runs of ``run(tag) -> seconds``."""
     with steps.step(f"{what} (warm-up)"):
         run("warm")
@@ -204,7 +244,7 @@ def _spread(times: list[float]) -> str:
             f"over {len(times)} rounds")
 
 
-def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, label: str,
+def _backup_tool(report: Report, steps: Steps, src: Path, nbytes: int, work: Path, label: str,
                  tool: str, *, env: dict[str, str], init, create, version: list[str],
                  package: str | None = None) -> None:
     """One backup program as a contender: a fresh repository each round (so nothing dedupes),
@@ -220,8 +260,12 @@ def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, labe
     def run(tag: str) -> float:
         repo = str(work / f"{tool}-{tag}")
         subprocess.run(init(exe, repo), env=full_env, check=True, capture_output=True)
-        took = _timed(lambda: (subprocess.run(create(exe, repo), env=full_env, check=True,
-                                              capture_output=True), sync()))
+
+        def create_and_sync() -> None:
+            subprocess.run(create(exe, repo), env=full_env, check=True, capture_output=True)
+            sync()
+
+        took = _timed(create_and_sync)
         shutil.rmtree(repo)
         return took
 
@@ -232,7 +276,7 @@ def _backup_tool(report: Report, steps, src: Path, nbytes: int, work: Path, labe
     report.contenders.append(Contender(label, _median(times), nbytes, f"{_spread(times)}; {shown}"))
 
 
-def run_engine_bench(size_mib: int, console, keep: bool = False,
+def run_engine_bench(size_mib: int, console: Console, keep: bool = False,
                      small_files: int = 0) -> Report:
     """The large-file case of ``size_mib`` MiB, then (``small_files`` > 0) the small-files case."""
     from ibs.engine import certs
@@ -255,8 +299,9 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
         eng = _Engine(work, cer)
 
         # --- backup and restore, against cp, in interleaved rounds ---------------------------
-        report.extra["load_average"] = {"start": _load()}
-        kept: dict[str, object] = {}  # the latest backup, which that round's restore reads
+        loads: dict[str, list[float]] = {"start": _load()}
+        report.extra["load_average"] = loads  # filled in as the cases run
+        kept = _Kept()
         rss_runs: list[float] = []
         cpu: dict[str, list[float]] = {"engine backup": [], "cp -r + sync": [],
                                        "engine restore + sync": []}
@@ -270,9 +315,7 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
             if tag != "warm":
                 rss_runs.append(rss)
                 cpu["engine backup"].append(line["cpu"])
-            if "share" in kept:
-                shutil.rmtree(kept["share"])  # type: ignore[arg-type]
-            kept.update(share=share, store=store, line=line)
+            kept.backed_up(share, store, line)
             return line["seconds"]
 
         def cp_sync(tag: str) -> float:
@@ -287,10 +330,15 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
 
         def restore(tag: str) -> float:
             target = work / f"restore-{tag}"
-            ctl = Controller(Store(str(kept["store"])), SystemClock())
-            line = kept["line"]
+            store, line = kept.latest()
+            ctl = Controller(Store(str(store)), SystemClock())
             used = time.process_time()  # this process's threads: only the restore runs now
-            took = _timed(lambda: (ctl.restore(line["id"], key, str(target)), sync()))  # type: ignore[index]
+
+            def restore_and_sync() -> None:
+                ctl.restore(line["id"], key, str(target))
+                sync()
+
+            took = _timed(restore_and_sync)
             if tag != "warm":
                 cpu["engine restore + sync"].append(time.process_time() - used)
             same_all.append(_same_tree(src, target / ROLE))
@@ -301,7 +349,7 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
                                       "engine restore + sync": restore})
         engine_times, cp_times = rounds["engine backup"], rounds["cp -r + sync"]
         restore_times = rounds["engine restore + sync"]
-        line = kept["line"]  # type: ignore[assignment]
+        line = kept.latest()[1]
         rss_n = max(rss_runs)
         report.contenders.append(Contender(
             "engine backup", _median(engine_times), nbytes,
@@ -311,7 +359,7 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
                                            f"{_spread(cp_times)}; "
                                            + _cpu(cpu["cp -r + sync"],
                                                   "cp's process; sync's work is the kernel's")))
-        shutil.rmtree(kept["share"])  # type: ignore[arg-type]
+        shutil.rmtree(kept.latest_share())
 
         password = os.environ.get("RESTIC_PASSWORD") or secrets.token_urlsafe(16)
         _backup_tool(report, steps, src, nbytes, work, "restic backup + sync", "restic",
@@ -376,14 +424,13 @@ def run_engine_bench(size_mib: int, console, keep: bool = False,
         if small_files > 0:
             pfx_file = work / "bench.pfx"
             pfx_file.write_bytes(pfx)
-            report.extra["load_average"]["small files"] = _load()  # type: ignore[index]
+            loads["small files"] = _load()
             _small_files_case(report, steps, work, eng, pfx_file, pfx_password, small_files)
-        loads = report.extra["load_average"]
-        loads["end"] = _load()  # type: ignore[index]
+        loads["end"] = _load()
         report.notes.append("load average (1, 5, 15 min) on this machine of "
                             f"{os.cpu_count()} CPUs: " + "; ".join(
                                 f"{when} {'/'.join(f'{x:.2f}' for x in v)}"
-                                for when, v in loads.items()))  # type: ignore[attr-defined]
+                                for when, v in loads.items()))
         return report
     finally:
         if keep:
@@ -421,13 +468,14 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         nbytes = small_files_tree(src, n)
         sync()
         read_all(src)
-    report.extra["small_files"] = {"files": n, "folders": max(1, n // 100), "bytes": nbytes}
+    small: dict[str, object] = {"files": n, "folders": max(1, n // 100), "bytes": nbytes}
+    report.extra["small_files"] = small  # the figures are added once the rounds have run
     eb, rb, er, rr = (small_label(w, n) for w in (
         "engine backup", "restic backup + sync", "engine restore + sync", "restic restore + sync"))
     rss: dict[str, list[float]] = {eb: [], rb: [], er: [], rr: []}
     cpu: dict[str, list[float]] = {eb: [], rb: [], er: [], rr: []}
     times: dict[str, list[float]] = {}
-    kept: dict[str, object] = {}
+    kept = _Kept()
     # Restored trees stay until every round has run: removing 100,000 files just before the
     # next round makes its creates slow on some file systems (ext4 without a journal scans
     # recently deleted inodes, recently_deleted() in find_inode_bit: seen here at 5-10x), and
@@ -441,20 +489,18 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         line, peak = eng.backup(store)
         rss[eb].append(peak)
         cpu[eb].append(line["cpu"])
-        if "share" in kept:
-            shutil.rmtree(kept["share"])  # type: ignore[arg-type]
-        kept.update(share=share, store=store, line=line)
+        kept.backed_up(share, store, line)
         return line["seconds"]
 
     def engine_restore(tag: str) -> float:
         target = work / f"small-restore-{tag}"
-        took, peak, used = eng.restore(kept["store"], kept["line"]["id"],  # type: ignore[arg-type,index]
-                                       pfx, pfx_password, target)
+        store, line = kept.latest()
+        took, peak, used = eng.restore(store, line["id"], pfx, pfx_password, target)
         took += _timed(sync)
         rss[er].append(peak)
         cpu[er].append(used)
         if tag == "warm":
-            kept["engine_same"] = same_tree(src, target / ROLE)
+            kept.engine_same = same_tree(src, target / ROLE)
         restored.append(target)
         return took
 
@@ -466,7 +512,8 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
                    RESTIC_CACHE_DIR=str(work / "restic-cache"))
 
         def restic_backup(tag: str) -> float:
-            repo = str(work / f"small-restic-{tag}")
+            repo_path = work / f"small-restic-{tag}"
+            repo = str(repo_path)
             subprocess.run([restic, "-r", repo, "init", "-q"], env=env, check=True,
                            capture_output=True)
             took, peak, _out, used = _measured([restic, "-r", repo, "backup", "-q", str(src)],
@@ -474,21 +521,21 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
             took += _timed(sync)
             rss[rb].append(peak)
             cpu[rb].append(used)
-            if "repo" in kept:
-                shutil.rmtree(kept["repo"])  # type: ignore[arg-type]
-            kept["repo"] = repo
+            if kept.repo is not None:
+                shutil.rmtree(kept.repo)
+            kept.repo = repo_path
             return took
 
         def restic_restore(tag: str) -> float:
             target = work / f"small-restic-restore-{tag}"
-            took, peak, _out, used = _measured([restic, "-r", str(kept["repo"]), "restore",
+            took, peak, _out, used = _measured([restic, "-r", str(kept.latest_repo()), "restore",
                                                 "latest", "-q", "--target", str(target)], env,
                                                "restic restore")
             took += _timed(sync)
             rss[rr].append(peak)
             cpu[rr].append(used)
             if tag == "warm":
-                kept["restic_same"] = same_tree(src, target / src.relative_to(src.anchor))
+                kept.restic_same = same_tree(src, target / src.relative_to(src.anchor))
             restored.append(target)
             return took
 
@@ -496,26 +543,26 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         restores[rr] = restic_restore
     times.update(_interleaved(steps, backups))
     times.update(_interleaved(steps, restores))
-    shutil.rmtree(kept["share"])  # type: ignore[arg-type]
-    line = kept["line"]
-    same = kept["engine_same"]
+    shutil.rmtree(kept.latest_share())
+    line = kept.latest()[1]
+    same = kept.engine_same
     report.contenders.append(Contender(
         eb, _median(times[eb]), nbytes,
-        f"{_spread(times[eb])}; whole process {line['wall']:.2f} s (with start-up); "  # type: ignore[index]
-        f"stored {line['sizeBytes']} bytes; peak RSS {max(rss[eb]):.0f} MB; "  # type: ignore[index]
+        f"{_spread(times[eb])}; whole process {line['wall']:.2f} s (with start-up); "
+        f"stored {line['sizeBytes']} bytes; peak RSS {max(rss[eb]):.0f} MB; "
         f"{_cpu(cpu[eb])}"))
     if restic is None:
         for name in (rb, rr):
             report.contenders.append(Contender(name, None, nbytes, "restic not installed"))
     else:
-        shutil.rmtree(kept["repo"])  # type: ignore[arg-type]
+        shutil.rmtree(kept.latest_repo())
         report.contenders.append(Contender(rb, _median(times[rb]), nbytes,
                                            f"{_spread(times[rb])}; peak RSS {max(rss[rb]):.0f} MB; "
                                            f"{_cpu(cpu[rb])}"))
         report.contenders.append(Contender(
             rr, _median(times[rr]), nbytes,
             f"{_spread(times[rr])}; peak RSS {max(rss[rr]):.0f} MB; {_cpu(cpu[rr])}; "
-            + ("identical to the source" if kept["restic_same"] else "DIFFERS")))
+            + ("identical to the source" if kept.restic_same else "DIFFERS")))
     report.contenders.append(Contender(
         er, _median(times[er]), nbytes,
         f"{_spread(times[er])}; peak RSS {max(rss[er]):.0f} MB; {_cpu(cpu[er])}; "
@@ -540,7 +587,7 @@ def _small_files_case(report: Report, steps: Steps, work: Path, eng: _Engine, pf
         report.targets.append(Target(name, a / b, "<= 1x", a / b <= 1.0,
                                      f"engine {a:.1f} MB vs restic {b:.1f} MB (largest of "
                                      f"{len(rss[mine])} runs each)"))
-    report.extra["small_files"].update(  # type: ignore[attr-defined]
+    small.update(
         rounds=times, peak_rss_mb={k: max(v) for k, v in rss.items() if v},
         cpu_seconds={k: v for k, v in cpu.items() if v})
 

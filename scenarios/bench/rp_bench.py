@@ -20,8 +20,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ibs.scenarios.bench.common import Contender, Report, Target
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 MIN_RPS = 500.0
 MAX_P99_MS = 50.0
@@ -144,7 +148,7 @@ def _load(url: str, token: str, clients: int, seconds: float) -> Load:
                 [x for r in results for x in r[2]])
 
 
-def run_rp_bench(clients: int, seconds: float, backups: int, console) -> Report:
+def run_rp_bench(clients: int, seconds: float, backups: int, console: Console) -> Report:
     token = secrets.token_urlsafe(24)
     env = {**os.environ, "IBS_RP_TOKEN": token}
     root_path = str(Path(__file__).resolve().parents[2])

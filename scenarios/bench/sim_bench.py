@@ -21,14 +21,19 @@ import io
 import pstats
 import statistics
 import time
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
+from unittest.mock import patch
 
 import simpy
 
 from ibs.scenarios.bench.common import Report, Steps, Target
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 ROUNDS = 3  # measured rounds, after one warm-up; the median counts
 # Two bounds on one ratio, hub time / bare SimPy time for the same number of events: the first
@@ -88,16 +93,12 @@ class CountingEnvironment(simpy.Environment):
 
 
 @contextmanager
-def counting_hub_environment():
+def counting_hub_environment() -> Iterator[None]:
     """Hubs built inside this block get a ``CountingEnvironment`` (restored on exit)."""
     import ibs.simulator.hub as hub_module
 
-    original = hub_module.simpy.Environment
-    hub_module.simpy.Environment = CountingEnvironment
-    try:
+    with patch.object(hub_module.simpy, "Environment", CountingEnvironment):
         yield
-    finally:
-        hub_module.simpy.Environment = original
 
 
 # --- the two contenders ---------------------------------------------------------------------
@@ -154,7 +155,7 @@ def bare_plan(events: int, processes: int = BARE_PROCESSES) -> list[int]:
     return per
 
 
-def _waiter(env: simpy.Environment, n: int, delay: float):
+def _waiter(env: simpy.Environment, n: int, delay: float) -> Generator[simpy.Event, object, None]:
     timeout = env.timeout
     for _ in range(n):
         yield timeout(delay)
@@ -191,12 +192,17 @@ class SimContender:
         return self.sim_days / self.seconds if self.seconds and self.sim_days else None
 
 
+@dataclass
 class SimReport(Report):
-    """``Report`` with events/s and simulated days/s instead of MB/s, and a profile section."""
+    """``Report`` with events/s and simulated days/s instead of MB/s, and a profile section.
+
+    Its contenders count events, not bytes: they are ``sim_contenders``, and the inherited
+    ``contenders`` (throughput in MB/s) stay empty."""
 
     days: float = 0
     nodes: int = 0
     profile_top: str = ""
+    sim_contenders: list[SimContender] = field(default_factory=list)
 
     def to_json(self) -> dict[str, object]:
         data: dict[str, object] = {
@@ -205,7 +211,7 @@ class SimReport(Report):
             "passed": all(t.passed is not False for t in self.targets),
             "targets": [asdict(t) for t in self.targets],
             "contenders": [dict(asdict(c), events_per_s=c.events_s, sim_days_per_s=c.days_s)
-                           for c in self.contenders],
+                           for c in self.sim_contenders],
             "notes": self.notes, **self.extra,
         }
         if self.profile_top:
@@ -219,7 +225,7 @@ class SimReport(Report):
         heads = ["contender", "events", "events/s", "seconds",
                  "simulated days/s" if markdown else "sim days/s", "note"]
         rows = [[c.name, str(c.events), _num(c.events_s, ".0f"), _num(c.seconds, ".4g"),
-                 _num(c.days_s, ".1f"), c.note] for c in self.contenders]
+                 _num(c.days_s, ".1f"), c.note] for c in self.sim_contenders]
         return heads, rows
 
     def _machine_extras(self) -> list[str]:
@@ -231,7 +237,7 @@ class SimReport(Report):
         return ["", "## Profile of one hub run (cProfile, top by cumulative time)", "",
                 "```", self.profile_top.rstrip(), "```"]
 
-    def _print_tail(self, console) -> None:
+    def _print_tail(self, console: Console) -> None:
         if self.profile_top:
             console.print("profile of one hub run (cProfile, cumulative):")
             console.print(self.profile_top.rstrip(), markup=False)
@@ -271,12 +277,30 @@ DATA_PRIMITIVES = {
 }
 
 
+# pstats.Stats.stats: (file, line, function) -> (primitive calls, calls, own seconds,
+# cumulative seconds, callers).
+_Func = tuple[str, int, str]
+_FuncStats = tuple[int, int, float, float, dict[_Func, tuple[int, int, float, float]]]
+
+
+class _RawStats(Protocol):
+    """What ``pstats.Stats`` holds once it has loaded a profile (set by CPython's
+    ``Stats.load_stats``), which typeshed's stub leaves out."""
+
+    stats: dict[_Func, _FuncStats]
+    total_tt: float
+
+
+def _raw(stats: pstats.Stats) -> _RawStats:
+    return cast(_RawStats, stats)
+
+
 def data_floor(prof: cProfile.Profile) -> tuple[float, float, dict[str, float]]:
     """(seconds in DATA_PRIMITIVES, all profiled seconds, seconds per primitive) of a profile.
 
     C calls are timed whole by cProfile, so their seconds are close to an unprofiled run's,
     while Python's are inflated by the profiler: the share is a lower bound on the floor's."""
-    stats = pstats.Stats(prof)
+    stats = _raw(pstats.Stats(prof))
     by_name = {name: tt for (_f, _l, name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items()}
     parts = {label: sum(by_name.get(name, 0.0) for name in names)
              for label, names in DATA_PRIMITIVES.items()}
@@ -287,7 +311,7 @@ def writer_share(prof: cProfile.Profile) -> float:
     """Seconds of a profile spent inside the engine's ``BackupWriter.steps`` (engine/
     backup_writer.py and all it calls: entry stream, chunking, sealing, the share's writes):
     the per-chunk path a simulation cannot change, data work included."""
-    stats = pstats.Stats(prof)
+    stats = _raw(pstats.Stats(prof))
     return sum(ct for (f, _l, name), (_cc, _nc, _tt, ct, _callers) in stats.stats.items()
                if name == "steps" and f.replace("\\", "/").endswith("engine/backup_writer.py"))
 
@@ -309,7 +333,7 @@ def growth_target(days: float, cpu_s: float, wall_s: float, long_days: float,
         f"{long.events} events")
 
 
-def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,
+def run_sim_bench(days: float, nodes: int, console: Console, out: Path | None = None,
                   profile: bool = False, rounds: int = ROUNDS,
                   long_days: float | None = None) -> SimReport:
     """``long_days``: the long run's simulated days; None for ``LONG_FACTOR`` x ``days``, 0 for
@@ -355,11 +379,11 @@ def run_sim_bench(days: float, nodes: int, console, out: Path | None = None,
     setup_s = statistics.median(r.setup_s for r in runs)
     close_s = statistics.median(r.close_s for r in runs)
     last = runs[-1]
-    report.contenders.append(SimContender(
+    report.sim_contenders.append(SimContender(
         "hub (sim fidelity)", hub_s, events, days,
         f"{_spread(hub_times)}; {last.backups} backups finished, {last.succeeded} succeeded; "
         f"hub construction {setup_s:.3f} s and close {close_s:.3f} s not included"))
-    report.contenders.append(SimContender("bare SimPy (timeouts only)", bare_s, events, None,
+    report.sim_contenders.append(SimContender("bare SimPy (timeouts only)", bare_s, events, None,
                                           f"{_spread(bare_times)}; {BARE_PROCESSES} processes"))
 
     ratio = hub_s / bare_s
