@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from ibs.scenarios.bench.common import Report
 
 
+def _add_out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="bench-report", metavar="DIR",
+                        help="report folder (default bench-report/)")
+
+
 def register(sub) -> None:
     p = sub.add_parser("bench", help="measure backup/restore throughput and memory against "
                        "cp, restic and plain SMB, and the simulator against bare SimPy")
@@ -34,8 +39,7 @@ def register(sub) -> None:
         k = kinds.add_parser(kind, help=text)
         k.add_argument("--size-mib", type=int, default=default, metavar="N",
                        help=f"MiB of random source data (default {default})")
-        k.add_argument("--out", default="bench-report", metavar="DIR",
-                       help="report folder (default bench-report/)")
+        _add_out(k)
         k.add_argument("--keep", action="store_true", help="keep the working folder (under $TMPDIR, default /tmp)")
         if kind == "engine":
             k.add_argument("--small-files", type=int, default=100_000, metavar="N",
@@ -51,8 +55,7 @@ def register(sub) -> None:
                    "(default 10 x --days; 0 skips it)")
     k.add_argument("--nodes", type=int, default=16, metavar="N",
                    help="hub nodes, 4 to 16, or 1 for the ASDK (default 16)")
-    k.add_argument("--out", default="bench-report", metavar="DIR",
-                   help="report folder (default bench-report/)")
+    _add_out(k)
     k.add_argument("--profile", action="store_true",
                    help="also profile one hub run (cProfile) into the report")
     k.set_defaults(func=run)
@@ -64,16 +67,14 @@ def register(sub) -> None:
                    help="measured seconds per server (default 5)")
     k.add_argument("--backups", type=int, default=20, metavar="N",
                    help="backups in the store the list answers with (default 20)")
-    k.add_argument("--out", default="bench-report", metavar="DIR",
-                   help="report folder (default bench-report/)")
+    _add_out(k)
     k.set_defaults(func=run)
     k = kinds.add_parser("cluster", help="the built-in scenarios on a local Dask cluster vs "
                          "serially, and Dask's overhead per empty task")
     k.add_argument("--workers", type=int, default=2, metavar="N",
                    help="worker processes of the local cluster (default 2)")
     k.add_argument("--library", metavar="DIR", help="scenario folder (default: the built-in one)")
-    k.add_argument("--out", default="bench-report", metavar="DIR",
-                   help="report folder (default bench-report/)")
+    _add_out(k)
     k.set_defaults(func=run)
     k = kinds.add_parser("all", help="every kind above in one run and one report "
                          "(bench-all.md/.json), plus the stateful fuzzer's programs/s; "
@@ -84,8 +85,7 @@ def register(sub) -> None:
                    help="simulated days of the 16-node hub (default 365)")
     k.add_argument("--fuzz-programs", type=int, default=20, metavar="N",
                    help="stateful fuzzing programs to time (default 20)")
-    k.add_argument("--out", default="bench-report", metavar="DIR",
-                   help="report folder (default bench-report/)")
+    _add_out(k)
     k.add_argument("--keep", action="store_true", help="keep the working folders (under $TMPDIR, default /tmp)")
     k.set_defaults(func=run)
 
