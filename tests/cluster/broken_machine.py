@@ -4,6 +4,7 @@ to carry home (tests/cluster/test_fuzz_on_dask.py)."""
 from __future__ import annotations
 
 from hypothesis.stateful import rule
+
 from ibs.scenarios.fuzz import HubMachine
 
 

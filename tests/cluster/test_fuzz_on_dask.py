@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from ibs.scenarios.tasks import fuzz_batch
 from ibs.simulator.cluster import run_all
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ibs.scenarios.loader import load
 from ibs.scenarios.runner import run_scenario
 from ibs.scenarios.tasks import run_scenario_text

@@ -11,6 +11,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from ibs.simulator.sweep import Grid
 
 from .conftest import ibs
