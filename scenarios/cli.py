@@ -64,8 +64,8 @@ _TOKEN = re.compile(r"\(|\)|[^\s()]+")
 
 def keyword_matcher(expr: str):
     """pytest's -k: words match as substrings of name and tags; and, or, not, parentheses."""
-    parts = []
-    words = []
+    parts: list[str] = []
+    words: list[str] = []
     for token in _TOKEN.findall(expr):
         if token in ("and", "or", "not", "(", ")"):
             parts.append(token)
@@ -158,10 +158,11 @@ def _serial(scenarios: list[Scenario], console, done) -> list[ScenarioResult]:
 
 
 def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> int:
-    from ibs.reports.scenario_report import write_reports
-    from ibs.scenarios.secrets import scenario_secrets
     from rich.console import Console
     from rich.table import Table
+
+    from ibs.reports.scenario_report import write_reports
+    from ibs.scenarios.secrets import scenario_secrets
 
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     paths = write_reports([r.to_json(timings=args.timings) for r in results], args.report,

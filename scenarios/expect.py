@@ -63,12 +63,12 @@ def evaluate(scenario: Scenario, hub, recoveries: dict[str, RecoveryResult]) -> 
             checks.append(Check(name, False, f"only {len(records)} backups were made"))
             continue
         r = records[want.index - 1]
-        got = {"status": r.status, "category": r.error["category"] if r.error else None,
-               "trigger": r.trigger, "transfer_encrypted": r.transferEncrypted}
+        fields = {"status": r.status, "category": r.error["category"] if r.error else None,
+                  "trigger": r.trigger, "transfer_encrypted": r.transferEncrypted}
         for key in ("status", "category", "trigger", "transfer_encrypted"):
             value = getattr(want, key)
             if value is not None:
-                checks.append(_eq(f"{name} {key}", value, got[key]))
+                checks.append(_eq(f"{name} {key}", value, fields[key]))
         if want.message_contains is not None:
             message = r.error["message"] if r.error else ""
             checks.append(Check(f"{name} message", want.message_contains in message,
@@ -98,19 +98,19 @@ def evaluate(scenario: Scenario, hub, recoveries: dict[str, RecoveryResult]) -> 
         checks.append(Check("recovery check", result["result"] == e.recovery_check,
                             f"expected {e.recovery_check}, got {result['result']}: "
                             f"{result.get('message') or result.get('reason') or ''}".rstrip(": ")))
-    for want in e.recoveries:
-        got = recoveries.get(want.name)
-        name = f"recovery {want.name}"
-        if got is None:
+    for want_rec in e.recoveries:
+        result_rec = recoveries.get(want_rec.name)
+        name = f"recovery {want_rec.name}"
+        if result_rec is None:
             checks.append(Check(name, False, "the recover event did not run (after the end?)"))
             continue
-        checks.append(Check(f"{name} outcome", got.outcome == want.outcome,
-                            f"expected {want.outcome}, got {got.outcome}: {got.message}".rstrip(": ")))
-        if want.message_contains is not None:
-            checks.append(Check(f"{name} message", want.message_contains in got.message,
-                                f"expected to contain {want.message_contains!r}, got {got.message!r}"))
-        if want.roles is not None:
-            checks.append(_eq(f"{name} roles", sorted(want.roles), sorted(got.roles)))
+        checks.append(Check(f"{name} outcome", result_rec.outcome == want_rec.outcome,
+                            f"expected {want_rec.outcome}, got {result_rec.outcome}: {result_rec.message}".rstrip(": ")))
+        if want_rec.message_contains is not None:
+            checks.append(Check(f"{name} message", want_rec.message_contains in result_rec.message,
+                                f"expected to contain {want_rec.message_contains!r}, got {result_rec.message!r}"))
+        if want_rec.roles is not None:
+            checks.append(_eq(f"{name} roles", sorted(want_rec.roles), sorted(result_rec.roles)))
     if e.refused_on_demand is not None:
         checks.append(_eq("on-demand requests refused", e.refused_on_demand,
                           len(hub.log.of("on-demand refused"))))

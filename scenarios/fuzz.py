@@ -56,6 +56,13 @@ class HubMachine(RuleBasedStateMachine):
         self.passwords.append(initial_share_password(seed))
         self.hub.after_job.append(self._job_finished)
 
+    @property
+    def live(self) -> Hub:
+        """The hub a rule acts on; hypothesis runs ``start`` before any rule, so None is a bug."""
+        if self.hub is None:
+            raise RuntimeError(f"{type(self).__name__}: a rule ran before start() made the hub")
+        return self.hub
+
     def teardown(self) -> None:
         if self.hub is not None:
             self.hub.close()
@@ -64,48 +71,51 @@ class HubMachine(RuleBasedStateMachine):
 
     @rule(hours=st.one_of(st.floats(0.05, 13), st.floats(13, 80)))
     def advance(self, hours):
-        self.hub.run_for(hours * HOUR)
+        self.live.run_for(hours * HOUR)
         assert not self.problems, self.problems[0]
 
     # --- the operator ----------------------------------------------------------------------
 
     @rule()
     def on_demand(self):
-        actions.request_backup(self.hub)
+        actions.request_backup(self.live)
 
     @rule(hours=st.sampled_from([4, 6, 8, 12]))
     def frequency(self, hours):
-        actions.operator_configure(self.hub, frequency_hours=hours)
+        actions.operator_configure(self.live, frequency_hours=hours)
 
     @rule(days=st.integers(2, 14))
     def retention(self, days):
-        actions.operator_configure(self.hub, retention_days=days)
+        actions.operator_configure(self.live, retention_days=days)
 
     @rule(enabled=st.booleans())
     def scheduler(self, enabled):
-        actions.operator_configure(self.hub, scheduler=enabled)
+        actions.operator_configure(self.live, scheduler=enabled)
 
     @rule()
     def rotate_certificate(self):
         name = f"cert{len(self.cert_names)}"
-        actions.rotate_certificate(self.hub, name)
+        actions.rotate_certificate(self.live, name)
         self.cert_names.append(name)
 
     @rule(right=st.booleans())
     def operator_credentials(self, right):
-        password = self.hub.server.users["svc-azsbackup"] if right else "typo-" + self.passwords[-1]
+        password = self.live.server.users["svc-azsbackup"] if right else "typo-" + self.passwords[-1]
         self.passwords.append(password)
-        actions.operator_configure(self.hub, password=password)
+        actions.operator_configure(self.live, password=password)
 
     @precondition(lambda self: self.hub is not None and self.hub.job_running is None)
     @rule(use_right_pfx=st.booleans(), role=st.sampled_from([None, "CA", "KeyVault"]))
     def recover_newest(self, use_right_pfx, role):
-        hub = self.hub
+        hub = self.live
         good = [r for r in hub.ctl.backups() if r.status == "Succeeded" and r.id not in self.tampered]
         if not good:
             return
         newest = good[-1]
-        right = hub.cert_for(newest.encryptionCertThumbprint)
+        thumbprint = newest.encryptionCertThumbprint
+        right = hub.cert_for(thumbprint)
+        assert thumbprint is not None and right is not None, \
+            f"{newest.id} was encrypted with a certificate this run never made"
         name = right if use_right_pfx or len(hub.certs) == 1 else next(n for n in hub.certs if n != right)
         _cer, pfx, password = hub.certs[name]
         if not self._share_reachable():
@@ -114,65 +124,65 @@ class HubMachine(RuleBasedStateMachine):
         if name == right:
             assert result.outcome == "passed", result.to_json()
         else:
-            assert result.outcome == "refused" and newest.encryptionCertThumbprint in result.message
+            assert result.outcome == "refused" and thumbprint in result.message
 
     # --- faults ----------------------------------------------------------------------------
 
     @rule(action=st.sampled_from(["reject", "drop"]))
     def block_445(self, action):
-        if not any(r.name == "block-445" for r in self.hub.firewall.rules):
-            actions.block_port_445(self.hub, action)
+        if not any(r.name == "block-445" for r in self.live.firewall.rules):
+            actions.block_port_445(self.live, action)
 
     @precondition(lambda self: self.hub is not None and
                   any(r.name == "block-445" for r in self.hub.firewall.rules))
     @rule()
     def unblock_445(self):
-        actions.remove_firewall_rule(self.hub, "block-445")
+        actions.remove_firewall_rule(self.live, "block-445")
 
     @rule(broken=st.booleans())
     def name_resolution(self, broken):
-        (actions.break_name_resolution if broken else actions.fix_name_resolution)(self.hub)
+        (actions.break_name_resolution if broken else actions.fix_name_resolution)(self.live)
 
     @rule(vm=st.sampled_from(ERCS_VMS), up=st.booleans())
     def ercs(self, vm, up):
         if up:
-            actions.restore_ercs(self.hub, vm)
-        elif sum(self.hub.ercs_up.values()) > 1:  # one VM stays up, as the real stamp needs
-            actions.fail_ercs(self.hub, vm)
+            actions.restore_ercs(self.live, vm)
+        elif sum(self.live.ercs_up.values()) > 1:  # one VM stays up, as the real stamp needs
+            actions.fail_ercs(self.live, vm)
 
     @rule(free_gb=st.one_of(st.none(), st.floats(0, 40)))
     def share_space(self, free_gb):
         if free_gb is None:
-            actions.free_share(self.hub)
+            actions.free_share(self.live)
         else:
-            actions.fill_share(self.hub, free_gb)
+            actions.fill_share(self.live, free_gb)
 
     @rule()
     def server_password(self):
         password = f"rotated-{len(self.passwords)}"
         self.passwords.append(password)
-        actions.server_set_password(self.hub, password)
+        actions.server_set_password(self.live, password)
 
     @rule(mode=st.sampled_from(["off", "desired", "required"]))
     def server_encryption(self, mode):
-        actions.server_encryption(self.hub, mode)
+        actions.server_encryption(self.live, mode)
 
     @rule(dialect=st.sampled_from(["2.1", "3.1.1", "3.0"]))
     def server_dialect(self, dialect):
-        actions.server_max_dialect(self.hub, dialect)
+        actions.server_max_dialect(self.live, dialect)
 
     @rule()
     def tamper(self):
-        good = [r for r in self.hub.ctl.backups() if r.status == "Succeeded"]
+        good = [r for r in self.live.ctl.backups() if r.status == "Succeeded"]
         if good:
-            actions.tamper(self.hub, good[-1].id)
+            actions.tamper(self.live, good[-1].id)
             self.tampered.add(good[-1].id)
 
     @rule(kind=st.sampled_from(["share_full", "reject", "drop", "dns", "auth"]),
           days=st.floats(0.5, 6))
     def sustained_fault(self, kind, days):
         """A fault that lasts days, then is lifted: the shape that tests retention and alerts."""
-        hub = self.hub
+        hub = self.live
         undo = {"share_full": lambda: actions.free_share(hub),
                 "dns": lambda: actions.fix_name_resolution(hub)}
         if kind == "share_full":
@@ -191,13 +201,13 @@ class HubMachine(RuleBasedStateMachine):
 
     @rule()
     def crash(self):
-        self.hub.crash_controller()
+        self.live.crash_controller()
 
     # --- invariants --------------------------------------------------------------------------
 
     def _job_finished(self, record) -> None:
         """At the instant a job finishes: its alert, and what retention left on the share."""
-        hub = self.hub
+        hub = self.live
         active = {a.category for a in hub.ctl.alert_book().active()}
         if record.status == "Failed" and record.error["category"] not in active:
             self.problems.append(f"{record.id} failed with {record.error['category']} but the "
@@ -239,8 +249,10 @@ class HubMachine(RuleBasedStateMachine):
         for d in records:
             if d.status != "Deleted":
                 continue
+            deleted_at = d.deletedDateTime
+            assert deleted_at is not None, f"{d.id} is Deleted but has no deletedDateTime"
             successors = [n for n in good if n.createdDateTime > d.createdDateTime
-                          and n.completedDateTime <= d.deletedDateTime]
+                          and n.completedDateTime is not None and n.completedDateTime <= deleted_at]
             assert successors, f"{d.id} was deleted while it was the newest good backup"
 
     @invariant()
@@ -270,15 +282,17 @@ class HubMachine(RuleBasedStateMachine):
     def _complete_on_share(self) -> set[str]:
         from ibs.scenarios.expect import share_names
 
-        return {n for n in share_names(self.hub) if layout.is_backup_name(n)}
+        return {n for n in share_names(self.live) if layout.is_backup_name(n)}
 
     def _share_reachable(self) -> bool:
         """Would the controller get through to the share now? The hub's gate decides."""
         from ibs.engine.errors import ShareError
         from ibs.engine.share.unc import parse_unc
 
-        hub = self.hub
+        hub = self.live
         settings = hub.ctl.settings
+        if settings.path is None:
+            return False  # no share configured: nothing to connect to
         try:
             gate.check(hub, "connect", parse_unc(settings.path), settings.username,
                        hub.stored_share_password())

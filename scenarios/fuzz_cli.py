@@ -41,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from hypothesis import HealthCheck, settings
     from hypothesis.database import DirectoryBasedExampleDatabase
     from hypothesis.stateful import run_state_machine_as_test
+
     from ibs.scenarios.fuzz import HubMachine, WireHubMachine
 
     if args.minutes <= 0 or args.steps < 1:
@@ -59,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     while time.monotonic() < end:
         # hypothesis has no public per-call seed for run_state_machine_as_test; its pytest
         # plugin sets this same module variable for --hypothesis-seed.
-        hypothesis.core.global_force_seed = batch_seed
+        hypothesis.core.global_force_seed = batch_seed  # type: ignore[assignment]  # hypothesis declares it None-only
         try:
             run_state_machine_as_test(machine, settings=config)
         except Exception:

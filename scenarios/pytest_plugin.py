@@ -42,6 +42,9 @@ from ibs.scenarios.fixtures import (  # noqa: F401
 )
 
 if TYPE_CHECKING:
+    # pytest exports no public names for repr_failure's style and result.
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
     from ibs.scenarios.model import Scenario
     from ibs.scenarios.runner import ScenarioResult
 
@@ -89,7 +92,7 @@ def _as_scenario(path_or_scenario: Any) -> Scenario:
     if isinstance(path_or_scenario, Scenario):
         return path_or_scenario
     if isinstance(path_or_scenario, (str, os.PathLike)):
-        return load(path_or_scenario)
+        return load(Path(path_or_scenario))
     raise TypeError(f"expected a scenario file path or a Scenario, not {type(path_or_scenario).__name__}")
 
 
@@ -159,12 +162,14 @@ class ScenarioFile(pytest.File):
         name = self.path.name.removesuffix(_SCENARIO_SUFFIX).removesuffix(".toml")
         yield ScenarioItem.from_parent(self, name=name, scenario=scenario)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         from ibs.scenarios.loader import ScenarioError
 
         if isinstance(excinfo.value, ScenarioError):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        # A collector's repr_failure takes no style (pytest's Collector narrows Node's).
+        return super().repr_failure(excinfo)
 
 
 class ScenarioItem(pytest.Item):
@@ -189,7 +194,8 @@ class ScenarioItem(pytest.Item):
         if not self.result.passed:
             raise ScenarioFailure(self.result)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style=None):
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, ScenarioFailure):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)

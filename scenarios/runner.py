@@ -82,7 +82,9 @@ class _Timeline:
                 self.apply(event)
             except IbsError as exc:
                 # An event the world refuses (a bad path, say) is part of the story, not a crash.
-                self.hub.log.add(env.now, "event refused", action=event.action, message=str(exc))
+                # SimPy types ``now`` as int | float; every timeout here is whole ticks, so int()
+                # only tells the type what the clock already is.
+                self.hub.log.add(int(env.now), "event refused", action=event.action, message=str(exc))
 
     def _backup_id(self, ref: int | str) -> str | None:
         records = self.hub.ctl.backups()
@@ -170,7 +172,7 @@ class _Timeline:
             _cer, pfx, password = hub.certs[cert]
             self.recoveries[name] = recover(hub, backup_id, pfx, password, p["role"], p["version"])
         result = self.recoveries[name]
-        hub.log.add(hub.env.now, "recovery", name=name, id=result.backup_id,
+        hub.log.add(int(hub.env.now), "recovery", name=name, id=result.backup_id,
                     outcome=result.outcome, message=result.message)
 
 

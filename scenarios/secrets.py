@@ -7,8 +7,8 @@ passwords written in events), so results and reports never need to carry them.
 from __future__ import annotations
 
 from ibs.scenarios.model import Scenario
-from ibs.simulator.hub import initial_share_password
 from ibs.simulator.certificates import cert_pair
+from ibs.simulator.hub import initial_share_password
 
 
 def scenario_secrets(scenario: Scenario) -> list[bytes]:

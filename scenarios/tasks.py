@@ -50,7 +50,7 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
     found = None
     # hypothesis has no public per-call seed for run_state_machine_as_test; its pytest plugin
     # sets this same module variable for --hypothesis-seed.
-    hypothesis.core.global_force_seed = seed
+    hypothesis.core.global_force_seed = seed  # type: ignore[assignment]  # hypothesis declares it None-only
     try:
         with with_reporter(lambda text: printed.append(str(text))):
             run_state_machine_as_test(cls, settings=config)

@@ -171,6 +171,16 @@ def test_invalid_toml_reports_its_line(pytester: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["scenario_syntax.toml:3: not valid TOML*"])
 
 
+def test_a_scenario_file_failing_otherwise_is_a_collection_error(pytester: pytest.Pytester) -> None:
+    """Errors other than ScenarioError go through pytest's own report, not an internal error."""
+    (pytester.path / "scenario_binary.toml").write_bytes(b"\xff\xfe not text")
+    result = pytester.runpytest("-q", "-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*scenario_binary.toml*UnicodeDecodeError*"])
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+
+
 def test_ibs_fidelity_overrides_the_files_fidelity(pytester: pytest.Pytester) -> None:
     pytester.makeconftest('''
         import pytest
