@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from ibs.engine import chunks, keys, layout
 from ibs.engine.certs import Certificate
-from ibs.engine.entries import END, STREAM_MAGIC, Chunk, Chunker, Kind, pack_entry
+from ibs.engine.chunker import Chunk, Chunker
+from ibs.engine.entries import END, STREAM_MAGIC, Kind, pack_entry
 from ibs.engine.errors import SourceError
 from ibs.engine.manifest import Manifest, RoleRecord, role_file
 from ibs.engine.pipeline import beside, sealed_records

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from ibs.engine.entries import Chunk
+from ibs.engine.chunker import Chunk
 
 _POLL = 0.05  # how often a blocked stage looks for cancellation
 

@@ -11,7 +11,7 @@ import io
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ibs.engine.entries import Chunker
+from ibs.engine.chunker import Chunker
 
 pieces = st.lists(st.tuples(st.booleans(), st.binary(max_size=300), st.integers(0, 50)),
                   max_size=12)

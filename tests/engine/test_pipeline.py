@@ -14,7 +14,8 @@ import pytest
 from ibs.engine.backup_reader import BackupReader
 from ibs.engine.backup_writer import BackupWriter
 from ibs.engine.certs import load_certificate
-from ibs.engine.entries import Chunk, FileData
+from ibs.engine.chunker import Chunk
+from ibs.engine.entries import FileData
 from ibs.engine.pipeline import beside, sealed_records, staged
 from ibs.engine.restore import restore_roles
 from ibs.engine.share.local import LocalShare

@@ -1,0 +1,95 @@
+"""Cutting a role's entry stream into fixed-size plaintext chunks, each in a buffer the caller
+lends (docs/FORMAT.md: "the final-chunk rule"). Sealing each chunk into a record is chunks.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class Chunk:
+    index: int
+    buffer: bytearray
+    length: int
+    final: bool
+
+    @property
+    def data(self) -> memoryview:
+        return memoryview(self.buffer)[: self.length]
+
+
+class Chunker:
+    """Cuts a byte stream into fixed-size chunks held in buffers from ``acquire``.
+
+    A full chunk is held back until more bytes arrive, so the last chunk is always the one
+    flagged final, even when the stream length is a multiple of the chunk size.
+    """
+
+    def __init__(self, chunk_size: int, acquire: Callable[[], bytearray]) -> None:
+        self.chunk_size = chunk_size
+        self._acquire = acquire
+        self._buf: bytearray | None = None
+        self._fill = 0
+        self._index = 0
+        self.total = 0
+
+    def _room(self) -> Iterator[Chunk]:
+        if self._buf is not None and self._fill == self.chunk_size:
+            yield Chunk(self._index, self._buf, self._fill, final=False)
+            self._index += 1
+            self._buf = None
+        if self._buf is None:
+            self._buf = self._acquire()
+            self._fill = 0
+
+    def write(self, data: bytes | memoryview) -> Iterator[Chunk]:
+        view = memoryview(data)
+        while view:
+            if self._buf is None or self._fill == self.chunk_size:
+                yield from self._room()  # only then has it anything to do (entry headers are small)
+            assert self._buf is not None
+            n = min(len(view), self.chunk_size - self._fill)
+            self._buf[self._fill : self._fill + n] = view[:n]
+            self._fill += n
+            self.total += n
+            view = view[n:]
+
+    def fill_from(self, readinto: Callable[[memoryview], int | None],
+                  size: int) -> Generator[Chunk, None, int]:
+        """Copy ``size`` bytes from a reader straight into chunk buffers (no intermediate copy).
+
+        Returns (through ``StopIteration.value``) how many bytes the reader really had; the rest
+        of ``size`` is zero-filled so the stream stays well-formed when a file shrinks under us.
+        """
+        remaining = size
+        got_total = 0
+        eof = False
+        while remaining:
+            if self._buf is None or self._fill == self.chunk_size:
+                yield from self._room()
+            assert self._buf is not None
+            n = min(remaining, self.chunk_size - self._fill)
+            target = memoryview(self._buf)[self._fill : self._fill + n]
+            got = 0
+            while not eof and got < n:
+                r = readinto(target[got:])
+                if not r:
+                    eof = True
+                    break
+                got += r
+            if got < n:
+                target[got:] = bytes(n - got)
+            got_total += got
+            self._fill += n
+            self.total += n
+            remaining -= n
+        return got_total
+
+    def finish(self) -> Iterator[Chunk]:
+        if self._buf is None:
+            self._buf = self._acquire()
+            self._fill = 0
+        yield Chunk(self._index, self._buf, self._fill, final=True)
+        self._buf = None
