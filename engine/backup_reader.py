@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ibs.engine import chunks, keys, layout, pipeline
 from ibs.engine.certs import DecryptionKey
-from ibs.engine.entries import EntryDecoder, Event
+from ibs.engine.entries import EntryDecoder, StreamEvent
 from ibs.engine.errors import BadInput, CertificateError, IntegrityError, PathFaultError
 from ibs.engine.manifest import Manifest, RoleRecord, parse
 
@@ -74,7 +74,7 @@ class BackupReader:
             raise BadInput(f"backup {self.backup_id} has no role {name!r} (it has: {names})")
         return record
 
-    def events(self, name: str, threads: bool = False) -> Iterator[Event]:
+    def events(self, name: str, threads: bool = False) -> Iterator[StreamEvent]:
         """Every entry event of role ``name``, each authenticated before it is yielded.
 
         ``FileData`` views are valid only until the next event is requested. With ``threads``
@@ -84,7 +84,7 @@ class BackupReader:
         for batch in self.event_batches(name, threads):
             yield from batch
 
-    def event_batches(self, name: str, threads: bool = False) -> Iterator[list[Event]]:
+    def event_batches(self, name: str, threads: bool = False) -> Iterator[list[StreamEvent]]:
         """The events of ``events``, as lists: those each chunk completes (none empty).
 
         Less work per event than ``events``, for a caller with many small files to write.

@@ -73,7 +73,8 @@ class NeedData:
 
 
 NEED_DATA = NeedData()
-Event = Entry | Symlink | FileData | FileEnd | StreamEnd | NeedData
+# What the decoder hands out (not to be confused with a scenario's events or SimPy's).
+StreamEvent = Entry | Symlink | FileData | FileEnd | StreamEnd | NeedData
 
 _FILE_END = FileEnd()  # it holds nothing: one serves every file
 _KINDS = {Kind.DIR.value: Kind.DIR, Kind.FILE.value: Kind.FILE, Kind.SYMLINK.value: Kind.SYMLINK}
@@ -133,11 +134,11 @@ class EntryDecoder:
         self._piece = memoryview(data)
         self._pos = 0
 
-    def next_event(self) -> Event:
+    def next_event(self) -> StreamEvent:
         out = self._events(1)
         return out[0] if out else NEED_DATA
 
-    def next_events(self) -> list[Event]:
+    def next_events(self) -> list[StreamEvent]:
         """Every event the bytes fed so far complete: what ``next_event`` returns, call after
         call, before its ``NEED_DATA``. Bytes that break a rule raise ``IntegrityError`` once
         the events before them are handed out, from the next call (or ``close``)."""
@@ -178,10 +179,10 @@ class EntryDecoder:
 
     # --- parsing ------------------------------------------------------------------------
 
-    def _events(self, limit: int) -> list[Event]:
+    def _events(self, limit: int) -> list[StreamEvent]:
         if self._error is not None:
             raise self._error
-        out: list[Event] = []
+        out: list[StreamEvent] = []
         try:
             self._parse(out, limit)
         except IntegrityError as exc:
@@ -193,7 +194,7 @@ class EntryDecoder:
             self._pos = 0
         return out
 
-    def _parse(self, out: list[Event], limit: int) -> None:
+    def _parse(self, out: list[StreamEvent], limit: int) -> None:
         if self._ended:
             return
         if not self._magic_seen:
@@ -245,7 +246,7 @@ class EntryDecoder:
             if self._ended:
                 return
 
-    def _file_from_carry(self, append: Callable[[Event], None]) -> None:
+    def _file_from_carry(self, append: Callable[[StreamEvent], None]) -> None:
         left = self._file_left
         if not left:
             self._in_file = False
@@ -258,7 +259,7 @@ class EntryDecoder:
         self._file_left = left - n
         self.file_bytes += n
 
-    def _record_from_carry(self) -> Event | None:
+    def _record_from_carry(self) -> StreamEvent | None:
         """The record a piece's end cut: completed from the piece, as many bytes as it needs."""
         need = 1
         while self._gather(need):
@@ -270,7 +271,7 @@ class EntryDecoder:
             need = at
         return None
 
-    def _record(self, buf: memoryview, pos: int) -> tuple[Event | None, int]:
+    def _record(self, buf: memoryview, pos: int) -> tuple[StreamEvent | None, int]:
         """The record at ``buf[pos:]`` and where the next begins; or, if ``buf`` ends inside it,
         None and how many bytes from ``pos`` it needs at least (nothing is taken then).
 
@@ -317,7 +318,7 @@ class EntryDecoder:
             entry = Entry(kind_, path, mode, mtime_ns, size)
             self._in_file = True
             self._file_left = size
-            event: Event = entry
+            event: StreamEvent = entry
             at = stop
         elif kind == _DIR:
             if size != 0:

@@ -21,7 +21,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from ibs.engine.backup_reader import BackupReader
-from ibs.engine.entries import Entry, Event, FileData, FileEnd, Kind, Symlink
+from ibs.engine.entries import Entry, FileData, FileEnd, Kind, StreamEvent, Symlink
 from ibs.engine.errors import BadInput, GeneralFaultError, IbsError
 from ibs.engine.share.local import WRITEBACK_WINDOW, Writeback
 
@@ -168,7 +168,7 @@ def _umask() -> int | None:
     return None
 
 
-def _from_share(batches: Iterator[list[Event]], role: str) -> Iterator[list[Event]]:
+def _from_share(batches: Iterator[list[StreamEvent]], role: str) -> Iterator[list[StreamEvent]]:
     """The event lists, with an OS error of the share's reading told apart from the target's."""
     try:
         yield from batches
