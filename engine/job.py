@@ -1,7 +1,8 @@
 """One backup job: it holds the job slot and advances one sealed chunk per step.
 
 Whoever drives ``steps()`` (the CLI, the daemon, the REST provider, the simulator) decides
-what happens between two steps; the job does its bookkeeping through its controller.
+what happens between two steps; the job does its bookkeeping through its controller, which it
+sees only as a ``JobContext``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ibs.engine.backup_writer import BackupWriter, Progress
 from ibs.engine.clock import iso_duration
@@ -23,7 +24,43 @@ from ibs.engine.source import Skipped, skip_warnings, skipped_of
 from ibs.engine.units import human_bytes
 
 if TYPE_CHECKING:
-    from ibs.engine.controller import Controller
+    from ibs.engine.alerts import AlertBook
+    from ibs.engine.certs import Certificate
+    from ibs.engine.clock import Clock
+    from ibs.engine.history import History
+    from ibs.engine.source import RoleSource
+    from ibs.engine.store import JobSlot
+
+
+class JobContext(Protocol):
+    """What a job needs of the controller that started it: the whole interface between the two
+    (engine/controller.py is the one implementation), so the job never reaches further."""
+
+    clock: Clock
+    history: History
+    slot: JobSlot
+    chunk_size: int
+    info: dict[str, str]
+    threads: bool
+    space_margin: int  # room beyond the sources' size the first backup must find free
+
+    def source_factory(self, role: str, folder: str) -> RoleSource: ...
+
+    def shown_bytes(self, n: int) -> int: ...  # the share's bytes as people read them
+
+    def stored_certificate(self, der: bytes) -> Certificate: ...
+
+    def share(self) -> Share: ...
+
+    def prune_on(self, share: Share, dry_run: bool = False) -> list[str]: ...
+
+    def remember_created(self, share: Share, backup_id: str, created: dt.datetime) -> None: ...
+
+    def skip_slots_passed(self, running: BackupRecord) -> list[BackupRecord]: ...
+
+    def alert_book(self) -> AlertBook: ...
+
+    def save_alerts(self, book: AlertBook) -> None: ...
 
 # Room for the manifest and chunk framing when a backup's size is estimated from its sources
 # alone (the first backup). Later estimates scale the last backup, whose size includes both.
@@ -35,7 +72,7 @@ _PROGRESS_EVERY = 64 * 1024 * 1024
 class Job:
     """One backup job holding the job slot. Drive it with ``steps()`` or ``run()``."""
 
-    def __init__(self, controller: Controller, record: BackupRecord, settings: Settings) -> None:
+    def __init__(self, controller: JobContext, record: BackupRecord, settings: Settings) -> None:
         self.ctl = controller
         self.record = record
         self.settings = settings
