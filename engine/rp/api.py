@@ -92,7 +92,6 @@ class Api:
         # Settings changes one at a time: each is a read-modify-write of the whole settings.
         self._configuring = threading.Lock()
         self._capacity: tuple[tuple[Any, ...], float, str | None] | None = None
-        self._app: Any = None
         self._readers = threading.local()
 
     def controller(self) -> Controller:
@@ -106,16 +105,6 @@ class Api:
         if ctl is None:
             ctl = self._readers.controller = self.controller()
         return ctl
-
-    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes = b""):
-        """One request through the whole HTTP stack (gate, FastAPI), without a socket."""
-        import asyncio
-
-        from ibs.engine.rp.app import build, call
-
-        if self._app is None:
-            self._app = build(self)
-        return asyncio.run(call(self._app, method, target, headers, body))
 
     @staticmethod
     def status_of(exc: IbsError) -> tuple[int, str]:

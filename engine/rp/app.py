@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -337,3 +338,15 @@ async def call(app: Any, method: str, target: str, headers: dict[str, str],
     await app(scope, receive, send)
     answer.content = b"".join(chunks)
     return answer
+
+
+_BUILT: weakref.WeakKeyDictionary[Api, Any] = weakref.WeakKeyDictionary()
+
+
+def handle(api: Api, method: str, target: str, headers: dict[str, str], body: bytes = b""):
+    """One request through the whole HTTP stack (gate, FastAPI) to ``api``, without a socket;
+    the app is built once per provider."""
+    app = _BUILT.get(api)
+    if app is None:
+        app = _BUILT[api] = build(api)
+    return asyncio.run(call(app, method, target, headers, body))

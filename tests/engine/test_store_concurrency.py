@@ -12,6 +12,7 @@ from pathlib import Path
 from ibs.engine.clock import ManualClock
 from ibs.engine.controller import Controller
 from ibs.engine.rp.api import Api
+from ibs.engine.rp.app import handle
 from ibs.engine.rp.auth import TokenCheck, digest
 from ibs.engine.store import Store
 from tests.engine.conftest import T0
@@ -180,7 +181,7 @@ def test_concurrent_patches_through_the_rest_provider(tmp_path: Path) -> None:
     def patcher(field: str) -> None:
         for value in bodies[field]:
             body = json.dumps({"properties": {"externalStoreDefault": {field: value}}}).encode()
-            statuses.append(api.handle("PATCH", loc, headers, body).status)
+            statuses.append(handle(api, "PATCH", loc, headers, body).status)
 
     errors = _run_threads([lambda f=f: patcher(f) for f in bodies])
     assert errors == [] and set(statuses) == {202}, set(statuses)

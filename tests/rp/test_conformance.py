@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from ibs.engine.rp.api import Api
+from ibs.engine.rp.app import handle
 from ibs.engine.rp.auth import TokenCheck, digest
 from tests.rp.conftest import BASE, LOC, TOKEN, Rp, V
 
@@ -271,9 +272,9 @@ def test_operations_are_answered_after_a_restart(rp: Rp, cert_pair):
     op_id = first.headers["Location"].split("/operationResults/")[1].split("?")[0]
     restarted = Api(rp.api.store.root, TokenCheck(digest(TOKEN)))  # another provider, same store
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    r = restarted.handle("GET", f"{LOC}/operationResults/{op_id}?api-version={V}", auth)
+    r = handle(restarted, "GET", f"{LOC}/operationResults/{op_id}?api-version={V}", auth)
     assert r.status == 200 and r.body == final.json()
-    r = restarted.handle("GET", f"{LOC}/operationStatuses/{op_id}?api-version={V}", auth)
+    r = handle(restarted, "GET", f"{LOC}/operationStatuses/{op_id}?api-version={V}", auth)
     assert r.status == 200 and r.body["status"] == "Succeeded"
 
 

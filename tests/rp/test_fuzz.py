@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ibs.engine.rp.api import Api
+from ibs.engine.rp.app import handle
 from ibs.engine.rp.auth import TokenCheck, digest
 from tests.rp.conftest import BASE, LOC, TOKEN
 
@@ -34,7 +35,7 @@ bodies = st.one_of(st.binary(max_size=64), json_values.map(lambda v: json.dumps(
        body=bodies)
 def test_any_request_gets_a_well_formed_answer(tmp_path_factory, method, path, version, body):
     api = _api(tmp_path_factory)
-    r = api.handle(method, f"{path}?api-version={version}", {"Authorization": f"Bearer {TOKEN}"}, body)
+    r = handle(api, method, f"{path}?api-version={version}", {"Authorization": f"Bearer {TOKEN}"}, body)
     assert r.status in (200, 202, 400, 404, 405, 409, 415), (r.status, r.content)
     if r.status >= 400:
         assert set(r.body["error"]) == {"code", "message"}
