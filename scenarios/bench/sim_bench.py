@@ -128,7 +128,10 @@ def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None) -
             if profiler is not None:
                 profiler.disable()
         t2, c2 = time.perf_counter(), time.process_time()
-        events = hub.env.steps
+        env = hub.env
+        if not isinstance(env, CountingEnvironment):  # hub.py no longer builds simpy.Environment
+            raise RuntimeError("the hub was not built on the counting environment")
+        events = env.steps
         finished = hub.log.of("backup finished")
     finally:
         t3 = time.perf_counter()
