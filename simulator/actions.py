@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from ibs.engine.errors import BadInput, IbsError
 from ibs.simulator import scale
+from ibs.simulator.certificates import cert_pair
 from ibs.simulator.config import DIALECTS, SHARE_HOST, SHARE_USER
 from ibs.simulator.hub import Hub
-from ibs.simulator.certificates import cert_pair
 from ibs.simulator.network import FirewallRule
 
 

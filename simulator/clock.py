@@ -12,7 +12,7 @@ import datetime as dt
 
 import simpy
 
-SIM_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+SIM_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TICKS_PER_SECOND = 1_000_000
 SECOND = TICKS_PER_SECOND
 HOUR = 3600 * SECOND

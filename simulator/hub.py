@@ -24,6 +24,7 @@ from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.share.unc import parse_unc
 from ibs.simulator import gate, processes, scale
+from ibs.simulator.certificates import cert_pair
 from ibs.simulator.clock import DAY, SimClock, seconds, ticks
 from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
     DIALECTS,
@@ -37,7 +38,6 @@ from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public
     initial_share_password,
 )
 from ibs.simulator.events import EventLog
-from ibs.simulator.certificates import cert_pair
 from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter
