@@ -14,15 +14,18 @@ import random
 import shutil
 import tempfile
 import uuid
+from collections.abc import Generator
 from typing import Any, Self
 
 import simpy
 
+from ibs.engine.backup_writer import Progress
 from ibs.engine.controller import Controller
 from ibs.engine.errors import BadInput
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.share.unc import parse_unc
+from ibs.engine.source import RoleSource
 from ibs.simulator import gate, processes, scale
 from ibs.simulator.certificates import cert_pair
 from ibs.simulator.clock import DAY, SimClock, now_ticks, seconds, ticks
@@ -87,7 +90,8 @@ class Hub:
         self._overhead_real = 0
         self._data_real = 0
         self._data_key: tuple[int, int] | None = None  # (day, overhead) _data_real is for
-        self._running: tuple[Job, Any] | None = None  # the job and its steps, while one runs
+        # The job and its steps, while one runs.
+        self._running: tuple[Job, Generator[Progress, None, None]] | None = None
         self._wake = self.env.event()
         # One store for the hub's whole run: a controller that restarts (a crash, a failover)
         # reads the state its predecessor left, as the real controller would from its disk.
@@ -167,7 +171,8 @@ class Hub:
         from ibs.engine.certs import load_certificate
 
         target = scale.to_real(self.backup_bytes_now())
-        sources = {name: role.snapshot(target) for name, role in self.roles.items()}
+        sources: dict[str, RoleSource] = {name: role.snapshot(target)
+                                          for name, role in self.roles.items()}
         storage = ShareStorage(capacity=2**40)
         writer = BackupWriter(MemoryShare(storage, "", "calibration", lambda op: None, lambda: True),
                               load_certificate(self.certs["initial"][0]), uuid.UUID(int=0),
@@ -232,7 +237,7 @@ class Hub:
     def request_backup(self) -> simpy.Process:
         return self.env.process(processes.on_demand(self))
 
-    def job_started(self, job: Job, steps) -> None:
+    def job_started(self, job: Job, steps: Generator[Progress, None, None]) -> None:
         self._pending_snapshots = {}
         self._running = (job, steps)
 

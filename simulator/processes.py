@@ -61,6 +61,8 @@ def drive(hub: Hub, job: Job) -> Process:
     vm = hub.active_vm
     record = job.record
     steps = job.steps()
+    if not isinstance(steps, Generator):  # Job.steps() is typed as a mere Iterator
+        raise TypeError("Job.steps() must be a generator: a crash closes it to release the slot")
     hub.job_started(job, steps)
     hub.log.add(now_ticks(hub.env), "backup started", id=record.id, trigger=record.trigger, vm=vm)
     done = 0
