@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from ibs.engine.errors import BadInput, IbsError
 from ibs.simulator import scale
+from ibs.simulator.certificates import cert_pair
+from ibs.simulator.clock import now_ticks
 from ibs.simulator.config import DIALECTS, SHARE_HOST, SHARE_USER
 from ibs.simulator.hub import Hub
-from ibs.simulator.certificates import cert_pair
 from ibs.simulator.network import FirewallRule
 
 
 def _changed(hub: Hub, event: str, **fields) -> None:
-    hub.log.add(hub.env.now, event, **fields)
+    hub.log.add(now_ticks(hub.env), event, **fields)
     if hub.wire is not None:
         hub.wire.sync()
 
@@ -95,7 +96,7 @@ def maintenance(hub: Hub, hours: float, kind: str = "update") -> None:
     if kind not in ("update", "FRU"):
         raise BadInput(f"maintenance kind must be update or FRU, not {kind!r}")
     hub.add_maintenance(hours, kind)
-    hub.log.add(hub.env.now, "maintenance window", kind=kind, hours=hours)
+    hub.log.add(now_ticks(hub.env), "maintenance window", kind=kind, hours=hours)
 
 
 def fail_ercs(hub: Hub, vm: str) -> None:
@@ -129,9 +130,9 @@ def operator_configure(hub: Hub, **changes) -> list[str]:
     try:
         result = hub.ctl.configure(**changes)
     except IbsError as exc:
-        hub.log.add(hub.env.now, "settings refused", changes=shown, message=str(exc))
+        hub.log.add(now_ticks(hub.env), "settings refused", changes=shown, message=str(exc))
         return []
-    hub.log.add(hub.env.now, "settings changed", changes=shown, pruned=len(result.pruned))
+    hub.log.add(now_ticks(hub.env), "settings changed", changes=shown, pruned=len(result.pruned))
     hub.wake_scheduler()
     return result.pruned
 
@@ -161,5 +162,5 @@ def tamper(hub: Hub, backup_id: str, role: str = "CA", offset: int = 100) -> Non
             raise BadInput(f"backup {backup_id} has no role file {role} on the share")
         data = hub.storage.files[key]
         data[offset % len(data)] ^= 0x01
-    hub.log.add(hub.env.now, "backup tampered", id=backup_id, role=role)
+    hub.log.add(now_ticks(hub.env), "backup tampered", id=backup_id, role=role)
 

@@ -29,9 +29,9 @@ from cryptography.x509.oid import NameOID
 
 from ibs.simulator.pfx import deterministic_pfx
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN PRIVATE KEY-----\n.+?-----END PRIVATE KEY-----\n", re.S)
-_NUMBERED = re.compile(r"(.*?)(\d+)", re.S)
-_START = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
+_PEM_BLOCK = re.compile(rb"-----BEGIN PRIVATE KEY-----\n.+?-----END PRIVATE KEY-----\n", re.DOTALL)
+_NUMBERED = re.compile(r"(.*?)(\d+)", re.DOTALL)
+_START = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 
 
 @functools.cache

@@ -12,7 +12,7 @@ import datetime as dt
 
 import simpy
 
-SIM_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+SIM_EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 TICKS_PER_SECOND = 1_000_000
 SECOND = TICKS_PER_SECOND
 HOUR = 3600 * SECOND
@@ -30,6 +30,15 @@ def seconds(at: int) -> float:
     return at / TICKS_PER_SECOND
 
 
+def now_ticks(env: simpy.Environment) -> int:
+    """SimPy's ``env.now``, which its stubs allow to be a float, as the whole ticks it must be."""
+    at = env.now
+    if not isinstance(at, int):
+        raise TypeError(f"simulated time {at!r} is not whole ticks: a process waited a float "
+                        "delay; convert it with simulator.clock.ticks()")
+    return at
+
+
 def ticks_of(delta: dt.timedelta) -> int:
     return delta // _TICK
 
@@ -42,13 +51,13 @@ class SimClock:
         self.start = start
 
     def now(self) -> dt.datetime:
-        return self.at(self.env.now)
+        return self.at(now_ticks(self.env))
 
     def at(self, when: int) -> dt.datetime:
         return self.start + dt.timedelta(microseconds=when)
 
     def ticks_until(self, when: dt.datetime) -> int:
-        return ticks_of(when - self.start) - self.env.now
+        return ticks_of(when - self.start) - now_ticks(self.env)
 
     def sleep(self, seconds: float) -> None:
         # Only the real-time daemon sleeps; in a simulation, waiting is a SimPy timeout.

@@ -17,9 +17,14 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Self
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self
 
 from ibs.engine.errors import BadInput, IbsError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
 CONNECT_SECONDS = 10
 #: A task whose worker dies is rescheduled; only a task that kills this many workers in a row
@@ -199,7 +204,7 @@ class Progress:
 
         self.what = what
         self.console = console or Console(stderr=True, highlight=False)
-        self.bar = None
+        self.bar: tuple[Bar, TaskID] | None = None  # on a terminal, while entered
         self._last_line = -1
 
     def __enter__(self) -> Self:
@@ -207,22 +212,23 @@ class Progress:
             from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
 
-            self.bar = Bar("[progress.description]{task.description}", BarColumn(),
-                           MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
-                           transient=True)
-            self.bar.__enter__()
-            self.task = self.bar.add_task(self.what, total=None)
+            bar = Bar("[progress.description]{task.description}", BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=self.console,
+                      transient=True)
+            bar.__enter__()
+            self.bar = bar, bar.add_task(self.what, total=None)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if self.bar is not None:
-            self.bar.__exit__(*exc)
+            self.bar[0].__exit__(kind, exc, tb)
 
     def __call__(self, t: Tally) -> None:
         text = f"{self.what}: {t.done} done, {t.failed} failed, {t.running} running"
         if self.bar is not None:
-            self.bar.update(self.task, total=t.total, completed=t.done + t.failed,
-                            description=text)
+            bar, task = self.bar
+            bar.update(task, total=t.total, completed=t.done + t.failed, description=text)
             return
         # Off a terminal: a line at the start, at every tenth, and at the end; logs stay short.
         finished = t.done + t.failed

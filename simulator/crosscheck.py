@@ -80,7 +80,7 @@ def cross_check(inputs: SizingInputs, seed: int = 1,
     capacity = inputs.share_capacity_bytes or report.peak_bytes + used
     if inputs.share_capacity_bytes is None:  # the plan for exactly that share
         report = plan(_with_capacity(inputs, capacity))
-    start = dt.datetime.combine(inputs.start, dt.time(), tzinfo=dt.timezone.utc)
+    start = dt.datetime.combine(inputs.start, dt.time(), tzinfo=dt.UTC)
     config = HubConfig(profile_for(inputs), seed=seed, frequency_hours=inputs.frequency_hours,
                        retention_days=inputs.retention_days, share_capacity_bytes=capacity,
                        share_used_bytes=used, start=start,

@@ -14,17 +14,21 @@ import random
 import shutil
 import tempfile
 import uuid
+from collections.abc import Generator
 from typing import Any, Self
 
 import simpy
 
+from ibs.engine.backup_writer import Progress
 from ibs.engine.controller import Controller
 from ibs.engine.errors import BadInput
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.share.unc import parse_unc
+from ibs.engine.source import RoleSource
 from ibs.simulator import gate, processes, scale
-from ibs.simulator.clock import DAY, SimClock, seconds, ticks
+from ibs.simulator.certificates import cert_pair
+from ibs.simulator.clock import DAY, SimClock, now_ticks, seconds, ticks
 from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
     DIALECTS,
     SHARE_FOLDER,
@@ -37,7 +41,6 @@ from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public
     initial_share_password,
 )
 from ibs.simulator.events import EventLog
-from ibs.simulator.certificates import cert_pair
 from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter
@@ -87,7 +90,8 @@ class Hub:
         self._overhead_real = 0
         self._data_real = 0
         self._data_key: tuple[int, int] | None = None  # (day, overhead) _data_real is for
-        self._running: tuple[Job, Any] | None = None  # the job and its steps, while one runs
+        # The job and its steps, while one runs.
+        self._running: tuple[Job, Generator[Progress, None, None]] | None = None
         self._wake = self.env.event()
         # One store for the hub's whole run: a controller that restarts (a crash, a failover)
         # reads the state its predecessor left, as the real controller would from its disk.
@@ -114,22 +118,22 @@ class Hub:
     @property
     def now(self) -> float:
         """Virtual seconds since the run began (exact ticks are ``env.now``)."""
-        return seconds(self.env.now)
+        return seconds(now_ticks(self.env))
 
     @property
     def day(self) -> int:
         """The whole virtual day the run is in (0 = the day backup was enabled)."""
-        return self.env.now // DAY
+        return now_ticks(self.env) // DAY
 
     def timeout(self, seconds_: float) -> simpy.Timeout:
         return self.env.timeout(ticks(seconds_))
 
     def run(self, days: float) -> None:
         """Run until ``days`` after the start; an event at exactly that instant does not happen."""
-        self.env.run(until=max(self.env.now + 1, ticks(days * 86400)))
+        self.env.run(until=max(now_ticks(self.env) + 1, ticks(days * 86400)))
 
     def run_for(self, seconds_: float) -> None:
-        self.env.run(until=self.env.now + max(1, ticks(seconds_)))
+        self.env.run(until=now_ticks(self.env) + max(1, ticks(seconds_)))
 
     # --- the controller and what it is connected to ----------------------------------------
 
@@ -167,7 +171,8 @@ class Hub:
         from ibs.engine.certs import load_certificate
 
         target = scale.to_real(self.backup_bytes_now())
-        sources = {name: role.snapshot(target) for name, role in self.roles.items()}
+        sources: dict[str, RoleSource] = {name: role.snapshot(target)
+                                          for name, role in self.roles.items()}
         storage = ShareStorage(capacity=2**40)
         writer = BackupWriter(MemoryShare(storage, "", "calibration", lambda op: None, lambda: True),
                               load_certificate(self.certs["initial"][0]), uuid.UUID(int=0),
@@ -209,14 +214,14 @@ class Hub:
         return self.ctl.share_password()
 
     def maintenance_reason(self) -> str | None:
-        now = self.env.now
+        now = now_ticks(self.env)
         for start, end, kind in self.maintenance_windows:
             if start <= now < end:
                 return f"an {kind} operation" if kind == "update" else f"a {kind} operation"
         return None
 
     def add_maintenance(self, hours: float, kind: str) -> None:
-        self.maintenance_windows.append((self.env.now, self.env.now + ticks(hours * 3600), kind))
+        self.maintenance_windows.append((now_ticks(self.env), now_ticks(self.env) + ticks(hours * 3600), kind))
 
     # --- the scheduler and jobs (driven by simulator/processes.py) ---------------------------
 
@@ -232,7 +237,7 @@ class Hub:
     def request_backup(self) -> simpy.Process:
         return self.env.process(processes.on_demand(self))
 
-    def job_started(self, job: Job, steps) -> None:
+    def job_started(self, job: Job, steps: Generator[Progress, None, None]) -> None:
         self._pending_snapshots = {}
         self._running = (job, steps)
 
@@ -243,7 +248,7 @@ class Hub:
 
     def job_died(self, record: BackupRecord, vm: str) -> None:
         self._running = None
-        self.log.add(self.env.now, "controller crashed", id=record.id, vm=vm)
+        self.log.add(now_ticks(self.env), "controller crashed", id=record.id, vm=vm)
         if self.crash_pending:
             self._restart_controller()
         else:
@@ -261,7 +266,7 @@ class Hub:
         if record.error:
             fields["category"] = record.error["category"]
             fields["message"] = record.error["message"]
-        self.log.add(self.env.now, "backup finished", **fields)
+        self.log.add(now_ticks(self.env), "backup finished", **fields)
 
     def cert_for(self, thumbprint: str | None) -> str | None:
         """The name of the uploaded certificate with this thumbprint, if the run made it."""
@@ -308,20 +313,20 @@ class Hub:
     def fail_ercs(self, vm: str) -> None:
         _check_vm(vm)
         self.ercs_up[vm] = False
-        self.log.add(self.env.now, "ercs down", vm=vm)
+        self.log.add(now_ticks(self.env), "ercs down", vm=vm)
         if vm == self.active_vm and self.job_running is None:
             self._failover()
 
     def restore_ercs(self, vm: str) -> None:
         _check_vm(vm)
         self.ercs_up[vm] = True
-        self.log.add(self.env.now, "ercs up", vm=vm)
+        self.log.add(now_ticks(self.env), "ercs up", vm=vm)
 
     def failover_to(self, vm: str) -> None:
         _check_vm(vm)
         self.active_vm = vm
         self.ctl = self._new_controller()
-        self.log.add(self.env.now, "controller failover", vm=vm)
+        self.log.add(now_ticks(self.env), "controller failover", vm=vm)
         if self.wire is not None:
             self.wire.sync()
         self.wake_scheduler()
@@ -329,7 +334,7 @@ class Hub:
     def crash_controller(self) -> None:
         """The controller's process dies: at once if idle, else at the running job's next step."""
         if self.job_running is None:
-            self.log.add(self.env.now, "controller crashed", id=None, vm=self.active_vm)
+            self.log.add(now_ticks(self.env), "controller crashed", id=None, vm=self.active_vm)
             self._restart_controller()
         else:
             self.crash_pending = True
@@ -337,7 +342,7 @@ class Hub:
     def _restart_controller(self) -> None:
         self.crash_pending = False
         self.ctl = self._new_controller()
-        self.log.add(self.env.now, "controller restarted", vm=self.active_vm)
+        self.log.add(now_ticks(self.env), "controller restarted", vm=self.active_vm)
         self.wake_scheduler()
 
     def _failover(self) -> None:
@@ -345,7 +350,7 @@ class Hub:
             if self.ercs_up[vm] and vm != self.active_vm:
                 self.failover_to(vm)
                 return
-        self.log.add(self.env.now, "no ERCS VM left for the controller")
+        self.log.add(now_ticks(self.env), "no ERCS VM left for the controller")
 
     # --- the end ----------------------------------------------------------------------------
 

@@ -199,7 +199,7 @@ class _Writer(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:  # type: ignore[override]
+    def write(self, data) -> int:
         self._share._gate("write")
         storage = self._share.storage
         n = len(data)

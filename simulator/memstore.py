@@ -26,7 +26,7 @@ class MemoryStore(Store):
 
     # ``Store`` keeps its folder in ``root``; here reading it writes the files out first.
     @property
-    def root(self) -> str:  # type: ignore[override]
+    def root(self) -> str:
         self.flush()
         return self._root
 

@@ -16,7 +16,7 @@ from ibs.engine.errors import IbsError
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import Job
 from ibs.simulator import scale
-from ibs.simulator.clock import HOUR, ticks
+from ibs.simulator.clock import HOUR, now_ticks, ticks
 
 if TYPE_CHECKING:
     from ibs.simulator.hub import Hub
@@ -34,7 +34,7 @@ def scheduler(hub: Hub) -> Process:
         if isinstance(outcome, Job):
             yield from drive(hub, outcome)
         elif isinstance(outcome, BackupRecord):
-            hub.log.add(hub.env.now, "backup skipped", id=outcome.id,
+            hub.log.add(now_ticks(hub.env), "backup skipped", id=outcome.id,
                         reason="; ".join(outcome.warnings))
 
 
@@ -51,7 +51,7 @@ def on_demand(hub: Hub) -> Process:
     try:
         job = hub.ctl.start_backup("OnDemand")
     except IbsError as exc:
-        hub.log.add(hub.env.now, "on-demand refused", reason=str(exc), exitCode=exc.exit_code)
+        hub.log.add(now_ticks(hub.env), "on-demand refused", reason=str(exc), exitCode=exc.exit_code)
         return
     yield from drive(hub, job)
 
@@ -61,8 +61,10 @@ def drive(hub: Hub, job: Job) -> Process:
     vm = hub.active_vm
     record = job.record
     steps = job.steps()
+    if not isinstance(steps, Generator):  # Job.steps() is typed as a mere Iterator
+        raise TypeError("Job.steps() must be a generator: a crash closes it to release the slot")
     hub.job_started(job, steps)
-    hub.log.add(hub.env.now, "backup started", id=record.id, trigger=record.trigger, vm=vm)
+    hub.log.add(now_ticks(hub.env), "backup started", id=record.id, trigger=record.trigger, vm=vm)
     done = 0
     first = True
     # Looked up once: this loop runs once per chunk, some 16,000 times a simulated year.
@@ -84,7 +86,7 @@ def drive(hub: Hub, job: Job) -> Process:
             return
     hub.job_ended(record)
     for skipped in job.skipped:
-        hub.log.add(hub.env.now, "backup skipped", id=skipped.id,
+        hub.log.add(now_ticks(hub.env), "backup skipped", id=skipped.id,
                     reason="; ".join(skipped.warnings), scheduledFor=skipped.createdDateTime)
     for observer in hub.after_job:
         observer(record)

@@ -142,10 +142,11 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def run_check(inputs: SizingInputs) -> int:
-    from ibs.simulator.crosscheck import cross_check
     from rich.console import Console
     from rich.progress import Progress
     from rich.table import Table
+
+    from ibs.simulator.crosscheck import cross_check
 
     err = Console(stderr=True)
     if err.is_terminal:

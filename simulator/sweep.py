@@ -41,7 +41,7 @@ class Grid:
 
 def parse_axis(name: str, text: str, kind: type) -> tuple:
     """``4,8,12`` -> (4, 8, 12); ``peak`` stands for the planned peak on the share axis."""
-    values = []
+    values: list[object] = []
     for raw in text.split(","):
         raw = raw.strip()
         if name == "--share-gbs" and raw == "peak":

@@ -54,6 +54,16 @@ def test_ticks_are_whole_microseconds_and_round_trip_through_the_clock():
     assert clock.now().microsecond == 1
 
 
+def test_a_float_delay_is_refused_rather_than_read_as_a_drifting_clock():
+    import simpy
+
+    env = simpy.Environment()
+    clock = SimClock(env)
+    env.run(until=env.timeout(0.5))  # seconds where ticks were due: the bug the check names
+    with pytest.raises(TypeError, match=r"not whole ticks.*ticks\(\)"):
+        clock.now()
+
+
 def test_a_run_ends_before_an_instant_at_exactly_its_length():
     with Hub(HubConfig(HubProfile(nodes=4))) as hub:
         hub.run(7)
