@@ -16,7 +16,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from io import BytesIO
-from typing import BinaryIO, cast
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -157,11 +156,10 @@ class RoleSnapshot:
         state = self._state_bytes
         yield SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0))
         yield SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0))
-        # SourceItem.open is typed BinaryIO, wider than the engine's use (enter, readinto),
-        # which a raw reader serves without a BufferedReader's extra copy of every chunk.
+        # A raw reader (enter, readinto: the engine's FileReader), without a BufferedReader's
+        # extra copy of every chunk.
         yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, mtime, self.data_bytes),
-                         open=lambda: cast(BinaryIO, _RoleDataReader(self.seed, self._label(),
-                                                                     self.data_bytes)))
+                         open=lambda: _RoleDataReader(self.seed, self._label(), self.data_bytes))
         yield SourceItem(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state)),
                          open=lambda: BytesIO(state))
 

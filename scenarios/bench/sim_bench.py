@@ -130,7 +130,7 @@ def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None) -
         t2, c2 = time.perf_counter(), time.process_time()
         env = hub.env
         if not isinstance(env, CountingEnvironment):  # hub.py no longer builds simpy.Environment
-            raise RuntimeError("the hub was not built on the counting environment")
+            raise TypeError("the hub was not built on the counting environment")
         events = env.steps
         finished = hub.log.of("backup finished")
     finally:
