@@ -1,7 +1,9 @@
 """Share sizing for Infrastructure Backup: how much the external share must hold, and until when.
 
 Pure and deterministic: no I/O, no wall clock (the start date is a parameter). All sizes are in
-modelled units, 1 GB = 10^9 bytes (DESIGN.md, Scale model).
+modelled units, 1 GB = 10^9 bytes (DESIGN.md, Scale model). One module over 400 lines on purpose:
+it is one model, and its rules (what is kept, when it is deleted, the peak) read against each
+other; the command is simulator/sizing_cli.py, the renderer reports/sizing/.
 
 The model follows the engine (engine/controller.py, ``Job._write`` and ``_plan_prune``):
 
