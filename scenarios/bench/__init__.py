@@ -184,12 +184,7 @@ def _run_sim(args: argparse.Namespace, console: Console) -> int:
     report.print(console)
     md, js = report.write(out)
     console.print(f"report: {md} and {js}")
-    failed = [t.name for t in report.targets if t.passed is False]
-    if failed:
-        print(f"ibs: {len(failed)} of {len(report.targets)} targets failed: {'; '.join(failed)}",
-              file=sys.stderr)
-        return 1
-    return 0
+    return _failed_exit(report)
 
 
 def _run_cluster(args: argparse.Namespace, console: Console) -> int:
