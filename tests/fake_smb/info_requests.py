@@ -7,16 +7,11 @@ test in a folder of its own so that tests sharing one smbd do not meet.
 
 from __future__ import annotations
 
-import contextlib
 import struct
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from smbprotocol.connection import Connection
 from smbprotocol.create_contexts import CreateContextName, SMB2CreateContextRequest
-from smbprotocol.exceptions import SMBException, SMBResponseException
+from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.open import (
     CreateDisposition,
     CreateOptions,
@@ -26,11 +21,9 @@ from smbprotocol.open import (
     SMB2QueryInfoResponse,
     SMB2SetInfoRequest,
 )
-from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from ibs.fake_smb import FakeSmbServer
-from tests.fake_smb.conftest import PASSWORD, USER  # the shared samba_peer knows these
+from tests.fake_smb.peers import Peer, peers  # noqa: F401 (the info tests' peers)
 from tests.fake_smb.raw_requests import SHARE_ALL, _exchange
 
 INFO_FILE, INFO_SECURITY = 1, 3
@@ -44,58 +37,6 @@ STATUS_NO_EAS_ON_FILE = 0xC0000052
 STATUS_INVALID_EA_NAME = 0x80000013
 MAXIMUM_ALLOWED = 0x02000000
 SYNCHRONIZE = 0x00100000
-
-
-class Peer:
-    """One server: trees on fresh connections, names inside this test's own folder."""
-
-    def __init__(self, kind: str, host: str, port: int, share_name: str, share_dir: Path) -> None:
-        self.kind, self.host, self.port, self.share_name = kind, host, port, share_name
-        self.folder = f"t{uuid.uuid4().hex[:8]}"
-        self.dir = share_dir / self.folder
-        self.dir.mkdir()
-        self._connections: list[Connection] = []
-
-    def tree(self) -> TreeConnect:
-        conn = Connection(uuid.uuid4(), self.host, self.port, require_signing=True)
-        self._connections.append(conn)
-        conn.connect(timeout=5)
-        session = Session(conn, USER, PASSWORD, auth_protocol="ntlm")
-        session.connect()
-        tree = TreeConnect(session, f"\\\\{self.host}\\{self.share_name}")
-        tree.connect()
-        return tree
-
-    def path(self, name: str) -> str:
-        return f"{self.folder}\\{name}" if name else self.folder
-
-    def close(self) -> None:
-        for conn in self._connections:
-            # The test may have left the connection broken; closing the rest still matters.
-            with contextlib.suppress(OSError, ValueError, SMBException):
-                conn.disconnect(close=True)
-
-
-def peers(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Peer]:
-    """The body of a fixture yielding the Peer of ``kind``, "fake" or "samba"."""
-    if kind == "fake":
-        share_dir = tmp_path / "share"
-        share_dir.mkdir()
-        srv = FakeSmbServer(share_dir, users={USER: PASSWORD})
-        srv.start()
-        p = Peer("fake", srv.host, srv.port, srv.share_name, share_dir)
-        try:
-            yield p
-        finally:
-            p.close()
-            srv.stop()
-    else:
-        srv = request.getfixturevalue("samba_peer")
-        p = Peer("samba", srv.host, srv.port, srv.share_name, Path(srv.share_dir))
-        try:
-            yield p
-        finally:
-            p.close()
 
 
 PEERS = ["fake", pytest.param("samba", marks=pytest.mark.samba)]

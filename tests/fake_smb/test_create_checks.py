@@ -23,10 +23,8 @@ from smbprotocol.open import (
     Open,
 )
 
-from ibs.fake_smb import FakeSmbServer
-from tests.fake_smb.conftest import PASSWORD, USER
+from tests.fake_smb.peers import Peer, peers
 from tests.fake_smb.raw_requests import SHARE_ALL, open_file, set_info
-from tests.fake_smb.test_share_modes import Peer
 
 STATUS_BAD_IMPERSONATION_LEVEL = 0xC00000A5
 STATUS_INVALID_PARAMETER = 0xC000000D
@@ -38,22 +36,7 @@ HIDDEN_SYSTEM_DIRECTORY_ARCHIVE = 0x02 | 0x04 | 0x10 | 0x20
 
 @pytest.fixture(params=["fake", pytest.param("samba", marks=pytest.mark.samba)])
 def peer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Peer]:
-    if request.param == "fake":
-        share_dir = tmp_path / "share"
-        share_dir.mkdir()
-        with FakeSmbServer(share_dir, users={USER: PASSWORD}) as srv:
-            p = Peer(srv.host, srv.port, srv.share_name, share_dir)
-            try:
-                yield p
-            finally:
-                p.close()
-    else:
-        srv = request.getfixturevalue("samba_peer")
-        p = Peer(srv.host, srv.port, srv.share_name, Path(srv.share_dir))
-        try:
-            yield p
-        finally:
-            p.close()
+    yield from peers(request.param, request, tmp_path)
 
 
 def create_status(tree, name: str, impersonation: int = ImpersonationLevel.Impersonation,
@@ -91,7 +74,7 @@ def test_every_defined_impersonation_level_opens(peer, level):
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(level=st.integers(0, 0xFFFFFFFF))
 def test_only_the_four_defined_levels_are_accepted(server, share, level):
-    peer = Peer(server.host, server.port, server.share_name, share)
+    peer = Peer("fake", server.host, server.port, server.share_name, share)
     try:
         status, handle = create_status(peer.tree(), peer.path("any.txt"), impersonation=level,
                                        disposition=CreateDisposition.FILE_OPEN_IF)

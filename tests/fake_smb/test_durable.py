@@ -35,11 +35,10 @@ from smbprotocol.open import (
 from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
-from ibs.fake_smb import FakeSmbServer
 from ibs.fake_smb.durable import contexts
 from tests.fake_smb.conftest import DIALECT_CODES, PASSWORD, USER
+from tests.fake_smb.peers import Peer, peers
 from tests.fake_smb.raw_requests import SHARE_ALL
-from tests.fake_smb.test_share_modes import Peer
 
 STATUS_INVALID_PARAMETER = 0xC000000D
 STATUS_OBJECT_NAME_NOT_FOUND = 0xC0000034
@@ -66,18 +65,7 @@ class Server(Peer):
 
 @pytest.fixture(params=["fake", pytest.param("samba", marks=pytest.mark.samba)])
 def peer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
-    if request.param == "fake":
-        share_dir = tmp_path / "share"
-        share_dir.mkdir()
-        with FakeSmbServer(share_dir, users={USER: PASSWORD}) as srv:
-            s = Server(srv.host, srv.port, srv.share_name, share_dir)
-            yield s
-            s.close()
-    else:
-        srv = request.getfixturevalue("samba_peer")
-        s = Server(srv.host, srv.port, srv.share_name, Path(srv.share_dir))
-        yield s
-        s.close()
+    yield from peers(request.param, request, tmp_path, Server)
 
 
 def context(name: bytes, data) -> SMB2CreateContextRequest:

@@ -82,7 +82,7 @@ def test_a_failed_lock_leaves_no_number_to_replay(peer):
 def fake_2x(tmp_path: Path) -> Iterator[Server]:
     """fake_smb alone: the Samba peer offers SMB 3.0 and later only."""
     with FakeSmbServer(tmp_path, users={USER: PASSWORD}) as srv:
-        server = Server(srv.host, srv.port, srv.share_name, tmp_path)
+        server = Server("fake", srv.host, srv.port, srv.share_name, tmp_path)
         yield server
         server.close()
 
@@ -113,8 +113,9 @@ def test_random_locks_on_a_durable_open_are_answered_as_smbd_answers_them(samba_
     fake_dir = tmp_path / f"fake{uuid.uuid4().hex[:6]}"
     fake_dir.mkdir()
     with FakeSmbServer(fake_dir, users={USER: PASSWORD}) as fake:
-        servers = [Server(fake.host, fake.port, fake.share_name, fake_dir),
-                   Server(samba_peer.host, samba_peer.port, samba_peer.share_name, Path(samba_peer.share_dir))]
+        servers = [Server("fake", fake.host, fake.port, fake.share_name, fake_dir),
+                   Server("samba", samba_peer.host, samba_peer.port, samba_peer.share_name,
+                          Path(samba_peer.share_dir))]
         try:
             handles = [durable_open(s) for s in servers]
             for flags, bucket, number, offset in steps:

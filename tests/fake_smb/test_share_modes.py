@@ -8,14 +8,11 @@ connections: share modes hold across connections, not only within one.
 
 from __future__ import annotations
 
-import contextlib
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from smbprotocol.connection import Connection
 from smbprotocol.exceptions import SMBResponseException
 from smbprotocol.file_info import FileRenameInformation
 from smbprotocol.open import (
@@ -27,11 +24,11 @@ from smbprotocol.open import (
     Open,
     ShareAccess,
 )
-from smbprotocol.session import Session
 from smbprotocol.tree import TreeConnect
 
 from ibs.fake_smb import FakeSmbServer
 from tests.fake_smb.conftest import PASSWORD, USER  # the shared samba_peer knows these
+from tests.fake_smb.peers import Peer, peers
 from tests.fake_smb.raw_requests import open_file, set_info
 
 STATUS_SHARING_VIOLATION = 0xC0000043
@@ -48,54 +45,9 @@ SHARE_R, SHARE_W, SHARE_D = ShareAccess.FILE_SHARE_READ, ShareAccess.FILE_SHARE_
 SHARE_ALL = SHARE_R | SHARE_W | SHARE_D
 
 
-class Peer:
-    """One server seen by smbprotocol: trees on fresh connections, each in a folder of its own."""
-
-    def __init__(self, host: str, port: int, share_name: str, share_dir: Path) -> None:
-        self.host, self.port, self.share_name, self.share_dir = host, port, share_name, share_dir
-        self.folder = f"t{uuid.uuid4().hex[:8]}"
-        (share_dir / self.folder).mkdir()
-        self._connections: list[Connection] = []
-
-    def tree(self) -> TreeConnect:
-        conn = Connection(uuid.uuid4(), self.host, self.port, require_signing=True)
-        self._connections.append(conn)
-        conn.connect(timeout=5)
-        session = Session(conn, USER, PASSWORD, auth_protocol="ntlm")
-        session.connect()
-        tree = TreeConnect(session, f"\\\\{self.host}\\{self.share_name}")
-        tree.connect()
-        return tree
-
-    def path(self, name: str) -> str:
-        return f"{self.folder}\\{name}" if name else self.folder
-
-    def close(self) -> None:
-        for conn in self._connections:
-            with contextlib.suppress(Exception):  # a test may have broken it on purpose
-                conn.disconnect(close=True)
-
-
 @pytest.fixture(params=["fake", pytest.param("samba", marks=pytest.mark.samba)])
 def peer(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Peer]:
-    if request.param == "fake":
-        share_dir = tmp_path / "share"
-        share_dir.mkdir()
-        srv = FakeSmbServer(share_dir, users={USER: PASSWORD})
-        srv.start()
-        p = Peer(srv.host, srv.port, srv.share_name, share_dir)
-        try:
-            yield p
-        finally:
-            p.close()
-            srv.stop()
-    else:
-        srv = request.getfixturevalue("samba_peer")
-        p = Peer(srv.host, srv.port, srv.share_name, Path(srv.share_dir))
-        try:
-            yield p
-        finally:
-            p.close()
+    yield from peers(request.param, request, tmp_path)
 
 
 def _open(tree: TreeConnect, path: str, access: int, share: int,
@@ -243,7 +195,7 @@ def test_every_way_an_open_ends_takes_it_out_of_the_table(tmp_path: Path) -> Non
     share_dir = tmp_path / "share"
     share_dir.mkdir()
     with FakeSmbServer(share_dir, users={USER: PASSWORD}) as srv:
-        peer = Peer(srv.host, srv.port, srv.share_name, share_dir)
+        peer = Peer("fake", srv.host, srv.port, srv.share_name, share_dir)
         table = srv._core.open_table
         try:
             closed = _open(peer.tree(), peer.path("a.dat"), READ | SYNC, 0)
