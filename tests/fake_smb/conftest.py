@@ -130,3 +130,15 @@ def samba_peer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SambaServer
     require_samba()
     with SambaServer(tmp_path_factory.mktemp("samba-share"), users={USER: PASSWORD}) as server:
         yield server
+
+
+@pytest.fixture(params=["fake_smb", pytest.param("samba", marks=pytest.mark.samba)])
+def login(request):
+    """Log on to the server under test, fake_smb or the module's smbd; returns a function giving
+    a tree connect on a fresh connection."""
+    if request.param == "fake_smb":
+        peers = request.getfixturevalue("clients")
+    else:
+        peers = Clients(request.getfixturevalue("samba_peer"))
+        request.addfinalizer(peers.close)
+    return lambda: peers.login().tree

@@ -24,7 +24,6 @@ from smbprotocol.open import (
 )
 
 from ibs.fake_smb.connection import SmbConnectionHandler
-from tests.fake_smb.conftest import Clients
 from tests.fake_smb.raw_requests import open_file
 
 SH, EX, UN, FI = 0x01, 0x02, 0x04, 0x10
@@ -93,17 +92,6 @@ def io_status(action) -> int:
     except SMBResponseException as exc:
         return exc.status
     return STATUS_SUCCESS
-
-
-@pytest.fixture(params=["fake_smb", pytest.param("samba", marks=pytest.mark.samba)])
-def login(request):
-    """Log on to the server under test; returns a tree connect on a fresh connection."""
-    if request.param == "fake_smb":
-        peers = request.getfixturevalue("clients")
-    else:
-        peers = Clients(request.getfixturevalue("samba_peer"))
-        request.addfinalizer(peers.close)
-    return lambda: peers.login().tree
 
 
 @pytest.fixture

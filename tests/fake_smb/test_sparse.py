@@ -15,7 +15,6 @@ import uuid
 import pytest
 from smbprotocol.open import CreateDisposition, CreateOptions, FilePipePrinterAccessMask
 
-from tests.fake_smb.conftest import Clients
 from tests.fake_smb.raw_requests import open_file, query_info
 from tests.fake_smb.test_copy_chunk import ioctl
 from tests.fake_smb.test_locks_wire import EX, SH, lock
@@ -34,17 +33,6 @@ STATUS_DISK_FULL = 0xC000007F
 READ_DATA, WRITE_DATA, APPEND_DATA, READ_EA, WRITE_EA = 0x1, 0x2, 0x4, 0x8, 0x10
 EXECUTE, READ_ATTRIBUTES, WRITE_ATTRIBUTES = 0x20, 0x80, 0x100
 FILE_BASIC, FILE_ALL, FILE_NETWORK_OPEN, FS_ATTRIBUTE = 4, 18, 34, 5
-
-
-@pytest.fixture(params=["fake_smb", pytest.param("samba", marks=pytest.mark.samba)])
-def login(request):
-    """Log on to the server under test; returns a tree connect on a fresh connection."""
-    if request.param == "fake_smb":
-        peers = request.getfixturevalue("clients")
-    else:
-        peers = Clients(request.getfixturevalue("samba_peer"))
-        request.addfinalizer(peers.close)
-    return lambda: peers.login().tree
 
 
 @pytest.fixture
