@@ -27,6 +27,7 @@ from ibs.fake_smb import (
     oplock_wire,
     query_directory,
     release,
+    session_end,
     session_setup,
     sessions,
     tree_connect,
@@ -114,7 +115,7 @@ class FakeSmbCore(SMBSERVER):
             smb2.SMB2_QUERY_INFO: file_info.make_query_info_handler,
             smb2.SMB2_TREE_CONNECT: tree_connect.make_tree_connect_handler,
             smb2.SMB2_TREE_DISCONNECT: release.make_tree_disconnect_handler,
-            smb2.SMB2_LOGOFF: lambda original: sessions.make_logoff_handler(release.make_logoff_handler(original)),
+            smb2.SMB2_LOGOFF: lambda original: session_end.make_logoff_handler(release.make_logoff_handler(original)),
             smb2.SMB2_IOCTL: fsctl.make_ioctl_handler,
         }
         for command, make in wrapped.items():
