@@ -42,6 +42,8 @@ class ScheduleContext(Protocol):
 
 
 class Schedule:
+    """One controller's schedule: the slot in its store, and what happens when it comes."""
+
     def __init__(self, ctl: ScheduleContext) -> None:
         self.ctl = ctl
         # A private store's revisions say when a file changed: until then what was read from

@@ -156,7 +156,7 @@ def run_engine_bench(size_mib: int, console: Console, keep: bool = False,
         def cp_sync(tag: str) -> float:
             dst = work / f"cp-{tag}"
             took, _rss, _out, used = measured(["cp", "-r", str(src), str(dst)], dict(os.environ),
-                                               "cp -r")
+                                              "cp -r")
             took += timed(sync)
             if tag != "warm":
                 cpu["cp -r + sync"].append(used)
@@ -181,7 +181,7 @@ def run_engine_bench(size_mib: int, console: Console, keep: bool = False,
             return took
 
         rounds = interleaved(steps, {"engine backup": engine_run, "cp -r + sync": cp_sync,
-                                      "engine restore + sync": restore})
+                                     "engine restore + sync": restore})
         engine_times, cp_times = rounds["engine backup"], rounds["cp -r + sync"]
         restore_times = rounds["engine restore + sync"]
         line = kept.latest()[1]

@@ -157,7 +157,7 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def rounds_of(steps: Steps, what: str, run: Callable[[str], float],
-            rounds: int = ROUNDS) -> list[float]:
+              rounds: int = ROUNDS) -> list[float]:
     """One warm-up (discarded), then ``rounds`` measured runs of ``run(tag) -> seconds``."""
     with steps.step(f"{what} (warm-up)"):
         run("warm")
@@ -169,7 +169,7 @@ def rounds_of(steps: Steps, what: str, run: Callable[[str], float],
 
 
 def interleaved(steps: Steps, runs: dict[str, Callable[[str], float]],
-                 rounds: int = ROUNDS) -> dict[str, list[float]]:
+                rounds: int = ROUNDS) -> dict[str, list[float]]:
     """A warm-up of each contender, then ``rounds`` rounds taking each in turn: load, or a file
     system's state, that drifts during the run weighs on every contender alike."""
     for what, run in runs.items():

@@ -59,7 +59,7 @@ def small_label(what: str, n: int) -> str:
 
 
 def run_small_files(report: Report, steps: Steps, work: Path, eng: EngineRuns, pfx: Path,
-                      pfx_password: str, n: int) -> None:
+                    pfx_password: str, n: int) -> None:
     """N files of 1-4 KiB in about N/100 folders: engine backup and restore against restic's,
     in speed and in peak RSS, same data, same run."""
     src = work / "small"
@@ -116,7 +116,7 @@ def run_small_files(report: Report, steps: Steps, work: Path, eng: EngineRuns, p
             subprocess.run([restic, "-r", repo, "init", "-q"], env=env, check=True,
                            capture_output=True)
             took, peak, _out, used = measured([restic, "-r", repo, "backup", "-q", str(src)],
-                                               env, "restic backup")
+                                              env, "restic backup")
             took += timed(sync)
             rss[rb].append(peak)
             cpu[rb].append(used)
@@ -128,8 +128,8 @@ def run_small_files(report: Report, steps: Steps, work: Path, eng: EngineRuns, p
         def restic_restore(tag: str) -> float:
             target = work / f"small-restic-restore-{tag}"
             took, peak, _out, used = measured([restic, "-r", str(kept.latest_repo()), "restore",
-                                                "latest", "-q", "--target", str(target)], env,
-                                               "restic restore")
+                                               "latest", "-q", "--target", str(target)], env,
+                                              "restic restore")
             took += timed(sync)
             rss[rr].append(peak)
             cpu[rr].append(used)
