@@ -203,3 +203,19 @@ def test_config_set_prints_what_it_stored(backed_up):
     r = ibs(store, "config", "set", "--frequency-hours", "6", "--no-scheduler")
     assert r.returncode == 0 and r.stderr == ""
     assert r.stdout == "stored: frequency-hours 6; scheduler no\n"
+
+
+def test_standalone_remediation_names_the_configured_port(tmp_path, cert_pair):
+    cer, _pfx, pw = cert_pair.write(tmp_path)
+    store, src = tmp_path / "st", tmp_path / "src"
+    src.mkdir()
+    r = ibs(store, "config", "set", "--path", "\\\\127.0.0.1\\backup\\ibs", "--smb-port", "1",
+            "--username", "u", "--password-file", str(pw), "--encryption-cert", str(cer),
+            "--source", f"CA={src}", "--no-check")
+    assert r.returncode == 0, r.stderr
+    assert ibs(store, "backup", "start").returncode == 1
+    alerts = json.loads(ibs(store, "alerts", "--json").stdout)
+    assert [a["category"] for a in alerts] == ["Connectivity"]
+    text = alerts[0]["remediation"]
+    assert "TCP port 1," in text and "127.0.0.1" in text and "this machine" in text
+    assert "445" not in text and "ERCS" not in text
