@@ -45,6 +45,9 @@ class JobContext(Protocol):
     threads: bool
     space_margin: int  # room beyond the sources' size the first backup must find free
 
+    @property
+    def settings(self) -> Settings: ...  # what an alert's remediation names (host, port)
+
     def source_factory(self, role: str, folder: str) -> RoleSource: ...
 
     def shown_bytes(self, n: int) -> int: ...  # the share's bytes as people read them
