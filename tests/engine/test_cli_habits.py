@@ -9,6 +9,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import time
 from importlib.metadata import version
@@ -155,7 +156,7 @@ def _run_at_a_terminal(argv: list[str], typed: str) -> tuple[int, str]:
         os.execve(argv[0], argv, env)
     seen = b""
     sent = False
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         ready, _, _ = select.select([fd], [], [], 0.5)
         if ready:
@@ -169,7 +170,16 @@ def _run_at_a_terminal(argv: list[str], typed: str) -> tuple[int, str]:
         if not sent and b"password:" in seen.lower():
             os.write(fd, typed.encode() + b"\r")
             sent = True
-    _, status = os.waitpid(pid, 0)
+    done, status = os.waitpid(pid, os.WNOHANG)
+    for _ in range(50):  # its terminal closed: it is exiting
+        if done:
+            break
+        time.sleep(0.1)
+        done, status = os.waitpid(pid, os.WNOHANG)
+    if done == 0:  # still waiting for input that never came: no prompt was shown
+        os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+    os.close(fd)
     return os.waitstatus_to_exitcode(status), seen.decode(errors="replace")
 
 
