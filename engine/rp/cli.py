@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 
+from ibs.engine.cli.human import when
 from ibs.engine.cli.io import add_store_option
 from ibs.engine.errors import BadInput
 from ibs.engine.rp.auth import ENV_TOKEN, TOKEN_FILE
@@ -72,7 +73,8 @@ def _start_scheduler(store: Store, stopping: threading.Event) -> threading.Threa
     thread = threading.Thread(target=serve, args=(ctl, stopping.is_set, _say),
                               name="rp-scheduler", daemon=True)
     thread.start()
-    _say(f"ibs serve-rp: scheduler on; next backup {ctl.next_backup_time() or 'not scheduled'}")
+    nxt = ctl.next_backup_time()
+    _say(f"ibs serve-rp: scheduler on; next backup {when(nxt) if nxt else 'not scheduled'}")
     return thread
 
 

@@ -229,3 +229,17 @@ def test_standalone_remediation_names_the_configured_port(tmp_path, cert_pair):
     text = alerts[0]["remediation"]
     assert "TCP port 1," in text and "127.0.0.1" in text and "this machine" in text
     assert "445" not in text and "ERCS" not in text
+
+
+def test_daemon_says_the_next_backup_in_the_one_date_format(backed_up):
+    store, *_ = backed_up
+    env = {k: v for k, v in os.environ.items() if k != "IBS_STORE"}
+    proc = subprocess.Popen([IBS, "daemon", "--store", str(store)], stderr=subprocess.PIPE,
+                            text=True, env=env)
+    try:
+        first = proc.stderr.readline()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    assert re.fullmatch(r"ibs daemon: store \S+; next backup \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\n",
+                        first), first
