@@ -6,9 +6,11 @@ the condition is gone). Cleared alerts stay in the history with their clear time
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from ibs.engine.errors import AlertCategory
+from ibs.engine.settings import Settings
 
 TITLES = {
     AlertCategory.SHARE_CAPACITY: "External file share is out of capacity",
@@ -18,29 +20,55 @@ TITLES = {
     AlertCategory.GENERAL_FAULT: "Infrastructure backup failed",
 }
 
-REMEDIATION = {
-    AlertCategory.SHARE_CAPACITY: (
-        "Free space on the share (prune old backups, or lower the retention period) or move the "
-        "storage location to a larger share, then start a backup."
-    ),
-    AlertCategory.CONNECTIVITY: (
-        "Check that the share's host name resolves from the privileged endpoint, that the "
-        "server is up, and that firewalls allow TCP port 445 from all three ERCS VMs; then "
-        "start a backup."
-    ),
-    AlertCategory.PATH_FAULT: (
-        "Check that the share and folder in the storage location exist and that the path is "
-        "written as \\\\host\\share\\folder; then update the storage location."
-    ),
-    AlertCategory.AUTHENTICATION: (
-        "Update the user name and password of the storage location, and check the account may "
-        "write to the folder."
-    ),
-    AlertCategory.GENERAL_FAULT: (
-        "Look at the failed backup's error, fix the cause, and start a backup; if it "
-        "persists, collect the logs."
-    ),
-}
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """What remediation text names: the share's host (None for a local folder), the SMB port
+    configured, the path, and whether the engine runs in a hub (simulated: the manifest's info
+    names a stamp) or standalone."""
+
+    path: str | None = None
+    port: int = 445
+    on_hub: bool = False
+
+    @property
+    def host(self) -> str | None:
+        if self.path and self.path.startswith("\\\\"):
+            return self.path[2:].split("\\", 1)[0] or None
+        return None
+
+
+def where_of(settings: Settings, info: Mapping[str, str]) -> Where:
+    return Where(settings.path, settings.smb_port, on_hub="stampVersion" in info)
+
+
+def remediation(category: AlertCategory, where: Where | None = None) -> str:
+    """The operator's next step for ``category``, naming the configured host and port, and
+    fitting where the engine runs (a hub's ERCS VMs, or this machine)."""
+    w = where or Where()
+    host = w.host
+    share = f"the share on {host}" if host else "the share"
+    location = f"the storage location {w.path}" if w.path else "the storage location"
+    if category is AlertCategory.SHARE_CAPACITY:
+        return (f"Free space on {share} (prune old backups, or lower the retention period) or "
+                "move the storage location to a larger share, then start a backup.")
+    if category is AlertCategory.CONNECTIVITY:
+        if host is None:
+            return (f"Check that the folder of {location} is mounted and readable from this "
+                    "machine; then start a backup.")
+        origin = "the privileged endpoint (all three ERCS VMs)" if w.on_hub else "this machine"
+        return (f"Check that {host} resolves from {origin}, that its SMB server is up and "
+                f"listening on TCP port {w.port}, and that firewalls allow TCP port {w.port} "
+                f"to {host} from {origin}; then start a backup.")
+    if category is AlertCategory.PATH_FAULT:
+        form = "\\\\host\\share\\folder or an absolute local folder"
+        return (f"Check that the share and folder of {location} exist and that the path is "
+                f"written as {form}; then update the storage location.")
+    if category is AlertCategory.AUTHENTICATION:
+        return (f"Update the user name and password of {location}, and check that the account "
+                f"may write to the folder on {share}.")
+    return ("Look at the failed backup's error, fix the cause, and start a backup; if it "
+            "persists, collect the logs.")
 
 
 @dataclass(slots=True)
@@ -72,14 +100,15 @@ class AlertBook:
         return [a for a in self.alerts if a.active]
 
     def raise_alert(self, category: AlertCategory, message: str, when: str,
-                    backup_id: str | None) -> Alert:
+                    backup_id: str | None, where: Where | None = None) -> Alert:
         for alert in self.active():
             if alert.category == category.value:
                 alert.message, alert.backupId = message, backup_id
+                alert.remediation = remediation(category, where)
                 alert.occurrences += 1
                 return alert
-        alert = Alert(category.value, TITLES[category], message, REMEDIATION[category], when,
-                      backupId=backup_id)
+        alert = Alert(category.value, TITLES[category], message, remediation(category, where),
+                      when, backupId=backup_id)
         self.alerts.append(alert)
         return alert
 

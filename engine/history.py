@@ -52,11 +52,12 @@ class BackupRecord:
 
     def describe(self) -> str:
         """One line for a person: what the CLI prints after a backup, what the daemon logs."""
-        from ibs.engine.units import human_bytes
+        from ibs.engine.units import human_bytes, human_duration, iso_duration_seconds
 
         line = f"backup {self.id} ({self.trigger}) {self.status}"
-        if self.timeTakenToCreate:
-            line += f" in {self.timeTakenToCreate}"
+        seconds = iso_duration_seconds(self.timeTakenToCreate)
+        if seconds is not None:
+            line += f" in {human_duration(seconds)}"
         if self.status in ("Succeeded", "PartialSucceeded"):
             line += f", {human_bytes(self.sizeBytes)} at {self.location}"
         if self.error:

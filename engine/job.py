@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol
 
+from ibs.engine.alerts import where_of
 from ibs.engine.backup_writer import BackupWriter, Progress
 from ibs.engine.clock import iso_duration
 from ibs.engine.errors import AlertCategory, IbsError, ShareCapacityError, ShareError
@@ -43,6 +44,9 @@ class JobContext(Protocol):
     info: dict[str, str]
     threads: bool
     space_margin: int  # room beyond the sources' size the first backup must find free
+
+    @property
+    def settings(self) -> Settings: ...  # what an alert's remediation names (host, port)
 
     def source_factory(self, role: str, folder: str) -> RoleSource: ...
 
@@ -221,7 +225,7 @@ class Job:
             book.clear_all(ended)
         else:
             book.raise_alert(AlertCategory.GENERAL_FAULT, _partial_message(record), ended,
-                             record.id)
+                             record.id, where_of(ctl.settings, ctl.info))
         ctl.save_alerts(book)
 
     def _finish_failed(self, category: AlertCategory, message: str) -> None:
@@ -235,7 +239,7 @@ class Job:
         ended = self._stamp_end()
         ctl.history.save(record)
         book = ctl.alert_book()
-        book.raise_alert(category, message, ended, record.id)
+        book.raise_alert(category, message, ended, record.id, where_of(ctl.settings, ctl.info))
         ctl.save_alerts(book)
 
 

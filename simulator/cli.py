@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from ibs.engine.cli.io import JSON_HELP
+from ibs.engine.cli.vocab import renamed
 from ibs.engine.errors import BadInput
 from ibs.engine.settings import check_frequency, check_retention
 from ibs.simulator.hub import Hub, HubConfig
@@ -17,17 +19,29 @@ MAX_DAYS = 3650
 
 
 def register(sub) -> None:
-    p = sub.add_parser("simulate", help="run a simulated Azure Stack Hub's backups in virtual time")
-    p.add_argument("--hub", required=True, metavar="asdk|4..16")
-    p.add_argument("--days", required=True, type=float, metavar="N")
-    p.add_argument("--seed", type=int, default=1, metavar="S")
-    p.add_argument("--fidelity", choices=("sim", "wire"), default="sim")
-    p.add_argument("--share-capacity-gb", type=float, default=10_000, metavar="N")
-    p.add_argument("--identity", choices=("ADFS", "AzureAD"), default="ADFS")
-    p.add_argument("--stamp-version", default=DEFAULT_VERSION, metavar="V")
+    p = sub.add_parser("simulate", help="run a simulated Azure Stack Hub's backups in virtual time",
+                       description="Run a simulated Azure Stack Hub's backups for some days of "
+                       "virtual time and summarise what they did (statuses, share peak against "
+                       "the budget, alerts, a recovery check).")
+    p.add_argument("--hub", required=True, metavar="asdk|4..16",
+                   help="the hub to simulate: asdk (one node) or a node count from 4 to 16")
+    p.add_argument("--days", required=True, type=float, metavar="N",
+                   help=f"virtual days to run, more than 0 and at most {MAX_DAYS}")
+    p.add_argument("--seed", type=int, default=1, metavar="S",
+                   help="random seed: the same seed gives the same run")
+    p.add_argument("--fidelity", choices=("sim", "wire"), default="sim",
+                   help="sim: a modelled share; wire: a real SMB server (fake_smb) under the hub")
+    p.add_argument("--share-capacity-gb", type=float, default=10_000, metavar="N",
+                   help="capacity of the backup share in GB")
+    p.add_argument("--identity", choices=("ADFS", "AzureAD"), default="ADFS",
+                   help="the hub's identity provider")
+    p.add_argument("--stamp-version", default=DEFAULT_VERSION, metavar="V",
+                   help="the hub's build (Azure AD hubs back up less from 1907 on)")
     add_shared_inputs(p)
-    p.add_argument("--events", metavar="FILE", help="write the event log here (JSON lines)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--events-out", metavar="FILE",
+                   help="write the event log here, as JSON lines (default: not written)")
+    renamed(p, "--events", "--events-out", metavar="FILE")
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
     p.set_defaults(func=run)
 
 
@@ -51,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
     with Hub(config) as hub:
         hub.run(args.days)
         result = summarize(hub, args.days)
-        if args.events:
-            with open(args.events, "w", encoding="utf-8") as f:
+        if args.events_out:
+            with open(args.events_out, "w", encoding="utf-8") as f:
                 f.write(hub.log.to_jsonl())
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
@@ -65,6 +79,7 @@ def print_summary(r: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ibs.engine.cli.human import when
     from ibs.engine.units import human_bytes
 
     console = Console(highlight=False)
@@ -85,5 +100,5 @@ def print_summary(r: dict) -> None:
     t.add_row("recovery check", r["recoveryCheck"])
     console.print(t)
     for a in r["alerts"]:
-        state = f"cleared {a['clearedDateTime'][:16]}" if a["clearedDateTime"] else "active"
-        console.print(f"  alert {a['category']} raised {a['raisedDateTime'][:16]} ({state})")
+        state = f"cleared {when(a['clearedDateTime'])}" if a["clearedDateTime"] else "active"
+        console.print(f"  alert {a['category']} raised {when(a['raisedDateTime'])} ({state})")

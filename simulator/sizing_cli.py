@@ -14,6 +14,7 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+from ibs.engine.cli.vocab import renamed
 from ibs.engine.errors import BadInput
 from ibs.engine.units import format_bytes
 from ibs.simulator.cluster import add_options as add_cluster_options
@@ -30,11 +31,16 @@ def register(sub) -> None:
                        description="Size the external share for Infrastructure Backup. Sizes are "
                        "modelled: 1 GB = 10^9 bytes.")
     size = p.add_mutually_exclusive_group()
-    size.add_argument("--env", choices=ENVS, default=None,
-                      help="environment: asdk (10 GB a backup), 4-16 (20 GB, the default), "
-                      "4-16-aad (1 GB; Azure AD, build 1907+)")
+    size.add_argument("--hub", type=_hub, default=None, metavar="asdk|4..16",
+                      help="the hub: asdk (10 GB a backup) or a node count from 4 to 16 (20 GB "
+                      "a backup; 1 GB with --identity AzureAD) (default: a 4 to 16 node hub)")
+    renamed(size, "--env", "--hub", choices=ENVS, metavar="asdk|4-16|4-16-aad",
+            apply=_apply_env)
     size.add_argument("--backup-size-gb", type=float, metavar="N",
-                      help="size of one backup in GB instead of an environment's")
+                      help="size of one backup in GB instead of a hub's")
+    p.add_argument("--identity", choices=("ADFS", "AzureAD"), default=None,
+                   help="the hub's identity provider: AzureAD hubs of build 1907 and later back "
+                   "up 1 GB (default ADFS)")
     add_shared_inputs(p)
     horizon = p.add_mutually_exclusive_group()
     horizon.add_argument("--years", type=int, default=1, metavar="N",
@@ -51,8 +57,10 @@ def register(sub) -> None:
         "sweep", "--sweep cross-checks every point of a grid (the product of the lists below) "
         "by simulation and prints one row a point; exit 1 when any point disagrees")
     sweep.add_argument("--sweep", action="store_true", help="run the grid instead of one plan")
-    sweep.add_argument("--envs", default=",".join(ENVS), metavar="LIST",
-                       help=f"hub kinds (default {','.join(ENVS)})")
+    sweep.add_argument("--hubs", default=",".join(ENVS), metavar="LIST",
+                       help=f"hub profiles from {', '.join(ENVS)} (4-16: any node count; "
+                       f"4-16-aad: with Azure AD) (default {','.join(ENVS)})")
+    renamed(sweep, "--envs", "--hubs", metavar="LIST")
     sweep.add_argument("--frequencies", default="12", metavar="LIST",
                        help="hours between backups (default 12)")
     sweep.add_argument("--retentions", default="7", metavar="LIST",
@@ -71,6 +79,30 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _hub(text: str) -> str:
+    if text.lower() == "asdk":
+        return "asdk"
+    if text.isdigit() and 4 <= int(text) <= 16:
+        return str(int(text))
+    raise argparse.ArgumentTypeError(f"give asdk or a node count from 4 to 16, not {text!r}")
+
+
+def _apply_env(ns: argparse.Namespace, env: str) -> None:
+    """The old ``--env``: its profile as --hub and --identity say it."""
+    ns.hub = "asdk" if env == "asdk" else "16"
+    ns.identity = "AzureAD" if env == "4-16-aad" else "ADFS"
+
+
+def env_of(hub: str | None, identity: str | None) -> str:
+    """The sizing profile of a hub: asdk, 4-16 (any node count) or 4-16-aad (with Azure AD)."""
+    if hub == "asdk":
+        if identity == "AzureAD":
+            raise BadInput("sizing knows no Azure AD figure for an ASDK: give --hub 4..16 with "
+                           "--identity AzureAD, or --backup-size-gb")
+        return "asdk"
+    return "4-16-aad" if identity == "AzureAD" else DEFAULT_ENV
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -81,9 +113,12 @@ def _date(text: str) -> dt.date:
 def run(args: argparse.Namespace) -> int:
     if args.sweep:
         return run_sweep(args)
+    if args.backup_size_gb is not None and args.identity is not None:
+        raise BadInput("--identity does not go with --backup-size-gb: the size given is used "
+                       "as it is")
     inputs = SizingInputs(
         start=args.start_date or dt.date.today(),
-        env=None if args.backup_size_gb is not None else (args.env or DEFAULT_ENV),
+        env=None if args.backup_size_gb is not None else env_of(args.hub, args.identity),
         backup_size_gb=args.backup_size_gb,
         frequency_hours=args.frequency_hours,
         retention_days=args.retention_days,
@@ -184,14 +219,15 @@ def run_sweep(args: argparse.Namespace) -> int:
     from ibs.simulator import cluster, sweep
 
     cluster.check_options(args.jobs, args.cluster)
-    for flag, given in (("--env", args.env), ("--backup-size-gb", args.backup_size_gb),
+    for flag, given in (("--hub", args.hub), ("--identity", args.identity),
+                        ("--backup-size-gb", args.backup_size_gb),
                         ("--share-capacity-gb", args.share_capacity_gb), ("--check", args.check)):
         if given:
-            raise BadInput(f"{flag} does not go with --sweep: the grid's axes are --envs, "
+            raise BadInput(f"{flag} does not go with --sweep: the grid's axes are --hubs, "
                            "--frequencies, --retentions, --growths and --share-gbs")
     if args.format == "html":
         raise BadInput("--sweep writes md, csv or json, not html")
-    grid = sweep.Grid(sweep.parse_axis("--envs", args.envs, str),
+    grid = sweep.Grid(sweep.parse_axis("--hubs", args.hubs, str),
                       sweep.parse_axis("--frequencies", args.frequencies, int),
                       sweep.parse_axis("--retentions", args.retentions, int),
                       sweep.parse_axis("--growths", args.growths, float),

@@ -11,16 +11,34 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, version
 from typing import NoReturn
 
 from ibs.engine.cli import commands
 from ibs.engine.errors import IbsError
 
 PLUGIN_GROUP = "ibs.commands"
+DISTRIBUTION = "ibs-simulator"  # pyproject.toml's [project] name
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's default in its help, unless the text already names it; none is shown for
+    a flag or an option whose absence means "not given"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or "default" in text or "%(default)" in text
+                or default in (None, False, argparse.SUPPRESS) or default == []):
+            return text
+        return f"{text} (default %(default)s)" if text else "(default %(default)s)"
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:  # argparse's default prints usage; one line is enough
         self.exit(2, f"ibs: {message} (see '{self.prog} --help')\n")
 
@@ -48,6 +66,13 @@ def chosen_command(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
 def _plugins() -> list[EntryPoint]:
     return sorted(entry_points(group=PLUGIN_GROUP), key=lambda e: e.name)
 
@@ -73,8 +98,10 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                 epilog="exit codes: 0 success, 1 the operation failed, 2 bad input, 3 the one "
                 "job slot is taken, 4 the backup completed with warnings (PartialSucceeded: "
                 "some files or roles were not backed up; see its warnings)")
+    p.add_argument("--version", action="version", version=f"ibs {_version()}",
+                   help="print the installed version and exit")
     p.add_argument("--store", metavar="DIR", help="state directory (default: $IBS_STORE, "
-                   "else the XDG state directory)")
+                   "else the XDG state directory); also accepted after the command")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND",
                            parser_class=_Parser)
     commands.register(sub)

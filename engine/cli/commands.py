@@ -7,10 +7,15 @@ import contextlib
 import os
 import signal
 
-from ibs.engine.certs import check_subject, load_certificate, load_pfx, new_certificate, thumbprint
+from ibs.engine.certs import check_subject, load_certificate, new_certificate, thumbprint
+from ibs.engine.cli.context import backup_id, controller, decryption_key
+from ibs.engine.cli.human import iso_duration_text, plain, when
 from ibs.engine.cli.io import (
     ENV_PFX_PASSWORD,
     ENV_SHARE_PASSWORD,
+    ID_HELP,
+    JSON_HELP,
+    add_store_option,
     err,
     human_bytes,
     out,
@@ -20,6 +25,7 @@ from ibs.engine.cli.io import (
     read_secret,
     table,
 )
+from ibs.engine.cli.listing import cmd_backup_ls
 from ibs.engine.cli.location_check import Checked, check_location
 from ibs.engine.clock import SystemClock
 from ibs.engine.controller import Controller
@@ -35,85 +41,134 @@ from ibs.engine.settings import (
     check_smb_timeout,
     parse_sources,
 )
-from ibs.engine.store import Store, resolve_store_dir
 
 # A backup that completed without some of its data (README, "Exit codes"), as restic's 3.
 EXIT_WARNINGS = 4
 
 
-def controller(args: argparse.Namespace) -> Controller:
-    return Controller(Store(resolve_store_dir(args.store)), SystemClock())
+BACKUP_START_HELP = (
+    "Run an on-demand backup now and wait for it. Exit codes: 0 Succeeded; 1 Failed (an alert "
+    "says why: 'ibs alerts'); 3 another backup job is running (the one job slot is taken: wait "
+    "for it, or see 'ibs backup list'); 4 PartialSucceeded, some files or roles were not backed "
+    "up (its warnings name them).")
+DAEMON_HELP = (
+    "Run scheduled backups in real time, in the foreground: every --frequency-hours from the "
+    "stored settings, pruning past the retention period after each; stop it with Ctrl-C or "
+    "SIGTERM (a running backup is finished first). 'ibs serve-rp' runs the same schedule "
+    "beside the REST API.")
+
+
+def _parser(sub, name: str, text: str, *, store: bool = True, description: str | None = None):
+    p = sub.add_parser(name, help=text, description=description or text[:1].upper() + text[1:])
+    if store:
+        add_store_option(p)
+    return p
+
+
+def _add_json(p) -> None:
+    p.add_argument("--json", action="store_true", help=JSON_HELP)
+
+
+def _add_decryption(p) -> None:
+    p.add_argument("--decryption-cert", required=True, metavar="FILE",
+                   help="the .pfx holding the private key of the backup's certificate")
+    p.add_argument("--decryption-cert-password-file", metavar="FILE",
+                   help=f"file holding the .pfx's password; '-' reads stdin, with a prompt at a "
+                   f"terminal (default: ${ENV_PFX_PASSWORD}, else a prompt at a terminal)")
 
 
 def register(sub) -> None:
-    cert = sub.add_parser("cert", help="encryption certificates").add_subparsers(
+    cert = _parser(sub, "cert", "encryption certificates", store=False).add_subparsers(
         dest="cert_command", required=True, metavar="ACTION")
-    new = cert.add_parser("new", help="make a self-signed RSA-2048 certificate (.cer and .pfx)")
-    new.add_argument("--out-cer", required=True, metavar="FILE")
-    new.add_argument("--out-pfx", required=True, metavar="FILE")
-    new.add_argument("--subject", default="Azure Stack Hub Infrastructure Backup", metavar="NAME")
-    new.add_argument("--pfx-password-file", metavar="FILE")
+    new = _parser(cert, "new", "make a self-signed RSA-2048 certificate (.cer and .pfx)",
+                  store=False)
+    new.add_argument("--out-cer", required=True, metavar="FILE",
+                     help="write the public certificate here (for 'config set --encryption-cert')")
+    new.add_argument("--out-pfx", required=True, metavar="FILE",
+                     help="write the private key and certificate here (needed to restore; keep "
+                     "it off the stamp)")
+    new.add_argument("--subject", default="Azure Stack Hub Infrastructure Backup", metavar="NAME",
+                     help="the certificate's subject common name")
+    new.add_argument("--pfx-password-file", metavar="FILE",
+                     help=f"file holding the .pfx's new password; '-' reads stdin, with a prompt "
+                     f"at a terminal (default: ${ENV_PFX_PASSWORD}, else a prompt at a terminal)")
     new.set_defaults(func=cmd_cert_new)
 
-    config = sub.add_parser("config", help="backup settings").add_subparsers(
+    config = _parser(sub, "config", "backup settings", store=False).add_subparsers(
         dest="config_command", required=True, metavar="ACTION")
-    cs = config.add_parser("set", help="change settings (only those given)")
+    cs = _parser(config, "set", "change settings (only those given), then print what is stored")
     cs.add_argument("--path", help=r"UNC path \\host\share\folder, or a local folder")
-    cs.add_argument("--smb-port", type=int, metavar="N")
+    cs.add_argument("--smb-port", type=int, metavar="N",
+                    help="the share's TCP port (445 until one is set)")
     cs.add_argument("--smb-timeout", type=int, metavar="SECONDS",
                     help="fail a stalled SMB request after this long (1 to 300, default 30)")
-    cs.add_argument("--username", metavar="USER")
-    cs.add_argument("--password-file", metavar="FILE", help="share password ('-' for stdin)")
-    cs.add_argument("--encryption-cert", metavar="FILE", help="public certificate (.cer)")
-    cs.add_argument("--frequency-hours", type=int, metavar="N", help="4 to 12 (default 12)")
-    cs.add_argument("--retention-days", type=int, metavar="N", help="2 to 14 (default 7)")
+    cs.add_argument("--username", metavar="USER",
+                    help="account on the share, DOMAIN\\user or user ('' for none; none until set)")
+    cs.add_argument("--password-file", metavar="FILE",
+                    help=f"file holding the share password; '-' reads stdin, with a prompt at a "
+                    f"terminal (default: ${ENV_SHARE_PASSWORD} when --username is given)")
+    cs.add_argument("--encryption-cert", metavar="FILE",
+                    help="public certificate (.cer) that backups are encrypted for")
+    cs.add_argument("--frequency-hours", type=int, metavar="N",
+                    help="hours between scheduled backups, 4 to 12 (12 until set)")
+    cs.add_argument("--retention-days", type=int, metavar="N",
+                    help="days a backup is kept, 2 to 14 (7 until set)")
     sched = cs.add_mutually_exclusive_group()
-    sched.add_argument("--scheduler", dest="scheduler", action="store_true", default=None)
-    sched.add_argument("--no-scheduler", dest="scheduler", action="store_false")
+    sched.add_argument("--scheduler", dest="scheduler", action="store_true", default=None,
+                       help="run backups on the schedule (on until turned off)")
+    sched.add_argument("--no-scheduler", dest="scheduler", action="store_false",
+                       help="run on-demand backups only")
     cs.add_argument("--source", action="append", metavar="ROLE=DIR",
                     help="a role and the folder holding its data (repeat; replaces all sources)")
     cs.add_argument("--no-check", action="store_true",
                     help="store the location and credentials without connecting to check them "
                          "(offline setup); by default they are checked first")
     cs.set_defaults(func=cmd_config_set)
-    show = config.add_parser("show", help="print the settings")
-    show.add_argument("--json", action="store_true")
+    show = _parser(config, "show", "print the settings")
+    _add_json(show)
     show.set_defaults(func=cmd_config_show)
 
-    backup = sub.add_parser("backup", help="backups").add_subparsers(
+    backup = _parser(sub, "backup", "backups", store=False).add_subparsers(
         dest="backup_command", required=True, metavar="ACTION")
-    start = backup.add_parser("start", help="run an on-demand backup now")
-    start.add_argument("--json", action="store_true")
+    start = _parser(backup, "start", "run an on-demand backup now", description=BACKUP_START_HELP)
+    _add_json(start)
     start.set_defaults(func=cmd_backup_start)
-    lst = backup.add_parser("list", help="list backups")
-    lst.add_argument("--json", action="store_true")
+    lst = _parser(backup, "list", "list backups")
+    _add_json(lst)
     lst.set_defaults(func=cmd_backup_list)
-    sh = backup.add_parser("show", help="show one backup")
-    sh.add_argument("id")
-    sh.add_argument("--json", action="store_true")
+    sh = _parser(backup, "show", "show one backup")
+    sh.add_argument("id", help=ID_HELP)
+    _add_json(sh)
     sh.set_defaults(func=cmd_backup_show)
+    ls = _parser(backup, "ls", "list the files in a backup, with sizes and modes (needs the "
+                 ".pfx: the file list is encrypted)")
+    ls.add_argument("id", help=ID_HELP)
+    ls.add_argument("--role", metavar="ROLE", help="list one role (default: every role)")
+    _add_decryption(ls)
+    _add_json(ls)
+    ls.set_defaults(func=cmd_backup_ls)
     for name, func, helptext in (("verify", cmd_backup_verify, "decrypt and check everything, write nothing"),
                                  ("restore", cmd_backup_restore, "restore roles into a folder")):
-        p = backup.add_parser(name, help=helptext)
-        p.add_argument("id")
-        p.add_argument("--decryption-cert", required=True, metavar="FILE", help="the .pfx")
-        p.add_argument("--decryption-cert-password-file", metavar="FILE")
+        p = _parser(backup, name, helptext)
+        p.add_argument("id", help=ID_HELP)
+        _add_decryption(p)
         if name == "restore":
-            p.add_argument("--target", required=True, metavar="DIR")
+            p.add_argument("--target", required=True, metavar="DIR",
+                           help="folder to restore into, each role as <DIR>/<ROLE>")
             p.add_argument("--role", metavar="ROLE", help="restore one role (default: all)")
-        p.add_argument("--json", action="store_true")
+        _add_json(p)
         p.set_defaults(func=func)
-    prune = backup.add_parser("prune", help="delete backups older than the retention period")
+    prune = _parser(backup, "prune", "delete backups older than the retention period")
     prune.add_argument("--dry-run", action="store_true", help="list what would be deleted")
-    prune.add_argument("--json", action="store_true")
+    _add_json(prune)
     prune.set_defaults(func=cmd_backup_prune)
 
-    alerts = sub.add_parser("alerts", help="active alerts and their remediation")
+    alerts = _parser(sub, "alerts", "active alerts and their remediation")
     alerts.add_argument("--all", action="store_true", help="include cleared alerts")
-    alerts.add_argument("--json", action="store_true")
+    _add_json(alerts)
     alerts.set_defaults(func=cmd_alerts)
 
-    daemon = sub.add_parser("daemon", help="run scheduled backups in real time")
+    daemon = _parser(sub, "daemon", "run scheduled backups in real time", description=DAEMON_HELP)
     daemon.set_defaults(func=cmd_daemon)
 
 
@@ -185,10 +240,37 @@ def cmd_config_set(args: argparse.Namespace) -> int:
     if checked is not None:
         out.print(f"checked {checked.location}: reachable, writable, "
                   f"{human_bytes(checked.free_bytes)} free")
+    changed = _given_settings(args, sources)
+    if changed:
+        stored = ctl.location()
+        shown = {**stored, "sources": ", ".join(f"{k}={v}" for k, v in result.settings.sources.items())}
+        out.print("stored: " + "; ".join(
+            f"{name} {plain(shown.get(key))}" if key else name for name, key in changed))
     missing = result.settings.missing()
     if missing:
         err.print(f"note: backup needs {' and '.join(missing)} before it can run")
     return 0
+
+
+# The options of 'config set', each with the name 'config show' gives the setting.
+_SHOWN_AS = (("path", "--path", "path"), ("smb_port", "--smb-port", "smbPort"),
+             ("smb_timeout", "--smb-timeout", "smbTimeoutSeconds"),
+             ("username", "--username", "userName"),
+             ("encryption_cert", "--encryption-cert", "encryptionCertThumbprint"),
+             ("frequency_hours", "--frequency-hours", "backupFrequencyInHours"),
+             ("retention_days", "--retention-days", "backupRetentionPeriodInDays"),
+             ("scheduler", "--scheduler", "isBackupSchedulerEnabled"))
+
+
+def _given_settings(args: argparse.Namespace, sources: object) -> list[tuple[str, str]]:
+    """(what to call it, its key in 'config show') for each setting this command changed."""
+    given = [(flag.removeprefix("--"), key) for attr, flag, key in _SHOWN_AS
+             if getattr(args, attr) is not None]
+    if args.password_file is not None:
+        given.append(("the password (not shown)", ""))
+    if sources is not None:
+        given.append(("sources", "sources"))
+    return given
 
 
 def _check_new_location(ctl: Controller, args: argparse.Namespace, password: str | None,
@@ -226,7 +308,9 @@ def cmd_config_show(args: argparse.Namespace) -> int:
             continue
         if key == "sources" and isinstance(value, dict):
             value = ", ".join(f"{k}={v}" for k, v in value.items()) or "-"
-        t.add_row(key, "-" if value is None else str(value))
+        elif key.endswith("Time"):
+            value = when(value)  # type: ignore[arg-type]
+        t.add_row(key, plain(value))
     out.print(t)
     return 0
 
@@ -260,15 +344,17 @@ def cmd_backup_list(args: argparse.Namespace) -> int:
         return 0
     t = table("id", "status", "trigger", "created", "time taken", "size", "thumbprint")
     for r in records:
-        t.add_row(r.id, r.status, r.trigger, r.createdDateTime[:19].replace("T", " "),
-                  r.timeTakenToCreate or "-", human_bytes(r.sizeBytes) if r.sizeBytes else "-",
+        t.add_row(r.id, r.status, r.trigger, when(r.createdDateTime),
+                  iso_duration_text(r.timeTakenToCreate),
+                  human_bytes(r.sizeBytes) if r.sizeBytes else "-",
                   (r.encryptionCertThumbprint or "-")[:12])
     out.print(t if records else "no backups yet")
     return 0
 
 
 def cmd_backup_show(args: argparse.Namespace) -> int:
-    record = controller(args).backup_record(args.id)
+    ctl = controller(args)
+    record = ctl.backup_record(backup_id(ctl, args.id, listed_only=True))
     if args.json:
         print_json(record.to_json())
         return 0
@@ -277,24 +363,20 @@ def cmd_backup_show(args: argparse.Namespace) -> int:
         if isinstance(value, list):
             value = ", ".join(f"{v['roleName']}={v['status']}" if isinstance(v, dict) else str(v)
                               for v in value) or "-"
-        elif isinstance(value, dict):
-            value = ", ".join(f"{k}: {v}" for k, v in value.items())
-        t.add_row(key, "-" if value is None else str(value))
+        elif key.endswith("DateTime"):
+            value = when(value)
+        elif key == "timeTakenToCreate":
+            value = iso_duration_text(value)
+        t.add_row(key, plain(value))
     out.print(t)
     return 0
 
 
-def _decryption_key(args: argparse.Namespace):
-    data = read_file(args.decryption_cert, "PFX")
-    password = read_secret(args.decryption_cert_password_file, ENV_PFX_PASSWORD,
-                           "decryption cert password", required=False, prompt=True)
-    return load_pfx(data, password, args.decryption_cert)
-
-
 def cmd_backup_verify(args: argparse.Namespace) -> int:
     ctl = controller(args)
+    args.id = backup_id(ctl, args.id)
     record = ctl.backup_record(args.id) if _known(ctl, args.id) else None
-    key = _decryption_key(args)
+    key = decryption_key(args)
     total = record.dataBytes if record else 0
     with progress_bar(f"verify {args.id[:8]}", total, not args.json) as update:
         result = ctl.verify(args.id, key, on_bytes=lambda n: update(advance=n))
@@ -324,10 +406,11 @@ def cmd_backup_restore(args: argparse.Namespace) -> int:
                            "restore every role")
         check_role_name(args.role)
     ctl = controller(args)
+    args.id = backup_id(ctl, args.id)
     target = os.path.abspath(args.target)
     if os.path.exists(target) and not os.path.isdir(target):
         raise BadInput(f"restore target {target} is a file, not a folder")
-    key = _decryption_key(args)
+    key = decryption_key(args)
     with progress_bar(f"restore {args.id[:8]}", 0, not args.json) as update:
         created = ctl.restore(args.id, key, target, args.role, on_bytes=lambda n: update(advance=n))
     if args.json:
@@ -360,8 +443,8 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         out.print("no active alerts")
         return 0
     for a in alerts:
-        state = "active" if a.active else f"cleared {a.clearedDateTime}"
-        out.print(f"[bold]{a.category}[/bold] ({state}, raised {a.raisedDateTime}): {a.title}")
+        state = "active" if a.active else f"cleared {when(a.clearedDateTime)}"
+        out.print(f"[bold]{a.category}[/bold] ({state}, raised {when(a.raisedDateTime)}): {a.title}")
         out.print(f"  {a.message}")
         out.print(f"  remediation: {a.remediation}")
     return 0
@@ -385,8 +468,9 @@ def cmd_daemon(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    nxt = ctl.next_backup_time()
     err.print(f"ibs daemon: store {ctl.store.root}; next backup "
-              f"{ctl.next_backup_time() or 'not scheduled'}")
+              f"{when(nxt) if nxt else 'not scheduled'}")
     serve(ctl, lambda: stopping, lambda line: err.print(line))
     err.print("ibs daemon: stopped")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import getpass
 import json
@@ -25,6 +26,8 @@ from ibs.engine.units import human_bytes  # noqa: F401  (re-exported for the com
 
 ENV_SHARE_PASSWORD = "IBS_SHARE_PASSWORD"
 ENV_PFX_PASSWORD = "IBS_PFX_PASSWORD"
+JSON_HELP = "print JSON with the REST API's names instead of text"
+ID_HELP = "the backup's id, or a unique start of it (as 'ibs backup list' shows)"
 
 # Off a terminal (pipes, CI logs) a wide console keeps ids and paths on one line.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
@@ -33,7 +36,16 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def read_secret(path: str | None, env: str, what: str, *, required: bool, prompt: bool = False,
                 confirm: bool = False) -> str | None:
-    """A password from ``--...-password-file`` (``-`` is stdin), else ``$env``, else a prompt."""
+    """A password from ``--...-password-file`` (``-`` is stdin: a prompt without echo at a
+    terminal), else ``$env``, else a prompt at a terminal when ``prompt``."""
+    if path == "-" and sys.stdin.isatty():
+        # At a terminal '-' means "ask me": a prompt, nothing echoed (a pipe is read as before).
+        value = getpass.getpass(f"{what.capitalize()}: ")
+        if confirm and getpass.getpass(f"Repeat the {what}: ") != value:
+            raise BadInput(f"the two {what}s differ")
+        if not value:
+            raise BadInput(f"the {what} typed is empty")
+        return value
     if path is not None:
         where = "given on stdin" if path == "-" else f"file {path}"
         try:
@@ -65,6 +77,14 @@ def read_secret(path: str | None, env: str, what: str, *, required: bool, prompt
     if required:
         raise BadInput(f"a {what} is needed: give --{what.replace(' ', '-')}-file FILE (or -) or set {env}")
     return None
+
+
+def add_store_option(p) -> None:
+    """``--store`` after the command too (``ibs config show --store X``); SUPPRESS keeps the
+    value of ``ibs --store X config show`` when it is given before instead."""
+    p.add_argument("--store", default=argparse.SUPPRESS, metavar="DIR",
+                   help="state directory (as 'ibs --store DIR', which it overrides; default "
+                   "$IBS_STORE, else the XDG state directory)")
 
 
 def read_file(path: str, what: str) -> bytes:

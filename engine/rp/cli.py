@@ -8,7 +8,10 @@ import signal
 import sys
 import threading
 
+from ibs.engine.cli.human import when
+from ibs.engine.cli.io import add_store_option
 from ibs.engine.errors import BadInput
+from ibs.engine.rp.auth import ENV_TOKEN, TOKEN_FILE
 from ibs.engine.settings import check_port, parse_sources
 from ibs.engine.store import Store, resolve_store_dir
 
@@ -16,12 +19,15 @@ DEFAULT_PORT = 8480
 
 
 def register(sub) -> None:
-    p = sub.add_parser("serve-rp", help="serve the Backup Resource Provider API and operator page")
-    # SUPPRESS: 'ibs --store X serve-rp' keeps X when this subcommand's --store is not given.
-    p.add_argument("--store", default=argparse.SUPPRESS, metavar="DIR",
-                   help="state directory (as 'ibs --store')")
+    p = sub.add_parser(
+        "serve-rp", help="serve the Backup Resource Provider API and operator page",
+        description="Serve the Backup Resource Provider's REST API and operator page. Every "
+        "request needs the API token as 'Authorization: Bearer TOKEN'. On the first start a new "
+        f"token is printed once to stderr; only its hash is kept, in <store>/{TOKEN_FILE} "
+        f"(delete that file for a new token). Or choose the token: set {ENV_TOKEN}.")
+    add_store_option(p)
     p.add_argument("--port", type=int, default=DEFAULT_PORT, metavar="N",
-                   help=f"TCP port (default {DEFAULT_PORT}; 0 picks a free one)")
+                   help=f"TCP port of the API (default {DEFAULT_PORT}; 0 picks a free one)")
     p.add_argument("--bind", default="127.0.0.1", metavar="ADDR",
                    help="address to listen on (default 127.0.0.1, loopback only)")
     p.add_argument("--restore-root", metavar="DIR",
@@ -40,7 +46,8 @@ def register(sub) -> None:
     p.add_argument("--base-url", metavar="URL",
                    help="the URL clients reach this provider by, for the polling URLs "
                         "(default: the address it listens on; never the request's Host header)")
-    p.add_argument("--tls-cert", metavar="PEM", help="serve HTTPS with this certificate chain")
+    p.add_argument("--tls-cert", metavar="PEM",
+                   help="serve HTTPS with this certificate chain (default: plain HTTP)")
     p.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     p.set_defaults(func=cmd_serve_rp)
 
@@ -66,13 +73,14 @@ def _start_scheduler(store: Store, stopping: threading.Event) -> threading.Threa
     thread = threading.Thread(target=serve, args=(ctl, stopping.is_set, _say),
                               name="rp-scheduler", daemon=True)
     thread.start()
-    _say(f"ibs serve-rp: scheduler on; next backup {ctl.next_backup_time() or 'not scheduled'}")
+    nxt = ctl.next_backup_time()
+    _say(f"ibs serve-rp: scheduler on; next backup {when(nxt) if nxt else 'not scheduled'}")
     return thread
 
 
 def cmd_serve_rp(args: argparse.Namespace) -> int:
     from ibs.engine.rp.api import Api
-    from ibs.engine.rp.auth import ENV_TOKEN, TOKEN_FILE, load_or_create
+    from ibs.engine.rp.auth import load_or_create
     from ibs.engine.rp.server import make_server
 
     if not 0 <= args.port <= 65535:

@@ -17,7 +17,7 @@ from ibs.simulator.sweep import Grid
 from .conftest import ibs
 
 GRID = ("sizing", "--sweep", "--start-date", "2026-01-01", "--days", "20",
-        "--envs", "asdk,4-16-aad", "--retentions", "2,7", "--share-gbs", "peak,30")
+        "--hubs", "asdk,4-16-aad", "--retentions", "2,7", "--share-gbs", "peak,30")
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,7 @@ def test_json_defaults_to_stdout() -> None:
 
 
 @pytest.mark.parametrize(("args", "required"), [
-    (["--env", "asdk"], 140 * GB), (["--env", "4-16-aad"], 14 * GB),
+    (["--hub", "asdk"], 140 * GB), (["--hub", "4", "--identity", "AzureAD"], 14 * GB),
     (["--frequency-hours", "4", "--retention-days", "14"], 1680 * GB),
     (["--backup-size-gb", "2.5"], 35 * GB)])
 def test_reference_cases(args: list[str], required: int) -> None:
@@ -125,7 +125,8 @@ def test_same_inputs_same_bytes(tmp_path: Path) -> None:
     (["--backup-size-gb", "0"], ("greater than 0",)),
     (["--share-capacity-gb", "-1"], ("greater than 0",)),
     (["--env", "big"], ("asdk", "4-16-aad")),
-    (["--env", "asdk", "--backup-size-gb", "3"], ("not allowed with",)),
+    (["--hub", "asdk", "--backup-size-gb", "3"], ("not allowed with",)),
+    (["--hub", "3"], ("asdk", "4 to 16")),
     (["--frequency-hours", "x"], ("invalid int",)),
 ])
 def test_bad_input_exits_2(args: list[str], bounds: tuple[str, ...]) -> None:
