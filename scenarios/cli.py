@@ -26,12 +26,15 @@ SUMMARY_COLUMNS = 100
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="run scenario suites (default: the built-in library over SMB)")
+    p = sub.add_parser("run", help="run scenario suites (default: the built-in library over SMB)",
+                       description="Run scenario files (docs/SCENARIOS.md), print a summary and "
+                       "write the reports; exit 0 only when every expectation holds.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders of them")
     p.add_argument("--fidelity", choices=("sim", "wire"),
                    help="override every scenario's fidelity (default: wire for the built-in "
                         "library, else each file's own)")
-    p.add_argument("--seed", type=int, help="override every scenario's seed")
+    p.add_argument("--seed", type=int,
+                   help="override every scenario's seed (default: each file's own)")
     p.add_argument("-k", dest="keyword", metavar="EXPR",
                    help="run scenarios whose name or tags match, e.g. 'smb and not encryption'")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
@@ -41,7 +44,8 @@ def register(sub) -> None:
                    help="folder for report.html, report.md, report.json and junit.xml "
                         "(default: %(default)s)")
     add_renamed(p, "--report", "--report-dir", dest="report_dir", metavar="DIR")
-    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    p.add_argument("--junit", metavar="FILE",
+                   help="also write JUnit XML here (default: only junit.xml in --report-dir)")
     p.add_argument("--timings", action="store_true",
                    help="also write each scenario's wall-clock seconds into the reports; without "
                         "it the same scenarios and seeds give byte-identical reports")
