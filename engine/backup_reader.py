@@ -74,21 +74,30 @@ class BackupReader:
             raise BadInput(f"backup {self.backup_id} has no role {name!r} (it has: {names})")
         return record
 
-    def events(self, name: str, threads: bool = False) -> Iterator[StreamEvent]:
+    def events(self, name: str, threads: bool = False,
+               sha256: bool = True) -> Iterator[StreamEvent]:
         """Every entry event of role ``name``, each authenticated before it is yielded.
 
         ``FileData`` views are valid only until the next event is requested. With ``threads``
         the records are read, hashed and opened ahead in two threads (``engine.pipeline``);
-        the events, the checks and the errors are the same either way.
+        the events, the checks and the errors are the same either way. ``sha256=False`` skips
+        recomputing the data file's keyless hash (see ``event_batches``).
         """
-        for batch in self.event_batches(name, threads):
+        for batch in self.event_batches(name, threads, sha256):
             yield from batch
 
-    def event_batches(self, name: str, threads: bool = False) -> Iterator[list[StreamEvent]]:
+    def event_batches(self, name: str, threads: bool = False,
+                      sha256: bool = True) -> Iterator[list[StreamEvent]]:
         """The events of ``events``, as lists: those each chunk completes (none empty).
 
         Less work per event than ``events``, for a caller with many small files to write.
         ``FileData`` views are valid only until the next list is requested.
+
+        ``sha256=False`` checks everything but the manifest's ``sha256`` of the data file. That
+        hash is for checking a file without the key (docs/FORMAT.md); a reader with the key
+        authenticates every byte it covers anyway (each record's header, ciphertext and tag, in
+        order, up to a final record and not a byte after), and computing it is the largest
+        single cost of reading a big role. ``verify`` keeps it, as an independent second check.
         """
         if self._data_key is None:
             raise RuntimeError("unlock() the backup before reading roles")
@@ -111,7 +120,7 @@ class BackupReader:
             # costs more than reading or opening: in this stage it held back the others). A
             # buffer is read into again only once its bytes are hashed.
             hashing: dict[int, Callable[[], object]] = {}
-            with pipeline.beside(digest.update, threads, name="restore-hash") as hash_:
+            with pipeline.beside(digest.update, threads and sha256, name="restore-hash") as hash_:
                 while True:
                     got = _read_exact(f, memoryview(header))
                     if got == 0:
@@ -126,8 +135,9 @@ class BackupReader:
                     sealed = memoryview(buf)[:size]
                     if _read_exact(f, sealed) < size:
                         raise IntegrityError(f"role {name}: data file is truncated")
-                    hash_(memoryview(head))
-                    hashing[id(buf)] = hash_(sealed)
+                    if sha256:
+                        hash_(memoryview(head))
+                        hashing[id(buf)] = hash_(sealed)
                     counts["stored"] += chunks.HEADER_SIZE + size
                     yield _Sealed(index, head, size, codec, final, buf)
                     index += 1
@@ -158,7 +168,8 @@ class BackupReader:
                 del plain, batch
                 release()
         decoder.close()  # raises what the decoder found after the last events it handed out
-        actual = (counts["records"], plain_total, counts["stored"], digest.hexdigest(),
+        actual = (counts["records"], plain_total, counts["stored"],
+                  digest.hexdigest() if sha256 else record.sha256,
                   decoder.entries, decoder.file_bytes)
         claimed = (record.chunks, record.plaintextBytes, record.storedBytes, record.sha256,
                    record.entries, record.fileBytes)

@@ -1,4 +1,5 @@
-"""The backup controller: settings, the one job slot, jobs, schedule, retention and alerts.
+"""The backup controller: settings, the one job slot, jobs, retention and alerts; the schedule
+is engine/schedule.py, which the controller owns and whose questions it answers for its callers.
 
 One code path for every caller: the CLI, the daemon, the REST provider and the simulator all
 drive this class. Time comes from the injected clock; a job advances one chunk per step, so
@@ -30,12 +31,11 @@ from ibs.engine.errors import (
 from ibs.engine.history import BackupRecord, History
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.jobstate import ACTIVE, Status
-from ibs.engine.manifest import format_time, parse_time
+from ibs.engine.manifest import format_time
 from ibs.engine.recovery import Found, complete_on_share, settle_completed
 from ibs.engine.restore import restore_roles
+from ibs.engine.schedule import Schedule
 from ibs.engine.settings import (
-    DEFAULT_SMB_TIMEOUT_SECONDS,
-    SCHEDULE_FILE,
     SETTINGS_FILE,
     Settings,
     check_frequency,
@@ -44,7 +44,7 @@ from ibs.engine.settings import (
     check_retention,
     check_smb_timeout,
     check_sources,
-    read_schedule_json,
+    read_settings,
     read_settings_json,
 )
 from ibs.engine.share import LocalShare, Share
@@ -53,7 +53,6 @@ from ibs.engine.store import JobSlot, Store
 
 ShareFactory = Callable[[Settings, "str | None"], Share]
 SourceFactory = Callable[[str, str], RoleSource]
-
 
 
 def default_share_factory(settings: Settings, password: str | None) -> Share:
@@ -104,9 +103,9 @@ class Controller:
         self.slot = JobSlot(store)
         self.creation_times = retention.CreationTimes()
         self._settings_seen: tuple[int | None, Settings] | None = None
+        self.schedule = Schedule(self)
         # A private store's revisions say when a file changed: until then what was read from
-        # it stands (a simulated year asks for the next slot thousands of times).
-        self._slot_seen: tuple[int | None, dt.datetime | None] = (None, None)
+        # it stands.
         self._password_seen: tuple[int | None, str | None] = (None, None)
         self._cert_seen: tuple[bytes, Certificate] | None = None  # the stored .cer, parsed
 
@@ -118,25 +117,10 @@ class Controller:
         seen = self._settings_seen
         if revision is not None and seen is not None and seen[0] == revision:
             return seen[1]  # Settings are frozen: safe to share
-        settings = self._read_settings()
+        settings = read_settings(self.store)
         if revision is not None:
             self._settings_seen = (revision, settings)
         return settings
-
-    def _read_settings(self) -> Settings:
-        raw = read_settings_json(self.store)
-        cert = raw.get("encryptionCert")
-        return Settings(
-            path=raw.get("path"), smb_port=raw.get("smbPort", 445), username=raw.get("userName"),
-            smb_timeout=raw.get("smbTimeoutSeconds", DEFAULT_SMB_TIMEOUT_SECONDS),
-            has_password=raw.get("password") is not None,
-            cert_der=base64.b64decode(cert) if cert else None,
-            cert_thumbprint=raw.get("encryptionCertThumbprint"),
-            frequency_hours=raw.get("backupFrequencyInHours", 12),
-            retention_days=raw.get("backupRetentionPeriodInDays", 7),
-            scheduler=raw.get("isBackupSchedulerEnabled", True),
-            sources=raw.get("sources", {}),
-        )
 
     def stored_certificate(self, der: bytes) -> Certificate:
         """The stored encryption certificate, parsed and checked once per distinct .cer (every
@@ -203,7 +187,7 @@ class Controller:
         self.store.write_json("settings.json", raw)
         new = self.settings
         result = ConfigResult(new)
-        self._reschedule(old, new)
+        self.schedule.reschedule(old, new)
         if old.configured and new.retention_days < old.retention_days:
             try:
                 result.pruned = self.prune()
@@ -237,108 +221,24 @@ class Controller:
             raise BadInput("no storage location is set; run 'ibs config set --path ...' first")
         return self.share_factory(settings, self.share_password())
 
-    # --- schedule ------------------------------------------------------------------------
+    # --- schedule (engine/schedule.py; the daemon, the hub and the job ask these) --------
 
     def next_slot(self) -> dt.datetime | None:
-        """When ``start_scheduled`` next has something to do, scheduler on or off."""
-        revision = self.store.revision(SCHEDULE_FILE)
-        if revision is not None and self._slot_seen[0] == revision:
-            return self._slot_seen[1]
-        raw = read_schedule_json(self.store).get("nextSlot")
-        slot = parse_time(raw) if raw else None
-        if revision is not None:
-            self._slot_seen = (revision, slot)
-        return slot
-
-    def _set_next_slot(self, when: dt.datetime) -> None:
-        self.store.write_json(SCHEDULE_FILE, {"nextSlot": format_time(when)})
-
-    def _reschedule(self, old: Settings, new: Settings) -> None:
-        """The next slot after a settings change (docs/SCHEDULE.md).
-
-        - Backup newly enabled: one period from now.
-        - Frequency changed: the earlier of the pending slot and one new period from now, so a
-          shorter frequency never postpones the backup already due; the new rhythm counts
-          from that slot.
-        - Scheduler turned back on: the rhythm it had resumes at its next slot (slots keep
-          passing while it is off), so re-enabling never waits longer than one period.
-        """
-        now = self.clock.now()
-        period = dt.timedelta(hours=new.frequency_hours)
-        pending = self.next_slot()
-        if new.configured and not old.configured or pending is None:
-            if new.configured:
-                self._set_next_slot(now + period)
-            return
-        if new.frequency_hours != old.frequency_hours:
-            self._set_next_slot(min(pending, now + period) if pending > now else now + period)
-        elif new.scheduler and not old.scheduler:
-            while pending <= now:
-                pending += period
-            self._set_next_slot(pending)
-
-    def skip_slots_passed(self, running: BackupRecord) -> list[BackupRecord]:
-        """Slots that came while ``running`` held the job slot: each is recorded Skipped, and
-        the job's record warns that the schedule cannot keep up. Returns the Skipped records."""
-        settings = self.settings
-        slot, now = self.next_slot(), self.clock.now()
-        if slot is None or slot > now or slot < parse_time(running.createdDateTime):
-            return []  # none came, or one was already due before (start_scheduled runs it)
-        period = dt.timedelta(hours=settings.frequency_hours)
-        skipped = []
-        while slot <= now:
-            if settings.scheduler:
-                record = self._new_record("Scheduled", at=slot)
-                record.move_to(Status.SKIPPED)
-                record.warnings.append(f"skipped: backup {running.id} was still running")
-                self.history.save(record)
-                skipped.append(record)
-            slot += period
-        self._set_next_slot(slot)
-        if skipped:
-            running.warnings.append(
-                f"the schedule cannot keep up: this backup ran past {len(skipped)} scheduled "
-                f"time(s) of its every-{settings.frequency_hours}-hours schedule, which were "
-                "skipped; use a longer frequency or a faster link to the share")
-        return skipped
+        return self.schedule.next_slot()
 
     def next_backup_time(self) -> dt.datetime | None:
-        settings = self.settings
-        return self.next_slot() if settings.configured and settings.scheduler else None
+        return self.schedule.next_backup_time()
 
     def start_scheduled(self) -> Job | BackupRecord | None:
-        """If a scheduled time has come: a Job to run, a Skipped record, or None if not due.
+        return self.schedule.start_scheduled()
 
-        Missed slots (the daemon was down) collapse into one run. With the scheduler off the
-        slots pass without a run; turning it back on (``configure``) starts the rhythm again
-        one period from that moment.
-        """
-        settings = self.settings
-        slot = self.next_slot()
-        now = self.clock.now()
-        if not settings.configured or slot is None or now < slot:
-            return None
-        step = dt.timedelta(hours=settings.frequency_hours)
-        while slot <= now:
-            slot += step
-        self._set_next_slot(slot)
-        if not settings.scheduler:
-            return None
-        reason = self.maintenance()
-        if reason is None:
-            try:
-                return self.start_backup("Scheduled")
-            except JobSlotTaken:
-                reason = "another backup job was running"
-        record = self._new_record("Scheduled")
-        record.move_to(Status.SKIPPED)
-        record.warnings.append(f"skipped: {reason}")
-        self.history.save(record)
-        return record
+    def skip_slots_passed(self, running: BackupRecord) -> list[BackupRecord]:
+        return self.schedule.skip_slots_passed(running)
 
     # --- jobs ----------------------------------------------------------------------------
 
-    def _new_record(self, trigger: str, at: dt.datetime | None = None) -> BackupRecord:
+    def new_record(self, trigger: str, at: dt.datetime | None = None) -> BackupRecord:
+        """A Queued record of this deployment: a backup starting, or a slot to record Skipped."""
         record = BackupRecord(id=str(self.new_id()), status=Status.QUEUED.value, trigger=trigger,
                               createdDateTime=format_time(at or self.clock.now()), pid=os.getpid())
         record.stampVersion = self.info.get("stampVersion")
@@ -359,7 +259,7 @@ class Controller:
         self.slot.acquire()
         try:
             self._fail_interrupted()
-            record = self._new_record(trigger)
+            record = self.new_record(trigger)
             self.history.save(record)
         except BaseException:
             self.slot.release()

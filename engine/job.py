@@ -65,8 +65,11 @@ class JobContext(Protocol):
 # Room for the manifest and chunk framing when a backup's size is estimated from its sources
 # alone (the first backup). Later estimates scale the last backup, whose size includes both.
 SOURCE_ESTIMATE_MARGIN = 64 * 1024
-# How often a running job saves its progress for other processes to see, in bytes of data.
+# How often a running job saves its progress for other processes to see: after this many bytes
+# of data and this much time, whichever comes later. Each save is two fsynced files: by bytes
+# alone a fast backup saved 16 times a second, a fifth of its writing thread's time.
 _PROGRESS_EVERY = 64 * 1024 * 1024
+_PROGRESS_SECONDS = 1.0
 
 
 class Job:
@@ -133,11 +136,13 @@ class Job:
                                   threads=ctl.threads)
             self._check_space(share, writer.total_bytes)
             try:
-                saved_at = -_PROGRESS_EVERY
+                saved_at, saved_time = -_PROGRESS_EVERY, None
                 for progress in writer.steps():
                     self.progress = progress
-                    if progress.done_bytes - saved_at >= _PROGRESS_EVERY:
-                        saved_at = progress.done_bytes
+                    if progress.done_bytes - saved_at >= _PROGRESS_EVERY and (
+                            saved_time is None
+                            or (ctl.clock.now() - saved_time).total_seconds() >= _PROGRESS_SECONDS):
+                        saved_at, saved_time = progress.done_bytes, ctl.clock.now()
                         record.progress = {"role": progress.role, "doneBytes": progress.done_bytes,
                                            "totalBytes": progress.total_bytes}
                         ctl.history.save(record)

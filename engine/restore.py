@@ -79,7 +79,7 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
     try:
         # Per event, only what the event needs: many roles are mostly small files, where the
         # Python around the few system calls is most of a restore's time.
-        for batch in _from_share(reader.event_batches(role, threads=threads), role):
+        for batch in _from_share(reader.event_batches(role, threads=threads, sha256=False), role):
             written = 0
             for event in batch:
                 cls = event.__class__

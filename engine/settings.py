@@ -197,6 +197,23 @@ def read_settings_json(store: Store) -> dict[str, Any]:
     return raw
 
 
+def read_settings(store: Store) -> Settings:
+    """The Settings the store holds, each one not stored at its default."""
+    raw = read_settings_json(store)
+    cert = raw.get("encryptionCert")
+    return Settings(
+        path=raw.get("path"), smb_port=raw.get("smbPort", 445), username=raw.get("userName"),
+        smb_timeout=raw.get("smbTimeoutSeconds", DEFAULT_SMB_TIMEOUT_SECONDS),
+        has_password=raw.get("password") is not None,
+        cert_der=base64.b64decode(cert) if cert else None,
+        cert_thumbprint=raw.get("encryptionCertThumbprint"),
+        frequency_hours=raw.get("backupFrequencyInHours", DEFAULT_FREQUENCY_HOURS),
+        retention_days=raw.get("backupRetentionPeriodInDays", DEFAULT_RETENTION_DAYS),
+        scheduler=raw.get("isBackupSchedulerEnabled", True),
+        sources=raw.get("sources", {}),
+    )
+
+
 @dataclass
 class _StoredSchedule:
     """``schedule.json``: when the scheduler next has something to do."""

@@ -267,7 +267,7 @@ class SmbConnectionHandler(socketserver.BaseRequestHandler):
             # The hash covers the answer as sent: a bind's interim answers are signed.
             state.session_preauth = crypto.preauth_update(state.session_preauth, out)
         wire = crypto.encrypt(state.keys, state.cipher_id, state.session_id, bytes(out)) if encrypt else bytes(out)
-        if state.after_reply is not None:  # a session ending with this response (sessions.py)
+        if state.after_reply is not None:  # a session ending with this response (session_end.py)
             state.after_reply, ending = None, state.after_reply
             ending()
         return wire

@@ -4,7 +4,7 @@ MS-SMB2 2.2.13 says the server MUST validate ImpersonationLevel and otherwise ig
 it: smbd answers a level past SecurityDelegation BAD_IMPERSONATION_LEVEL (smbtorture
 smb2.create.impersonation).  A directory cannot be temporary: FILE_DIRECTORY_FILE
 with FILE_ATTRIBUTE_TEMPORARY is INVALID_PARAMETER (smbd's open, after the IFS kit;
-SET_INFO of the attribute on a directory is refused the same way, file_info.py).
+SET_INFO of the attribute on a directory is refused the same way, set_info.py).
 """
 
 from __future__ import annotations

@@ -127,7 +127,7 @@ def ea_size(fd: int) -> int:
 
 def query(fd: int) -> tuple[int, bytes]:
     """(status, FileFullEaInformation); the FILE_READ_EA it needs is checked with the other
-    classes' needs (file_info.py)."""
+    classes' needs (query_info.py)."""
     eas = read(fd)
     return (STATUS_SUCCESS, pack_list(eas)) if eas else (STATUS_NO_EAS_ON_FILE, b"")
 

@@ -111,7 +111,7 @@ def read_handler(connId, smbServer, recvPacket):
     # Fewer bytes than MinimumCount is END_OF_FILE too (MS-SMB2 3.3.5.12).
     if (not data and length > 0) or len(data) < minimum:
         return error(STATUS_END_OF_FILE)
-    entry["Position"] = offset + len(data)  # as Samba's read_file does; see file_info.position
+    entry["Position"] = offset + len(data)  # as Samba's read_file does; see info_classes.position
     # SMB2 READ response (2.2.20): data right after the 16-byte body, offset 0x50.
     head = struct.pack("<HBBIII", 17, 0x50, 0, len(data), 0, 0)
     return [RawBody(head + data)], None, STATUS_SUCCESS

@@ -39,9 +39,9 @@ from impacket.nt_errors import (
 
 from ibs.fake_smb.access import FILE_ALL_ACCESS, GRANTED_KEY
 from ibs.fake_smb.dialects import SMB_2_1
-from ibs.fake_smb.file_info import short_name
 from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
 from ibs.fake_smb.negotiate import MAX_IO, MAX_IO_2_0_2
+from ibs.fake_smb.query_info import short_name
 from ibs.fake_smb.state import get_state
 from ibs.fake_smb.wildcards import matches
 

@@ -31,7 +31,7 @@ from impacket.nt_errors import (
 )
 from impacket.spnego import ASN1_AID, ASN1_SUPPORTED_MECH, SPNEGO_NegTokenInit, SPNEGO_NegTokenResp
 
-from ibs.fake_smb import channels, crypto, sessions, spnego
+from ibs.fake_smb import channels, crypto, session_end, sessions, spnego
 from ibs.fake_smb.handler_util import RawBody, error
 from ibs.fake_smb.state import get_state
 
@@ -167,7 +167,7 @@ def make_session_setup_handler(original):
                 # smbd ends a session whose reauthentication fails, after protecting this
                 # answer with the session's keys one last time.
                 conn_data["Uid"] = session_id
-                sessions.end_after_reply(smbServer, conn_data)
+                session_end.end_after_reply(smbServer, conn_data)
             else:
                 state.keys = None
                 channels.drop_after_reply(smbServer, conn_data)  # a further session's logon

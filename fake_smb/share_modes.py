@@ -115,7 +115,7 @@ class OpenTable:
     def rename_status(self, record: ShareOpen, target: str) -> int:
         """Whether the open may rename its file to target (smbtorture smb2.rename)."""
         with self.lock:
-            # The access a rename needs is checked before (file_info.py, access.py).
+            # The access a rename needs is checked before (set_info.py, access.py).
             source = record.entry["FileName"]
             below = source.rstrip(os.sep) + os.sep
             if any(o.entry["FileName"].startswith(below) for opens in self._opens.values() for o in opens):

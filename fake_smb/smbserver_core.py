@@ -18,7 +18,6 @@ from impacket.smbserver import SMBSERVER
 
 from ibs.fake_smb import (
     channels,
-    file_info,
     file_io,
     flush,
     fsctl,
@@ -26,9 +25,12 @@ from ibs.fake_smb import (
     open_close,
     oplock_wire,
     query_directory,
+    query_info,
     release,
+    session_end,
     session_setup,
     sessions,
+    set_info,
     tree_connect,
 )
 from ibs.fake_smb.connection import SmbConnectionHandler
@@ -110,11 +112,11 @@ class FakeSmbCore(SMBSERVER):
         # These wrap impacket's handler and fall back to it for what they do not fix.
         wrapped = {
             smb2.SMB2_SESSION_SETUP: session_setup.make_session_setup_handler,
-            smb2.SMB2_SET_INFO: file_info.make_set_info_handler,
-            smb2.SMB2_QUERY_INFO: file_info.make_query_info_handler,
+            smb2.SMB2_SET_INFO: set_info.make_set_info_handler,
+            smb2.SMB2_QUERY_INFO: query_info.make_query_info_handler,
             smb2.SMB2_TREE_CONNECT: tree_connect.make_tree_connect_handler,
             smb2.SMB2_TREE_DISCONNECT: release.make_tree_disconnect_handler,
-            smb2.SMB2_LOGOFF: lambda original: sessions.make_logoff_handler(release.make_logoff_handler(original)),
+            smb2.SMB2_LOGOFF: lambda original: session_end.make_logoff_handler(release.make_logoff_handler(original)),
             smb2.SMB2_IOCTL: fsctl.make_ioctl_handler,
         }
         for command, make in wrapped.items():

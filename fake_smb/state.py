@@ -34,7 +34,7 @@ class ConnState:
     encrypt_data: bool = False  # Session.EncryptData: unencrypted requests are refused
     bytes_moved: int = 0  # in + out, for the stall fault
     # Run once the response being built is signed/sealed: a session ending on this
-    # request (LOGOFF, failed reauth) still protects its last response (sessions.py).
+    # request (LOGOFF, failed reauth) still protects its last response (session_end.py).
     after_reply: Callable[[], None] | None = None
     # Whether the request being handled came signed: impacket's dispatcher "signs" every
     # request it parses, so a handler cannot tell from the packet it is given.

@@ -7,18 +7,31 @@ a scenario reads the same at either fidelity.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from ibs.engine.controller import Controller
 from ibs.engine.errors import AuthenticationError, ConnectivityError, PathFaultError
 from ibs.engine.share.unc import UncPath
-from ibs.simulator.config import DIALECTS, SHARE_HOST
-from ibs.simulator.network import SMB_PORT
-
-if TYPE_CHECKING:
-    from ibs.simulator.hub import Hub
+from ibs.simulator.config import DIALECTS, SHARE_HOST, ServerModel
+from ibs.simulator.network import SMB_PORT, Firewall, PepDns
 
 
-def check(hub: Hub, op: str, unc: UncPath, user: str | None, password: str | None) -> None:
+class World(Protocol):
+    """What the answer depends on: the hub's network, its file server, the active ERCS VM and
+    the controller's timeout (simulator/hub.py is the one implementation; naming only this
+    keeps the gate from importing the hub that asks it)."""
+
+    firewall: Firewall
+    dns: PepDns
+    server: ServerModel
+    active_vm: str
+    ctl: Controller
+
+    @property
+    def now(self) -> float: ...
+
+
+def check(hub: World, op: str, unc: UncPath, user: str | None, password: str | None) -> None:
     """Raise what the SMB client would raise for ``op`` on ``unc`` at this virtual instant."""
     if op != "connect" and not hub.firewall.rules and hub.server.up:
         return  # asked before every read and write of a year's backups: nothing stands between
@@ -48,12 +61,12 @@ def check(hub: Hub, op: str, unc: UncPath, user: str | None, password: str | Non
             raise PathFaultError(f"{where}: share {unc.share} does not exist on {host}")
 
 
-def resolves(hub: Hub, host: str) -> bool:
+def resolves(hub: World, host: str) -> bool:
     """Does ``host`` resolve from the privileged endpoint to the share's server?"""
     return host.lower() == SHARE_HOST and hub.dns.resolves(host)
 
 
-def port_verdict(hub: Hub) -> str:
+def port_verdict(hub: World) -> str:
     """allow, drop or reject: what port 445 does for the active ERCS VM (a down server refuses)."""
     if not hub.server.up:
         return "reject"

@@ -14,7 +14,7 @@ import random
 import shutil
 import tempfile
 import uuid
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any, Self
 
 import simpy
@@ -80,7 +80,7 @@ class Hub:
         self.snapshots: dict[str, dict[str, RoleSnapshot]] = {}
         self.meter = ShareMeter()
         #: Called with each finished job's record, at the moment it finishes (fuzzing invariants).
-        self.after_job: list = []
+        self.after_job: list[Callable[[BackupRecord], None]] = []
         self.crash_pending = False
         self._owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ibs-sim-", dir=_scratch())

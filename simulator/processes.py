@@ -7,24 +7,60 @@ the next step meets.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+import random
+from collections.abc import Callable, Generator
+from typing import Any, Protocol
 
 import simpy
 
+from ibs.engine.backup_writer import Progress
+from ibs.engine.controller import Controller
 from ibs.engine.errors import IbsError
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import Job
 from ibs.simulator import scale
-from ibs.simulator.clock import HOUR, now_ticks, ticks
+from ibs.simulator.clock import HOUR, SimClock, now_ticks, ticks
+from ibs.simulator.config import HubConfig
+from ibs.simulator.events import EventLog
+from ibs.simulator.network import Link
+from ibs.simulator.roles import RoleState
 
-if TYPE_CHECKING:
-    from ibs.simulator.hub import Hub
+
+class World(Protocol):
+    """The hub's public surface these processes drive (simulator/hub.py is the one
+    implementation; naming only this keeps this module from importing the hub that starts it)."""
+
+    ctl: Controller
+    clock: SimClock
+    env: simpy.Environment
+    log: EventLog
+    config: HubConfig
+    rng: random.Random
+    roles: dict[str, RoleState]
+    link: Link
+    active_vm: str
+    ercs_up: dict[str, bool]
+    crash_pending: bool
+    #: Called with each finished job's record, at the moment it finishes.
+    after_job: list[Callable[[BackupRecord], None]]
+
+    def wake_event(self) -> simpy.Event: ...
+
+    def job_started(self, job: Job, steps: Generator[Progress, None, None]) -> None: ...
+
+    def snapshots_taken(self, backup_id: str) -> int: ...
+
+    def sample(self) -> None: ...
+
+    def job_died(self, record: BackupRecord, vm: str) -> None: ...
+
+    def job_ended(self, record: BackupRecord) -> None: ...
+
 
 Process = Generator[simpy.Event, Any, None]
 
 
-def scheduler(hub: Hub) -> Process:
+def scheduler(hub: World) -> Process:
     """Wake at each scheduled slot (or when the operator changes something) and act on it."""
     while True:
         slot = hub.ctl.next_slot()
@@ -38,7 +74,7 @@ def scheduler(hub: Hub) -> Process:
                         reason="; ".join(outcome.warnings))
 
 
-def tenants(hub: Hub) -> Process:
+def tenants(hub: World) -> Process:
     """Tenants change one role's objects about once every ``tenant_change_every_hours``."""
     names = sorted(hub.roles)
     mean = hub.config.tenant_change_every_hours * 3600
@@ -47,7 +83,7 @@ def tenants(hub: Hub) -> Process:
         hub.roles[hub.rng.choice(names)].change(hub.rng)
 
 
-def on_demand(hub: Hub) -> Process:
+def on_demand(hub: World) -> Process:
     try:
         job = hub.ctl.start_backup("OnDemand")
     except IbsError as exc:
@@ -56,7 +92,7 @@ def on_demand(hub: Hub) -> Process:
     yield from drive(hub, job)
 
 
-def drive(hub: Hub, job: Job) -> Process:
+def drive(hub: World, job: Job) -> Process:
     """Run a job step by step in virtual time; a failure of its ERCS VM kills it."""
     vm = hub.active_vm
     record = job.record

@@ -1,7 +1,7 @@
 """``ibs bench sim``: the simulated hub against a bare SimPy model processing as many events,
-and a run ten times as long against the usual one. (One benchmark, kept whole although over
-400 lines: its two contenders, the event count that makes them comparable, and the report
-that states the method are read together.)
+and a run ten times as long against the usual one. One module over 400 lines on purpose: it is
+one benchmark, whose two contenders, the event count that makes them comparable, and the report
+that states the method are read together.
 
 The hub is ``Hub(HubConfig(HubProfile(nodes=N))).run(days)`` at the default policy (every 12 h,
 kept 7 days) and ``sim`` fidelity. The bare model is a SimPy environment with a few processes

@@ -136,13 +136,13 @@ def _samba_part(report: Report, src: Path, nbytes: int, work: Path, steps: Steps
     from ibs.engine import certs
     from ibs.engine.clock import SystemClock
     from ibs.fake_smb.samba import SambaServer
-    from ibs.scenarios.bench.engine_bench import _Engine
+    from ibs.scenarios.bench.rounds import EngineRuns
 
     password = secrets.token_urlsafe(12)
     share_dir = work / "samba-share"
     share_dir.mkdir()
     cer, _pfx = certs.new_certificate("IBS bench", None, now=SystemClock().now())
-    eng = _Engine(work, cer)
+    eng = EngineRuns(work, cer)
     with steps.step("starting Samba"):
         server = SambaServer(share_dir, users={USER: password}, encryption="desired").start()
     try:

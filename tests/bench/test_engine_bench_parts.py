@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ibs.scenarios.bench.common import same_tree, small_files_tree
-from ibs.scenarios.bench.engine_bench import _gnu_time, _measured
+from ibs.scenarios.bench.rounds import gnu_time, measured
 
 
 @settings(max_examples=15, deadline=None)
@@ -39,15 +39,15 @@ def test_same_tree_sees_one_changed_byte(tmp_path: Path) -> None:
     assert not same_tree(tmp_path / "a", tmp_path / "b")
 
 
-@pytest.mark.skipif(_gnu_time() is None, reason="needs GNU time (Debian package time)")
+@pytest.mark.skipif(gnu_time() is None, reason="needs GNU time (Debian package time)")
 def test_child_peak_rss_is_not_the_parents() -> None:
     """A small child of a big parent reports its own peak, not the parent's (os.wait4 would)."""
     ballast = bytearray(300 * 1024 * 1024)
     for i in range(0, len(ballast), 4096):
         ballast[i] = 1
-    _wall, small, _out, _cpu = _measured([sys.executable, "-c", "pass"], dict(os.environ), "small")
+    _wall, small, _out, _cpu = measured([sys.executable, "-c", "pass"], dict(os.environ), "small")
     code = "b = bytearray(200 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])"
-    _wall, big, _out, _cpu = _measured([sys.executable, "-c", code], dict(os.environ), "big")
+    _wall, big, _out, _cpu = measured([sys.executable, "-c", code], dict(os.environ), "big")
     del ballast
     assert small < 100, small
     assert big > small + 150, (small, big)

@@ -247,6 +247,25 @@ def test_a_running_job_shows_its_progress_to_other_processes(rig):
     assert watcher.backup_record(job.record.id).status == "Succeeded"
 
 
+def test_progress_is_saved_by_bytes_and_by_time_not_by_bytes_alone(rig, monkeypatch):
+    # Each save is two fsynced files: a fast backup must not save many times a second.
+    from ibs.engine import job as job_module
+
+    monkeypatch.setattr(job_module, "_PROGRESS_EVERY", 1)  # every chunk is "enough bytes"
+    (rig.sources["CA"] / "big").write_bytes(os.urandom(rig.ctl.chunk_size * 6))
+    seen: list[int] = []
+    job = rig.ctl.start_backup()
+    for n, _ in enumerate(job.steps()):
+        progress = rig.new_controller().backup_record(job.record.id).progress
+        seen.append(progress["doneBytes"] if progress else -1)
+        if n == 2:
+            rig.clock.advance(job_module._PROGRESS_SECONDS)  # a second later: saved again
+    assert len(seen) >= 6
+    assert seen[:3] == [seen[0]] * 3  # the clock stood still: only the first step was saved
+    assert seen[3] > seen[0]
+    assert seen[-2] == seen[3]
+
+
 @pytest.mark.parametrize("private", [False, True])
 def test_the_next_slot_and_share_password_follow_every_change(tmp_path, cert_pair, private):
     # A private store lets the controller keep what it read until the file's next write; a

@@ -213,3 +213,30 @@ def test_the_unmutated_golden_backup_reads_the_same_in_both() -> None:
     assert view is not None
     assert view == format_view(SHARE)
     assert len(view["CA"]) == len(VECTORS["roles"]["CA"]["tree"])
+
+
+def test_verify_recomputes_the_keyless_hash_that_restore_leaves_to_the_tags(tmp_path) -> None:
+    """A manifest whose ``sha256`` disagrees with its data file, MAC intact (as a writer bug
+    would make it): ``verify`` and the independent reader still refuse it. ``restore`` leaves
+    that hash to a reader without the key (docs/FORMAT.md), because the tags it checks cover
+    every byte of the file: it restores the expected tree."""
+    from ibs.engine.backup_reader import verify_role
+    from ibs.engine.restore import restore_roles
+    from tests.engine.golden.vectors import actual_tree, expected_tree
+
+    share = copy(tmp_path)
+    body = golden_body()
+    body["roles"][0]["sha256"] = "0" * 64
+    write_manifest(share, body)
+    reader = BackupReader(LocalShare(share), ID)
+    reader.unlock(keys()[0])
+    role = body["roles"][0]["name"]
+    try:
+        verify_role(reader, role)
+    except IntegrityError as exc:
+        assert "does not match the manifest" in str(exc)
+    else:
+        raise AssertionError("verify accepted a sha256 that is not its data file's")
+    assert format_view(share) is None
+    restore_roles(reader, [role], str(tmp_path / "out"), threads=False)
+    assert actual_tree(tmp_path / "out" / role) == expected_tree(role)

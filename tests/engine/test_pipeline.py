@@ -285,7 +285,9 @@ def test_buffers_are_reused_only_once_hashed_beside_the_stages(tmp_path, cert_pa
     monkeypatch.setattr(backup_reader, "hashlib", slow)
     reader = BackupReader(share, backup_id)
     reader.unlock(cert_pair.key)
+    for _event in reader.events("CA", threads=True):  # as verify reads: the digest holds
+        pass
     out = tmp_path / "out"
-    restore_roles(reader, ["CA"], str(out), threads=True)  # the manifest's digest holds
+    restore_roles(reader, ["CA"], str(out), threads=True)
     for name, data in files.items():
         assert (out / "CA" / name).read_bytes() == data

@@ -1,14 +1,12 @@
-"""SMB2 SET_INFO and QUERY_INFO (MS-SMB2 3.3.5.21, 3.3.5.20).
+"""SMB2 QUERY_INFO (MS-SMB2 3.3.5.20): what impacket gets wrong or lacks, answered here.
 
-Fixed against impacket: end-of-file really truncates, delete-on-close works
-for files and empty directories (and refuses non-empty ones), and rename
-works for directories and across folders.  Free space is real (or the quota).
-QUERY_INFO answers the open's granted access (FileAccessInformation), the
-classes impacket lacks that Samba answers, and holds every answer to the
-client's OutputBufferLength: below the class's fixed size is
-INFO_LENGTH_MISMATCH, below the whole answer is BUFFER_OVERFLOW with what fits
-(3.3.5.20.1, 3.3.5.20.2).  Security descriptors (security.py) and EAs (eas.py)
-are read and set here too.  Every other information class goes to impacket.
+The open's granted access (FileAccessInformation) and position, the classes impacket lacks that
+Samba answers, times to the 100 ns rather than whole seconds, real free space (or the quota),
+and every answer held to the client's OutputBufferLength: below the class's fixed size is
+INFO_LENGTH_MISMATCH, below the whole answer is BUFFER_OVERFLOW with what fits (3.3.5.20.1,
+3.3.5.20.2). A class that needs FILE_READ_ATTRIBUTES or FILE_READ_EA is refused without it.
+Security descriptors (security.py) and EAs (eas.py) are read here too. Every other class is
+impacket's answer. SET_INFO is set_info.py.
 """
 
 from __future__ import annotations
@@ -21,60 +19,41 @@ from impacket import smb3structs as smb2
 from impacket.nt_errors import (
     STATUS_ACCESS_DENIED,
     STATUS_BUFFER_OVERFLOW,
-    STATUS_DIRECTORY_NOT_EMPTY,
-    STATUS_DISK_FULL,
     STATUS_INFO_LENGTH_MISMATCH,
     STATUS_INVALID_HANDLE,
-    STATUS_INVALID_PARAMETER,
-    STATUS_OBJECT_NAME_COLLISION,
-    STATUS_OBJECT_NAME_INVALID,
-    STATUS_OBJECT_PATH_NOT_FOUND,
     STATUS_SUCCESS,
 )
 
-from ibs.fake_smb import create_checks, delete_pending, eas, oplock_wire, quota, security, sparse
-from ibs.fake_smb.access import (
-    DELETE,
-    FILE_ALL_ACCESS,
-    FILE_WRITE_ATTRIBUTES,
-    FILE_WRITE_DATA,
-    GRANTED_KEY,
-    allows,
+from ibs.fake_smb import eas, quota, security, sparse
+from ibs.fake_smb.handler_util import RawBody, error, times_and_sizes
+from ibs.fake_smb.info_classes import (
+    FILE_ACCESS_INFORMATION,
+    FILE_ALIGNMENT_INFORMATION,
+    FILE_ALL_INFORMATION,
+    FILE_ALTERNATE_NAME_INFORMATION,
+    FILE_ATTRIBUTE_TAG_INFORMATION,
+    FILE_BASIC_INFORMATION,
+    FILE_COMPRESSION_INFORMATION,
+    FILE_EA_INFORMATION,
+    FILE_FS_ATTRIBUTE_INFORMATION,
+    FILE_FS_CONTROL_INFORMATION,
+    FILE_FS_FULL_SIZE_INFORMATION,
+    FILE_FS_OBJECTID_INFORMATION,
+    FILE_FS_SECTOR_SIZE_INFORMATION,
+    FILE_FS_SIZE_INFORMATION,
+    FILE_FULL_EA_INFORMATION,
+    FILE_INTERNAL_INFORMATION,
+    FILE_MODE_INFORMATION,
+    FILE_NETWORK_OPEN_INFORMATION,
+    FILE_NORMALIZED_NAME_INFORMATION,
+    FILE_POSITION_INFORMATION,
+    FILE_STANDARD_INFORMATION,
+    SMB2_0_INFO_FILE,
+    SMB2_0_INFO_FILESYSTEM,
+    granted,
+    open_file,
+    position,
 )
-from ibs.fake_smb.handler_util import RawBody, error, resolve_fid, share_root, times_and_sizes
-from ibs.fake_smb.open_close import resolve_path
-from ibs.fake_smb.share_modes import OpenTable
-
-SMB2_0_INFO_FILE = 0x01
-SMB2_0_INFO_FILESYSTEM = 0x02
-# File information classes (MS-FSCC 2.4)
-FILE_BASIC_INFORMATION = 4
-FILE_STANDARD_INFORMATION = 5
-FILE_INTERNAL_INFORMATION = 6
-FILE_EA_INFORMATION = 7
-FILE_ACCESS_INFORMATION = 8
-FILE_RENAME_INFORMATION = 10
-FILE_DISPOSITION_INFORMATION = 13
-FILE_POSITION_INFORMATION = 14
-FILE_MODE_INFORMATION = 16
-FILE_FULL_EA_INFORMATION = 15
-FILE_ALIGNMENT_INFORMATION = 17
-FILE_ALL_INFORMATION = 18
-FILE_ALLOCATION_INFORMATION = 19
-FILE_END_OF_FILE_INFORMATION = 20
-FILE_ALTERNATE_NAME_INFORMATION = 21
-FILE_COMPRESSION_INFORMATION = 28
-FILE_NETWORK_OPEN_INFORMATION = 34
-FILE_ATTRIBUTE_TAG_INFORMATION = 35
-FILE_NORMALIZED_NAME_INFORMATION = 48
-FILE_DISPOSITION_INFORMATION_EX = 64
-# File system information classes (MS-FSCC 2.5)
-FILE_FS_SIZE_INFORMATION = 3
-FILE_FS_ATTRIBUTE_INFORMATION = 5
-FILE_FS_CONTROL_INFORMATION = 6
-FILE_FS_FULL_SIZE_INFORMATION = 7
-FILE_FS_OBJECTID_INFORMATION = 8
-FILE_FS_SECTOR_SIZE_INFORMATION = 11
 
 # The fixed part of each class's answer, as Samba holds OutputBufferLength to it
 # (smbtorture smb2.getinfo.qfile_buffercheck and qfs_buffercheck).
@@ -95,166 +74,6 @@ FILE_READ_ATTRIBUTES = 0x00000080
 _SECTOR = 512
 _SECTORS_PER_UNIT = 8
 _UNIT = _SECTOR * _SECTORS_PER_UNIT
-
-
-def _rename(entry: dict, root: str, buf: bytes, table: OpenTable) -> int:
-    with table.lock:  # no CREATE between the share mode checks and the rename
-        return _rename_locked(entry, root, buf)
-
-
-def _rename_locked(entry: dict, root: str, buf: bytes) -> int:
-    # FILE_RENAME_INFORMATION_TYPE_2: ReplaceIfExists(1) Reserved(7)
-    # RootDirectory(8) FileNameLength(4) FileName (MS-FSCC 2.4.37.2)
-    replace = buf[0] != 0
-    (name_len,) = struct.unpack_from("<I", buf, 16)
-    target = resolve_path(root, buf[20 : 20 + name_len].decode("utf-16le"))
-    if target is None:
-        return STATUS_OBJECT_NAME_INVALID
-    source = entry["FileName"]
-    if not os.path.isdir(os.path.dirname(target)):
-        return STATUS_OBJECT_PATH_NOT_FOUND
-    if (os.path.lexists(target) and os.path.realpath(target) != os.path.realpath(source)
-            and (not replace or os.path.isdir(target))):
-        return STATUS_OBJECT_NAME_COLLISION
-    if target != source and not os.path.isdir(source) and not allows(entry, DELETE | FILE_WRITE_ATTRIBUTES):
-        return STATUS_ACCESS_DENIED  # smbd's can_rename, after the collision
-    share_mode = entry.get("ShareMode")
-    if share_mode is not None:
-        status = share_mode.table.rename_status(share_mode, target)
-        if status != STATUS_SUCCESS:
-            return status
-    try:
-        os.replace(source, target)
-    except OSError:
-        return STATUS_ACCESS_DENIED
-    entry["FileName"] = target
-    if share_mode is not None:
-        share_mode.table.renamed(share_mode, target)
-    return STATUS_SUCCESS
-
-
-def _disposition(entry: dict, delete: bool) -> int:
-    path = entry["FileName"]
-    status = delete_pending.disposition_status(os.fstat(entry["FileHandle"]), delete)
-    if status != STATUS_SUCCESS:
-        return status
-    if delete and not allows(entry, DELETE):
-        return STATUS_ACCESS_DENIED  # after read-only, as smbd's can_set_delete_on_close
-    if delete and os.path.isdir(path):
-        with os.scandir(path) as it:
-            if next(it, None) is not None:
-                return STATUS_DIRECTORY_NOT_EMPTY
-    delete_pending.set_disposition(entry, delete)
-    return STATUS_SUCCESS
-
-
-def _end_of_file(entry: dict, root: str, quota_bytes: int | None, buf: bytes) -> int:
-    (new_size,) = struct.unpack_from("<Q", buf, 0)
-    fd = entry["FileHandle"]
-    if stat_mod.S_ISDIR(os.fstat(fd).st_mode):
-        return STATUS_ACCESS_DENIED
-    if new_size != os.fstat(fd).st_size and not allows(entry, FILE_WRITE_DATA):
-        return STATUS_ACCESS_DENIED  # a size it already has needs no right (smbd)
-    if quota.would_exceed(root, quota_bytes, new_size - os.fstat(fd).st_size):
-        return STATUS_DISK_FULL
-    os.ftruncate(fd, new_size)  # shrinks as well as grows
-    return STATUS_SUCCESS
-
-
-def position(entry: dict) -> int:
-    """The open's CurrentByteOffset (MS-FSCC 2.4.35): a READ moves it past what it
-    returned (file_io), SET_INFO sets it; a WRITE leaves it, as in Samba."""
-    return entry.get("Position", 0)
-
-
-def _set_position(entry: dict, buf: bytes) -> int:
-    (entry["Position"],) = struct.unpack_from("<Q", buf, 0)
-    return STATUS_SUCCESS
-
-
-def _open_file(conn_data, req, packet):
-    """The open file a SET_INFO or QUERY_INFO names, and its share's root; None if unknown."""
-    entry = conn_data["OpenedFiles"].get(resolve_fid(conn_data, req["FileID"].getData()))
-    root = share_root(conn_data, packet["TreeID"])
-    return None if entry is None or root is None else (entry, root)
-
-
-def _basic_status(conn_data, req, packet) -> int:
-    """FileBasicInformation (MS-FSCC 2.4.7) refused as smbd refuses it, else SUCCESS (and
-    impacket sets it): without FILE_WRITE_ATTRIBUTES, or making a directory temporary."""
-    found, buf = _open_file(conn_data, req, packet), req["Buffer"]
-    if found is None or len(buf) < 36:
-        return STATUS_SUCCESS
-    if not allows(found[0], FILE_WRITE_ATTRIBUTES):
-        return STATUS_ACCESS_DENIED
-    is_dir = stat_mod.S_ISDIR(os.fstat(found[0]["FileHandle"]).st_mode)
-    if create_checks.temporary_directory(is_dir, struct.unpack_from("<I", buf, 32)[0]):
-        return STATUS_INVALID_PARAMETER
-    return STATUS_SUCCESS
-
-
-def make_set_info_handler(original):
-    def set_info_handler(connId, smbServer, recvPacket):
-        req = smb2.SMB2SetInfo(recvPacket["Data"])
-        cls = req["FileInfoClass"]
-        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_ALLOCATION_INFORMATION:
-            # A new allocation size may cut the file: read caches are stale (smb2.oplock.batch12).
-            found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
-            if found is not None and not allows(found[0], FILE_WRITE_DATA):
-                return error(STATUS_ACCESS_DENIED)  # even for the size it has (smbd)
-            if found is not None:
-                oplock_wire.written(smbServer, found[0])
-        if req["InfoType"] == security.SMB2_0_INFO_SECURITY or (
-                req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_FULL_EA_INFORMATION):
-            return _set_security_or_eas(smbServer.getConnectionData(connId), req, recvPacket)
-        if req["InfoType"] == SMB2_0_INFO_FILE and cls == FILE_BASIC_INFORMATION:
-            status = _basic_status(smbServer.getConnectionData(connId), req, recvPacket)
-            if status != STATUS_SUCCESS:
-                return error(status)
-        if req["InfoType"] != SMB2_0_INFO_FILE or cls not in (
-            FILE_RENAME_INFORMATION,
-            FILE_DISPOSITION_INFORMATION,
-            FILE_DISPOSITION_INFORMATION_EX,
-            FILE_END_OF_FILE_INFORMATION,
-            FILE_POSITION_INFORMATION,
-        ):
-            return original(connId, smbServer, recvPacket)
-        conn_data = smbServer.getConnectionData(connId)
-        found = _open_file(conn_data, req, recvPacket)
-        if found is None:
-            return error(STATUS_INVALID_HANDLE)
-        entry, root = found
-        buf = req["Buffer"]
-        if cls == FILE_RENAME_INFORMATION:
-            status = _rename(entry, root, buf, smbServer.open_table)
-        elif cls == FILE_END_OF_FILE_INFORMATION:
-            status = _end_of_file(entry, root, smbServer.fake_config.quota_bytes, buf)
-            oplock_wire.written(smbServer, entry)  # read caches of the file are stale
-        elif cls == FILE_POSITION_INFORMATION:
-            status = _set_position(entry, buf)
-        else:
-            # FileDispositionInformation(Ex): bit 0 is DeletePending / FILE_DISPOSITION_DELETE.
-            status = _disposition(entry, bool(buf[0] & 1))
-        if status != STATUS_SUCCESS:
-            return error(status)
-        return [smb2.SMB2SetInfo_Response()], None, STATUS_SUCCESS
-
-    return set_info_handler
-
-
-def _set_security_or_eas(conn_data, req, packet):
-    """SET_INFO of a security descriptor (security.py) or of EAs (eas.py)."""
-    found = _open_file(conn_data, req, packet)
-    if found is None:
-        return error(STATUS_INVALID_HANDLE)
-    entry = found[0]
-    if req["InfoType"] == security.SMB2_0_INFO_SECURITY:
-        status = security.set_info(entry, req["AdditionalInformation"], req["Buffer"])
-    else:
-        status = eas.set_info(entry["FileHandle"], _granted(entry), req["Buffer"])
-    if status != STATUS_SUCCESS:
-        return error(status)
-    return [smb2.SMB2SetInfo_Response()], None, STATUS_SUCCESS
 
 
 def _fs_size(root: str, quota_bytes: int | None, full: bool, unit: int = _UNIT) -> bytes:
@@ -318,10 +137,6 @@ def _times_info(cls: int, st: os.stat_result) -> bytes:
     return struct.pack("<QQQQQQI4x", *times, t["AllocationSize"], t["EndOfFile"], t["FileAttributes"])
 
 
-def _granted(entry: dict) -> int:
-    return entry.get(GRANTED_KEY, FILE_ALL_ACCESS)
-
-
 _OWN_FILE_CLASSES = (
     FILE_BASIC_INFORMATION, FILE_STANDARD_INFORMATION, FILE_INTERNAL_INFORMATION,
     FILE_NETWORK_OPEN_INFORMATION, FILE_ACCESS_INFORMATION, FILE_POSITION_INFORMATION, FILE_MODE_INFORMATION,
@@ -337,7 +152,7 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
     cls = req["FileInfoClass"]
     if cls not in _OWN_FILE_CLASSES:
         return original(connId, smbServer, recvPacket)
-    found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+    found = open_file(smbServer.getConnectionData(connId), req, recvPacket)
     if found is None:
         return error(STATUS_INVALID_HANDLE)
     entry, root = found
@@ -358,7 +173,7 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
     if cls == FILE_EA_INFORMATION:  # MS-FSCC 2.4.12
         return _info_response(struct.pack("<I", eas.ea_size(entry["FileHandle"])))
     if cls == FILE_ACCESS_INFORMATION:  # MS-FSCC 2.4.1
-        return _info_response(struct.pack("<I", _granted(entry)))
+        return _info_response(struct.pack("<I", granted(entry)))
     if cls in (FILE_MODE_INFORMATION, FILE_ALIGNMENT_INFORMATION):  # 2.4.26, 2.4.3
         return _info_response(struct.pack("<I", 0))
     if cls == FILE_ALTERNATE_NAME_INFORMATION:  # 2.4.5
@@ -377,7 +192,7 @@ def _query_file_info(original, connId, smbServer, recvPacket, req):
         info["StandardInformation"]["AllocationSize"] = times["AllocationSize"]
         info["StandardInformation"]["EndOfFile"] = times["EndOfFile"]
         info["PositionInformation"]["CurrentByteOffset"] = position(entry)
-        info["AccessInformation"]["AccessFlags"] = _granted(entry)
+        info["AccessInformation"]["AccessFlags"] = granted(entry)
         info["ModeInformation"]["mode"] = 0
         info["EaInformation"]["EaSize"] = eas.ea_size(entry["FileHandle"])  # impacket's is the attributes
         # The name from the share's root, as Samba gives it: "\\dir\\file", "\\" for the root.
@@ -394,7 +209,7 @@ def _query_fs_info(original, connId, smbServer, recvPacket, req):
                    FILE_FS_OBJECTID_INFORMATION, FILE_FS_SECTOR_SIZE_INFORMATION,
                    FILE_FS_ATTRIBUTE_INFORMATION):
         return original(connId, smbServer, recvPacket)
-    found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+    found = open_file(smbServer.getConnectionData(connId), req, recvPacket)
     if found is None:
         return error(STATUS_INVALID_HANDLE)
     _entry, root = found
@@ -428,8 +243,8 @@ def _access_denied(conn_data: dict, req, packet) -> bool:
     needed = _NEEDED_ACCESS.get(req["FileInfoClass"])
     if needed is None:
         return False
-    found = _open_file(conn_data, req, packet)
-    return found is not None and not _granted(found[0]) & needed
+    found = open_file(conn_data, req, packet)
+    return found is not None and not granted(found[0]) & needed
 
 
 def make_query_info_handler(original):
@@ -444,7 +259,7 @@ def make_query_info_handler(original):
         elif req["InfoType"] == SMB2_0_INFO_FILESYSTEM:
             answer = _query_fs_info(original, connId, smbServer, recvPacket, req)
         elif req["InfoType"] == security.SMB2_0_INFO_SECURITY:  # its own buffer rule (3.3.5.20.3)
-            found = _open_file(smbServer.getConnectionData(connId), req, recvPacket)
+            found = open_file(smbServer.getConnectionData(connId), req, recvPacket)
             if found is None:
                 return error(STATUS_INVALID_HANDLE)
             return security.query_info(found[0], req["AdditionalInformation"], req["OutputBufferLength"])
