@@ -6,6 +6,8 @@ may hold a marker saying otherwise, always with the reason:
     <!-- docs-test: parse-only; needs an SMB file server -->   each ``ibs`` command is parsed
                                                                by ibs's own parser, not run
     <!-- docs-test: skip; installs Debian packages as root -->  not run at all
+    <!-- docs-test: needs; curl openssl -->                     run, skipped when a tool named
+                                                               is not installed
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SHELL = ("sh", "bash", "shell")
-MODES = ("run", "parse-only", "skip")
+MODES = ("run", "needs", "parse-only", "skip")
 _MARKER = re.compile(r"<!--\s*docs-test:\s*(?P<mode>[\w-]+)\s*(?:;\s*(?P<why>.*?))?\s*-->")
 _FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)\s*(?P<lang>[\w+-]*)")
 _LINK = re.compile(r"(?<!!)\[[^\]]*\]\((?P<target>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
