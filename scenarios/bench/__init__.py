@@ -27,12 +27,12 @@ KINDS = (
     ("engine", "local backup and restore vs cp -r + sync and restic; peak RSS"),
     ("smb", "backup to Samba vs plain smbprotocol; fake_smb throughput"),
     ("sim", "simulated hub vs a bare SimPy model with as many events"),
-    ("rp", ("the Backup RP: GET backups with concurrent clients, ibs serve-rp beside its former "
-           "http.server stack")),
+    ("rp", ("the Backup RP: GET backups with concurrent clients, ibs serve-rp beside its "
+            "former http.server stack")),
     ("cluster", ("the built-in scenarios on a local Dask cluster vs serially, and Dask's "
-                "overhead per empty task")),
+                 "overhead per empty task")),
     ("all", ("every kind above in one run and one report (bench-all.md/.json), plus the "
-            "stateful fuzzer's programs/s")),
+             "stateful fuzzer's programs/s")),
 )
 
 
@@ -180,7 +180,7 @@ def _run_rp(args: argparse.Namespace, console: Console) -> int:
 
 
 def _failed_exit(report: Report, no_check: bool) -> int:
-    """1 when a target failed (named on stderr), else 0."""
+    """1 when a target failed (named on stderr) and the targets are checked, else 0."""
     return _verdict([t.name for t in report.targets if t.passed is False],
                     len(report.targets), no_check)
 
