@@ -15,28 +15,37 @@ from pathlib import Path
 from ibs.engine.errors import BadInput
 from ibs.scenarios.loader import load
 from ibs.scenarios.model import Scenario
+from ibs.scenarios.renamed_options import add_renamed
 from ibs.scenarios.runner import ScenarioResult, run_scenario
 from ibs.scenarios.secret_scan import scan_for_secrets
 from ibs.simulator.cluster import add_options as add_cluster_options
 from ibs.simulator.cluster import check_options as check_cluster_options
 
 LIBRARY = Path(__file__).parent / "library"
+SUMMARY_COLUMNS = 100
 
 
 def register(sub) -> None:
-    p = sub.add_parser("run", help="run scenario suites (default: the built-in library over SMB)")
+    p = sub.add_parser("run", help="run scenario suites (default: the built-in library over SMB)",
+                       description="Run scenario files (docs/SCENARIOS.md), print a summary and "
+                       "write the reports; exit 0 only when every expectation holds.")
     p.add_argument("paths", nargs="*", metavar="PATH", help="scenario files or folders of them")
     p.add_argument("--fidelity", choices=("sim", "wire"),
                    help="override every scenario's fidelity (default: wire for the built-in "
                         "library, else each file's own)")
-    p.add_argument("--seed", type=int, help="override every scenario's seed")
+    p.add_argument("--seed", type=int,
+                   help="override every scenario's seed (default: each file's own)")
     p.add_argument("-k", dest="keyword", metavar="EXPR",
                    help="run scenarios whose name or tags match, e.g. 'smb and not encryption'")
     p.add_argument("--tag", action="append", default=[], metavar="TAG",
                    help="run scenarios with this tag (repeat for any of several)")
     add_cluster_options(p, "scenarios")
-    p.add_argument("--report", default="ibs-report", metavar="DIR")
-    p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
+    p.add_argument("--report-dir", default="ibs-report", metavar="DIR",
+                   help="folder for report.html, report.md, report.json and junit.xml "
+                        "(default: %(default)s)")
+    add_renamed(p, "--report", "--report-dir", dest="report_dir", metavar="DIR")
+    p.add_argument("--junit", metavar="FILE",
+                   help="also write JUnit XML here (default: only junit.xml in --report-dir)")
     p.add_argument("--timings", action="store_true",
                    help="also write each scenario's wall-clock seconds into the reports; without "
                         "it the same scenarios and seeds give byte-identical reports")
@@ -122,7 +131,8 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
 
     def done(result: ScenarioResult) -> None:
         mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
-        console.print(f"{mark} {result.name} ({result.fidelity}, {result.seconds:.1f} s)")
+        console.print(f"{mark}  {result.name} ({result.fidelity}, {result.seconds:.1f} s)",
+                      soft_wrap=True)
 
     if cluster is None and jobs == 1:
         return _serial(scenarios, console, done)
@@ -151,6 +161,8 @@ def _serial(scenarios: list[Scenario], console, done) -> list[ScenarioResult]:
         task = bar.add_task("scenarios", total=len(scenarios))
         for s in scenarios:
             bar.update(task, description=s.name[:40])
+            if not console.is_terminal:  # a log or a pipe has no bar: say what runs, now
+                console.print(f"start {s.name} ({s.fidelity}, seed {s.seed})", soft_wrap=True)
             results.append(run_scenario(s))
             done(results[-1])
             bar.advance(task)
@@ -164,12 +176,13 @@ def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> in
     from ibs.reports.scenario_report import write_reports
     from ibs.scenarios.secrets import scenario_secrets
 
-    out = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
-    paths = write_reports([r.to_json(timings=args.timings) for r in results], args.report,
+    # Off a terminal rich would take 80 columns; 100 fits a log viewer and a CI page.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else SUMMARY_COLUMNS)
+    paths = write_reports([r.to_json(timings=args.timings) for r in results], args.report_dir,
                           junit=args.junit)
     # The reports are read by people and machines far from the stamp: prove they hold no secret.
     secrets = [s for sc in scenarios for s in scenario_secrets(sc)]
-    leaked = scan_for_secrets(args.report, secrets)
+    leaked = scan_for_secrets(args.report_dir, secrets)
     if args.junit:
         leaked += scan_for_secrets(os.path.dirname(os.path.abspath(args.junit)), secrets) \
             if os.path.exists(args.junit) else []
@@ -188,10 +201,10 @@ def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> in
         for c in r.checks:
             if not c["passed"]:
                 out.print(f"  {c['name']}: {c['detail']}")
-        out.print(f"  replay: {r.replay}")
+        out.print(f"  replay: {r.replay}", soft_wrap=True)  # one line, to copy whole
     if leaked:
         out.print(f"[bold red]secrets found in reports:[/bold red] {', '.join(sorted(set(leaked)))}")
     passed = len(results) - len(failed)
-    out.print(f"\n{passed} passed, {len(failed)} failed; reports in {args.report}/ "
+    out.print(f"\n{passed} passed, {len(failed)} failed; reports in {args.report_dir}/ "
               f"({', '.join(os.path.basename(p) for p in paths.values())})")
     return 0 if not failed and not leaked else 1

@@ -23,7 +23,7 @@ _TMP_BEFORE = set(os.listdir("/tmp"))
 
 
 def _run(kind: str, out: Path, *extra: str) -> tuple[str, dict]:
-    proc = subprocess.run([IBS, "bench", kind, "--size-mib", SIZE, *extra, "--out", str(out)],
+    proc = subprocess.run([IBS, "bench", kind, "--size-mib", SIZE, *extra, "--report-dir", str(out)],
                           check=False, capture_output=True, text=True, timeout=180)
     # A failed target fails the command (a tiny size can fail a speed target honestly).
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr

@@ -38,7 +38,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict, str]:
     # be told apart from what other runs on this machine are using at the same time.
     private = Path(tempfile.mkdtemp(prefix="ibt-", dir="/tmp"))
     try:
-        proc = subprocess.run([IBS, "bench", "all", *ARGS, "--out", str(out)],
+        proc = subprocess.run([IBS, "bench", "all", *ARGS, "--report-dir", str(out)],
                               capture_output=True, text=True, timeout=150,
                               env=dict(os.environ, TMPDIR=str(private)), check=False)
         left = sorted(os.listdir(private))
@@ -66,22 +66,24 @@ def _contender(data: dict, section: str, name: str) -> dict:
     return next(c for c in data["sections"][section]["contenders"] if c["name"] == name)
 
 
-def test_plain_bench_means_all() -> None:
+def test_all_takes_its_defaults_and_plain_bench_runs_nothing() -> None:
     from ibs.scenarios.bench import register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["bench"])
-    assert (args.bench_kind, args.size_mib, args.sim_days, args.fuzz_programs, args.out) == (
+    args = parser.parse_args(["bench", "all"])
+    assert (args.bench_kind, args.size_mib, args.sim_days, args.fuzz_programs, args.report_dir) == (
         "all", 1024, 365.0, 20, "bench-report")
     args = parser.parse_args(["bench", "all", *ARGS])
     assert (args.bench_kind, args.size_mib, args.sim_days, args.fuzz_programs) == ("all", 8, 3.0, 3)
     assert parser.parse_args(["bench", "engine"]).bench_kind == "engine"
+    # No KIND is no run (tests/bench/test_bench_exit.py: it lists the kinds, exit 2).
+    assert parser.parse_args(["bench"]).bench_kind is None
 
 
 def test_bad_arguments_exit_2(tmp_path: Path) -> None:
     for bad in (["--size-mib", "0"], ["--sim-days", "0"], ["--fuzz-programs", "0"]):
-        proc = subprocess.run([IBS, "bench", "all", *bad, "--out", str(tmp_path)],
+        proc = subprocess.run([IBS, "bench", "all", *bad, "--report-dir", str(tmp_path)],
                               capture_output=True, text=True, timeout=60, check=False)
         assert proc.returncode == 2, proc.stdout + proc.stderr
     assert not (tmp_path / "bench-all.md").exists()

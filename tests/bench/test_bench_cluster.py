@@ -22,7 +22,7 @@ def test_the_cluster_bench_measures_both_targets_and_checks_the_results(tmp_path
     library.mkdir()
     for p in sorted(LIBRARY.glob("*.toml"))[:4]:
         shutil.copy(p, library)
-    proc = subprocess.run([IBS, "bench", "cluster", "--library", str(library), "--out",
+    proc = subprocess.run([IBS, "bench", "cluster", "--library", str(library), "--report-dir",
                            str(tmp_path / "out")], capture_output=True, text=True, timeout=300,
                           check=False)
     data = json.loads((tmp_path / "out" / "bench-cluster.json").read_text())

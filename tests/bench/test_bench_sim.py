@@ -28,7 +28,7 @@ GROWTH = "hub CPU time, 50 days / 5 days"
 @pytest.fixture(scope="module")
 def sim_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict, object]:
     out = tmp_path_factory.mktemp("bench-sim")
-    proc = subprocess.run([IBS, "bench", "sim", "--days", DAYS, "--out", str(out)],
+    proc = subprocess.run([IBS, "bench", "sim", "--days", DAYS, "--report-dir", str(out)],
                           capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
     md = (out / "bench-sim.md").read_text()
@@ -122,13 +122,13 @@ def test_a_failed_target_exits_1(monkeypatch, tmp_path: Path, verdicts, status: 
         return report
 
     monkeypatch.setattr(sim_bench, "run_sim_bench", fake)
-    args = argparse.Namespace(days=1.0, long_days=None, nodes=16, out=str(tmp_path),
-                              profile=False)
+    args = argparse.Namespace(days=1.0, long_days=None, hub="16", report_dir=str(tmp_path),
+                              profile=False, no_check=False)
     assert _run_sim(args, Console(file=io.StringIO())) == status
 
 
 def test_bad_nodes_is_a_user_error() -> None:
-    proc = subprocess.run([IBS, "bench", "sim", "--nodes", "3", "--days", "1"],
+    proc = subprocess.run([IBS, "bench", "sim", "--hub", "3", "--days", "1"],
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert "4 to 16 nodes" in proc.stderr and "Traceback" not in proc.stderr
@@ -136,6 +136,6 @@ def test_bad_nodes_is_a_user_error() -> None:
 
 def test_a_long_run_no_longer_than_the_usual_one_is_a_user_error(tmp_path: Path) -> None:
     proc = subprocess.run([IBS, "bench", "sim", "--days", "2", "--long-days", "2",
-                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
+                           "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "--long-days must be more than --days" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "bench-sim.md").exists()

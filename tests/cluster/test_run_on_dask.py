@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow
 def serial(tmp_path_factory):
     """The built-in library at sim fidelity, run in one process: what every cluster must match."""
     where = tmp_path_factory.mktemp("serial")
-    r = ibs("run", str(LIBRARY), "--fidelity", "sim", "--report", "rep",
+    r = ibs("run", str(LIBRARY), "--fidelity", "sim", "--report-dir", "rep",
             "--junit", "rep/junit.xml", cwd=where)
     assert r.returncode == 0, r.stdout + r.stderr
     return where / "rep"
@@ -40,7 +40,7 @@ def same_reports(serial: Path, other: Path) -> None:
 
 
 def test_every_builtin_scenario_on_a_local_cluster_gives_the_serial_reports(serial, tmp_path):
-    r = ibs("run", str(LIBRARY), "--fidelity", "sim", "--jobs", "2", "--report", "rep",
+    r = ibs("run", str(LIBRARY), "--fidelity", "sim", "--jobs", "2", "--report-dir", "rep",
             "--junit", "rep/junit.xml", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "21 passed, 0 failed" in r.stdout
@@ -51,7 +51,7 @@ def test_every_builtin_scenario_on_a_local_cluster_gives_the_serial_reports(seri
 
 
 @pytest.mark.parametrize("command", [
-    ("run", str(LIBRARY), "--fidelity", "sim", "--report", "rep"),
+    ("run", str(LIBRARY), "--fidelity", "sim", "--report-dir", "rep"),
     ("fuzz", "--batches", "2", "--db", "rep"),
     ("sizing", "--sweep", "--days", "5", "--out", "rep"),
 ], ids=["run", "fuzz", "sweep"])
@@ -100,7 +100,7 @@ def test_progress_off_a_terminal_prints_the_start_the_end_and_a_few_lines_betwee
 
 def test_an_external_scheduler_gives_the_serial_reports(external, serial, tmp_path):
     r = ibs("run", str(LIBRARY), "--fidelity", "sim", "--cluster", external.address,
-            "--report", "rep", "--junit", "rep/junit.xml", cwd=tmp_path)
+            "--report-dir", "rep", "--junit", "rep/junit.xml", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     same_reports(serial, tmp_path / "rep")
     assert all(w.poll() is None for w in external.workers)  # the run leaves them running
@@ -108,7 +108,7 @@ def test_an_external_scheduler_gives_the_serial_reports(external, serial, tmp_pa
 
 def test_a_worker_killed_mid_run_loses_no_result(external, serial, tmp_path):
     run = subprocess.Popen([IBS, "run", str(LIBRARY), "--fidelity", "sim", "--cluster",
-                            external.address, "--report", "rep", "--junit", "rep/junit.xml"],
+                            external.address, "--report-dir", "rep", "--junit", "rep/junit.xml"],
                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            text=True)
     try:
@@ -148,7 +148,7 @@ def test_a_failing_scenario_on_the_cluster_is_counted_and_prints_its_replay_line
     suite.mkdir()
     (suite / "z.toml").write_text(FAILING)
     shutil.copy(min(LIBRARY.glob("*.toml")), suite)
-    r = ibs("run", str(suite), "--jobs", "2", "--report", "rep", cwd=tmp_path)
+    r = ibs("run", str(suite), "--jobs", "2", "--report-dir", "rep", cwd=tmp_path)
     assert r.returncode == 1
     assert "scenarios: 1 done, 1 failed, 0 running" in r.stderr
     assert f"replay: ibs run {suite / 'z.toml'} --seed 5 --fidelity sim" in r.stdout

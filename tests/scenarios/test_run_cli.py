@@ -56,7 +56,7 @@ def suite(tmp_path):
 
 
 def test_a_passing_suite_exits_0_and_writes_every_report(suite, tmp_path):
-    r = ibs("run", str(suite), "--report", "rep", "--junit", "out/junit.xml", cwd=tmp_path)
+    r = ibs("run", str(suite), "--report-dir", "rep", "--junit", "out/junit.xml", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "3 passed, 0 failed" in r.stdout
     for name in ("report.html", "report.md", "report.json", "junit.xml"):
@@ -68,7 +68,7 @@ def test_a_passing_suite_exits_0_and_writes_every_report(suite, tmp_path):
 
 def test_a_failing_scenario_exits_1_and_prints_its_replay_command(suite, tmp_path):
     (suite / "z.toml").write_text(FAILING)
-    r = ibs("run", str(suite), "--report", "rep", cwd=tmp_path)
+    r = ibs("run", str(suite), "--report-dir", "rep", cwd=tmp_path)
     assert r.returncode == 1
     assert "FAILED expects too much (seed 5, sim)" in r.stdout
     assert f"replay: ibs run {suite / 'z.toml'} --seed 5 --fidelity sim" in r.stdout
@@ -85,8 +85,8 @@ def test_keyword_and_tag_select_scenarios(suite, tmp_path):
 
 
 def test_parallel_jobs_give_the_same_results(suite, tmp_path):
-    one = ibs("run", str(suite), "--report", "one", cwd=tmp_path)
-    two = ibs("run", str(suite), "--report", "two", "--jobs", "2", cwd=tmp_path)
+    one = ibs("run", str(suite), "--report-dir", "one", cwd=tmp_path)
+    two = ibs("run", str(suite), "--report-dir", "two", "--jobs", "2", cwd=tmp_path)
     assert one.returncode == two.returncode == 0
 
     def essence(folder):
@@ -98,7 +98,7 @@ def test_parallel_jobs_give_the_same_results(suite, tmp_path):
 
 def test_a_bad_file_stops_everything_with_file_line_and_key(suite, tmp_path):
     (suite / "bad.toml").write_text(PASSING.format(name="x", tags="", seed=1).replace("hub = 4", "hub = 2"))
-    r = ibs("run", str(suite), "--report", "rep", cwd=tmp_path)
+    r = ibs("run", str(suite), "--report-dir", "rep", cwd=tmp_path)
     assert r.returncode == 2
     assert f"{suite / 'bad.toml'}:4: scenario.hub:" in r.stderr
     assert not (tmp_path / "rep").exists()  # nothing ran
@@ -106,7 +106,7 @@ def test_a_bad_file_stops_everything_with_file_line_and_key(suite, tmp_path):
 
 def test_seed_override_changes_the_run_and_replays_it(suite, tmp_path):
     def events(seed):
-        ibs("run", str(suite / "a.toml"), "--seed", str(seed), "--report", f"s{seed}", cwd=tmp_path)
+        ibs("run", str(suite / "a.toml"), "--seed", str(seed), "--report-dir", f"s{seed}", cwd=tmp_path)
         return json.loads((tmp_path / f"s{seed}" / "report.json").read_text())["scenarios"][0]["events"]
 
     assert events(7) == events(7)
@@ -122,7 +122,7 @@ def test_the_same_run_twice_writes_byte_identical_reports(tmp_path):
     # Two short built-in scenarios: a recovery and a server fault, so both charts have content.
     short = [str(LIBRARY / "recovery_version_gap.toml"), str(LIBRARY / "smb_no_encryption.toml")]
     for name in ("one", "two"):
-        r = ibs("run", *short, "--fidelity", "sim", "--report", name,
+        r = ibs("run", *short, "--fidelity", "sim", "--report-dir", name,
                 "--junit", f"{name}/ci/junit.xml", cwd=tmp_path)
         assert r.returncode == 0, r.stdout + r.stderr
     one, two = _files(tmp_path / "one"), _files(tmp_path / "two")
@@ -135,7 +135,7 @@ def test_the_same_run_twice_writes_byte_identical_reports(tmp_path):
 
 
 def test_timings_put_wall_seconds_in_the_reports(suite, tmp_path):
-    r = ibs("run", str(suite / "a.toml"), "--timings", "--report", "rep", cwd=tmp_path)
+    r = ibs("run", str(suite / "a.toml"), "--timings", "--report-dir", "rep", cwd=tmp_path)
     assert r.returncode == 0, r.stdout + r.stderr
     seconds = json.loads((tmp_path / "rep" / "report.json").read_text())["scenarios"][0]["seconds"]
     assert seconds > 0
