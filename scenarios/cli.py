@@ -12,10 +12,10 @@ import re
 import sys
 from pathlib import Path
 
+from ibs.engine.cli.vocab import renamed
 from ibs.engine.errors import BadInput
 from ibs.scenarios.loader import load
 from ibs.scenarios.model import Scenario
-from ibs.scenarios.renamed_options import add_renamed
 from ibs.scenarios.runner import ScenarioResult, run_scenario
 from ibs.scenarios.secret_scan import scan_for_secrets
 from ibs.simulator.cluster import add_options as add_cluster_options
@@ -43,7 +43,7 @@ def register(sub) -> None:
     p.add_argument("--report-dir", default="ibs-report", metavar="DIR",
                    help="folder for report.html, report.md, report.json and junit.xml "
                         "(default: %(default)s)")
-    add_renamed(p, "--report", "--report-dir", dest="report_dir", metavar="DIR")
+    renamed(p, "--report", "--report-dir", dest="report_dir", metavar="DIR")
     p.add_argument("--junit", metavar="FILE",
                    help="also write JUnit XML here (default: only junit.xml in --report-dir)")
     p.add_argument("--timings", action="store_true",

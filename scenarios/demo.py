@@ -22,11 +22,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ibs.engine import certs
+from ibs.engine.cli.vocab import renamed
 from ibs.engine.clock import SystemClock
 from ibs.engine.controller import Controller
 from ibs.engine.errors import IntegrityError
 from ibs.engine.store import Store
-from ibs.scenarios.renamed_options import add_renamed
 
 ROLES = ("ACS", "CA", "CRP", "Domain", "ECE", "KeyVault", "NRP", "RBAC", "SRP", "WAS")
 
@@ -41,7 +41,7 @@ def register(sub) -> None:
     # Its own folder: the suite's ibs-report/ is left to `ibs run`.
     p.add_argument("--report-dir", default="ibs-demo", metavar="DIR",
                    help="folder for report.md and report.json (default: %(default)s)")
-    add_renamed(p, "--report", "--report-dir", dest="report_dir", metavar="DIR")
+    renamed(p, "--report", "--report-dir", dest="report_dir", metavar="DIR")
     p.add_argument("--seed", type=int, default=1,
                    help="seed of the sample data (default: %(default)s)")
     p.add_argument("--keep", action="store_true", help="keep the working folder")

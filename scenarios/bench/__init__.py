@@ -15,7 +15,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ibs.scenarios.renamed_options import add_renamed
+from ibs.engine.cli.vocab import renamed
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -40,7 +40,7 @@ def _add_out(parser: argparse.ArgumentParser) -> None:
     """The options every kind has: where the reports go, and whether targets decide the exit."""
     parser.add_argument("--report-dir", default="bench-report", metavar="DIR",
                         help="report folder (default: %(default)s)")
-    add_renamed(parser, "--out", "--report-dir", dest="report_dir", metavar="DIR")
+    renamed(parser, "--out", "--report-dir", dest="report_dir", metavar="DIR")
     parser.add_argument("--no-check", action="store_true",
                         help="only measure: exit 0 even when a target fails (the report still "
                              "says which hold)")
@@ -84,8 +84,8 @@ def register(sub) -> None:
                    "(default 10 x --days; 0 skips it)")
     k.add_argument("--hub", type=_sim_hub, default="16", metavar="asdk|4..16",
                    help="the hub: asdk, or its node count (default: %(default)s)")
-    add_renamed(k, "--nodes", "--hub", dest="hub", metavar="N",
-                convert=lambda n: "asdk" if n == "1" else n)
+    renamed(k, "--nodes", "--hub", metavar="N",
+            apply=lambda ns, n: setattr(ns, "hub", "asdk" if n == "1" else n))
     _add_out(k)
     k.add_argument("--profile", action="store_true",
                    help="also profile one hub run (cProfile) into the report")
