@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -90,13 +91,30 @@ def check(run: Callable[[], Record], *, seed: int = 0) -> Verdict:
     return Verdict((digest(records[0]), digest(records[1])), compare(records[0], records[1]))
 
 
+def check_scenarios(scenarios: list, out: Callable[[str], None] = print) -> int:
+    """``ibs run --check-determinism``: each scenario twice, in this process; 1 if any differs."""
+    differ = 0
+    for scenario in scenarios:
+        verdict = check(scenario_run(scenario), seed=scenario.seed)
+        what = f"{scenario.name} ({scenario.fidelity}, seed {scenario.seed})"
+        if verdict.same:
+            out(f"same      {what}: digest {verdict.digests[0][:16]}")
+        else:
+            differ += 1
+            out(f"DIFFERENT {what}: {verdict.mismatch}\n  replay: ibs run {scenario.path} "
+                f"--seed {scenario.seed} --fidelity {scenario.fidelity} --check-determinism")
+    out(f"{len(scenarios) - differ} of {len(scenarios)} scenarios ran the same twice")
+    return 1 if differ else 0
+
+
 # --- what a run left behind ------------------------------------------------------------------
 
 def snapshot(hub) -> Record:
     """A hub's event log and files: every file and folder on its share and in its store.
 
-    Paths inside the hub's scratch folder (a fresh temporary name each run) are written as
-    ``<workdir>``: the name is the machine's, not the simulation's."""
+    Two things in the store are the machine's, not the simulation's, and are written as
+    placeholders: the hub's scratch folder (a fresh temporary name each run) as ``<workdir>``,
+    and this process's id in job records (``"pid"``) as ``"<pid>"``."""
     files: dict[str, bytes] = {}
     if hub.wire is not None:
         files.update(_tree("share", hub.wire.root))
@@ -107,8 +125,9 @@ def snapshot(hub) -> Record:
             if folder:
                 files[f"share/{folder}/"] = b""
     workdir = hub.workdir.encode()
+    pid = re.compile(rb'"pid": ?%d\b' % os.getpid())
     for path, data in _tree("store", hub.ctl.store.root).items():  # reading root writes it out
-        files[path] = data.replace(workdir, b"<workdir>")
+        files[path] = pid.sub(b'"pid": "<pid>"', data.replace(workdir, b"<workdir>"))
     events = json.loads(json.dumps(hub.log.entries, default=str))  # a copy the run cannot change
     return events, files
 
