@@ -175,7 +175,7 @@ def fuzz_run(machine: type, seed: int, *, programs: int = 3, steps: int = 12) ->
     def run() -> Record:
         taken: list[Record] = []
 
-        class Recording(machine):  # type: ignore[misc, valid-type]  # a machine class, given at run time
+        class Recording(machine):
             def teardown(self) -> None:
                 if self.hub is not None:
                     taken.append(snapshot(self.hub))
@@ -232,7 +232,7 @@ def pinned_entropy(seed: int) -> Iterator[None]:
              secrets.token_hex)
     keys.new_data_key = lambda: data_keys.randbytes(keys.DATA_KEY_BYTES)
     keys.wrap = _wrap_without_fresh_padding
-    store.AESGCM = StoreAesGcm  # type: ignore[misc, assignment]  # the same calls, pinned
+    store.AESGCM = StoreAesGcm  # type: ignore[assignment]  # the same calls, pinned
     os.urandom = urandom
     secrets.token_bytes = lambda nbytes=None: urandom(32 if nbytes is None else nbytes)
     secrets.token_hex = lambda nbytes=None: urandom(32 if nbytes is None else nbytes).hex()
