@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from ibs.scenarios import determinism
 from ibs.scenarios.cli import LIBRARY
 from ibs.scenarios.determinism import check, compare, digest, fuzz_run, scenario_run
-from ibs.scenarios.fuzz import HubMachine
+from ibs.scenarios.fuzz import HubMachine, WireHubMachine
 from ibs.scenarios.loader import load
 from ibs.simulator.events import EventLog
 
@@ -50,6 +50,11 @@ def test_fuzz_programs_run_the_same_twice(seed):
     assert verdict.same, verdict.mismatch
     events, _files = run()
     assert {e["program"] for e in events} >= {0, 1}, "the campaign recorded fewer programs than it ran"
+
+
+def test_wire_fuzz_programs_run_the_same_twice():
+    verdict = check(fuzz_run(WireHubMachine, 0, programs=3, steps=10))
+    assert verdict.same, verdict.mismatch
 
 
 def test_the_wall_clock_in_an_event_is_named(monkeypatch):
