@@ -50,6 +50,9 @@ def register(sub) -> None:
                    help="also write each scenario's wall-clock seconds into the reports; without "
                         "it the same scenarios and seeds give byte-identical reports")
     p.add_argument("--list", action="store_true", help="list the selected scenarios; run nothing")
+    p.add_argument("--check-determinism", action="store_true",
+                   help="run each selected scenario twice and compare its events and files; "
+                        "exit 1 naming the first difference (no reports written)")
     p.set_defaults(func=run)
 
 
@@ -117,6 +120,10 @@ def run(args: argparse.Namespace) -> int:
         for s in scenarios:
             print(f"{s.path}  [{', '.join(s.tags)}]  {s.name}")
         return 0
+    if args.check_determinism:
+        from ibs.scenarios.determinism import check_scenarios
+
+        return check_scenarios(scenarios)
     results = execute(scenarios, args.jobs, cluster=args.cluster)
     return finish(scenarios, results, args)
 

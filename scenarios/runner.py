@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -183,7 +184,9 @@ def build_hub(scenario: Scenario) -> Hub:
                           fidelity=scenario.fidelity))
 
 
-def run_scenario(scenario: Scenario) -> ScenarioResult:
+def run_scenario(scenario: Scenario, observe: Callable[[Hub], None] | None = None) -> ScenarioResult:
+    """Run ``scenario`` to its end; ``observe`` (the determinism check's hook) sees the hub once
+    the run is over, before it closes, even when the run broke."""
     started = time.perf_counter()
     result = ScenarioResult(scenario.name, scenario.path, list(scenario.tags), scenario.seed,
                             scenario.fidelity, scenario.days, passed=False, seconds=0.0,
@@ -192,9 +195,13 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
         with build_hub(scenario) as hub:
             timeline = _Timeline(hub, scenario)
             hub.env.process(timeline.process())
-            hub.run(scenario.days)
-            checks = evaluate(scenario, hub, timeline.recoveries)
-            _fill(result, hub, timeline, checks)
+            try:
+                hub.run(scenario.days)
+                checks = evaluate(scenario, hub, timeline.recoveries)
+                _fill(result, hub, timeline, checks)
+            finally:
+                if observe is not None:
+                    observe(hub)
     except Exception as exc:  # noqa: BLE001 - a broken run is a failed scenario with its cause, not a crash
         result.error = f"{type(exc).__name__}: {exc}"
         result.checks = [asdict(Check("scenario runs to the end", False, result.error))]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 import weakref
 
 from ibs.engine.errors import ConnectivityError, ShareError
@@ -22,7 +23,8 @@ from ibs.simulator.config import SHARE_FOLDER, SHARE_NAME
 from ibs.simulator.gate import port_verdict, resolves
 from ibs.simulator.memshare import ALLOCATION_UNIT
 
-_FILLER = ".filler"  # other data on the file server, for "share filled"
+_FILLER = ".filler"
+RESET_WAIT_SECONDS = 5.0  # a proxy thread resets its connection within milliseconds  # other data on the file server, for "share filled"
 
 
 class WireWorld:
@@ -38,6 +40,7 @@ class WireWorld:
         self.server.start()
         self.proxy = FaultProxy("127.0.0.1", self.server.port)
         self.proxy.start()
+        self._verdict: str | None = None  # what the proxy does to port 445 now
         self.sync()
 
     def share(self, unc: UncPath, username: str | None, password: str | None) -> SmbShare:
@@ -54,8 +57,15 @@ class WireWorld:
         return share
 
     def sync(self) -> None:
-        """Mirror the world's state onto the real server and the proxy."""
+        """Mirror the world's state onto the real server and the proxy.
+
+        The world changes at a virtual instant after the requests already sent, which in virtual
+        time have arrived: they are answered first. Else a firewall rule or a full share would
+        race a WRITE still in flight, and thread timing (a slow moment of the machine) would
+        decide what the share holds."""
         hub = self.hub
+        if self._verdict == "allow":  # a dropped or refused port answers nothing to wait for
+            self._settle()
         model = hub.server
         for user in self._users - set(model.users):
             self.server.remove_user(user)
@@ -68,13 +78,24 @@ class WireWorld:
         filler = os.path.join(self.root, _FILLER)
         with open(filler, "ab") as f:
             f.truncate(hub.storage.filler)
-        verdict = port_verdict(hub)
+        before, verdict = self._verdict, port_verdict(hub)
+        self._verdict = verdict
         if verdict == "reject":
             self.proxy.reject()
+            if before != "reject":
+                self._await_resets()
         elif verdict == "drop":
             self.proxy.blackhole()
         else:
             self.proxy.allow()
+
+    def _await_resets(self) -> None:
+        """Wait until the proxy has reset every open connection. Its threads do that after
+        ``reject()`` returns: the engine's next request would otherwise meet a live socket or a
+        reset one by thread timing, and fail at one step or the next."""
+        deadline = time.monotonic() + RESET_WAIT_SECONDS
+        while self.proxy.connections and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def _settle(self) -> None:
         """Let the server answer every request the client has sent, so it has written them.

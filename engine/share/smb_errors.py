@@ -6,6 +6,7 @@ carry a secret: smbprotocol's own messages hold no password, but we still build 
 
 from __future__ import annotations
 
+import errno
 import socket
 
 from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBResponseException
@@ -75,6 +76,14 @@ def status_of(exc: BaseException) -> int | None:
     return None
 
 
+# A connection the server or a firewall cut: the client hears of it as a closed socket, a reset,
+# a broken pipe, or a descriptor its receiving thread already closed, whichever its threads meet
+# first. One wording for all, so the same fault reads the same in every run (a simulated run's
+# events are compared byte for byte).
+_RESET = frozenset({errno.EPIPE, errno.ECONNRESET, errno.ECONNABORTED, errno.EBADF, errno.ENOTCONN})
+_LOST = "connection lost (closed by the server or by a firewall)"
+
+
 def translate(exc: BaseException, what: str, where: str) -> ShareError:
     """``what`` is the operation ("creating MASBackup/x"), ``where`` the secret-free UNC path."""
     if isinstance(exc, ShareError):
@@ -102,12 +111,16 @@ def translate(exc: BaseException, what: str, where: str) -> ShareError:
         return ConnectivityError(f"{where}: cannot connect ({reason}) while {what}")
     if isinstance(exc, socket.gaierror):
         return ConnectivityError(f"{where}: host name does not resolve while {what}")
+    if isinstance(exc, OSError) and exc.errno in _RESET:
+        return ConnectivityError(f"{where}: {_LOST} while {what}")
     if isinstance(exc, (OSError, TimeoutError)):
         reason = exc.strerror or type(exc).__name__
         return ConnectivityError(f"{where}: network error ({reason}) while {what}")
     if isinstance(exc, SMBException):
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "timeout" in text.lower() or "closed" in text.lower():
+        if "closed" in text.lower():
+            return ConnectivityError(f"{where}: {_LOST} while {what}")
+        if "timeout" in text.lower():
             return ConnectivityError(f"{where}: connection lost ({text}) while {what}")
         return GeneralFaultError(f"{where}: {text} while {what}")
     return GeneralFaultError(f"{where}: unexpected {type(exc).__name__} while {what}")
