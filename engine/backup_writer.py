@@ -19,7 +19,7 @@ from ibs.engine.entries import END, STREAM_MAGIC, Kind, pack_entry
 from ibs.engine.errors import SourceError
 from ibs.engine.manifest import Manifest, RoleRecord, role_file
 from ibs.engine.pipeline import beside, sealed_records
-from ibs.engine.source import RoleSource
+from ibs.engine.source import RoleSource, incompressible
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,8 @@ class BackupWriter:
     def _write_role(self, name: str, source: RoleSource, data_key: bytes,
                     outcome: RoleOutcome) -> Generator[Progress, None, RoleRecord]:
         sealer = chunks.ChunkSealer(keys.derive(data_key, self.backup_id, f"role/{name}"),
-                                    self.backup_id, name)
+                                    self.backup_id, name,
+                                    incompressible=incompressible(source))
         digest = hashlib.sha256()
         stored = 0
         count = 0
