@@ -20,7 +20,7 @@ from ibs.engine.entries import END, STREAM_MAGIC, Kind, pack_entry
 from ibs.engine.errors import SourceError
 from ibs.engine.manifest import Manifest, RoleRecord, role_file
 from ibs.engine.pipeline import beside, sealed_records
-from ibs.engine.source import RoleSource
+from ibs.engine.source import RoleSource, incompressible
 
 # Records written but not yet hashed, at most (each holds its buffer until hashed), and the
 # pipeline's depth: the sealer still has buffers to work in while these wait.
@@ -134,7 +134,8 @@ class BackupWriter:
     def _write_role(self, name: str, source: RoleSource, data_key: bytes,
                     outcome: RoleOutcome) -> Generator[Progress, None, RoleRecord]:
         sealer = chunks.ChunkSealer(keys.derive(data_key, self.backup_id, f"role/{name}"),
-                                    self.backup_id, name)
+                                    self.backup_id, name,
+                                    incompressible=incompressible(source))
         digest = hashlib.sha256()
         stored = 0
         count = 0

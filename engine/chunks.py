@@ -35,6 +35,8 @@ AAD_MAGIC = b"IBS1"
 # Probing three 4 KiB slices before compressing a whole chunk saves ~1 s per GiB of
 # incompressible data (zstd runs ~950 MB/s on random bytes, for nothing).
 _PROBE = 4 * 1024
+#: Chunks up to this long are compressed without probing (and kept compressed if that wins).
+ALWAYS_TRIED = 3 * _PROBE
 
 
 def nonce(index: int) -> bytes:
@@ -73,18 +75,25 @@ def _compressors() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdCompressor]:
 class ChunkSealer:
     """Seals the chunks of one role, in order. Not thread-safe: one per role per thread."""
 
-    def __init__(self, key: bytes, backup_id: uuid.UUID, role: str, compress: bool = True) -> None:
+    def __init__(self, key: bytes, backup_id: uuid.UUID, role: str, compress: bool = True,
+                 incompressible: bool = False) -> None:
         self.backup_id = backup_id
         self.role = role
         self.compress = compress
+        # The source vouches that its data does not compress: a chunk long enough to be probed
+        # is stored as is, as its probes would have found. Short chunks are still tried (their
+        # entry headers may compress), so the bytes are the same with or without the hint.
+        self.incompressible = incompressible
         self._aead = AESGCM(key)
         self._zstd, self._probe = _compressors()
         self._aad_head: bytes | None = None  # aad()'s bytes before the index: the same each chunk
 
     def _worth_compressing(self, data: memoryview) -> bool:
         n = len(data)
-        if n <= 3 * _PROBE:
+        if n <= ALWAYS_TRIED:
             return True
+        if self.incompressible:
+            return False
         for start in (0, n // 2, n - _PROBE):
             sample = data[start : start + _PROBE]
             if len(self._probe.compress(sample)) < _PROBE * 0.9:

@@ -51,6 +51,13 @@ class RoleSource(Protocol):
         ...
 
 
+def incompressible(source: RoleSource) -> bool:
+    """Whether ``source`` says its file data does not compress (an optional attribute,
+    ``incompressible = True``): the sealer then spares long chunks its zstd probes, which would
+    only confirm it. The bytes written are the same either way (engine/chunks.py)."""
+    return getattr(source, "incompressible", False) is True
+
+
 @dataclass(slots=True)
 class Skipped:
     """What a source left out of its role, each entry with why."""

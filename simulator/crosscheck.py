@@ -4,8 +4,8 @@ The sizing model (simulator/sizing.py) says how much a share must hold and when 
 the simulated hub runs the real engine against a share of that capacity for the whole
 horizon. They agree when they name the same run-out day (within one day) and, when the share
 holds, the same peak: the simulation's at most the plan's, and short of it by at most
-``SLACK_PER_BACKUP`` for each backup kept (a simulated backup keeps a few real bytes under its
-modelled size, for framing that grows with its data; simulator/hub.py). ``ibs sizing --check``
+``SLACK_PER_BACKUP`` for each backup kept (a simulated backup is its modelled size rounded down
+to whole real bytes, less a margin for the engine's space estimate; simulator/hub.py). ``ibs sizing --check``
 prints both answers and fails when they disagree.
 """
 
@@ -19,15 +19,15 @@ from typing import Any
 from ibs.simulator import scale
 from ibs.simulator.clock import DAY
 from ibs.simulator.config import HubConfig
-from ibs.simulator.hub import OVERHEAD_SLACK, Hub
+from ibs.simulator.hub import ESTIMATE_SLACK, Hub
 from ibs.simulator.network import Link
 from ibs.simulator.profiles import HubProfile
 from ibs.simulator.sizing import SizingInputs, SizingReport, horizon_days, plan
 
-#: How far below its modelled size a simulated backup may stay: its real slack, what the
-#: scale's rounding drops, and a chunk tag (16 bytes) of framing by which the backup its
-#: overhead was learnt from may differ from it.
-SLACK_PER_BACKUP = scale.to_modelled(OVERHEAD_SLACK + 1 + 16)
+#: How far below its modelled size a simulated backup may stay: the margin the hub leaves for
+#: the engine's space estimate, and what the scale's rounding drops (under one real byte;
+#: simulator/shape.py sizes the rest to the byte).
+SLACK_PER_BACKUP = scale.to_modelled(ESTIMATE_SLACK + 1)
 
 
 @dataclass(frozen=True)

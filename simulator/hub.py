@@ -26,7 +26,7 @@ from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.share.unc import parse_unc
 from ibs.engine.source import RoleSource
-from ibs.simulator import gate, processes, scale
+from ibs.simulator import gate, processes, scale, shape
 from ibs.simulator.certificates import cert_pair
 from ibs.simulator.clock import DAY, SimClock, now_ticks, seconds, ticks
 from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
@@ -45,11 +45,15 @@ from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter
 from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
-from ibs.simulator.roles import ROLES, RoleSnapshot, RoleState
+from ibs.simulator.roles import ROLES, WEIGHTS, RoleSnapshot, RoleState
 
-#: Real bytes kept below a backup's modelled size: its framing grows by a few chunk tags
-#: between the backup it was learnt from and the next (growth adds chunks).
-OVERHEAD_SLACK = 160
+#: Real bytes a backup is planned below its modelled size. The engine checks the share's free
+#: space against the last backup scaled by its sources (engine/job.py), framing included; at
+#: the simulation's scale framing is a few percent of a backup, so that estimate can exceed the
+#: next backup by some real bytes where it grows, or where a short compressed chunk makes its
+#: sources a few bytes larger. Without this margin a share of exactly the size sizing calls
+#: required would refuse a backup it can hold.
+ESTIMATE_SLACK = 56
 
 
 class Hub:
@@ -85,11 +89,11 @@ class Hub:
         self._owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ibs-sim-", dir=_scratch())
         self._pending_snapshots: dict[str, RoleSnapshot] = {}
-        # Real bytes a backup stores beyond its role data (manifest, headers, tags). Role data is
-        # sized so a whole backup stays within its modelled size; learnt from each backup.
-        self._overhead_real = 0
-        self._data_real = 0
-        self._data_key: tuple[int, int] | None = None  # (day, overhead) _data_real is for
+        # What a backup stores beyond its role data (simulator/shape.py): role data is sized so
+        # a whole backup is its modelled size; learnt from the calibration backup's manifest.
+        self._framing = shape.Framing(scale.SIM_CHUNK_SIZE, 0, 0)
+        # The running backup's plan: (instant, framing, role data, state bytes, modelled size).
+        self._plan: tuple[int, shape.Framing, dict[str, int], dict[str, int], int] | None = None
         # The job and its steps, while one runs.
         self._running: tuple[Job, Generator[Progress, None, None]] | None = None
         self._wake = self.env.event()
@@ -104,7 +108,7 @@ class Hub:
             self.wire = WireWorld(self)
         self.ctl = self._new_controller()
         self._configure()
-        self._overhead_real = self._calibrate_overhead()
+        self._framing = self._calibrate_framing()
         self.env.process(processes.scheduler(self))
         self.env.process(processes.tenants(self))
 
@@ -165,13 +169,13 @@ class Hub:
                            scheduler=self.config.scheduler, sources=placeholders,
                            smb_timeout=self.config.smb_timeout_seconds)
 
-    def _calibrate_overhead(self) -> int:
+    def _calibrate_framing(self) -> shape.Framing:
         """Write one backup of today's shape to scratch memory and see what beyond data it stores."""
         from ibs.engine.backup_writer import BackupWriter
         from ibs.engine.certs import load_certificate
 
-        target = scale.to_real(self.backup_bytes_now())
-        sources: dict[str, RoleSource] = {name: role.snapshot(target)
+        data = shape.apportion(scale.to_real(self.backup_bytes_now()), WEIGHTS)
+        sources: dict[str, RoleSource] = {name: role.snapshot(data[name])
                                           for name, role in self.roles.items()}
         storage = ShareStorage(capacity=2**40)
         writer = BackupWriter(MemoryShare(storage, "", "calibration", lambda op: None, lambda: True),
@@ -180,7 +184,9 @@ class Hub:
                               info=self.ctl.info, threads=False)
         for _ in writer.steps():
             pass
-        return writer.stored_bytes - target
+        records = [o.record for o in writer.outcomes if o.record is not None]
+        return shape.Framing.of(scale.SIM_CHUNK_SIZE,
+                                writer.stored_bytes - sum(r.storedBytes for r in records), records)
 
     def _new_id(self) -> uuid.UUID:
         return uuid.UUID(int=self._id_rng.getrandbits(128), version=4)
@@ -190,12 +196,22 @@ class Hub:
         return self.profile.backup_bytes_on_day(self.day)
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
-        # The same for every role of a backup: worked out once per day and learnt overhead.
-        key = (self.day, self._overhead_real)
-        if self._data_key != key:
-            data_real = scale.to_real(self.backup_bytes_now()) - self._overhead_real - OVERHEAD_SLACK
-            self._data_key, self._data_real = key, max(len(ROLES), data_real)
-        snapshot = self.roles[role].snapshot(self._data_real)
+        # The roles of a backup are sized together, at the instant it starts.
+        now = now_ticks(self.env)
+        if self._plan is None or self._plan[0] != now:
+            modelled = self.backup_bytes_now()
+            state = {name: r.snapshot(1).state_size() for name, r in self.roles.items()}
+            framing = self._framing
+            roles = self.roles
+
+            def saving(name: str, data_bytes: int) -> int:
+                return shape.last_chunk_saving(roles[name].snapshot(data_bytes),
+                                               framing.chunk_size, framing.entry_bytes)
+
+            data = shape.plan(max(0, scale.to_real(modelled) - ESTIMATE_SLACK), framing, state,
+                              WEIGHTS, saving)
+            self._plan = (now, self._framing, data, state, modelled)
+        snapshot = self.roles[role].snapshot(self._plan[2][role])
         self._pending_snapshots[role] = snapshot
         return snapshot
 
@@ -254,10 +270,17 @@ class Hub:
         else:
             self._failover()
 
+    def transfer_plan(self) -> tuple[int, int] | None:
+        """(entry-stream bytes, modelled bytes) of the backup being written, once its roles are
+        sized: the job moves its modelled size over the link in proportion to its progress, so
+        its duration does not depend on the scale."""
+        if self._plan is None:
+            return None
+        _, framing, data, state, modelled = self._plan
+        return shape.plain_bytes(framing, data, state), modelled
+
     def job_ended(self, record: BackupRecord) -> None:
         self._running = None
-        if record.status == "Succeeded":
-            self._overhead_real = record.sizeBytes - self._data_real
         if record.status == "Succeeded" and record.id not in self.snapshots:
             self.snapshots[record.id] = dict(self._pending_snapshots)
         self.sample()

@@ -101,18 +101,22 @@ def drive(hub: World, job: Job) -> Process:
         raise TypeError("Job.steps() must be a generator: a crash closes it to release the slot")
     hub.job_started(job, steps)
     hub.log.add(now_ticks(hub.env), "backup started", id=record.id, trigger=record.trigger, vm=vm)
-    done = 0
     first = True
     # Looked up once: this loop runs once per chunk, some 16,000 times a simulated year.
     timeout, sample, up = hub.env.timeout, hub.sample, hub.ercs_up
-    per_real = scale.MODELLED_PER_REAL
+    # The link carries the backup's modelled size (framing included, at any scale), in
+    # proportion to the entry-stream bytes written; without a plan, the scaled bytes.
+    plain, modelled = 1, scale.MODELLED_PER_REAL
+    shown = 0
     for progress in steps:
         if first:
             first = False
             roles = hub.snapshots_taken(record.id)
+            plain, modelled = hub.transfer_plan() or (1, scale.MODELLED_PER_REAL)
             yield timeout(ticks(hub.config.role_overhead_seconds * roles))
-        moved = (progress.done_bytes - done) * per_real  # scale.to_modelled
         done = progress.done_bytes
+        now_shown = done * modelled // plain
+        moved, shown = now_shown - shown, now_shown
         yield timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
         sample()
         if not up[vm] or hub.crash_pending:

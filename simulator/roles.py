@@ -14,18 +14,18 @@ import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cached_property
 from io import BytesIO
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from ibs.engine.entries import Entry, Kind
+from ibs.engine.entries import END, STREAM_MAGIC, Entry, Kind, pack_entry
 from ibs.engine.source import SourceItem
 
 ROLES = ("Domain", "CA", "WAS", "CRP", "SRP", "NRP", "KeyVault", "RBAC", "ECE", "ACS")
 #: Each role's share of a backup's size (sums to 1): the storage service and ARM dominate.
-WEIGHTS = {"ACS": 0.30, "WAS": 0.15, "CRP": 0.10, "SRP": 0.10, "NRP": 0.08, "ECE": 0.08,
-           "KeyVault": 0.07, "Domain": 0.05, "RBAC": 0.05, "CA": 0.02}
+#: In whole percent, so a backup's data is split exactly (simulator/shape.py).
+WEIGHTS = {"ACS": 30, "WAS": 15, "CRP": 10, "SRP": 10, "NRP": 8, "ECE": 8,
+           "KeyVault": 7, "Domain": 5, "RBAC": 5, "CA": 2}
 _MTIME_BASE_NS = 1_767_225_600 * 10**9  # 2026-01-01
 
 
@@ -126,6 +126,13 @@ class _RoleDataReader(io.RawIOBase):
         return done
 
 
+@functools.lru_cache(maxsize=64)
+def _state_json(name: str, version: int, objects: int) -> bytes:
+    # Kept: a backup's planning and writing ask for each role's state several times.
+    return json.dumps({"role": name, "version": version, "objects": objects},
+                      sort_keys=True).encode() + b"\n"
+
+
 @dataclass(frozen=True)
 class RoleSnapshot:
     """One role's state at one moment: enough to regenerate its bytes exactly."""
@@ -136,10 +143,12 @@ class RoleSnapshot:
     objects: int
     data_bytes: int  # real bytes of data/objects.bin
 
-    @cached_property
+    #: Keystream does not compress (engine/source.py): the engine spares it its zstd probes.
+    incompressible = True
+
+    @property
     def _state_bytes(self) -> bytes:
-        return json.dumps({"role": self.name, "version": self.version, "objects": self.objects},
-                          sort_keys=True).encode() + b"\n"
+        return _state_json(self.name, self.version, self.objects)
 
     def _label(self) -> str:
         return f"{self.seed}:{self.name}:{self.version}"
@@ -166,6 +175,40 @@ class RoleSnapshot:
     def total_bytes(self) -> int:
         return self.data_bytes + len(self._state_bytes)
 
+    def stream_tail(self, n: int) -> bytes:
+        """The last ``n`` bytes of the entry stream a backup makes of this role (the engine's
+        ``role_chunks``: magic, each entry's header then contents, the end marker)."""
+        state = self._state_bytes
+        mtime = _MTIME_BASE_NS + self.version * 10**9
+        after = (pack_entry(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state))) + state
+                 + END.pack(Kind.END, 4))
+        if n <= len(after):
+            return after[len(after) - n:]
+        if n <= len(after) + self.data_bytes - _HEAD:  # within the data's body and what follows
+            head, body = _role_data(self.seed, self._label(), self.data_bytes)
+            if isinstance(body, memoryview):
+                return bytes(body[len(body) - (n - len(after)):]) + after
+        pieces: list[bytes | memoryview] = [STREAM_MAGIC]
+        count = 0
+        for item in self.items():
+            pieces.append(pack_entry(item.entry))
+            if item.entry.path == b"data/objects.bin":
+                head, body = _role_data(self.seed, self._label(), self.data_bytes)
+                if not isinstance(body, memoryview):
+                    body = memoryview(self.files()["data/objects.bin"])[len(head):]
+                # Only the tail is needed: the head and all of the body but its last n bytes
+                # cannot reach it.
+                pieces += [head, body[max(0, len(body) - n):]]
+            elif item.entry.path == b"state.json":
+                pieces.append(self._state_bytes)
+            count += 1
+        pieces.append(END.pack(Kind.END, count))
+        return b"".join(pieces)[-n:]
+
+    def state_size(self) -> int:
+        """Bytes of state.json: the part of the role's files that is not data."""
+        return len(self._state_bytes)
+
 
 class RoleState:
     """A role whose objects tenants create and delete; its size grows with the hub."""
@@ -180,6 +223,7 @@ class RoleState:
         self.version += 1
         self.objects = max(1, self.objects + rng.randint(-3, 10))
 
-    def snapshot(self, backup_real_bytes: int) -> RoleSnapshot:
-        return RoleSnapshot(self.seed, self.name, self.version, self.objects,
-                            max(1, int(backup_real_bytes * WEIGHTS[self.name])))
+    def snapshot(self, data_bytes: int) -> RoleSnapshot:
+        """The role now, holding ``data_bytes`` real bytes of data (the hub sizes each backup's
+        roles together: simulator/shape.py)."""
+        return RoleSnapshot(self.seed, self.name, self.version, self.objects, max(1, data_bytes))

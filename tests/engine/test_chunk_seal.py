@@ -45,3 +45,29 @@ def test_each_record_is_the_formats_record(key, backup, role, pieces):
         assert len(sealed) == stored
         got = opener.open(index, header, memoryview(sealed), codec, True, bytearray(CHUNK + 64))
         assert bytes(got) == data and (codec == 1 or payload == data)
+
+
+class _CountingProbe:
+    def __init__(self, real) -> None:
+        self.real, self.calls = real, 0
+
+    def compress(self, data):
+        self.calls += 1
+        return self.real.compress(data)
+
+
+def test_a_source_vouching_for_incompressible_data_spares_long_chunks_the_probes():
+    # The hint skips the zstd probes of a chunk long enough to be probed, and only those; the
+    # record is the one the probes would have led to.
+    import os
+
+    key, backup_id = bytes(32), uuid.UUID(int=1)
+    data = memoryview(os.urandom(3 * 4096 + 1))
+    records = []
+    for hint in (False, True):
+        sealer = ChunkSealer(key, backup_id, "ACS", incompressible=hint)
+        probe = sealer._probe = _CountingProbe(sealer._probe)
+        out = bytearray(max_record_size(len(data)))
+        records.append(bytes(out[:sealer.seal_into(0, data, True, out)]))
+        assert probe.calls == (0 if hint else 3)
+    assert records[0] == records[1]
