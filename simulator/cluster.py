@@ -33,10 +33,12 @@ ALLOWED_FAILURES = 3
 #: A local cluster's workers do nothing but our tasks; Dask's housekeeping for a long-lived,
 #: shared cluster costs them CPU they need (on 2 cores, idle: 72 ms of CPU a second across the
 #: processes by default, 12 with these): no statistical profiler sampling every task's stack,
-#: no work stealing (run_tasks already hands out work as workers free up), and slower
-#: event-loop and system monitors. An external cluster keeps its own settings (SCALING.md).
+#: and slower event-loop and system monitors. A worker is given one task at a time (no
+#: prefetched second one that could leave it busy at the end while the other idles), so no
+#: work stealing is needed either. An external cluster keeps its own settings (SCALING.md).
 LOCAL_SETTINGS = {
     "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.worker-saturation": 1.0,
     "distributed.scheduler.work-stealing": False,
     "distributed.admin.tick.interval": "500ms",
     "distributed.admin.system-monitor.interval": "5s",
@@ -230,7 +232,9 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
     return results
 
 
-#: A batch aims at this much work, by the mean wall time of the calls measured so far.
+#: A batch aims at this much work, by the mean CPU time of the calls measured so far: CPU, not
+#: wall, since the per-task costs it amortizes are CPU, and wall time on a loaded machine
+#: would keep batches single.
 BATCH_SECONDS = 0.5
 #: ... and takes at most 1/(SHARE x slots) of the calls left, so batches shrink towards the
 #: end and the run ends on single calls spread over every worker (guided self-scheduling).
@@ -282,18 +286,18 @@ class Raised:
 
 def run_batch(fn: Callable[..., Any], calls: Sequence[tuple]) -> tuple[list[Any], float]:
     """On a worker: ``fn(*args)`` for each args (a ``Raised`` for a call that raises, so the
-    others' results still come home), and the wall seconds they took."""
+    others' results still come home), and the CPU seconds they took (this thread's)."""
     import time
     import traceback
 
-    start = time.perf_counter()
+    start = time.thread_time()
     results: list[Any] = []
     for args in calls:
         try:
             results.append(fn(*args))
         except Exception as exc:  # noqa: BLE001  (each call's error goes home with its place)
             results.append(Raised(exc, traceback.format_exc()))
-    return results, time.perf_counter() - start
+    return results, time.thread_time() - start
 
 
 class Slots:
