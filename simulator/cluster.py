@@ -187,8 +187,9 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
     first_error: BaseException | None = None
 
     def top_up() -> None:
-        # A couple of batches per worker slot in flight: a worker that finishes finds its
-        # next batch waiting, and what is not yet sent can still be cut to the measured cost.
+        # Two batches per worker thread in flight: the scheduler always has the next one for
+        # a worker that finishes, and what is not yet sent can still be cut to the measured
+        # cost.
         now = slots()
         while len(running) < 2 * now and (part := plan.next(now)) is not None:
             chunk = [calls[i] for i in part]
