@@ -30,6 +30,20 @@ CONNECT_SECONDS = 10
 #: A task whose worker dies is rescheduled; only a task that kills this many workers in a row
 #: (a crash it causes itself) is given up.
 ALLOWED_FAILURES = 3
+#: A local cluster's workers do nothing but our tasks; Dask's housekeeping for a long-lived,
+#: shared cluster costs them CPU they need (on 2 cores, idle: 72 ms of CPU a second across the
+#: processes by default, 12 with these): no statistical profiler sampling every task's stack,
+#: and slower event-loop and system monitors. A worker is given one task at a time (no
+#: prefetched second one that could leave it busy at the end while the other idles), so no
+#: work stealing is needed either. An external cluster keeps its own settings (SCALING.md).
+LOCAL_SETTINGS = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.scheduler.worker-saturation": 1.0,
+    "distributed.scheduler.work-stealing": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
 
 
 @dataclass
@@ -124,10 +138,12 @@ def client(address: str | None, workers: int | None = None) -> Iterator[Any]:
     with dask.config.set(settings):
         if address is None:
             n = workers or cores()
-            with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                              host="127.0.0.1", dashboard_address=None,
-                              worker_dashboard_address=None, protocol="tcp",
-                              silence_logs=logging.CRITICAL) as cluster, Client(cluster) as c:
+            with dask.config.set(LOCAL_SETTINGS), \
+                    LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                 host="127.0.0.1", dashboard_address=None,
+                                 worker_dashboard_address=None, protocol="tcp",
+                                 silence_logs=logging.CRITICAL) as cluster, \
+                    Client(cluster) as c:
                 yield c
             return
         if "://" not in address:
@@ -151,34 +167,61 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
               failed: Callable[[Any], bool] = lambda r: False) -> list[Any]:
     """Run ``fn(*args)`` for each args in ``calls`` on the cluster; the results in call order.
 
+    Calls travel in batches (``Batches``): one Dask task runs several when they are short, so
+    the scheduler's and the workers' per-task costs are paid a few times per worker rather
+    than once per call. A batch whose worker dies is run again elsewhere, whole.
+
     A result for which ``failed`` is true (a scenario that failed its checks, say) counts as
-    failed in the tally and is kept. A task that raises also counts as failed, and its
-    exception is re-raised once every other task has finished, so a campaign reports all it
+    failed in the tally and is kept. A call that raises also counts as failed, and its
+    exception is re-raised once every other call has finished, so a campaign reports all it
     found."""
     from distributed import as_completed
 
-    futures = [c.submit(fn, *args, key=f"{label}-{i}-{_token(args)}", pure=False)
-               for i, args in enumerate(calls)]
-    index = {f.key: i for i, f in enumerate(futures)}
-    results: list[Any] = [None] * len(futures)
-    tally = Tally(len(futures))
+    results: list[Any] = [None] * len(calls)
+    tally = Tally(len(calls))
     on_tally(tally)
+    plan = Batches(len(calls))
+    slots = Slots(c)
+    running: dict[str, range] = {}
+    pending = as_completed()
     first_error: BaseException | None = None
-    for future in as_completed(futures):
-        i = index[future.key]
+
+    def top_up() -> None:
+        # Two batches per worker thread in flight: the scheduler always has the next one for
+        # a worker that finishes, and what is not yet sent can still be cut to the measured
+        # cost.
+        now = slots()
+        while len(running) < 2 * now and (part := plan.next(now)) is not None:
+            chunk = [calls[i] for i in part]
+            future = c.submit(run_batch, fn, chunk, pure=False,
+                              key=f"{label}-{part.start}-{part.stop}-{_token(chunk)}")
+            running[future.key] = part
+            pending.add(future)
+
+    top_up()
+    for future in pending:
+        part = running.pop(future.key)
         if future.status == "error":
-            tally.failed += 1
-            if first_error is None:
-                first_error = future.exception()
+            tally.failed += len(part)
+            first_error = first_error or future.exception()
+            on_tally(tally)
         else:
-            results[i] = future.result()
-            if failed(results[i]):
-                tally.failed += 1
-            else:
-                tally.done += 1
-            on_result(i, results[i])
-        on_tally(tally)
+            batch, seconds = future.result()
+            plan.measured(len(part), seconds)
+            for i, result in zip(part, batch, strict=True):
+                if isinstance(result, Raised):
+                    tally.failed += 1
+                    first_error = first_error or result.exception()
+                else:
+                    results[i] = result
+                    if failed(result):
+                        tally.failed += 1
+                    else:
+                        tally.done += 1
+                    on_result(i, result)
+                on_tally(tally)
         future.release()
+        top_up()
     if first_error is not None:
         from distributed import KilledWorker
 
@@ -190,7 +233,93 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
     return results
 
 
-def _token(args: tuple) -> str:
+#: A batch aims at this much work, by the mean CPU time of the calls measured so far: CPU, not
+#: wall, since the per-task costs it amortizes are CPU, and wall time on a loaded machine
+#: would keep batches single.
+BATCH_SECONDS = 0.5
+#: ... and takes at most 1/(SHARE x slots) of the calls left, so batches shrink towards the
+#: end and the run ends on single calls spread over every worker (guided self-scheduling).
+SHARE = 2
+
+
+class Batches:
+    """Cuts calls 0..n-1 into consecutive ranges, in order, each sized when it is sent.
+
+    Until a first batch has come back nothing is known of the calls' cost, so the first ones
+    are single calls; a call of seconds (a sweep point, a fuzz batch) stays a task of its own."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.sent = 0
+        self.calls = 0
+        self.seconds = 0.0
+
+    def measured(self, calls: int, seconds: float) -> None:
+        self.calls += calls
+        self.seconds += seconds
+
+    def size(self, slots: int) -> int:
+        if not self.calls or not self.seconds:
+            return 1
+        by_cost = int(BATCH_SECONDS / (self.seconds / self.calls))
+        by_share = -(-(self.n - self.sent) // (SHARE * max(1, slots)))
+        return max(1, min(by_cost, by_share))
+
+    def next(self, slots: int) -> range | None:
+        if self.sent >= self.n:
+            return None
+        part = range(self.sent, min(self.n, self.sent + self.size(slots)))
+        self.sent = part.stop
+        return part
+
+
+@dataclass
+class Raised:
+    """A call that raised on a worker: its exception and the worker's traceback."""
+
+    error: BaseException
+    trace: str
+
+    def exception(self) -> BaseException:
+        self.error.add_note(f"raised on a Dask worker:\n{self.trace}")
+        return self.error
+
+
+def run_batch(fn: Callable[..., Any], calls: Sequence[tuple]) -> tuple[list[Any], float]:
+    """On a worker: ``fn(*args)`` for each args (a ``Raised`` for a call that raises, so the
+    others' results still come home), and the CPU seconds they took (this thread's)."""
+    import time
+    import traceback
+
+    start = time.thread_time()
+    results: list[Any] = []
+    for args in calls:
+        try:
+            results.append(fn(*args))
+        except Exception as exc:  # noqa: BLE001  (each call's error goes home with its place)
+            results.append(Raised(exc, traceback.format_exc()))
+    return results, time.thread_time() - start
+
+
+class Slots:
+    """Threads across the cluster's workers, at least 1: asked again after a second, since
+    workers join and leave during a run (an RPC to the scheduler each time)."""
+
+    def __init__(self, c: Any) -> None:
+        self.c = c
+        self.asked = -1.0
+        self.threads = 1
+
+    def __call__(self) -> int:
+        import time
+
+        if time.monotonic() - self.asked >= 1.0:
+            self.threads = max(1, sum(self.c.nthreads().values()))
+            self.asked = time.monotonic()
+        return self.threads
+
+
+def _token(args: Any) -> str:
     import hashlib
 
     return hashlib.sha256(repr(args).encode()).hexdigest()[:12]

@@ -33,6 +33,9 @@ def test_the_cluster_bench_measures_both_targets_and_checks_the_results(tmp_path
     failed = [t for t in data["targets"] if t["passed"] is False]
     assert proc.returncode == (1 if failed else 0), proc.stderr
     assert data["serialCpuSeconds"] > 0 and data["clusterCpuSeconds"] > 0
+    # The load-independent figure: serial CPU over the busiest worker's, one of the workers'.
+    assert 0 < data["busiestWorkerCpuSeconds"] <= data["clusterCpuSeconds"]
+    assert data["cpuBoundSpeedup"] == data["serialCpuSeconds"] / data["busiestWorkerCpuSeconds"]
     assert "ibs bench cluster" in (tmp_path / "out" / "bench-cluster.md").read_text()
 
 

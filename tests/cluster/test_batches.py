@@ -1,0 +1,87 @@
+"""Several calls to one Dask task (simulator/cluster.py ``Batches``, ``run_batch``): every call
+runs once, in order; short calls share tasks, long ones do not; a call that raises keeps its
+batch-mates' results."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ibs.simulator import cluster
+from ibs.simulator.cluster import BATCH_SECONDS, SHARE, Batches, Raised, run_batch
+
+
+@given(n=st.integers(0, 300), slots=st.lists(st.integers(1, 64), min_size=1),
+       costs=st.lists(st.floats(0.0001, 30.0), min_size=1))
+def test_batches_cover_every_call_once_in_order_and_shrink_to_the_work_left(n, slots, costs):
+    plan = Batches(n)
+    parts = []
+    while (part := plan.next(slots[len(parts) % len(slots)])) is not None:
+        s = slots[len(parts) % len(slots)]
+        left = n - part.start
+        if plan.calls:
+            # Never more than the share of what was left, nor (beyond one call) than the
+            # measured cost allows.
+            assert len(part) <= max(1, -(-left // (SHARE * s)))
+            assert len(part) == 1 or len(part) * plan.seconds / plan.calls <= BATCH_SECONDS
+        else:
+            assert len(part) == 1  # nothing measured yet
+        parts.append(part)
+        plan.measured(len(part), costs[len(parts) % len(costs)] * len(part))
+    assert [i for p in parts for i in p] == list(range(n))
+
+
+def test_calls_of_seconds_each_stay_one_to_a_task():
+    plan = Batches(100)
+    plan.measured(1, 2.0)
+    assert all(len(plan.next(2)) == 1 for _ in range(100))
+
+
+def test_a_call_that_raises_on_a_worker_keeps_its_place_and_its_neighbours():
+    results, seconds = run_batch(divmod, [(7, 2), (1, 0), (9, 4)])
+    assert results[0] == (3, 1) and results[2] == (2, 1) and seconds >= 0
+    assert isinstance(results[1], Raised) and isinstance(results[1].error, ZeroDivisionError)
+    assert "ZeroDivisionError" in results[1].trace
+
+
+def spin(i: int) -> int:
+    """About 20 ms of CPU: short enough to be batched."""
+    end = time.thread_time() + 0.02
+    while time.thread_time() < end:
+        pass
+    return i * i
+
+
+@pytest.fixture(scope="module")
+def local():
+    with cluster.client(None, 2) as c:
+        yield c
+
+
+@pytest.mark.slow
+def test_short_calls_share_dask_tasks_and_come_back_in_order(local):
+    from distributed import get_task_stream
+
+    seen: list[int] = []
+    with get_task_stream(local) as stream:
+        results = cluster.run_tasks(local, spin, [(i,) for i in range(60)], label="spin",
+                                    on_result=lambda i, r: seen.append(i))
+    assert results == [i * i for i in range(60)]
+    assert sorted(seen) == list(range(60))  # every call reported once, as its batch came home
+    assert len(stream.data) < 30  # 60 calls, far fewer tasks
+
+
+@pytest.mark.slow
+def test_a_raising_call_in_a_batch_is_raised_after_every_other_result_came_home(local):
+    seen: list[int] = []
+    tallies: list[tuple[int, int]] = []
+    calls = [(i, 0 if i == 25 else 1) for i in range(40)]
+    with pytest.raises(ZeroDivisionError) as raised:
+        cluster.run_tasks(local, divmod, calls, label="div", on_result=lambda i, r: seen.append(i),
+                          on_tally=lambda t: tallies.append((t.done, t.failed)))
+    assert sorted(seen) == [i for i in range(40) if i != 25]
+    assert tallies[-1] == (39, 1)
+    assert any("raised on a Dask worker" in note for note in raised.value.__notes__)
