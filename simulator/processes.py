@@ -17,6 +17,7 @@ from ibs.engine.history import BackupRecord
 from ibs.engine.job import Job
 from ibs.simulator import scale
 from ibs.simulator.clock import HOUR, now_ticks, ticks
+from ibs.simulator.crashpoints import ControllerCrashed
 
 if TYPE_CHECKING:
     from ibs.simulator.hub import Hub
@@ -70,20 +71,24 @@ def drive(hub: Hub, job: Job) -> Process:
     # Looked up once: this loop runs once per chunk, some 16,000 times a simulated year.
     timeout, sample, up = hub.env.timeout, hub.sample, hub.ercs_up
     per_real = scale.MODELLED_PER_REAL
-    for progress in steps:
-        if first:
-            first = False
-            roles = hub.snapshots_taken(record.id)
-            yield timeout(ticks(hub.config.role_overhead_seconds * roles))
-        moved = (progress.done_bytes - done) * per_real  # scale.to_modelled
-        done = progress.done_bytes
-        yield timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
-        sample()
-        if not up[vm] or hub.crash_pending:
-            job.kill()
-            steps.close()
-            hub.job_died(record, vm)
-            return
+    try:
+        for progress in steps:
+            if first:
+                first = False
+                roles = hub.snapshots_taken(record.id)
+                yield timeout(ticks(hub.config.role_overhead_seconds * roles))
+            moved = (progress.done_bytes - done) * per_real  # scale.to_modelled
+            done = progress.done_bytes
+            yield timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
+            sample()
+            if not up[vm] or hub.crash_pending:
+                job.kill()
+                steps.close()
+                hub.job_died(record, vm)
+                return
+    except ControllerCrashed:  # inside a step, at a crash point (simulator/crashpoints.py)
+        hub.job_died(record, vm)
+        return
     hub.job_ended(record)
     for skipped in job.skipped:
         hub.log.add(now_ticks(hub.env), "backup skipped", id=skipped.id,
