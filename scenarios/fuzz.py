@@ -394,19 +394,16 @@ class HubMachine(RuleBasedStateMachine):
         assert len(running) <= 1, running
 
     @invariant()
-    def nothing_looks_complete_unless_it_is(self):
-        if self.hub is None:
-            return
-        good = {r.id for r in self.hub.ctl.backups() if r.status in ("Succeeded", "PartialSucceeded")}
-        for name in self._complete_on_share():
-            assert name in good, f"{name} on the share looks complete but is not a finished backup"
-
-    @invariant()
-    def newest_succeeded_never_deleted(self):
-        """Each deleted backup had a newer good one, complete before the deletion."""
+    def backups_as_the_share_holds_them(self):
+        """Nothing on the share looks complete unless it is a finished backup; and each deleted
+        backup had a newer good one, complete before the deletion. (One invariant: both read
+        every record, and reading them was a tenth of a program's time.)"""
         if self.hub is None:
             return
         records = self.hub.ctl.backups()
+        finished = {r.id for r in records if r.status in GOOD}
+        for name in self._complete_on_share():
+            assert name in finished, f"{name} on the share looks complete but is not a finished backup"
         good = [r for r in records if r.isCloudRecoveryReady and r.completedDateTime]
         for d in records:
             if d.status != "Deleted":
