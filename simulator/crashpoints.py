@@ -147,6 +147,8 @@ class _WatchedFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if isinstance(exc[1], ControllerCrashed):
+            return  # a dead process closes nothing (at wire fidelity a close is a request)
         self._inner.__exit__(*exc)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str):
