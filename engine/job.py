@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from ibs.engine.backup_writer import BackupWriter, Progress
@@ -147,8 +147,9 @@ class Job:
             except BaseException:
                 # Closed now, not when the garbage collector gets to it: closing its open file
                 # may meet the share's failure, which there could only be printed, not handled.
-                with contextlib.suppress(ShareError, OSError):
-                    writing.close()
+                if isinstance(writing, Generator):
+                    with contextlib.suppress(ShareError, OSError):
+                        writing.close()
                 if not self._killed:
                     self._discard(share, writer.partial)
                 raise

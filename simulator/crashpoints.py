@@ -84,15 +84,12 @@ class _WatchedShare(Share):
         self._inner = inner
         self._points = points
 
-    @property  # type: ignore[override]  # the inner share's, not the class default
-    def transfer_encrypted(self) -> bool | None:
-        return self._inner.transfer_encrypted
-
     def __getattr__(self, name: str):
         return getattr(self._inner, name)
 
     def connect(self) -> None:
         self._inner.connect()
+        self.transfer_encrypted = self._inner.transfer_encrypted  # known once connected
 
     def close(self) -> None:
         self._inner.close()
