@@ -30,10 +30,15 @@ class _Searched:
         before = self._done
         seen: dict[str, tuple[object, int]] = {}
         found = False
+        overlap = max(map(len, secrets), default=1) - 1
         for path, data in items:
             was = before.get(path)
             if was is None or was[0] is not data or was[1] != len(data):
                 raw = data.encode() if isinstance(data, str) else data  # the file's bytes on disk
+                if was is not None and was[0] is data and was[1] < len(data):
+                    # The same file grown by appends (a role file, chunk by chunk): only its
+                    # tail is new, and a secret may straddle the old end.
+                    raw = memoryview(raw)[max(0, was[1] - overlap):].tobytes()
                 found = found or any(s in raw for s in secrets)
             seen[path] = (data, len(data))
         self._done = seen  # what is no longer present is forgotten
