@@ -31,7 +31,14 @@ MINUTES = 10.0
 
 def register(sub) -> None:
     p = sub.add_parser("fuzz", help="stateful fuzzing of the engine in a simulated hub",
-                       description=__doc__.split("\n\n")[1])
+                       description=(
+                           f"Fuzz until --minutes are up, in batches of {BATCH} programs from one "
+                           "seed each (batch k runs seed SEED+k), stopping within seconds of the "
+                           "bound. A broken invariant prints its minimal program and replay line, "
+                           "and the campaign goes on (exit 1 at the end). Progress (programs, "
+                           "failures, reach) is a line rewritten on a terminal, else a line every "
+                           f"{PROGRESS_EVERY:g} s. The end prints the reach table and the command "
+                           "that replays the seeds run."))
     p.add_argument("--minutes", type=float, default=MINUTES, metavar="N",
                    help=f"run until N minutes have passed (default {MINUTES:g})")
     p.add_argument("--seed", type=int, metavar="N",
