@@ -342,15 +342,14 @@ class Controller:
 
     def prune(self, dry_run: bool = False) -> list[str]:
         """Delete (or list) backups past retention and leftovers; the newest Succeeded stays."""
-        take_slot = not self.slot.held
-        if take_slot:
-            self.slot.acquire()
+        # Always taken, never assumed: while a job of this very controller runs (a daemon, a
+        # simulation) its partial folder looks like a leftover, and pruning deleted it mid-write.
+        self.slot.acquire()
         try:
             with self.share() as share:
                 return self.prune_on(share, dry_run)
         finally:
-            if take_slot:
-                self.slot.release()
+            self.slot.release()
 
     def prune_on(self, share: Share, dry_run: bool = False) -> list[str]:
         """Retention on an open share, the caller holding the job slot (a job does, after it

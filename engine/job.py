@@ -7,9 +7,10 @@ sees only as a ``JobContext``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Protocol
 
 from ibs.engine.alerts import where_of
@@ -139,9 +140,10 @@ class Job:
                                   sources, chunk_size=ctl.chunk_size, info=ctl.info,
                                   threads=ctl.threads)
             self._check_space(share, writer.total_bytes)
+            writing = writer.steps()
             try:
                 saved_at, saved_time = -_PROGRESS_EVERY, None
-                for progress in writer.steps():
+                for progress in writing:
                     self.progress = progress
                     if progress.done_bytes - saved_at >= _PROGRESS_EVERY and (
                             saved_time is None
@@ -152,6 +154,11 @@ class Job:
                         ctl.history.save(record)
                     yield progress
             except BaseException:
+                # Closed now, not when the garbage collector gets to it: closing its open file
+                # may meet the share's failure, which there could only be printed, not handled.
+                if isinstance(writing, Generator):
+                    with contextlib.suppress(ShareError, OSError):
+                        writing.close()
                 if not self._killed:
                     self._discard(share, writer.partial)
                 raise

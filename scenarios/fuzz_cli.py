@@ -1,11 +1,15 @@
 """``ibs fuzz``: a long stateful fuzzing campaign, for nightly use.
 
-Runs the state machine of scenarios/fuzz.py in batches until the time is up, keeping
-hypothesis' example database (``--db``) so a failure found tonight replays first tomorrow.
+Runs the state machine of scenarios/fuzz.py batch after batch until the time is up: each batch
+is ``BATCH`` programs generated from one seed, so a seed range replays exactly
+(``--seed S --batches N``). A batch takes seconds, so the campaign stops within seconds of its
+bound. A broken invariant does not stop it: the failure, its minimal program and its replay
+line are printed and the campaign goes on. Progress (programs, failures, reach) is one line
+rewritten on a terminal, a line every ``PROGRESS_EVERY`` seconds otherwise. The end prints the
+reach table (scenarios/fuzz_reach.py) and the seeds that ran.
 
-``--batches N`` runs exactly N batches instead, seeds SEED..SEED+N-1: in this process, or on
-a Dask cluster (``--jobs``, ``--cluster``; docs/SCALING.md), where every batch is a task and an
-invariant that breaks comes back with its minimal program and replay line.
+``--batches N`` runs exactly N batches instead, in this process or on a Dask cluster
+(``--jobs``, ``--cluster``; docs/SCALING.md), where every batch is a task.
 """
 
 from __future__ import annotations
@@ -14,74 +18,78 @@ import argparse
 import random
 import sys
 import time
+from typing import Any
 
 from ibs.engine.errors import BadInput
 from ibs.simulator.cluster import add_options as add_cluster_options
 
-BATCH = 25
+BATCH = 10  # programs per seed: about a second of work at sim fidelity
+PROGRESS_EVERY = 10.0  # seconds between progress lines when stderr is not a terminal
+STEPS = 40
+MINUTES = 10.0
 
 
 def register(sub) -> None:
-    p = sub.add_parser("fuzz", help="stateful fuzzing of the engine in a simulated hub")
-    p.add_argument("--minutes", type=float, default=10, metavar="N")
-    p.add_argument("--seed", type=int, metavar="N", help="start from this seed (default: random)")
-    p.add_argument("--fidelity", choices=("sim", "wire"), default="sim")
-    p.add_argument("--steps", type=int, default=40, metavar="N", help="rules per program")
+    p = sub.add_parser("fuzz", help="stateful fuzzing of the engine in a simulated hub",
+                       description=(
+                           f"Fuzz until --minutes are up, in batches of {BATCH} programs from one "
+                           "seed each (batch k runs seed SEED+k), stopping within seconds of the "
+                           "bound. A broken invariant prints its minimal program and replay line, "
+                           "and the campaign goes on (exit 1 at the end). Progress (programs, "
+                           "failures, reach) is a line rewritten on a terminal, else a line every "
+                           f"{PROGRESS_EVERY:g} s. The end prints the reach table and the command "
+                           "that replays the seeds run."))
+    p.add_argument("--minutes", type=float, default=MINUTES, metavar="N",
+                   help=f"run until N minutes have passed (default {MINUTES:g})")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="the first batch's seed; batch k runs seed N+k (default: random)")
+    p.add_argument("--fidelity", choices=("sim", "wire"), default="sim",
+                   help="sim: in-memory share; wire: the real SMB client against fake_smb "
+                        "(default sim)")
+    p.add_argument("--steps", type=int, default=STEPS, metavar="N",
+                   help=f"rules per program (default {STEPS})")
     p.add_argument("--db", default=".ibs-fuzz-db", metavar="DIR",
-                   help="hypothesis' example database (failures replay from here)")
+                   help="hypothesis' example database: failures replay from here "
+                        "(default .ibs-fuzz-db)")
     p.add_argument("--batches", type=int, metavar="N",
                    help=f"run exactly N batches of {BATCH} programs (seeds SEED..SEED+N-1) "
-                        "instead of until --minutes are up; needed with --jobs and --cluster")
+                        "instead of until --minutes are up; needed with --jobs and --cluster "
+                        "(default: none, the time bound)")
     add_cluster_options(p, "batches")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import hypothesis.core
-    from hypothesis import HealthCheck, settings
-    from hypothesis.database import DirectoryBasedExampleDatabase
-    from hypothesis.stateful import run_state_machine_as_test
-
-    from ibs.scenarios.fuzz import HubMachine, WireHubMachine
+    from ibs.scenarios.fuzz_reach import REACH
+    from ibs.scenarios.tasks import fuzz_batch
 
     if args.minutes <= 0 or args.steps < 1:
         raise BadInput("--minutes must be more than 0 and --steps at least 1")
     if args.batches is not None or args.jobs != 1 or args.cluster:
         return run_batches(args)
-    machine = WireHubMachine if args.fidelity == "wire" else HubMachine
     seed = args.seed if args.seed is not None else random.SystemRandom().getrandbits(32)
-    config = settings(max_examples=BATCH, stateful_step_count=args.steps, deadline=None,
-                      database=DirectoryBasedExampleDatabase(args.db),
-                      suppress_health_check=list(HealthCheck))
+    REACH.reset()
+    progress = _Progress(sys.stderr)
     end = time.monotonic() + args.minutes * 60
+    failed: list[dict[str, Any]] = []
     programs = 0
-    started = time.monotonic()
-    batch_seed = seed
+    next_seed = seed
     while time.monotonic() < end:
-        # hypothesis has no public per-call seed for run_state_machine_as_test; its pytest
-        # plugin sets this same module variable for --hypothesis-seed.
-        hypothesis.core.global_force_seed = batch_seed  # type: ignore[assignment]  # hypothesis declares it None-only
-        try:
-            run_state_machine_as_test(machine, settings=config)
-        except Exception:
-            print(f"\nibs fuzz: an invariant broke (the minimal program is above).\n"
-                  f"replay: ibs fuzz --seed {batch_seed} --fidelity {args.fidelity} "
-                  f"--steps {args.steps} --db {args.db}", file=sys.stderr)
-            raise
-        finally:
-            hypothesis.core.global_force_seed = None
-        programs += BATCH
-        batch_seed += 1
-        rate = programs / (time.monotonic() - started)
-        print(f"ibs fuzz: {programs} programs, no invariant broken ({rate:.1f} programs/s)",
-              file=sys.stderr)
-    print(f"{programs} programs ran ({args.fidelity} fidelity, seeds {seed}..{batch_seed - 1}); "
-          "every invariant held")
-    return 0
+        found = fuzz_batch(next_seed, args.fidelity, args.steps, BATCH, args.db)
+        next_seed += 1
+        programs += found["programs"]
+        if found["failure"]:
+            failed.append(found)
+            progress.clear()
+            _print_failure(found)
+        progress.show(programs, len(failed), REACH.summary())
+    progress.done()
+    return _finish(args, seed, next_seed - seed, programs, failed, REACH)
 
 
 def run_batches(args: argparse.Namespace) -> int:
     """A campaign of a fixed number of batches, each a task; every failure with its replay."""
+    from ibs.scenarios.fuzz_reach import Reach
     from ibs.scenarios.tasks import fuzz_batch
     from ibs.simulator import cluster
 
@@ -96,22 +104,71 @@ def run_batches(args: argparse.Namespace) -> int:
 
     def report(_i: int, found: dict) -> None:
         if found["failure"]:
-            print(f"\nseed {found['seed']}: {found['failure']}\n{found['program']}\n"
-                  f"replay: {found['replay']}", file=sys.stderr)
+            _print_failure(found)
 
     calls = [(seed + i, args.fidelity, args.steps, BATCH, db) for i in range(args.batches)]
     results = cluster.run_all(fuzz_batch, calls, jobs=args.jobs, address=args.cluster,
                               label="fuzz batches", on_result=report,
                               failed=lambda r: r["failure"] is not None)
+    reach = Reach()
+    for r in results:
+        reach.merge(r.get("reach", {}))
     failed = [r for r in results if r["failure"]]
-    programs = sum(r["programs"] for r in results)
-    last = seed + args.batches - 1
+    return _finish(args, seed, args.batches, sum(r["programs"] for r in results), failed, reach)
+
+
+def _print_failure(found: dict) -> None:
+    print(f"\nseed {found['seed']}: {found['failure']}\n{found['program']}\n"
+          f"replay: {found['replay']}", file=sys.stderr)
+
+
+def _finish(args: argparse.Namespace, seed: int, batches: int, programs: int,
+            failed: list[dict[str, Any]], reach) -> int:
+    print(reach.table())
+    last = seed + batches - 1
+    replay = (f"ibs fuzz --seed {seed} --batches {batches} --fidelity {args.fidelity} "
+              f"--steps {args.steps}")
     if failed:
-        print(f"{len(failed)} of {args.batches} batches broke an invariant "
-              f"({args.fidelity} fidelity, seeds {seed}..{last}); replay:")
+        print(f"{len(failed)} of {batches} batches broke an invariant ({programs} programs, "
+              f"{args.fidelity} fidelity, seeds {seed}..{last}); replay each:")
         for r in failed:
             print(f"  {r['replay']}")
         return 1
-    print(f"{programs} programs ran ({args.fidelity} fidelity, seeds {seed}..{last}); "
-          "every invariant held")
+    print(f"{programs} programs ran ({args.fidelity} fidelity, seeds {seed}..{last}, "
+          f"{BATCH} programs a seed); every invariant held\nreplay: {replay}")
     return 0
+
+
+class _Progress:
+    """Programs, failures and reach so far: a line rewritten on a terminal, else one line every
+    ``PROGRESS_EVERY`` seconds (a log keeps a readable trace)."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.started = time.monotonic()
+        self.last = self.started
+        self.shown = False
+
+    def show(self, programs: int, failures: int, reach: str) -> None:
+        now = time.monotonic()
+        rate = programs / max(now - self.started, 1e-9)
+        line = (f"ibs fuzz: {programs} programs, {failures} failures, {reach} "
+                f"({rate:.1f} programs/s, {now - self.started:.0f} s)")
+        if self.tty:
+            self.stream.write("\r" + line + "\033[K")
+            self.stream.flush()
+            self.shown = True
+        elif now - self.last >= PROGRESS_EVERY:
+            self.last = now
+            print(line, file=self.stream, flush=True)
+
+    def clear(self) -> None:
+        if self.tty and self.shown:
+            self.stream.write("\r\033[K")
+            self.shown = False
+
+    def done(self) -> None:
+        if self.tty and self.shown:
+            self.stream.write("\n")
+            self.shown = False

@@ -40,6 +40,8 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
+    from ibs.scenarios.fuzz_reach import REACH
+
     module, name = (machine or MACHINES[fidelity]).split(":")
     cls = getattr(importlib.import_module(module), name)
     config = settings(max_examples=programs, stateful_step_count=steps, deadline=None,
@@ -48,6 +50,7 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
                       suppress_health_check=list(HealthCheck))
     printed: list[str] = []
     found = None
+    reached = dict(REACH.counts)
     # hypothesis has no public per-call seed for run_state_machine_as_test; its pytest plugin
     # sets this same module variable for --hypothesis-seed.
     hypothesis.core.global_force_seed = seed  # type: ignore[assignment]  # hypothesis declares it None-only
@@ -62,6 +65,7 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
         hypothesis.core.global_force_seed = None
     replay = (f"ibs fuzz --seed {seed} --batches 1 --fidelity {fidelity} --steps {steps}"
               + (f" --db {db}" if db else ""))
-    return {"seed": seed, "programs": programs, "failure": found,
+    reach = {row: n - reached.get(row, 0) for row, n in REACH.counts.items() if n > reached.get(row, 0)}
+    return {"seed": seed, "programs": programs, "failure": found, "reach": reach,
             "program": "\n".join(printed) if found else None,
             "replay": replay if found else None}

@@ -40,6 +40,7 @@ from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public
     ServerModel,
     initial_share_password,
 )
+from ibs.simulator.crashpoints import CrashPoints
 from ibs.simulator.events import EventLog
 from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.memstore import MemoryStore
@@ -86,6 +87,7 @@ class Hub:
         #: Called with each finished job's record, at the moment it finishes (fuzzing invariants).
         self.after_job: list[Callable[[BackupRecord], None]] = []
         self.crash_pending = False
+        self.crash_points = CrashPoints(self)  # crashes at a chosen phase of a job (the fuzzer's)
         self._owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ibs-sim-", dir=_scratch())
         self._pending_snapshots: dict[str, RoleSnapshot] = {}
@@ -111,6 +113,11 @@ class Hub:
         self._framing = self._calibrate_framing()
         self.env.process(processes.scheduler(self))
         self.env.process(processes.tenants(self))
+
+    @property
+    def running_job(self) -> Job | None:
+        """The job running now, if any."""
+        return self._running[0] if self._running is not None else None
 
     @property
     def job_running(self) -> str | None:
@@ -218,12 +225,13 @@ class Hub:
     def _share_factory(self, settings, password):
         unc = parse_unc(settings.path)
         if self.wire is not None:
-            return self.wire.share(unc, settings.username, password)
+            return self.crash_points.wrap(self.wire.share(unc, settings.username, password))
         root = f"{unc.share}/{unc.folder}".strip("/") if unc.folder else unc.share
-        return MemoryShare(self.storage, root, str(unc),
-                           gate=functools.partial(gate.check, self, unc=unc,
-                                                  user=settings.username, password=password),
-                           encrypted=lambda: self.server.encryption != "off")
+        return self.crash_points.wrap(MemoryShare(
+            self.storage, root, str(unc),
+            gate=functools.partial(gate.check, self, unc=unc, user=settings.username,
+                                   password=password),
+            encrypted=lambda: self.server.encryption != "off"))
 
     def stored_share_password(self) -> str | None:
         """The share password the controller has now (what the operator last set)."""

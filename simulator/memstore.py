@@ -51,6 +51,10 @@ class MemoryStore(Store):
                      and n.endswith(".json") and not n[len(prefix):].startswith("."))
         return [(self.path(folder, n), self.read_json(f"{prefix}{n}")) for n in sorted(names)]
 
+    def texts(self) -> dict[str, str]:
+        """Every file's text as last written (what ``flush`` puts on the disk), by name."""
+        return dict(self._written)
+
     def flush(self) -> None:
         """Write every file changed in memory to the disk (atomically, as ``Store`` does)."""
         dirty, self._dirty = self._dirty, set()

@@ -21,6 +21,7 @@ from ibs.engine.job import Job
 from ibs.simulator import scale
 from ibs.simulator.clock import HOUR, SimClock, now_ticks, ticks
 from ibs.simulator.config import HubConfig
+from ibs.simulator.crashpoints import ControllerCrashed
 from ibs.simulator.events import EventLog
 from ibs.simulator.network import Link
 from ibs.simulator.roles import RoleState
@@ -110,22 +111,26 @@ def drive(hub: World, job: Job) -> Process:
     # proportion to the entry-stream bytes written; without a plan, the scaled bytes.
     plain, modelled = 1, scale.MODELLED_PER_REAL
     shown = 0
-    for progress in steps:
-        if first:
-            first = False
-            roles = hub.snapshots_taken(record.id)
-            plain, modelled = hub.transfer_plan() or (1, scale.MODELLED_PER_REAL)
-            yield timeout(ticks(hub.config.role_overhead_seconds * roles))
-        done = progress.done_bytes
-        now_shown = done * modelled // plain
-        moved, shown = now_shown - shown, now_shown
-        yield timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
-        sample()
-        if not up[vm] or hub.crash_pending:
-            job.kill()
-            steps.close()
-            hub.job_died(record, vm)
-            return
+    try:
+        for progress in steps:
+            if first:
+                first = False
+                roles = hub.snapshots_taken(record.id)
+                plain, modelled = hub.transfer_plan() or (1, scale.MODELLED_PER_REAL)
+                yield timeout(ticks(hub.config.role_overhead_seconds * roles))
+            done = progress.done_bytes
+            now_shown = done * modelled // plain
+            moved, shown = now_shown - shown, now_shown
+            yield timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
+            sample()
+            if not up[vm] or hub.crash_pending:
+                job.kill()
+                steps.close()
+                hub.job_died(record, vm)
+                return
+    except ControllerCrashed:  # inside a step, at a crash point (simulator/crashpoints.py)
+        hub.job_died(record, vm)
+        return
     hub.job_ended(record)
     for skipped in job.skipped:
         hub.log.add(now_ticks(hub.env), "backup skipped", id=skipped.id,

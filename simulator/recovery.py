@@ -7,6 +7,7 @@ role state the simulator captured when that backup was taken.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -71,7 +72,7 @@ def recover(hub, backup_id: str, pfx: bytes, pfx_password: str, role: str | None
                         password=hub.stored_share_password() or "", smb_port=settings.smb_port,
                         smb_timeout=settings.smb_timeout)
         try:
-            key = certs.load_pfx(pfx, pfx_password, "recovery PFX")
+            key = _load_pfx(pfx, pfx_password)
             target = os.path.join(work, "restored")
             fresh.restore(backup_id, key, target, role)
         except IbsError as exc:
@@ -107,3 +108,10 @@ def _compare(hub, backup_id: str, target: str, role: str | None) -> RecoveryResu
             result.outcome = FAILED
             result.roles[name] = f"differs: {sorted(set(found) ^ set(expected)) or 'contents'}"
     return result
+
+
+@functools.lru_cache(maxsize=32)
+def _load_pfx(pfx: bytes, password: str) -> certs.DecryptionKey:
+    # Loading checks the RSA key, a tenth of a second; a simulation recovers with the same few
+    # test certificates again and again (the fuzzer, a hundred times a minute).
+    return certs.load_pfx(pfx, password, "recovery PFX")

@@ -31,6 +31,7 @@ KINDS = (
             "former http.server stack")),
     ("cluster", ("the built-in scenarios on a local Dask cluster vs serially, and Dask's "
                  "overhead per empty task")),
+    ("fuzz", "stateful fuzzing programs per second at sim fidelity (target: 20)"),
     ("all", ("every kind above in one run and one report (bench-all.md/.json), plus the "
              "stateful fuzzer's programs/s")),
 )
@@ -105,6 +106,13 @@ def register(sub) -> None:
     k.add_argument("--library", metavar="DIR", help="scenario folder (default: the built-in one)")
     _add_out(k)
     k.set_defaults(func=run)
+    k = kinds.add_parser("fuzz", help=help_of["fuzz"])
+    k.add_argument("--batches", type=int, default=10, metavar="N",
+                   help="batches of 10 programs, seeds 0..N-1 (default 10)")
+    k.add_argument("--steps", type=int, default=40, metavar="N",
+                   help="rules per program, as ibs fuzz (default 40)")
+    _add_out(k)
+    k.set_defaults(func=run)
     k = kinds.add_parser("all", help=help_of["all"])
     k.add_argument("--size-mib", type=int, default=1024, metavar="N",
                    help="MiB of random source data for engine and smb (default 1024)")
@@ -139,6 +147,17 @@ def run(args: argparse.Namespace) -> int:
         return _run_rp(args, console)
     if args.bench_kind == "cluster":
         return _run_cluster(args, console)
+    if args.bench_kind == "fuzz":
+        from ibs.scenarios.bench.fuzz_bench import run_fuzz_bench
+
+        if args.batches < 1 or args.steps < 1:
+            console.print("ibs: --batches and --steps must be at least 1")
+            return 2
+        report = run_fuzz_bench(args.batches, args.steps, console)
+        report.print(console)
+        md, js = report.write(Path(args.report_dir))
+        console.print(f"report: {md} and {js}")
+        return _failed_exit(report, args.no_check)
     if args.size_mib < 1:
         console.print("ibs: --size-mib must be at least 1")
         return 2
