@@ -8,13 +8,11 @@ the job dies inside that operation, as a killed process would, leaving what it l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, BinaryIO, Self
+from typing import BinaryIO, Protocol, Self
 
 from ibs.engine import layout
+from ibs.engine.job import Job
 from ibs.engine.share.base import Share, ShareStat
-
-if TYPE_CHECKING:
-    from ibs.simulator.hub import Hub
 
 #: A job's phases in the order it meets them (prune: deleting expired backups or leftovers).
 PHASES = ("snapshot", "first chunk", "mid-transfer", "manifest", "rename", "prune")
@@ -25,10 +23,19 @@ class ControllerCrashed(BaseException):
     (they catch ``Exception``) may treat a dead process as a failure it can report."""
 
 
+class Host(Protocol):
+    """What the crash points need of the hub (simulator/hub.py, which owns them)."""
+
+    crash_pending: bool
+
+    @property
+    def running_job(self) -> Job | None: ...
+
+
 class CrashPoints:
     """The hub's crash points: ``arm(phase)``; what struck is in ``fired`` (phases, in order)."""
 
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Host) -> None:
         self.hub = hub
         self.armed: str | None = None
         self.fired: list[str] = []

@@ -19,9 +19,10 @@ from typing import Any
 from ibs.simulator import scale
 from ibs.simulator.clock import DAY
 from ibs.simulator.config import HubConfig
-from ibs.simulator.hub import ESTIMATE_SLACK, Hub
+from ibs.simulator.hub import Hub
 from ibs.simulator.network import Link
 from ibs.simulator.profiles import HubProfile
+from ibs.simulator.role_plan import ESTIMATE_SLACK
 from ibs.simulator.sizing import SizingInputs, SizingReport, horizon_days, plan
 
 #: How far below its modelled size a simulated backup may stay: the margin the hub leaves for

@@ -46,15 +46,8 @@ from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter
 from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
+from ibs.simulator.role_plan import RolePlan
 from ibs.simulator.roles import ROLES, WEIGHTS, RoleSnapshot, RoleState
-
-#: Real bytes a backup is planned below its modelled size. The engine checks the share's free
-#: space against the last backup scaled by its sources (engine/job.py), framing included; at
-#: the simulation's scale framing is a few percent of a backup, so that estimate can exceed the
-#: next backup by some real bytes where it grows, or where a short compressed chunk makes its
-#: sources a few bytes larger. Without this margin a share of exactly the size sizing calls
-#: required would refuse a backup it can hold.
-ESTIMATE_SLACK = 56
 
 
 class Hub:
@@ -91,11 +84,7 @@ class Hub:
         self._owns_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="ibs-sim-", dir=_scratch())
         self._pending_snapshots: dict[str, RoleSnapshot] = {}
-        # What a backup stores beyond its role data (simulator/shape.py): role data is sized so
-        # a whole backup is its modelled size; learnt from the calibration backup's manifest.
-        self._framing = shape.Framing(scale.SIM_CHUNK_SIZE, 0, 0)
-        # The running backup's plan: (instant, framing, role data, state bytes, modelled size).
-        self._plan: tuple[int, shape.Framing, dict[str, int], dict[str, int], int] | None = None
+        self.role_plan = RolePlan(self.roles)  # each backup's roles, sized to its modelled size
         # The job and its steps, while one runs.
         self._running: tuple[Job, Generator[Progress, None, None]] | None = None
         self._wake = self.env.event()
@@ -110,7 +99,7 @@ class Hub:
             self.wire = WireWorld(self)
         self.ctl = self._new_controller()
         self._configure()
-        self._framing = self._calibrate_framing()
+        self.role_plan.calibrate(self._calibrate_framing())
         self.env.process(processes.scheduler(self))
         self.env.process(processes.tenants(self))
 
@@ -204,21 +193,7 @@ class Hub:
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
         # The roles of a backup are sized together, at the instant it starts.
-        now = now_ticks(self.env)
-        if self._plan is None or self._plan[0] != now:
-            modelled = self.backup_bytes_now()
-            state = {name: r.snapshot(1).state_size() for name, r in self.roles.items()}
-            framing = self._framing
-            roles = self.roles
-
-            def saving(name: str, data_bytes: int) -> int:
-                return shape.last_chunk_saving(roles[name].snapshot(data_bytes),
-                                               framing.chunk_size, framing.entry_bytes)
-
-            data = shape.plan(max(0, scale.to_real(modelled) - ESTIMATE_SLACK), framing, state,
-                              WEIGHTS, saving)
-            self._plan = (now, self._framing, data, state, modelled)
-        snapshot = self.roles[role].snapshot(self._plan[2][role])
+        snapshot = self.role_plan.snapshot(role, now_ticks(self.env), self.backup_bytes_now())
         self._pending_snapshots[role] = snapshot
         return snapshot
 
@@ -279,13 +254,8 @@ class Hub:
             self._failover()
 
     def transfer_plan(self) -> tuple[int, int] | None:
-        """(entry-stream bytes, modelled bytes) of the backup being written, once its roles are
-        sized: the job moves its modelled size over the link in proportion to its progress, so
-        its duration does not depend on the scale."""
-        if self._plan is None:
-            return None
-        _, framing, data, state, modelled = self._plan
-        return shape.plain_bytes(framing, data, state), modelled
+        """(entry-stream bytes, modelled bytes) of the backup being written (simulator/role_plan.py)."""
+        return self.role_plan.transfer()
 
     def job_ended(self, record: BackupRecord) -> None:
         self._running = None

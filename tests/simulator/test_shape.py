@@ -21,8 +21,8 @@ from ibs.engine.chunker import Chunker
 from ibs.simulator import scale, shape
 from ibs.simulator.certificates import cert_pair
 from ibs.simulator.growth import Growth
-from ibs.simulator.hub import ESTIMATE_SLACK
 from ibs.simulator.memshare import MemoryShare, ShareStorage
+from ibs.simulator.role_plan import ESTIMATE_SLACK
 from ibs.simulator.roles import ROLES, WEIGHTS, RoleSnapshot
 from tests.simulator.conftest import finished
 

@@ -1,0 +1,58 @@
+"""Sizing each backup's roles so the engine stores exactly the backup's modelled size.
+
+At the instant a backup starts, its modelled size (simulator/growth.py) is turned into real bytes
+(simulator/scale.py) and shared among the roles by weight (simulator/shape.py), less what the
+backup stores beyond role data (framing, manifest: learnt once from a calibration backup) and
+less a fixed slack. The plan also tells the link how many modelled bytes the job moves.
+"""
+
+from __future__ import annotations
+
+from ibs.simulator import scale, shape
+from ibs.simulator.roles import WEIGHTS, RoleSnapshot, RoleState
+
+#: Real bytes a backup is planned below its modelled size. The engine checks the share's free
+#: space against the last backup scaled by its sources (engine/job.py), framing included; at
+#: the simulation's scale framing is a few percent of a backup, so that estimate can exceed the
+#: next backup by some real bytes where it grows, or where a short compressed chunk makes its
+#: sources a few bytes larger. Without this margin a share of exactly the size sizing calls
+#: required would refuse a backup it can hold.
+ESTIMATE_SLACK = 56
+
+
+class RolePlan:
+    def __init__(self, roles: dict[str, RoleState]) -> None:
+        self.roles = roles
+        # What a backup stores beyond its role data; learnt from the calibration backup.
+        self.framing = shape.Framing(scale.SIM_CHUNK_SIZE, 0, 0)
+        # The running backup's plan: (instant, framing, role data, state bytes, modelled size).
+        self._plan: tuple[int, shape.Framing, dict[str, int], dict[str, int], int] | None = None
+
+    def calibrate(self, framing: shape.Framing) -> None:
+        self.framing = framing
+
+    def snapshot(self, role: str, now: int, modelled: int) -> RoleSnapshot:
+        """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of ``modelled``
+        bytes; every role of one instant comes from one plan."""
+        if self._plan is None or self._plan[0] != now:
+            state = {name: r.snapshot(1).state_size() for name, r in self.roles.items()}
+            framing = self.framing
+            roles = self.roles
+
+            def saving(name: str, data_bytes: int) -> int:
+                return shape.last_chunk_saving(roles[name].snapshot(data_bytes),
+                                               framing.chunk_size, framing.entry_bytes)
+
+            data = shape.plan(max(0, scale.to_real(modelled) - ESTIMATE_SLACK), framing, state,
+                              WEIGHTS, saving)
+            self._plan = (now, framing, data, state, modelled)
+        return self.roles[role].snapshot(self._plan[2][role])
+
+    def transfer(self) -> tuple[int, int] | None:
+        """(entry-stream bytes, modelled bytes) of the backup being written, once its roles are
+        sized: the job moves its modelled size over the link in proportion to its progress, so
+        its duration does not depend on the scale."""
+        if self._plan is None:
+            return None
+        _, framing, data, state, modelled = self._plan
+        return shape.plain_bytes(framing, data, state), modelled
