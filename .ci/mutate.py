@@ -24,6 +24,7 @@ import hashlib
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -97,6 +98,13 @@ def _open(work: Path, target: str) -> WorkDB:
             db.set_multiple_results(others, WorkResult(output="outside " + name,
                                                        worker_outcome=WorkerOutcome.SKIPPED))
     return db
+
+
+def _forget_survivors(db_file: Path) -> None:
+    """Make the surviving mutants pending again (cosmic-ray's schema: one row per result)."""
+    if db_file.exists():
+        with sqlite3.connect(db_file) as db:
+            db.execute("DELETE FROM work_results WHERE test_outcome = ?", (TestOutcome.SURVIVED.name,))
 
 
 def _order(item: WorkItem) -> str:
@@ -215,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", action="store_true", help="only print the scores")
     parser.add_argument("--survivors", action="store_true",
                         help="with the scores, list each surviving mutant and its change")
+    parser.add_argument("--retest-survivors", action="store_true",
+                        help="test the survivors again (after adding tests), then what is pending")
     parser.add_argument("--restart", action="store_true",
                         help="forget the targets' sessions and start them again")
     args = parser.parse_args(argv)
@@ -223,6 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.restart:
         for target in targets:
             _db_path(args.work, target).unlink(missing_ok=True)
+    if args.retest_survivors:
+        for target in targets:
+            _forget_survivors(_db_path(args.work, target))
     if not args.report:
         os.nice(10)  # the machine is shared: mutants yield to everyone else
         execute(targets, args.work, args.minutes, args.max_mutants)
