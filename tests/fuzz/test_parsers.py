@@ -62,7 +62,7 @@ from ibs.engine.share import LocalShare
 from ibs.engine.share.unc import UncPath, parse_unc
 from ibs.engine.source import DirectorySource
 from ibs.engine.store import Store
-from ibs.scenarios.loader import ScenarioError, loads
+from ibs.scenarios.loader import ACTIONS, ScenarioError, loads
 from ibs.scenarios.model import Scenario
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -686,7 +686,17 @@ def test_mutated_library_files_load_or_name_file_and_line(mutated) -> None:
         assert 1 <= line <= text.count("\n") + 1, message
         assert "\n" not in message.split(": not valid TOML")[0]
         return
+    # Accepted: it must be a scenario docs/SCENARIOS.md allows, or the run fails later, far
+    # from the line that caused it.
     assert isinstance(got, Scenario)
+    assert got.hub == "asdk" or 4 <= int(got.hub) <= 16
+    assert got.fidelity in ("sim", "wire") and got.identity in ("ADFS", "AzureAD")
+    assert 0 < got.days <= 3650
+    assert [e.at_seconds for e in got.events] == sorted(e.at_seconds for e in got.events)
+    for event in got.events:
+        assert 0 <= event.at_seconds < got.days * 86400, event
+        assert set(event.params) == set(ACTIONS[event.action]), event
+        assert 1 <= event.line <= text.count("\n") + 1, event
 
 
 # =============================================================================================
