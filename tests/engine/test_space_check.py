@@ -40,7 +40,9 @@ def test_after_a_backup_the_check_asks_for_its_size_scaled_by_the_sources_growth
     assert enough.status == "Succeeded"
 
 
-def test_before_any_backup_the_check_asks_for_the_sources_and_a_margin(rig):
+@pytest.mark.parametrize("extra", [0, 70_000])  # sources below and above the margin's size
+def test_before_any_backup_the_check_asks_for_the_sources_and_a_margin(rig, extra):
+    (rig.sources["ECE"] / "extra").write_bytes(os.urandom(extra))
     needed = _source_bytes(rig) + rig.ctl.space_margin
     short = rig.new_controller(share_factory=_share_with_free(needed - 1)).start_backup().run()
     assert (short.status, short.error["category"]) == ("Failed", "ShareCapacity")
