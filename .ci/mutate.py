@@ -100,11 +100,17 @@ def _open(work: Path, target: str) -> WorkDB:
     return db
 
 
-def _forget_survivors(db_file: Path) -> None:
-    """Make the surviving mutants pending again (cosmic-ray's schema: one row per result)."""
-    if db_file.exists():
-        with sqlite3.connect(db_file) as db:
-            db.execute("DELETE FROM work_results WHERE test_outcome = ?", (TestOutcome.SURVIVED.name,))
+def _forget_survivors(db_file: Path) -> set[str]:
+    """Make the surviving mutants pending again (cosmic-ray's schema: one row per result);
+    return their job ids."""
+    if not db_file.exists():
+        return set()
+    with sqlite3.connect(db_file) as db:
+        survived = (TestOutcome.SURVIVED.name,)
+        ids = {row[0] for row in db.execute(
+            "SELECT job_id FROM work_results WHERE test_outcome = ?", survived)}
+        db.execute("DELETE FROM work_results WHERE test_outcome = ?", survived)
+    return ids
 
 
 def _order(item: WorkItem) -> str:
@@ -128,14 +134,17 @@ def _test_command(tests: list[str]) -> str:
                      "-p", "no:cacheprovider", *map(shlex.quote, tests)])
 
 
-def execute(targets: list[str], work: Path, minutes: float, max_mutants: int | None) -> None:
+def execute(targets: list[str], work: Path, minutes: float, max_mutants: int | None,
+            first: set[str] | None = None) -> None:
+    """Test pending mutants; ``first``: only these job ids (the survivors being retested)."""
     config = _config()
     tree = refresh_tree(work)
     env = dict(os.environ, PYTHONPATH=str(tree), PYTHONDONTWRITEBYTECODE="1")
     os.environ.update(env)  # cosmic-ray's run_tests passes os.environ on
     deadline = time.monotonic() + minutes * 60
     dbs = {t: _open(work, t) for t in targets}
-    queues = {t: sorted(db.pending_work_items, key=_order) for t, db in dbs.items()}
+    queues = {t: sorted((i for i in db.pending_work_items if first is None or i.job_id in first),
+                        key=_order) for t, db in dbs.items()}
     timeouts: dict[str, float] = {}
     done = 0
     cwd = os.getcwd()
@@ -224,7 +233,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--survivors", action="store_true",
                         help="with the scores, list each surviving mutant and its change")
     parser.add_argument("--retest-survivors", action="store_true",
-                        help="test the survivors again (after adding tests), then what is pending")
+                        help="test only the survivors again (after adding tests); a run without it "
+                             "resumes the rest")
     parser.add_argument("--restart", action="store_true",
                         help="forget the targets' sessions and start them again")
     args = parser.parse_args(argv)
@@ -233,12 +243,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.restart:
         for target in targets:
             _db_path(args.work, target).unlink(missing_ok=True)
+    first = None
     if args.retest_survivors:
-        for target in targets:
-            _forget_survivors(_db_path(args.work, target))
+        first = set().union(*(_forget_survivors(_db_path(args.work, t)) for t in targets))
     if not args.report:
         os.nice(10)  # the machine is shared: mutants yield to everyone else
-        execute(targets, args.work, args.minutes, args.max_mutants)
+        execute(targets, args.work, args.minutes, args.max_mutants, first)
     report(targets, args.work, args.survivors)
 
 
