@@ -82,14 +82,22 @@ def refresh_tree(work: Path) -> Path:
     return tree
 
 
-def _open(work: Path, target: str) -> WorkDB:
+def _open(work: Path, target: str, check: bool = True) -> WorkDB:
     """The target's session database, made by cosmic-ray's init when it does not exist yet."""
     path, name = _split(target)
     db_file = _db_path(work, target)
     if not (ROOT / path).is_file():
         raise SystemExit(f"mutate: {path} is not a file under {ROOT}")
+    # A session's mutants are numbered occurrences in the source it was made from: once the
+    # module changes they point elsewhere, so a session is used only with its own source.
+    stamp = db_file.with_suffix(".source-sha256")
+    source = hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
+    if check and db_file.exists() and (not stamp.exists() or stamp.read_text() != source):
+        raise SystemExit(f"mutate: {path} changed since its session began; run again with "
+                         f"--restart {target} to start that session over")
     db = WorkDB(str(db_file), WorkDB.Mode.create)
     if db.num_work_items == 0:  # new, or its init was interrupted
+        stamp.write_text(source)
         init([Path(path)], db, {})
         if name is not None:
             # Out of scope: recorded as skipped, so they never count in the score.
@@ -183,7 +191,7 @@ def report(targets: list[str], work: Path, show_survivors: bool) -> None:
         if not _db_path(work, target).exists():
             print(f"{target:38} (no session yet)")
             continue
-        db = _open(work, target)
+        db = _open(work, target, check=False)
         counts: Counter[str] = Counter()
         survivors = []
         for item, result in db.completed_work_items:
@@ -243,6 +251,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.restart:
         for target in targets:
             _db_path(args.work, target).unlink(missing_ok=True)
+            _db_path(args.work, target).with_suffix(".source-sha256").unlink(missing_ok=True)
     first = None
     if args.retest_survivors:
         first = set().union(*(_forget_survivors(_db_path(args.work, t)) for t in targets))
