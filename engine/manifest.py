@@ -177,9 +177,8 @@ def format_time(t: dt.datetime) -> str:
     """``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` in UTC, written out by hand (strftime was most of
     its cost, and a simulated year formats thousands of times)."""
     u = t.astimezone(dt.UTC)
-    if u.year < 1000:  # strftime's %Y does not pad years below 1000
-        return u.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return (f"{u.year}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
+    # Four year digits always (parse_time wants them; glibc's %Y does not pad years below 1000).
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
             f".{u.microsecond:06d}Z")
 
 

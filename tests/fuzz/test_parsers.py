@@ -11,6 +11,7 @@ Each test is bounded to a few dozen examples so the whole file runs in well unde
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import itertools
 import json
@@ -61,7 +62,7 @@ from ibs.engine.share import LocalShare
 from ibs.engine.share.unc import UncPath, parse_unc
 from ibs.engine.source import DirectorySource
 from ibs.engine.store import Store
-from ibs.scenarios.loader import ScenarioError, loads
+from ibs.scenarios.loader import ACTIONS, ScenarioError, loads
 from ibs.scenarios.model import Scenario
 
 T0 = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
@@ -309,7 +310,8 @@ def _get(node, path):
 
 @st.composite
 def mutated_bodies(draw) -> tuple[dict, bool]:
-    """A valid manifest body with 1-3 JSON-aware mutations; and whether to re-MAC it."""
+    """A valid manifest body with 1-3 JSON-aware mutations; and whether to re-MAC it (if not, it
+    keeps the MAC of the body before the mutations)."""
     body = json.loads(valid_manifest(draw(st.integers(0, 3))).to_bytes(MAC_KEY))
     for _ in range(draw(st.integers(1, 3))):
         paths = list(_paths(body))
@@ -334,31 +336,67 @@ def mutated_bodies(draw) -> tuple[dict, bool]:
             parent[key] = [[[node]]] if draw(st.booleans()) else {"x": {"y": node}}
         elif op == "add" and isinstance(node, dict):
             node[draw(st.text(max_size=10))] = draw(_JSON)
-    body.pop("mac", None)
     remac = draw(st.booleans())
+    if remac:
+        body.pop("mac", None)
     return body, remac
 
 
-def _parse_ok(data: bytes, expected_id: uuid.UUID | None = None) -> None:
+def _parse_ok(data: bytes, expected_id: uuid.UUID | None = None) -> Manifest | None:
+    """Refused with IntegrityError (None), or accepted as exactly what it says: an authentic
+    manifest is the one spelling of a manifest the reader can use (returned)."""
     try:
         parsed = parse(data, expected_id)
     except IntegrityError:
-        return
+        return None
     assert isinstance(parsed, ParsedManifest)
     try:
         got = parsed.verify(MAC_KEY)
     except IntegrityError:
-        return
-    # Authentic (the MAC is ours): what was accepted must be a manifest the reader can use.
+        return None
     assert isinstance(got, Manifest)
+    assert expected_id in (None, got.backupId)
     assert 4096 <= got.chunkSize <= 16 * 1024 * 1024
     assert all(ROLE_NAME.match(r.name) and r.file == f"roles/{r.name}.ibsr" for r in got.roles)
     assert len({r.name for r in got.roles}) == len(got.roles)
+    # No member ignored or read two ways: writing what was read gives the very bytes.
+    assert got.to_bytes(MAC_KEY) == data
+    return got
 
 
 def test_a_valid_manifest_round_trips() -> None:
     m = valid_manifest()
     assert parse(m.to_bytes(MAC_KEY), m.backupId).verify(MAC_KEY) == m
+
+
+_ROLE = valid_manifest().roles[0]
+_ALTERED = {
+    "backupId": {"backupId": uuid.UUID(int=8)},
+    "createdDateTime": {"createdDateTime": T0 + dt.timedelta(microseconds=1)},
+    "thumbprint": {"encryptionCertThumbprint": "B" * 40},
+    "wrappedKey": {"wrappedKey": b"\x02" + b"\x01" * 255},
+    "chunkSize": {"chunkSize": 2 * CHUNK},
+    "info": {"info": {"stampVersion": "1.3"}},
+    "role dropped": {"roles": valid_manifest().roles[1:]},
+    "role sha256": {"roles": (dataclasses.replace(_ROLE, sha256="cd" * 32),
+                              *valid_manifest().roles[1:])},
+    "role fileBytes": {"roles": (dataclasses.replace(_ROLE, fileBytes=_ROLE.fileBytes + 1),
+                                 *valid_manifest().roles[1:])},
+}
+
+
+@pytest.mark.parametrize("change", sorted(_ALTERED))
+def test_a_manifest_altered_in_any_member_fails_its_mac(change) -> None:
+    """Deterministic, unlike the fuzz test below: a manifest MAC left unchecked fails here
+    every run (issue 15: the fuzzer caught it in 5 runs of 7)."""
+    original = json.loads(valid_manifest().to_bytes(MAC_KEY))
+    altered = json.loads(dataclasses.replace(valid_manifest(), **_ALTERED[change]).to_bytes(MAC_KEY))
+    altered["mac"] = original["mac"]
+    parsed = parse(file_form(altered))  # well-formed: only the MAC can refuse it
+    with pytest.raises(IntegrityError, match="does not authenticate"):
+        parsed.verify(MAC_KEY)
+    with pytest.raises(IntegrityError, match="does not authenticate"):
+        parse(valid_manifest().to_bytes(MAC_KEY)).verify(b"K" * 32)  # another backup's key
 
 
 @settings(max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -371,8 +409,12 @@ def test_json_mutated_manifests_parse_or_raise_integrity_error(mutated) -> None:
         except (TypeError, ValueError):  # not JSON-serialisable canonically (e.g. nested NaN)
             return
     data = file_form(body)
-    _parse_ok(data)
-    _parse_ok(data, uuid.UUID(int=7))
+    got = _parse_ok(data)
+    ours = got is not None and got.backupId == uuid.UUID(int=7)
+    assert _parse_ok(data, uuid.UUID(int=7)) == (got if ours else None)
+    if not remac and got is not None:
+        # The MAC is the unmutated body's: only a mutation that changed nothing may pass.
+        assert data == valid_manifest(len(got.roles)).to_bytes(MAC_KEY)
 
 
 @FAST
@@ -648,7 +690,17 @@ def test_mutated_library_files_load_or_name_file_and_line(mutated) -> None:
         assert 1 <= line <= text.count("\n") + 1, message
         assert "\n" not in message.split(": not valid TOML")[0]
         return
+    # Accepted: it must be a scenario docs/SCENARIOS.md allows, or the run fails later, far
+    # from the line that caused it.
     assert isinstance(got, Scenario)
+    assert got.hub == "asdk" or 4 <= int(got.hub) <= 16
+    assert got.fidelity in ("sim", "wire") and got.identity in ("ADFS", "AzureAD")
+    assert 0 < got.days <= 3650
+    assert [e.at_seconds for e in got.events] == sorted(e.at_seconds for e in got.events)
+    for event in got.events:
+        assert 0 <= event.at_seconds < got.days * 86400, event
+        assert set(event.params) == set(ACTIONS[event.action]), event
+        assert 1 <= event.line <= text.count("\n") + 1, event
 
 
 # =============================================================================================
@@ -683,13 +735,18 @@ def mutated(draw, data: bytes) -> bytes:
     return bytes(raw)
 
 
-def _load_cert_ok(data: bytes) -> None:
+def _load_cert_ok(data: bytes, der: bytes | None = None) -> certs.Certificate | None:
+    """Refused in one line (None), or accepted as the certificate whose DER is ``der`` (when
+    known): no byte of it ignored, none read two ways."""
     try:
         got = certs.load_certificate(data)
     except CertificateError as exc:
         assert "\n" not in str(exc)
-        return
+        return None
     assert got.public_key.key_size == certs.KEY_BITS
+    if der is not None:
+        assert got.der == der and got.thumbprint == certs.thumbprint(der)
+    return got
 
 
 @settings(max_examples=80, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -697,18 +754,20 @@ def _load_cert_ok(data: bytes) -> None:
 def test_mutated_certificates_load_or_raise_certificate_error(cert_files, data, form) -> None:
     if form == "pem-body":
         # Mutate the DER inside a well-formed PEM armour.
-        der = data.draw(mutated(cert_files["der"]))
+        der: bytes | None = data.draw(mutated(cert_files["der"]))
         raw = (b"-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der)
                + b"-----END CERTIFICATE-----\n")
     else:
         raw = data.draw(mutated(cert_files[form]))
-    _load_cert_ok(raw)
+        der = raw if form == "der" else None
+    _load_cert_ok(raw, der)
 
 
 @FAST
 @given(raw=st.binary(max_size=200), pem=st.booleans())
 def test_random_bytes_as_a_certificate(raw, pem) -> None:
-    _load_cert_ok(b"-----BEGIN CERTIFICATE-----\n" + raw if pem else raw)
+    # 200 bytes cannot hold a 3072-bit key: always refused, in one line.
+    assert _load_cert_ok(b"-----BEGIN CERTIFICATE-----\n" + raw if pem else raw) is None
 
 
 # A certificate whose public key algorithm is unknown: DER-valid, but no key can be made of it.
@@ -767,11 +826,7 @@ def x509_pem(der: bytes) -> bytes:
 def test_mutated_password_pfx_loads_or_raises_certificate_error(cert_files, pair, data) -> None:
     raw = data.draw(mutated(cert_files["pfx"]))
     password = data.draw(st.sampled_from([pair[2], None, "wrong", "ü" * 3]))
-    try:
-        got = certs.load_pfx(raw, password)
-    except CertificateError:
-        return
-    assert got.certificate.public_key.key_size == certs.KEY_BITS
+    _load_pfx_ok(raw, password, cert_files["pfx"], pair[2])
 
 
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
@@ -779,20 +834,31 @@ def test_mutated_password_pfx_loads_or_raises_certificate_error(cert_files, pair
 def test_mutated_open_pfx_loads_or_raises_certificate_error(cert_files, data) -> None:
     """An unprotected PFX has no MAC to stop a mutation early: the parse goes deeper."""
     raw = data.draw(mutated(cert_files["open_pfx"]))
+    _load_pfx_ok(raw, data.draw(st.sampled_from([None, "x"])), cert_files["open_pfx"], None)
+
+
+def _load_pfx_ok(raw: bytes, password: str | None, original: bytes,
+                 original_password: str | None) -> None:
+    """Refused in one line, or accepted as the original's key pair: a mutated PFX may change
+    what no one reads (a friendly name, the certificate's subject) but never the key."""
     try:
-        got = certs.load_pfx(raw, data.draw(st.sampled_from([None, "x"])))
-    except CertificateError:
+        got = certs.load_pfx(raw, password)
+    except CertificateError as exc:
+        assert "\n" not in str(exc)
         return
+    want = certs.load_pfx(original, original_password).private_key.public_key().public_numbers()
     assert got.certificate.public_key.key_size == certs.KEY_BITS
+    assert got.private_key.public_key().public_numbers() == want
+    assert got.certificate.public_key.public_numbers() == want
 
 
 @FAST
 @given(raw=st.binary(max_size=300), password=st.one_of(st.none(), st.text(max_size=10)))
 def test_random_bytes_as_a_pfx(raw, password) -> None:
-    try:
+    # 300 bytes cannot hold a 3072-bit key pair: always refused, in one line.
+    with pytest.raises(CertificateError) as refused:
         certs.load_pfx(raw, password)
-    except CertificateError:
-        pass
+    assert "\n" not in str(refused.value)
 
 
 # =============================================================================================

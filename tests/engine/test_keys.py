@@ -1,0 +1,51 @@
+"""The data key's wrapping and the subkeys derived from it (docs/FORMAT.md, Keys)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ibs.engine import certs, keys
+from ibs.engine.errors import IntegrityError
+
+BACKUP = uuid.UUID("0f0e0d0c-0b0a-4908-8706-050403020100")
+
+
+@pytest.fixture(scope="module")
+def cert(cert_pair) -> certs.Certificate:
+    return certs.load_certificate(cert_pair.cer)
+
+
+def test_a_wrapped_key_unwraps_only_for_its_own_backup(cert, cert_pair):
+    data_key = keys.new_data_key()
+    wrapped = keys.wrap(cert, data_key, BACKUP)
+    assert keys.unwrap(cert_pair.key, wrapped, BACKUP) == data_key
+    with pytest.raises(IntegrityError, match="does not decrypt with this PFX"):
+        keys.unwrap(cert_pair.key, wrapped, uuid.UUID(int=BACKUP.int ^ 1))
+
+
+@pytest.mark.parametrize("length", [0, 16, 31, 33, 64])
+def test_a_wrapped_key_of_the_wrong_length_is_refused(cert, cert_pair, length):
+    # Only a holder of the certificate can make one, but the reader must not trust its length.
+    wrapped = keys.wrap(cert, bytes(range(length)), BACKUP)
+    with pytest.raises(IntegrityError, match="wrong length"):
+        keys.unwrap(cert_pair.key, wrapped, BACKUP)
+
+
+def test_fresh_data_keys_are_32_bytes_and_never_repeat():
+    drawn = {keys.new_data_key() for _ in range(64)}
+    assert len(drawn) == 64 and {len(k) for k in drawn} == {keys.DATA_KEY_BYTES} == {32}
+
+
+@settings(max_examples=50)
+@given(key=st.binary(min_size=32, max_size=32), a=st.uuids(), b=st.uuids(),
+       p=st.sampled_from(["manifest", "role/CA", "role/ECE"]),
+       q=st.sampled_from(["manifest", "role/CA", "role/ECE"]))
+def test_a_subkey_depends_on_the_key_the_backup_and_the_purpose(key, a, b, p, q):
+    derived = keys.derive(key, a, p)
+    assert len(derived) == 32 and derived != key
+    assert (derived == keys.derive(key, b, q)) == (a == b and p == q)
+    assert derived != keys.derive(bytes(x ^ 1 for x in key), a, p)
