@@ -34,8 +34,8 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
     (``module:Class``) defaults to the fidelity's state machine."""
     import importlib
 
-    import hypothesis.core
     from hypothesis import HealthCheck, settings
+    from hypothesis import seed as seed_of
     from hypothesis.database import DirectoryBasedExampleDatabase, InMemoryExampleDatabase
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
@@ -43,26 +43,29 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
     from ibs.scenarios.fuzz_reach import REACH
 
     module, name = (machine or MACHINES[fidelity]).split(":")
-    cls = getattr(importlib.import_module(module), name)
+    base = getattr(importlib.import_module(module), name)
+    # The seed rides on a per-call subclass, not on hypothesis.core.global_force_seed: that one is
+    # process-wide (two batches on one worker's threads would race for it) and is ignored under
+    # derandomize, which hypothesis' "ci" profile turns on wherever a CI variable is set; then
+    # every batch ran the same programs. derandomize=False says the same thing for our settings.
+    seeded = type(base.__name__, (base,), {"__qualname__": base.__qualname__,
+                                            "__module__": base.__module__})
+    seed_of(seed)(seeded)
     config = settings(max_examples=programs, stateful_step_count=steps, deadline=None,
+                      derandomize=False,
                       database=DirectoryBasedExampleDatabase(db) if db
                       else InMemoryExampleDatabase(),
                       suppress_health_check=list(HealthCheck))
     printed: list[str] = []
     found = None
     reached = dict(REACH.counts)
-    # hypothesis has no public per-call seed for run_state_machine_as_test; its pytest plugin
-    # sets this same module variable for --hypothesis-seed.
-    hypothesis.core.global_force_seed = seed  # type: ignore[assignment]  # hypothesis declares it None-only
     try:
         with with_reporter(lambda text: printed.append(str(text))):
-            run_state_machine_as_test(cls, settings=config)
+            run_state_machine_as_test(seeded, settings=config)
     except Exception as exc:  # noqa: BLE001  (every broken invariant is reported, whatever it is)
         found = f"{type(exc).__name__}: {exc}".strip()
         # hypothesis attaches the minimal program to the exception (older versions print it).
         printed += [str(n) for n in getattr(exc, "__notes__", ())]
-    finally:
-        hypothesis.core.global_force_seed = None
     replay = (f"ibs fuzz --seed {seed} --batches 1 --fidelity {fidelity} --steps {steps}"
               + (f" --db {db}" if db else ""))
     reach = {row: n - reached.get(row, 0) for row, n in REACH.counts.items() if n > reached.get(row, 0)}

@@ -33,7 +33,8 @@ FUZZ_STEPS = 25
 FUZZ_METHOD = (
     "`hypothesis.stateful.run_state_machine_as_test(scenarios.fuzz.HubMachine, settings="
     "settings(max_examples=N, stateful_step_count=25, deadline=None, database=None, "
-    "suppress_health_check=list(HealthCheck)))`, timed with perf_counter around the whole call "
+    "derandomize=True, suppress_health_check=list(HealthCheck)))` (derandomized: every run, "
+    "in CI or not, times the same programs), timed with perf_counter around the whole call "
     "(the rules, the invariants, Hypothesis' own generation). Programs = machines Hypothesis "
     "built (counted by a subclass's __init__), normally N. No target: a figure."
 )
@@ -236,6 +237,7 @@ def fuzz_rate(programs: int) -> dict[str, object]:
     t0 = time.perf_counter()
     run_state_machine_as_test(CountingHubMachine, settings=settings(
         max_examples=programs, stateful_step_count=FUZZ_STEPS, deadline=None, database=None,
+        derandomize=True,
         suppress_health_check=list(HealthCheck)))
     took = time.perf_counter() - t0
     return {"machine": "ibs.scenarios.fuzz.HubMachine", "max_examples": programs,

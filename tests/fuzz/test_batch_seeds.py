@@ -1,0 +1,39 @@
+"""A fuzz batch's seed chooses its programs, in CI as anywhere else.
+
+Hypothesis loads its "ci" profile wherever a CI variable is set, and that profile derandomizes:
+a batch seeded through ``hypothesis.core.global_force_seed`` then ran the same programs for every
+seed, and the CI campaign reached the rows of one batch, forty times over.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import settings
+
+from ibs.scenarios.tasks import fuzz_batch
+
+from .drawing_machine import DRAWN
+
+MACHINE = "tests.fuzz.drawing_machine:DrawingMachine"
+
+
+def drawn_by(seed: int) -> list[int]:
+    DRAWN.clear()
+    found = fuzz_batch(seed, "sim", 5, 5, None, machine=MACHINE)
+    assert found["failure"] is None
+    return list(DRAWN)
+
+
+@pytest.fixture(params=["default", "ci"])
+def profile(request):
+    before = settings._current_profile  # hypothesis keeps no public getter for the loaded name
+    settings.load_profile(request.param)
+    yield request.param
+    settings.load_profile(before or "default")
+
+
+def test_different_seeds_run_different_programs_and_one_seed_runs_the_same(profile):
+    first = drawn_by(0)
+    assert len(first) >= 5
+    assert drawn_by(0) == first
+    assert drawn_by(1) != first
