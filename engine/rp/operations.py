@@ -146,12 +146,19 @@ class Operations:
     def get(self, op_id: str) -> Operation | None:
         if len(op_id) != 36 or any(c not in _ID for c in op_id.lower()):
             return None
-        op = Operation.from_json(self._store.read_json(self._name(op_id.lower())))
+        op = self._read(op_id)
         if op is None or op.status != "InProgress":
             return op
         with self._lock:
-            running_here = op.id in self._threads
-        if running_here or (op.pid != os.getpid() and _alive(op.pid)):
+            if op.id in self._threads:
+                return op
+        # Not running here. Its thread may have ended since the read above: a thread saves its
+        # outcome before it leaves _threads, so a second read sees the outcome. Without it, a
+        # poll racing the end of its own operation settled a success as "interrupted".
+        op = self._read(op_id)
+        if op is None or op.status != "InProgress":
+            return op
+        if op.pid != os.getpid() and _alive(op.pid):
             return op
         # Left InProgress by a process that is gone (a restart): settle it now, once.
         outcome = self._settle(op) if self._settle is not None else None
@@ -161,6 +168,9 @@ class Operations:
             outcome = Outcome(500, {"error": error}, error)
         self._finish(op, outcome)
         return op
+
+    def _read(self, op_id: str) -> Operation | None:
+        return Operation.from_json(self._store.read_json(self._name(op_id.lower())))
 
     def join(self, timeout: float) -> None:
         """Wait for running operations (a clean shutdown lets a backup job finish)."""

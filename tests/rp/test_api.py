@@ -347,6 +347,7 @@ def test_restore_all_roles_then_one(rp: Rp, cert_pair):
                 rel = path.relative_to(folder)
                 assert (target / role / rel).read_bytes() == path.read_bytes()
     r = rp.wait(rp.client.post(url, params=Q, json=_restore_body(cert_pair, "ECE")))
+    assert r.status_code == 200, r.text
     target2 = rp.tmp / "restores" / f"{guid}-2"
     assert r.json()["target"] == str(target2)
     assert sorted(os.listdir(target2)) == ["ECE"]
