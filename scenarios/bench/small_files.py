@@ -41,7 +41,8 @@ METHOD = (
     "engine restore in a child too (`python -m ibs.scenarios.bench.engine_bench restore`, timed "
     "inside it around `Controller.restore`) plus `sync`; restic: `restic backup` of the same "
     "folder into a fresh repository per round, and `restic restore latest --target` from the "
-    "last one, each timed as a whole process plus `sync`. A warm-up of each, then the rounds "
+    "last one, each timed as a whole process plus `sync`; before each restore its input (the "
+    "engine's share, restic's repository) is read once, untimed, so both start warm. A warm-up of each, then the rounds "
     "taking engine and restic in turn (backups first, then restores), so drifting load weighs "
     "on both; restored trees are removed only after the last round (removing 100,000 files "
     "slows the creates that follow on some file systems). Peak RSS of every run by GNU time, "
@@ -94,6 +95,7 @@ def run_small_files(report: Report, steps: Steps, work: Path, eng: EngineRuns, p
     def engine_restore(tag: str) -> float:
         target = work / f"small-restore-{tag}"
         store, line = kept.latest()
+        read_all(kept.latest_share())  # warm, as restic's repository is (see METHOD)
         took, peak, used = eng.restore(store, line["id"], pfx, pfx_password, target)
         took += timed(sync)
         rss[er].append(peak)
@@ -127,6 +129,7 @@ def run_small_files(report: Report, steps: Steps, work: Path, eng: EngineRuns, p
 
         def restic_restore(tag: str) -> float:
             target = work / f"small-restic-restore-{tag}"
+            read_all(kept.latest_repo())
             took, peak, _out, used = measured([restic, "-r", str(kept.latest_repo()), "restore",
                                                "latest", "-q", "--target", str(target)], env,
                                               "restic restore")
