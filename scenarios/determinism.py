@@ -172,6 +172,8 @@ def fuzz_run(machine: type, seed: int, *, programs: int = 3, steps: int = 12) ->
     from hypothesis import seed as seed_of
     from hypothesis.stateful import run_state_machine_as_test
 
+    from ibs.scenarios.fuzz_constants import seed_only
+
     def run() -> Record:
         taken: list[Record] = []
 
@@ -188,7 +190,8 @@ def fuzz_run(machine: type, seed: int, *, programs: int = 3, steps: int = 12) ->
                           suppress_health_check=list(HealthCheck))
         failure: list[dict[str, Any]] = []
         try:
-            run_state_machine_as_test(Recording, settings=config)
+            with seed_only():
+                run_state_machine_as_test(Recording, settings=config)
         except Exception as exc:  # noqa: BLE001  (a broken invariant is part of the run's record)
             first_line = (str(exc).splitlines() or [""])[0]
             failure.append({"event": "fuzz failure", "error": f"{type(exc).__name__}: {first_line}"})

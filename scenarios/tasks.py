@@ -40,6 +40,7 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
+    from ibs.scenarios.fuzz_constants import seed_only
     from ibs.scenarios.fuzz_reach import REACH
 
     module, name = (machine or MACHINES[fidelity]).split(":")
@@ -60,7 +61,7 @@ def fuzz_batch(seed: int, fidelity: str, steps: int, programs: int, db: str | No
     found = None
     reached = dict(REACH.counts)
     try:
-        with with_reporter(lambda text: printed.append(str(text))):
+        with with_reporter(lambda text: printed.append(str(text))), seed_only():
             run_state_machine_as_test(seeded, settings=config)
     except Exception as exc:  # noqa: BLE001  (every broken invariant is reported, whatever it is)
         found = f"{type(exc).__name__}: {exc}".strip()

@@ -226,6 +226,7 @@ def fuzz_rate(programs: int) -> dict[str, object]:
     from hypothesis.stateful import run_state_machine_as_test
 
     from ibs.scenarios.fuzz import HubMachine
+    from ibs.scenarios.fuzz_constants import seed_only
 
     built = [0]
 
@@ -235,10 +236,10 @@ def fuzz_rate(programs: int) -> dict[str, object]:
             super().__init__()
 
     t0 = time.perf_counter()
-    run_state_machine_as_test(CountingHubMachine, settings=settings(
-        max_examples=programs, stateful_step_count=FUZZ_STEPS, deadline=None, database=None,
-        derandomize=True,
-        suppress_health_check=list(HealthCheck)))
+    config = settings(max_examples=programs, stateful_step_count=FUZZ_STEPS, deadline=None,
+                      database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    with seed_only():
+        run_state_machine_as_test(CountingHubMachine, settings=config)
     took = time.perf_counter() - t0
     return {"machine": "ibs.scenarios.fuzz.HubMachine", "max_examples": programs,
             "programs": built[0], "seconds": took,

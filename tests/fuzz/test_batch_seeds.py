@@ -7,6 +7,8 @@ seed, and the CI campaign reached the rows of one batch, forty times over.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from hypothesis import settings
 
@@ -17,9 +19,9 @@ from .drawing_machine import DRAWN
 MACHINE = "tests.fuzz.drawing_machine:DrawingMachine"
 
 
-def drawn_by(seed: int) -> list[int]:
+def drawn_by(seed: int, programs: int = 5) -> list[int]:
     DRAWN.clear()
-    found = fuzz_batch(seed, "sim", 5, 5, None, machine=MACHINE)
+    found = fuzz_batch(seed, "sim", 20, programs, None, machine=MACHINE)
     assert found["failure"] is None
     return list(DRAWN)
 
@@ -37,3 +39,19 @@ def test_different_seeds_run_different_programs_and_one_seed_runs_the_same(profi
     assert len(first) >= 5
     assert drawn_by(0) == first
     assert drawn_by(1) != first
+
+
+def test_a_seed_draws_the_same_programs_whatever_the_process_imported(tmp_path, monkeypatch):
+    """Hypothesis draws some constants from the "local" modules a process has imported: a CLI,
+    a pytest run and a Dask worker import different ones, and one seed drew different programs
+    in each (an external scheduler's reach table differed from a serial run's)."""
+    before = drawn_by(3, programs=40)
+    (tmp_path / "ibs_probe_constants.py").write_text(
+        "VALUES = [" + ", ".join(str(4_000_000_000 - 7919 * i) for i in range(300)) + "]\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import ibs_probe_constants  # noqa: F401  (only its constants matter)
+
+    try:
+        assert drawn_by(3, programs=40) == before
+    finally:
+        sys.modules.pop("ibs_probe_constants", None)
