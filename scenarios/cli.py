@@ -141,8 +141,11 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
         console.print(f"{mark}  {result.name} ({result.fidelity}, {result.seconds:.1f} s)",
                       soft_wrap=True)
 
+    def started(s: Scenario) -> None:  # a log or a pipe has no bar: say what runs, now
+        console.print(f"start {s.name} ({s.fidelity}, seed {s.seed})", soft_wrap=True)
+
     if cluster is None and jobs == 1:
-        return _serial(scenarios, console, done)
+        return _serial(scenarios, console, started, done)
     from ibs.scenarios.tasks import run_scenario_text
     from ibs.simulator import cluster as dask_cluster
 
@@ -154,11 +157,13 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
             dask_cluster.Progress("scenarios", console) as progress:
         raw = dask_cluster.run_tasks(c, run_scenario_text, calls, label="scenario",
                                      on_result=lambda i, r: done(ScenarioResult(**r)),
-                                     on_tally=progress, failed=lambda r: not r["passed"])
+                                     on_tally=progress, failed=lambda r: not r["passed"],
+                                     on_start=None if console.is_terminal
+                                     else lambda i: started(scenarios[i]))
     return [ScenarioResult(**r) for r in raw]
 
 
-def _serial(scenarios: list[Scenario], console, done) -> list[ScenarioResult]:
+def _serial(scenarios: list[Scenario], console, started, done) -> list[ScenarioResult]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     results = []
@@ -168,8 +173,8 @@ def _serial(scenarios: list[Scenario], console, done) -> list[ScenarioResult]:
         task = bar.add_task("scenarios", total=len(scenarios))
         for s in scenarios:
             bar.update(task, description=s.name[:40])
-            if not console.is_terminal:  # a log or a pipe has no bar: say what runs, now
-                console.print(f"start {s.name} ({s.fidelity}, seed {s.seed})", soft_wrap=True)
+            if not console.is_terminal:
+                started(s)
             results.append(run_scenario(s))
             done(results[-1])
             bar.advance(task)
