@@ -319,16 +319,16 @@ def run_batch(fn: Callable[..., Any], calls: Sequence[tuple], topic: str | None 
     each call starts, for the client that subscribed to it (``run_tasks``'s ``on_start``)."""
     import traceback
 
-    tell = None
+    tell: Callable[[int], None] = lambda i: None
     if topic is not None:
         from distributed import get_worker
 
-        tell = get_worker().log_event
+        log_event, where = get_worker().log_event, topic
+        tell = lambda i: log_event(where, i)
     start = time.thread_time()
     results: list[Any] = []
     for k, args in enumerate(calls):
-        if tell is not None:
-            tell(topic, first + k)
+        tell(first + k)
         try:
             results.append(fn(*args))
         except Exception as exc:  # noqa: BLE001  (each call's error goes home with its place)
