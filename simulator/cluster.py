@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -179,15 +178,13 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
     exception is re-raised once every other call has finished, so a campaign reports all it
     found.
 
-    ``on_start(i)``, when given, is called as call ``i`` starts on its worker (again if its
-    batch is run again), always before ``on_result(i, ...)``. It runs on the client's event
-    loop thread."""
+    ``on_start(i)`` is called (on the client's event loop thread) as call ``i`` starts on its
+    worker, again if its batch is run again, and always before ``on_result(i, ...)``."""
     topic = None
     if on_start is not None:
-        # Each worker tells the scheduler as it starts a call, on the stream its results take
-        # later; the scheduler forwards both to this client in that order, so a call's start
-        # is handled here before its batch is seen done.
-        topic = f"{label}-started-{uuid.uuid4().hex}"  # this run's, not another client's
+        # A worker logs each start on the stream its results take later; the scheduler forwards
+        # both to this client in that order, so a start is handled before its batch is done.
+        topic = f"{label}-started-{os.urandom(8).hex()}"  # this run's, not another client's
         c.subscribe_topic(topic, lambda event: on_start(event[1]))
     try:
         return _drain(c, fn, calls, label=label, on_result=on_result, on_tally=on_tally,
@@ -315,8 +312,8 @@ def run_batch(fn: Callable[..., Any], calls: Sequence[tuple], topic: str | None 
     """On a worker: ``fn(*args)`` for each args (a ``Raised`` for a call that raises, so the
     others' results still come home), and the CPU seconds they took (this thread's).
 
-    With a ``topic``, the call's number (``first`` for the first one) is logged under it as
-    each call starts, for the client that subscribed to it (``run_tasks``'s ``on_start``)."""
+    With a ``topic``, each call's number (``first`` for the first) is logged under it as the
+    call starts, for the client subscribed to it (``run_tasks``'s ``on_start``)."""
     import traceback
 
     tell: Callable[[int], None] = lambda i: None
