@@ -6,37 +6,13 @@ published contract is unchanged: the same routes, status codes and bodies."""
 from __future__ import annotations
 
 import base64
-import itertools
 import uuid
 
-import pytest
-
-from ibs.engine.controller import Controller
 from tests.rp.conftest import LOC, Rp, V
 
-from .conftest import GatedSource
-
 Q = {"api-version": V}
-# Two ids that share their first four characters, and one that shares nothing with them.
-IDS = [uuid.UUID("0a1b2c3d-0000-4000-8000-000000000001"),
-       uuid.UUID("0a1bffff-0000-4000-8000-000000000002"),
-       uuid.UUID("7f000000-0000-4000-8000-000000000003")]
-
-
-@pytest.fixture
-def three(rp: Rp, cert_pair) -> list[str]:
-    """Three backups made with the ids above, oldest first."""
-    ids = itertools.chain(IDS, iter(uuid.uuid4, None))
-    rp.api._make_controller = lambda store, clock: Controller(
-        store, clock, chunk_size=4096, threads=False, new_id=lambda: next(ids),
-        source_factory=lambda role, folder: GatedSource(folder, rp.gate))
-    rp.enable(cert_pair)
-    made = [rp.backup()["name"].split("/")[1] for _ in IDS]
-    assert made == [str(i) for i in IDS]
-    return made
-
-
-def test_a_unique_start_gets_the_whole_backup(rp: Rp, three):
+def test_a_unique_start_gets_the_whole_backup(rp: Rp, three_backups):
+    three = three_backups
     for given in ("0a1b2", "0A1B2C3D", "7f", three[2].upper()):
         r = rp.client.get(f"{LOC}/backups/{given}", params=Q)
         assert r.status_code == 200, (given, r.text)
@@ -45,7 +21,8 @@ def test_a_unique_start_gets_the_whole_backup(rp: Rp, three):
         assert r.json()["id"].endswith(f"/backupLocations/local/backups/{whole}")
 
 
-def test_an_ambiguous_start_is_one_line_naming_the_candidates(rp: Rp, three):
+def test_an_ambiguous_start_is_one_line_naming_the_candidates(rp: Rp, three_backups):
+    three = three_backups
     r = rp.client.get(f"{LOC}/backups/0a1b", params=Q)
     assert r.status_code == 400
     error = r.json()["error"]
@@ -54,7 +31,7 @@ def test_an_ambiguous_start_is_one_line_naming_the_candidates(rp: Rp, three):
                                 "give more characters")
 
 
-def test_an_unknown_start_or_id_is_still_404(rp: Rp, three):
+def test_an_unknown_start_or_id_is_still_404(rp: Rp, three_backups):
     for given, says in (("ff", "no backup id starts with ff"),
                         (str(uuid.UUID(int=5)), f"no backup with id {uuid.UUID(int=5)}"),
                         ("not-a-guid", "is not a backup id")):
@@ -65,7 +42,9 @@ def test_an_unknown_start_or_id_is_still_404(rp: Rp, three):
         assert "\n" not in r.json()["error"]["message"]
 
 
-def test_restore_takes_a_unique_start_and_restores_the_whole_id(rp: Rp, three, cert_pair):
+def test_restore_takes_a_unique_start_and_restores_the_whole_id(rp: Rp, three_backups,
+                                                                cert_pair):
+    three = three_backups
     body = {"decryptionCertBase64": base64.b64encode(cert_pair.pfx).decode(),
             "decryptionCertPassword": cert_pair.password}
     r = rp.wait(rp.client.post(f"{LOC}/backups/7f0/restore", params=Q, json=body))
