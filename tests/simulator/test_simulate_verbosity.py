@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from ibs.engine.cli.app import main
 
 RUN = ("simulate", "--hub", "asdk", "--days", "2.5", "--seed", "4")
@@ -46,3 +49,18 @@ def test_verbose_tells_each_event_in_order_and_runs_the_same_hub(capsys, tmp_pat
     assert lines[1].endswith("status Succeeded  size 10.0 GB")
     assert "asdk hub" in out  # the summary is still printed
     assert _simulate(capsys)[1] == ""
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(days=st.floats(0.2, 4.0).map(lambda d: round(d, 2)), seed=st.integers(0, 50))
+def test_a_day_at_a_time_is_the_same_run(capsys, tmp_path, days, seed):
+    """-v stops the hub at each virtual midnight to print; whatever the length and the seed,
+    the run it tells is the run it would have been."""
+    run = ["simulate", "--hub", "asdk", "--days", str(days), "--seed", str(seed), "--json"]
+    assert main([*run, "--events-out", str(tmp_path / "a.jsonl")]) == 0
+    whole = capsys.readouterr().out
+    assert main([*run, "-v", "--events-out", str(tmp_path / "b.jsonl")]) == 0
+    told = capsys.readouterr()
+    assert told.out == whole
+    assert (tmp_path / "b.jsonl").read_text() == (tmp_path / "a.jsonl").read_text()
+    assert len(told.err.splitlines()) == len((tmp_path / "a.jsonl").read_text().splitlines())
