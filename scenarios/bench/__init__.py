@@ -131,16 +131,23 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ibs.scenarios.bench.common import Steps
+
+    Steps.announce = level(args) >= VERBOSE
+    try:
+        return _run(args)
+    finally:
+        Steps.announce = False  # a setting of this command, not of the process
+
+
+def _run(args: argparse.Namespace) -> int:
     import sys
 
     from rich.console import Console
 
-    from ibs.scenarios.bench.common import Steps
-
     # Off a terminal (a log, a pipe) rich would wrap the tables at 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
     # What the benchmarks print as they go; --quiet keeps only the summary, on ``console``.
-    Steps.announce = level(args) >= VERBOSE
     work = Console(quiet=True) if level(args) == QUIET else console
     if args.bench_kind is None:
         for kind, text in KINDS:

@@ -59,6 +59,7 @@ def test_verbose_announces_each_round_before_it_runs(monkeypatch, capsys, tmp_pa
         f"  {s}{tail}" for s in STEPS for tail in (" ...", "")]
     _summary(lines, tmp_path)
     # The setting lasts one command: a plain run after it announces nothing.
+    assert not Steps.announce
     assert not any(line.endswith(" ...") for line in _bench(monkeypatch, capsys, tmp_path))
 
 
