@@ -13,6 +13,7 @@ import threading
 
 from ibs.fake_smb import conformance_cli
 from ibs.fake_smb.dialects import DIALECTS
+from ibs.fake_smb.renamed import renamed
 from ibs.fake_smb.server import ENCRYPTION_MODES, FakeSmbServer
 
 
@@ -40,8 +41,7 @@ def register(subparsers) -> None:
                        action=_GigabytesAsBytes, default=None,
                        help="capacity of the share in GB, 1 GB = 10^9 bytes (default: the "
                        "disk's free space)")
-    serve.add_argument("--quota-bytes", type=int, dest="quota_bytes", action=_OldQuotaBytes,
-                       help=argparse.SUPPRESS)
+    renamed(serve, "--quota-bytes", "--share-capacity-gb", dest="quota_bytes", type=int)
     serve.set_defaults(func=serve_command)
     conformance_cli.register(sub)
 
@@ -49,15 +49,6 @@ def register(subparsers) -> None:
 class _GigabytesAsBytes(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         setattr(namespace, self.dest, round(values * 10**9))
-
-
-class _OldQuotaBytes(argparse.Action):
-    """The old spelling, kept for scripts; the one-line notice every renamed ``ibs`` option
-    gives (engine/cli/vocab.py: fake_smb imports nothing of the project, so it is not used)."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        print(f"ibs: {option_string} is now --share-capacity-gb", file=sys.stderr)
-        setattr(namespace, self.dest, values)
 
 
 def _read_password(source: str) -> str:

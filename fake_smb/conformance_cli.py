@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Self
 
 from ibs.fake_smb import conformance, conformance_report
+from ibs.fake_smb.renamed import renamed
 from ibs.fake_smb.samba import SambaError
 from ibs.fake_smb.torture import TortureError, find_smbtorture
 
@@ -24,8 +25,11 @@ def register(sub) -> None:
                    help="an smbtorture suite, e.g. smb2.lock (repeatable)")
     p.add_argument("--test", action="append", default=[], metavar="NAME",
                    help="one smbtorture test, e.g. smb2.lock.rw-shared (repeatable)")
-    p.add_argument("--out", required=True, type=Path, metavar="DIR",
-                   help="where conformance.md, conformance.json and logs/ are written")
+    # Not required=True: the old --out must be able to stand in for it.
+    p.add_argument("--report-dir", type=Path, metavar="DIR",
+                   help="where conformance.md, conformance.json and logs/ are written "
+                        "(required)")
+    renamed(p, "--out", "--report-dir", dest="report_dir", type=Path, metavar="DIR")
     p.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="bound on each test against each server (default: 60)")
     p.add_argument("--allowlist", type=Path, default=conformance.ALLOWLIST, metavar="FILE",
@@ -70,6 +74,8 @@ class _Progress:
 
 def conformance_command(args: argparse.Namespace) -> int:
     try:
+        if args.report_dir is None:
+            raise TortureError("name a folder for the report with --report-dir DIR")
         if not args.suite and not args.test:
             raise TortureError("name at least one --suite or --test (e.g. --suite smb2.lock)")
         if args.timeout <= 0:
@@ -79,7 +85,7 @@ def conformance_command(args: argparse.Namespace) -> int:
         chosen = conformance.select_tests(args.suite, args.test, exe)
         with _Progress(len(chosen)) as progress:
             result = conformance.run(chosen, timeout=args.timeout, allowlist=allowlist,
-                                     log_dir=args.out / "logs", on_start=progress.start,
+                                     log_dir=args.report_dir / "logs", on_start=progress.start,
                                      on_row=progress.row, smbtorture=exe)
     except TortureError as exc:
         print(f"ibs fake-smb conformance: {exc}", file=sys.stderr)
@@ -87,7 +93,7 @@ def conformance_command(args: argparse.Namespace) -> int:
     except (SambaError, OSError) as exc:
         print(f"ibs fake-smb conformance: {exc}", file=sys.stderr)
         return 1
-    md, _js = conformance_report.write(result, args.out)
+    md, _js = conformance_report.write(result, args.report_dir)
     t = result.totals()
     print(f"{t['tests']} tests: Samba passes {t['samba_passes']}, fake_smb passes "
           f"{t['fake_smb_passes']}; fake_smb fails {t['fake_smb_fails_where_samba_passes']} "

@@ -12,6 +12,7 @@ import re
 import sys
 from pathlib import Path
 
+from ibs.engine.cli.verbosity import QUIET, VERBOSE, add_verbosity, level
 from ibs.engine.cli.vocab import renamed
 from ibs.engine.errors import BadInput
 from ibs.scenarios.loader import load
@@ -50,6 +51,9 @@ def register(sub) -> None:
                    help="also write each scenario's wall-clock seconds into the reports; without "
                         "it the same scenarios and seeds give byte-identical reports")
     p.add_argument("--list", action="store_true", help="list the selected scenarios; run nothing")
+    add_verbosity(p, quiet="no progress, no line per scenario and no table; only each failure "
+                  "with its replay line, and the count",
+                  verbose="each check of each scenario, passed or failed, as the scenario ends")
     p.add_argument("--check-determinism", action="store_true",
                    help="run each selected scenario twice and compare its events and files; "
                         "exit 1 naming the first difference (no reports written)")
@@ -124,25 +128,35 @@ def run(args: argparse.Namespace) -> int:
         from ibs.scenarios.determinism import check_scenarios
 
         return check_scenarios(scenarios)
-    results = execute(scenarios, args.jobs, cluster=args.cluster)
+    results = execute(scenarios, args.jobs, cluster=args.cluster, verbosity=level(args))
     return finish(scenarios, results, args)
 
 
-def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
-            ) -> list[ScenarioResult]:
+def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None,
+            verbosity: int = 0) -> list[ScenarioResult]:
     """Every scenario's result, in the order given: in this process, or on Dask workers when
-    ``cluster`` names a scheduler or ``jobs`` is more than 1."""
+    ``cluster`` names a scheduler or ``jobs`` is more than 1. Progress goes to stderr (none
+    when ``verbosity`` is QUIET; each check too when VERBOSE)."""
     from rich.console import Console
+    from rich.markup import escape
 
-    console = Console(stderr=True, highlight=False)
+    console = Console(stderr=True, highlight=False, quiet=verbosity == QUIET)
 
     def done(result: ScenarioResult) -> None:
         mark = "[green]pass[/green]" if result.passed else "[red]FAIL[/red]"
         console.print(f"{mark}  {result.name} ({result.fidelity}, {result.seconds:.1f} s)",
                       soft_wrap=True)
+        if verbosity >= VERBOSE:  # the checks are decided together, once the hub has run
+            for c in result.checks:
+                word = "ok  " if c["passed"] else "[red]FAIL[/red]"
+                console.print(f"  {word}  {escape(c['name'])}: {escape(str(c['detail']))}",
+                              soft_wrap=True)
+
+    def started(s: Scenario) -> None:  # a log or a pipe has no bar: say what runs, now
+        console.print(f"start {s.name} ({s.fidelity}, seed {s.seed})", soft_wrap=True)
 
     if cluster is None and jobs == 1:
-        return _serial(scenarios, console, done)
+        return _serial(scenarios, console, started, done)
     from ibs.scenarios.tasks import run_scenario_text
     from ibs.simulator import cluster as dask_cluster
 
@@ -154,22 +168,24 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None
             dask_cluster.Progress("scenarios", console) as progress:
         raw = dask_cluster.run_tasks(c, run_scenario_text, calls, label="scenario",
                                      on_result=lambda i, r: done(ScenarioResult(**r)),
-                                     on_tally=progress, failed=lambda r: not r["passed"])
+                                     on_tally=progress, failed=lambda r: not r["passed"],
+                                     on_start=None if console.is_terminal
+                                     else lambda i: started(scenarios[i]))
     return [ScenarioResult(**r) for r in raw]
 
 
-def _serial(scenarios: list[Scenario], console, done) -> list[ScenarioResult]:
+def _serial(scenarios: list[Scenario], console, started, done) -> list[ScenarioResult]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     results = []
     with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=console, transient=True,
-                  disable=not console.is_terminal) as bar:
+                  disable=console.quiet or not console.is_terminal) as bar:
         task = bar.add_task("scenarios", total=len(scenarios))
         for s in scenarios:
             bar.update(task, description=s.name[:40])
-            if not console.is_terminal:  # a log or a pipe has no bar: say what runs, now
-                console.print(f"start {s.name} ({s.fidelity}, seed {s.seed})", soft_wrap=True)
+            if not console.is_terminal:
+                started(s)
             results.append(run_scenario(s))
             done(results[-1])
             bar.advance(task)
@@ -193,15 +209,17 @@ def finish(scenarios: list[Scenario], results: list[ScenarioResult], args) -> in
     if args.junit:
         leaked += scan_for_secrets(os.path.dirname(os.path.abspath(args.junit)), secrets) \
             if os.path.exists(args.junit) else []
-    table = Table(title="scenario suite", title_justify="left", show_edge=False, header_style="bold")
-    for col in ("scenario", "tags", "fidelity", "result", "checks", "seconds"):
-        table.add_column(col)
-    for r in results:
-        good = sum(c["passed"] for c in r.checks)
-        table.add_row(r.name, ", ".join(r.tags), r.fidelity,
-                      "[green]pass[/green]" if r.passed else "[red]FAIL[/red]",
-                      f"{good}/{len(r.checks)}", f"{r.seconds:.1f}")
-    out.print(table)
+    if level(args) != QUIET:
+        table = Table(title="scenario suite", title_justify="left", show_edge=False,
+                      header_style="bold")
+        for col in ("scenario", "tags", "fidelity", "result", "checks", "seconds"):
+            table.add_column(col)
+        for r in results:
+            good = sum(c["passed"] for c in r.checks)
+            table.add_row(r.name, ", ".join(r.tags), r.fidelity,
+                          "[green]pass[/green]" if r.passed else "[red]FAIL[/red]",
+                          f"{good}/{len(r.checks)}", f"{r.seconds:.1f}")
+        out.print(table)
     failed = [r for r in results if not r.passed]
     for r in failed:
         out.print(f"\n[bold red]FAILED[/bold red] {r.name} (seed {r.seed}, {r.fidelity})")

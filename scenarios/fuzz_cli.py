@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Any
 
+from ibs.engine.cli.verbosity import QUIET, VERBOSE, add_verbosity, level
 from ibs.engine.errors import BadInput
 from ibs.simulator.cluster import add_options as add_cluster_options
 
@@ -56,6 +57,9 @@ def register(sub) -> None:
                         "instead of until --minutes are up; needed with --jobs and --cluster "
                         "(default: none, the time bound)")
     add_cluster_options(p, "batches")
+    add_verbosity(p, quiet="no progress lines; of the reach table only the rows missed; "
+                  "failures and the replay line stay",
+                  verbose="a line per batch as it ends: its seed, programs and outcome")
     p.set_defaults(func=run)
 
 
@@ -69,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         return run_batches(args)
     seed = args.seed if args.seed is not None else random.SystemRandom().getrandbits(32)
     REACH.reset()
-    progress = _Progress(sys.stderr)
+    progress = _Progress(sys.stderr, quiet=level(args) == QUIET)
     end = time.monotonic() + args.minutes * 60
     failed: list[dict[str, Any]] = []
     programs = 0
@@ -78,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
         found = fuzz_batch(next_seed, args.fidelity, args.steps, BATCH, args.db)
         next_seed += 1
         programs += found["programs"]
+        if level(args) >= VERBOSE:
+            progress.clear()
+            print(_batch_line(found), file=sys.stderr)
         if found["failure"]:
             failed.append(found)
             progress.clear()
@@ -103,12 +110,18 @@ def run_batches(args: argparse.Namespace) -> int:
     db = args.db if args.cluster is None else None
 
     def report(_i: int, found: dict) -> None:
+        if level(args) >= VERBOSE:
+            print(_batch_line(found), file=sys.stderr)
         if found["failure"]:
             _print_failure(found)
+
+    from rich.console import Console
 
     calls = [(seed + i, args.fidelity, args.steps, BATCH, db) for i in range(args.batches)]
     results = cluster.run_all(fuzz_batch, calls, jobs=args.jobs, address=args.cluster,
                               label="fuzz batches", on_result=report,
+                              console=Console(stderr=True, highlight=False,
+                                              quiet=level(args) == QUIET),
                               failed=lambda r: r["failure"] is not None)
     reach = Reach()
     for r in results:
@@ -122,9 +135,18 @@ def _print_failure(found: dict) -> None:
           f"replay: {found['replay']}", file=sys.stderr)
 
 
+def _batch_line(found: dict) -> str:
+    outcome = "broke an invariant" if found["failure"] else "every invariant held"
+    return (f"batch seed {found['seed']}: {found['programs']} programs, {outcome}, "
+            f"{len(found['reach'])} rare states reached")
+
+
 def _finish(args: argparse.Namespace, seed: int, batches: int, programs: int,
             failed: list[dict[str, Any]], reach) -> int:
-    print(reach.table())
+    if level(args) == QUIET:  # the misses are what to act on
+        print("\n".join(line for line in reach.table().splitlines() if line.endswith("MISSED")))
+    else:
+        print(reach.table())
     last = seed + batches - 1
     replay = (f"ibs fuzz --seed {seed} --batches {batches} --fidelity {args.fidelity} "
               f"--steps {args.steps}")
@@ -143,14 +165,17 @@ class _Progress:
     """Programs, failures and reach so far: a line rewritten on a terminal, else one line every
     ``PROGRESS_EVERY`` seconds (a log keeps a readable trace)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream, quiet: bool = False) -> None:
         self.stream = stream
+        self.quiet = quiet
         self.tty = stream.isatty()
         self.started = time.monotonic()
         self.last = self.started
         self.shown = False
 
     def show(self, programs: int, failures: int, reach: str) -> None:
+        if self.quiet:
+            return
         now = time.monotonic()
         rate = programs / max(now - self.started, 1e-9)
         line = (f"ibs fuzz: {programs} programs, {failures} failures, {reach} "

@@ -7,6 +7,7 @@ import json
 import sys
 
 from ibs.engine.cli.io import JSON_HELP
+from ibs.engine.cli.verbosity import QUIET, VERBOSE, add_verbosity, level
 from ibs.engine.cli.vocab import renamed
 from ibs.engine.errors import BadInput
 from ibs.engine.settings import check_frequency, check_retention
@@ -42,6 +43,10 @@ def register(sub) -> None:
                    help="write the event log here, as JSON lines (default: not written)")
     renamed(p, "--events", "--events-out", metavar="FILE")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
+    add_verbosity(p, quiet="only the verdict lines: backups by status, the share peak against "
+                  "the budget, the recovery check and the alerts (no effect with --json)",
+                  verbose="each event on stderr as the virtual days pass (backups started "
+                  "and finished, alerts, failovers)")
     p.set_defaults(func=run)
 
 
@@ -63,16 +68,66 @@ def config_from(args: argparse.Namespace) -> HubConfig:
 def run(args: argparse.Namespace) -> int:
     config = config_from(args)
     with Hub(config) as hub:
-        hub.run(args.days)
+        if level(args) >= VERBOSE:
+            _run_telling(hub, args.days)
+        else:
+            hub.run(args.days)
         result = summarize(hub, args.days)
         if args.events_out:
             with open(args.events_out, "w", encoding="utf-8") as f:
                 f.write(hub.log.to_jsonl())
     if args.json:
         sys.stdout.write(json.dumps(result, indent=2, sort_keys=True) + "\n")
+    elif level(args) == QUIET:
+        print_verdicts(result)
     else:
         print_summary(result)
     return 0
+
+
+def _run_telling(hub: Hub, days: float) -> None:
+    """``hub.run(days)`` a virtual day at a time, each day's new events on stderr as it ends:
+    the same run (the hub stops between days and goes on where it stopped)."""
+    import math
+
+    shown = 0
+    for day in [*range(1, math.ceil(days)), days]:
+        hub.run(day)
+        for entry in hub.log.entries[shown:]:
+            print(event_line(entry), file=sys.stderr, flush=True)
+        shown = len(hub.log.entries)
+
+
+def event_line(entry: dict) -> str:
+    """An event log entry for people: the time, the event, then its fields (8-character ids,
+    sizes in bytes as people read them)."""
+    from ibs.engine.cli.human import plain, when
+    from ibs.engine.units import human_bytes
+
+    fields = []
+    for key, value in entry.items():
+        if key in ("t", "at", "event"):
+            continue
+        if key == "id" and isinstance(value, str):
+            value = value[:8]
+        elif key.endswith("Bytes") and isinstance(value, int):
+            key, value = key.removesuffix("Bytes"), human_bytes(value)
+        fields.append(f"{key} {plain(value)}")
+    return "  ".join([when(entry["at"]), entry["event"], *fields])
+
+
+def print_verdicts(r: dict) -> None:
+    """What ``--quiet`` keeps: one line per verdict."""
+    from ibs.engine.units import human_bytes
+
+    counts = ", ".join(f"{n} {status}" for status, n in r["backups"].items() if n)
+    print(f"backups: {counts or 'none'}")
+    within = "within" if r["sharePeakBytes"] <= r["budgetBytes"] else "OVER"
+    print(f"share peak: {human_bytes(r['sharePeakBytes'])}, {within} the budget of "
+          f"{human_bytes(r['budgetBytes'])}")
+    print(f"recovery check: {r['recoveryCheck']}")
+    active = sum(1 for a in r["alerts"] if not a["clearedDateTime"])
+    print(f"alerts: {len(r['alerts'])} raised, {active} active")
 
 
 def print_summary(r: dict) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -164,7 +165,8 @@ def client(address: str | None, workers: int | None = None) -> Iterator[Any]:
 def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str,
               on_result: Callable[[int, Any], None] = lambda i, r: None,
               on_tally: Callable[[Tally], None] = lambda t: None,
-              failed: Callable[[Any], bool] = lambda r: False) -> list[Any]:
+              failed: Callable[[Any], bool] = lambda r: False,
+              on_start: Callable[[int], None] | None = None) -> list[Any]:
     """Run ``fn(*args)`` for each args in ``calls`` on the cluster; the results in call order.
 
     Calls travel in batches (``Batches``): one Dask task runs several when they are short, so
@@ -174,7 +176,27 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
     A result for which ``failed`` is true (a scenario that failed its checks, say) counts as
     failed in the tally and is kept. A call that raises also counts as failed, and its
     exception is re-raised once every other call has finished, so a campaign reports all it
-    found."""
+    found.
+
+    ``on_start(i)`` is called (on the client's event loop thread) as call ``i`` starts on its
+    worker, again if its batch is run again, and always before ``on_result(i, ...)``."""
+    topic = None
+    if on_start is not None:
+        # A worker logs each start on the stream its results take later; the scheduler forwards
+        # both to this client in that order, so a start is handled before its batch is done.
+        topic = f"{label}-started-{os.urandom(8).hex()}"  # this run's, not another client's
+        c.subscribe_topic(topic, lambda event: on_start(event[1]))
+    try:
+        return _drain(c, fn, calls, label=label, on_result=on_result, on_tally=on_tally,
+                      failed=failed, topic=topic)
+    finally:
+        if topic is not None:
+            c.unsubscribe_topic(topic)
+
+
+def _drain(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str,
+           on_result: Callable[[int, Any], None], on_tally: Callable[[Tally], None],
+           failed: Callable[[Any], bool], topic: str | None) -> list[Any]:
     from distributed import as_completed
 
     results: list[Any] = [None] * len(calls)
@@ -193,7 +215,7 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
         now = slots()
         while len(running) < 2 * now and (part := plan.next(now)) is not None:
             chunk = [calls[i] for i in part]
-            future = c.submit(run_batch, fn, chunk, pure=False,
+            future = c.submit(run_batch, fn, chunk, topic, part.start, pure=False,
                               key=f"{label}-{part.start}-{part.stop}-{_token(chunk)}")
             running[future.key] = part
             pending.add(future)
@@ -285,15 +307,25 @@ class Raised:
         return self.error
 
 
-def run_batch(fn: Callable[..., Any], calls: Sequence[tuple]) -> tuple[list[Any], float]:
+def run_batch(fn: Callable[..., Any], calls: Sequence[tuple], topic: str | None = None,
+              first: int = 0) -> tuple[list[Any], float]:
     """On a worker: ``fn(*args)`` for each args (a ``Raised`` for a call that raises, so the
-    others' results still come home), and the CPU seconds they took (this thread's)."""
-    import time
+    others' results still come home), and the CPU seconds they took (this thread's).
+
+    With a ``topic``, each call's number (``first`` for the first) is logged under it as the
+    call starts, for the client subscribed to it (``run_tasks``'s ``on_start``)."""
     import traceback
 
+    tell: Callable[[int], None] = lambda i: None
+    if topic is not None:
+        from distributed import get_worker
+
+        log_event, where = get_worker().log_event, topic
+        tell = lambda i: log_event(where, i)
     start = time.thread_time()
     results: list[Any] = []
-    for args in calls:
+    for k, args in enumerate(calls):
+        tell(first + k)
         try:
             results.append(fn(*args))
         except Exception as exc:  # noqa: BLE001  (each call's error goes home with its place)
@@ -311,8 +343,6 @@ class Slots:
         self.threads = 1
 
     def __call__(self) -> int:
-        import time
-
         if time.monotonic() - self.asked >= 1.0:
             self.threads = max(1, sum(self.c.nthreads().values()))
             self.asked = time.monotonic()

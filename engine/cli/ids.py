@@ -12,6 +12,11 @@ _HEX = set("0123456789abcdef-")
 _SHOWN_AT_MOST = 5  # candidates named in the one-line error; more are counted
 
 
+class AmbiguousId(BadInput):
+    """A prefix that starts several ids: the one line names them (the REST API answers 400,
+    not the 404 of an id that is not there)."""
+
+
 def resolve_id(given: str, known: Iterable[str], what: str = "backup",
                listing: str = "ibs backup list", *, any_whole: bool = False) -> str:
     """The one id of ``known`` that ``given`` is, or starts with (case ignored); otherwise a
@@ -39,5 +44,5 @@ def resolve_id(given: str, known: Iterable[str], what: str = "backup",
         raise BadInput(f"no {what} id starts with {text}; see '{listing}'")
     shown = ", ".join(matches[:_SHOWN_AT_MOST])
     more = f" and {len(matches) - _SHOWN_AT_MOST} more" if len(matches) > _SHOWN_AT_MOST else ""
-    raise BadInput(f"{text} is the start of {len(matches)} {what} ids ({shown}{more}); "
-                   "give more characters")
+    raise AmbiguousId(f"{text} is the start of {len(matches)} {what} ids ({shown}{more}); "
+                      "give more characters")

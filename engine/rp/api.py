@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ibs.engine.certs import load_pfx
+from ibs.engine.cli.ids import AmbiguousId, resolve_id
 from ibs.engine.clock import Clock, SystemClock
 from ibs.engine.controller import Controller
 from ibs.engine.errors import (
@@ -254,8 +255,14 @@ class Api:
         return self.progress(record.id) if record.status in ("Queued", "Running") else None
 
     def _record(self, ctl: Controller, name: str):
+        """The backup ``name`` names: its id, or a unique start of it, as the CLI takes (an
+        extension: the answer names the whole id, so a client keeps using that)."""
         try:
-            return ctl.backup_record(name)
+            whole = resolve_id(name, (r.id for r in ctl.backups()),
+                               listing="GET backupLocations/local/backups")
+            return ctl.backup_record(whole)
+        except AmbiguousId as exc:
+            raise ApiError(400, "AmbiguousBackupId", str(exc)) from None
         except BadInput as exc:
             raise ApiError(404, "NotFound", str(exc)) from None
 

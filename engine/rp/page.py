@@ -107,8 +107,26 @@ HTML = """<!doctype html>
 </section>
 </div>
 
+<section class="card" id="backup-card" hidden>
+  <div class="card-head"><h2>Backup</h2><a href="#" id="backup-close" class="small">close</a></div>
+  <p id="backup-error" class="error" hidden></p>
+  <dl class="facts" id="backup-facts">
+    <dt>Id</dt><dd id="b-id" class="mono">&ndash;</dd>
+    <dt>Status</dt><dd id="b-status">&ndash;</dd>
+    <dt>Created</dt><dd id="b-created">&ndash;</dd>
+    <dt>Trigger</dt><dd id="b-trigger">&ndash;</dd>
+    <dt>Time taken</dt><dd id="b-taken">&ndash;</dd>
+    <dt>Size</dt><dd id="b-size">&ndash;</dd>
+    <dt>Roles</dt><dd id="b-roles">&ndash;</dd>
+  </dl>
+</section>
+
 <section class="card">
   <div class="card-head"><h2>Backups</h2>
+    <form id="find-form" class="row find">
+      <input id="find-id" placeholder="backup id or its start" autocomplete="off" spellcheck="false"
+        aria-label="backup id or a unique start of it">
+      <button id="find-submit" type="submit">Show</button></form>
     <button id="backup-now" class="primary">Back up now</button></div>
   <table class="backups">
     <thead><tr><th>Status</th><th>Created</th><th>Trigger</th><th>Time taken</th><th>Size</th>
@@ -199,6 +217,10 @@ table.backups { width:100%; border-collapse:collapse; }
 .toast { padding:10px 14px; border-radius:8px; background:var(--ok-bg); color:var(--ok); }
 .toast.bad, .error { background:var(--bad-bg); color:var(--bad); padding:10px 14px; border-radius:8px; }
 .hint { color:var(--muted); font-size:12.5px; }
+#backup-facts[hidden] { display:none; }  /* .facts is a grid, which would override hidden */
+.find input { width:230px; font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size:12.5px; }
+.find button { background:#eef2f7; color:var(--ink); }
+.backups a, .toast a { color:inherit; }
 footer { text-align:center; color:var(--muted); font-size:12px; padding:10px 0 30px; }
 footer a { color:var(--muted); }
 """
@@ -256,9 +278,9 @@ function errorText(r) {
   return (r.data && r.data.error) ? r.data.error.message : `HTTP ${r.status}`;
 }
 
-function say(text, bad) {
+function say(text, bad, ...more) {
   const m = $("message");
-  m.textContent = text; m.className = bad ? "toast bad" : "toast"; m.hidden = false;
+  m.replaceChildren(text, ...more); m.className = bad ? "toast bad" : "toast"; m.hidden = false;
   clearTimeout(say.t);
   if (!bad) say.t = setTimeout(() => { m.hidden = true; }, 6000);
 }
@@ -342,9 +364,34 @@ function renderBackups(list) {
     tb.append(el("tr", {"data-id": id, "data-status": i.status},
       status, el("td", {}, when(i.createdDateTime)), el("td", {}, i.trigger || "–"),
       el("td", {}, duration(i.timeTakenToCreate)), el("td", {}, bytes(i.sizeBytes)),
-      el("td", {}, roles), el("td", {class: "mono", title: id}, id.slice(0, 8))));
+      el("td", {}, roles), el("td", {class: "mono"}, idLink(id))));
   }
   return running;
+}
+
+// Ids are shown as their first 8 characters, each a link to the backup's card with the whole id.
+const idLink = (id) => el("a", {href: `#backup=${id}`, title: id}, id.slice(0, 8));
+
+// The card of the backup the address names (#backup=ID): the whole id or a unique start of
+// it, as typed into the find box or the address bar; the provider resolves it.
+async function showBackup() {
+  const m = /^#backup=([^&]*)$/.exec(window.location.hash);
+  const card = $("backup-card");
+  if (!m) { card.hidden = true; return; }
+  const given = decodeURIComponent(m[1]).trim();
+  const r = await call("GET", `/backups/${encodeURIComponent(given)}`);
+  card.hidden = false;
+  $("backup-error").hidden = r.status === 200;
+  $("backup-facts").hidden = r.status !== 200;
+  if (r.status !== 200) { $("backup-error").textContent = errorText(r); return; }
+  const i = r.data.properties.backupInfo;
+  $("b-id").textContent = r.data.name.split("/").pop();
+  $("b-status").replaceChildren(el("span", {class: `pill st-${i.status}`}, i.status));
+  $("b-created").textContent = when(i.createdDateTime);
+  $("b-trigger").textContent = i.trigger || "–";
+  $("b-taken").textContent = duration(i.timeTakenToCreate);
+  $("b-size").textContent = bytes(i.sizeBytes);
+  $("b-roles").textContent = (i.roleStatus || []).map((x) => `${x.roleName}: ${x.status}`).join(", ") || "–";
 }
 
 async function refresh() {
@@ -368,6 +415,11 @@ async function refresh() {
 function showApp() {
   $("login").hidden = true; $("app").hidden = false; $("sign-out").hidden = false;
   refresh();
+  showBackup().catch(lost);
+}
+
+function lost(e) {
+  if (e instanceof Unauthorized) signOut("The token was not accepted."); else say(String(e), true);
 }
 
 function signOut(reason) {
@@ -407,6 +459,18 @@ $("login-form").addEventListener("submit", async (ev) => {
 });
 
 $("sign-out").addEventListener("click", () => signOut(""));
+
+window.addEventListener("hashchange", () => { if (token) showBackup().catch(lost); });
+$("backup-close").addEventListener("click", (ev) => {
+  ev.preventDefault();
+  history.replaceState(null, "", window.location.pathname + window.location.search);
+  showBackup();
+});
+$("find-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const given = $("find-id").value.trim();
+  if (given) window.location.hash = `backup=${encodeURIComponent(given)}`;
+});
 
 $("settings-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
@@ -448,7 +512,7 @@ $("backup-now").addEventListener("click", async () => {
     const r = await longRunning("POST", "/createBackup", undefined, refresh);
     if (r.status === 200) {
       const i = r.data.properties.backupInfo;
-      say(`Backup ${r.data.name.split("/").pop().slice(0, 8)}: ${i.status}`, i.status !== "Succeeded");
+      say("Backup ", i.status !== "Succeeded", idLink(r.data.name.split("/").pop()), `: ${i.status}`);
     } else say(errorText(r), true);
   } catch (e) {
     if (e instanceof Unauthorized) signOut("The token was not accepted."); else say(String(e), true);

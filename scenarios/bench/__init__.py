@@ -15,6 +15,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ibs.engine.cli.verbosity import QUIET, VERBOSE, add_verbosity, level
 from ibs.engine.cli.vocab import renamed
 
 if TYPE_CHECKING:
@@ -45,6 +46,10 @@ def _add_out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-check", action="store_true",
                         help="only measure: exit 0 even when a target fails (the report still "
                              "says which hold)")
+    add_verbosity(parser, quiet="no line per step or round: only the report's tables, where "
+                  "it is written and the targets that failed",
+                  verbose="also a line as each step (each warm-up and round) starts, besides "
+                  "its seconds as it ends")
 
 
 def _sim_hub(spec: str) -> str:
@@ -126,12 +131,24 @@ def register(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ibs.scenarios.bench.common import Steps
+
+    Steps.announce = level(args) >= VERBOSE
+    try:
+        return _run(args)
+    finally:
+        Steps.announce = False  # a setting of this command, not of the process
+
+
+def _run(args: argparse.Namespace) -> int:
     import sys
 
     from rich.console import Console
 
     # Off a terminal (a log, a pipe) rich would wrap the tables at 80 columns.
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
+    # What the benchmarks print as they go; --quiet keeps only the summary, on ``console``.
+    work = Console(quiet=True) if level(args) == QUIET else console
     if args.bench_kind is None:
         for kind, text in KINDS:
             console.print(f"  ibs bench {kind:8} {text}", soft_wrap=True)
@@ -140,20 +157,20 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     if args.bench_kind == "sim":
-        return _run_sim(args, console)
+        return _run_sim(args, console, work)
     if args.bench_kind == "all":
-        return _run_all(args, console)
+        return _run_all(args, console, work)
     if args.bench_kind == "rp":
-        return _run_rp(args, console)
+        return _run_rp(args, console, work)
     if args.bench_kind == "cluster":
-        return _run_cluster(args, console)
+        return _run_cluster(args, console, work)
     if args.bench_kind == "fuzz":
         from ibs.scenarios.bench.fuzz_bench import run_fuzz_bench
 
         if args.batches < 1 or args.steps < 1:
             console.print("ibs: --batches and --steps must be at least 1")
             return 2
-        report = run_fuzz_bench(args.batches, args.steps, console)
+        report = run_fuzz_bench(args.batches, args.steps, work)
         report.print(console)
         md, js = report.write(Path(args.report_dir))
         console.print(f"report: {md} and {js}")
@@ -167,20 +184,20 @@ def run(args: argparse.Namespace) -> int:
             return 2
         from ibs.scenarios.bench.engine_bench import run_engine_bench
 
-        console.print(f"ibs bench engine: {args.size_mib} MiB, {args.small_files:,} small files")
-        report = run_engine_bench(args.size_mib, console, args.keep, args.small_files)
+        work.print(f"ibs bench engine: {args.size_mib} MiB, {args.small_files:,} small files")
+        report = run_engine_bench(args.size_mib, work, args.keep, args.small_files)
     else:
         from ibs.scenarios.bench.smb_bench import run_smb_bench
 
-        console.print(f"ibs bench {args.bench_kind}: {args.size_mib} MiB")
-        report = run_smb_bench(args.size_mib, console, args.keep)
+        work.print(f"ibs bench {args.bench_kind}: {args.size_mib} MiB")
+        report = run_smb_bench(args.size_mib, work, args.keep)
     report.print(console)
     md, js = report.write(Path(args.report_dir))
     console.print(f"report: {md} and {js}")
     return _failed_exit(report, args.no_check)
 
 
-def _run_rp(args: argparse.Namespace, console: Console) -> int:
+def _run_rp(args: argparse.Namespace, console: Console, work: Console) -> int:
     import sys
 
     if args.clients < 1 or not args.seconds > 0 or args.backups < 0:
@@ -189,9 +206,9 @@ def _run_rp(args: argparse.Namespace, console: Console) -> int:
         return 2
     from ibs.scenarios.bench.rp_bench import run_rp_bench
 
-    console.print(f"ibs bench rp: {args.clients} clients, {args.seconds:g} s each, "
-                  f"{args.backups} backups")
-    report = run_rp_bench(args.clients, args.seconds, args.backups, console)
+    work.print(f"ibs bench rp: {args.clients} clients, {args.seconds:g} s each, "
+               f"{args.backups} backups")
+    report = run_rp_bench(args.clients, args.seconds, args.backups, work)
     report.print(console)
     md, js = report.write(Path(args.report_dir))
     console.print(f"report: {md} and {js}")
@@ -218,7 +235,7 @@ def _verdict(failed: list[str], total: int, no_check: bool) -> int:
     return 1
 
 
-def _run_sim(args: argparse.Namespace, console: Console) -> int:
+def _run_sim(args: argparse.Namespace, console: Console, work: Console) -> int:
     import sys
 
     from ibs.engine.errors import BadInput
@@ -238,9 +255,9 @@ def _run_sim(args: argparse.Namespace, console: Console) -> int:
         return 2
     from ibs.scenarios.bench.sim_bench import run_sim_bench
 
-    console.print(f"ibs bench sim: {args.days:g} days, {hub.name} hub")
+    work.print(f"ibs bench sim: {args.days:g} days, {hub.name} hub")
     out = Path(args.report_dir)
-    report = run_sim_bench(args.days, hub.nodes, console, out=out, profile=args.profile,
+    report = run_sim_bench(args.days, hub.nodes, work, out=out, profile=args.profile,
                            long_days=args.long_days)
     report.print(console)
     md, js = report.write(out)
@@ -248,7 +265,7 @@ def _run_sim(args: argparse.Namespace, console: Console) -> int:
     return _failed_exit(report, args.no_check)
 
 
-def _run_cluster(args: argparse.Namespace, console: Console) -> int:
+def _run_cluster(args: argparse.Namespace, console: Console, work: Console) -> int:
     import sys
 
     from ibs.scenarios.bench.cluster_bench import run_cluster_bench
@@ -259,15 +276,15 @@ def _run_cluster(args: argparse.Namespace, console: Console) -> int:
         print(f"ibs: --workers must be at least 1 and {library} must hold scenarios (*.toml)",
               file=sys.stderr)
         return 2
-    console.print(f"ibs bench cluster: {library}, {args.workers} workers")
-    report = run_cluster_bench(library, args.workers, console)
+    work.print(f"ibs bench cluster: {library}, {args.workers} workers")
+    report = run_cluster_bench(library, args.workers, work)
     report.print(console)
     md, js = report.write(Path(args.report_dir))
     console.print(f"report: {md} and {js}")
     return _failed_exit(report, args.no_check)
 
 
-def _run_all(args: argparse.Namespace, console: Console) -> int:
+def _run_all(args: argparse.Namespace, console: Console, work: Console) -> int:
     import sys
 
     if args.size_mib < 1:
@@ -281,9 +298,9 @@ def _run_all(args: argparse.Namespace, console: Console) -> int:
         return 2
     from ibs.scenarios.bench.all_bench import run_all_bench
 
-    console.print(f"ibs bench all: {args.size_mib} MiB, {args.sim_days:g} simulated days, "
-                  f"{args.fuzz_programs} fuzz programs")
-    report = run_all_bench(args.size_mib, args.sim_days, args.fuzz_programs, console, args.keep)
+    work.print(f"ibs bench all: {args.size_mib} MiB, {args.sim_days:g} simulated days, "
+               f"{args.fuzz_programs} fuzz programs")
+    report = run_all_bench(args.size_mib, args.sim_days, args.fuzz_programs, work, args.keep)
     report.print(console)
     md, js = report.write(Path(args.report_dir))
     console.print(f"report: {md} and {js}")

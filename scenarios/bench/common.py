@@ -232,11 +232,16 @@ def _verdict(t: Target) -> str:
 class Steps:
     """Progress on a terminal (a rich spinner per step), one plain line per step otherwise."""
 
+    #: ``ibs bench --verbose``: a line as each step starts too (set once per command).
+    announce = False
+
     def __init__(self, console: Console) -> None:
         self.console = console
 
     @contextlib.contextmanager
     def step(self, what: str) -> Iterator[None]:
+        if self.announce:
+            self.console.print(f"  {what} ...", highlight=False)
         t0 = time.perf_counter()
         if self.console.is_terminal:
             with self.console.status(what + " ..."):

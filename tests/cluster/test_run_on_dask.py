@@ -48,6 +48,19 @@ def test_every_builtin_scenario_on_a_local_cluster_gives_the_serial_reports(seri
     # Off a terminal the cluster's progress comes as lines, the last one complete.
     assert "scenarios: 0 done, 0 failed, 21 running" in r.stderr
     assert "scenarios: 21 done, 0 failed, 0 running" in r.stderr
+    starts_before_ends(r.stderr, [load(str(f)).name for f in sorted(LIBRARY.glob("*.toml"))])
+
+
+def starts_before_ends(stderr: str, names: list[str]) -> None:
+    """Off a terminal each scenario has its start line, in the serial path's words, as it
+    starts on its worker, before its end line (docs/SCENARIOS.md)."""
+    lines = stderr.splitlines()
+    for name in names:
+        starts = [i for i, line in enumerate(lines) if line.startswith(f"start {name} (sim, seed ")]
+        ends = [i for i, line in enumerate(lines)
+                if line.startswith((f"pass  {name} (sim, ", f"FAIL  {name} (sim, "))]
+        assert len(starts) == 1 and len(ends) == 1, (name, stderr)
+        assert starts[0] < ends[0], (name, stderr)
 
 
 @pytest.mark.parametrize("command", [
@@ -152,3 +165,4 @@ def test_a_failing_scenario_on_the_cluster_is_counted_and_prints_its_replay_line
     assert r.returncode == 1
     assert "scenarios: 1 done, 1 failed, 0 running" in r.stderr
     assert f"replay: ibs run {suite / 'z.toml'} --seed 5 --fidelity sim" in r.stdout
+    starts_before_ends(r.stderr, [load(str(f)).name for f in sorted(suite.glob("*.toml"))])

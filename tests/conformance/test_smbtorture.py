@@ -41,7 +41,7 @@ def _smbtorture() -> None:
 
 
 def _run(out, *extra: str) -> int:
-    return main(["fake-smb", "conformance", "--out", str(out), "--timeout", "30", *extra])
+    return main(["fake-smb", "conformance", "--report-dir", str(out), "--timeout", "30", *extra])
 
 
 def test_the_subset_side_by_side(tmp_path, capsys):

@@ -100,9 +100,9 @@ def _cli(argv):
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys):
-    assert _cli(["--out", str(tmp_path)]) == 2
+    assert _cli(["--report-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
-    assert _cli(["--suite", "smb2.lock", "--timeout", "0", "--out", str(tmp_path)]) == 2
+    assert _cli(["--suite", "smb2.lock", "--timeout", "0", "--report-dir", str(tmp_path)]) == 2
     assert "--timeout must be a positive" in capsys.readouterr().err
 
 
@@ -111,7 +111,7 @@ def test_missing_smbtorture_exits_2(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(torture.shutil, "which", lambda name: None)
     monkeypatch.setattr(torture, "SMBTORTURE", "/nonexistent/smbtorture")
-    assert _cli(["--suite", "smb2.lock", "--out", str(tmp_path)]) == 2
+    assert _cli(["--suite", "smb2.lock", "--report-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err == ("ibs fake-smb conformance: smbtorture not found: install the Debian package "
                    "samba-testsuite\n")
@@ -124,8 +124,19 @@ def test_an_unknown_suite_exits_2(tmp_path, capsys):
         find_smbtorture()
     except TortureError:
         pytest.skip("needs smbtorture (Debian package samba-testsuite)")
-    assert _cli(["--suite", "smb2.nosuch", "--out", str(tmp_path)]) == 2
+    assert _cli(["--suite", "smb2.nosuch", "--report-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err == (
         "ibs fake-smb conformance: smbtorture knows no suite or test named 'smb2.nosuch' "
         "(see 'smbtorture --list-suites')\n")
     assert not (tmp_path / "conformance.md").exists()
+
+
+def test_the_old_out_names_the_report_dir_once_and_still_works(tmp_path, capsys):
+    """--out was the only output option not called --report-dir (README, "Option names")."""
+    assert _cli(["--suite", "smb2.lock", "--timeout", "0", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "ibs: --out is now --report-dir"
+    assert "--timeout must be a positive" in err[1]  # parsed on, to the next check
+    assert _cli(["--suite", "smb2.lock"]) == 2
+    assert capsys.readouterr().err == ("ibs fake-smb conformance: name a folder for the report "
+                                       "with --report-dir DIR\n")

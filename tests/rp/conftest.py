@@ -5,9 +5,11 @@ The certificates and sample trees are the engine tests' own (tests/engine/confte
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,3 +150,22 @@ def rp(tmp_path: Path) -> Iterator[Rp]:
         client.close()
         anon.close()
         server.stop(wait_for_jobs=30)
+
+
+# Two ids that share their first four characters, and one that shares nothing with them.
+PREFIX_IDS = [uuid.UUID("0a1b2c3d-0000-4000-8000-000000000001"),
+              uuid.UUID("0a1bffff-0000-4000-8000-000000000002"),
+              uuid.UUID("7f000000-0000-4000-8000-000000000003")]
+
+
+@pytest.fixture
+def three_backups(rp: Rp, cert_pair: CertPair) -> list[str]:  # noqa: F811  (the fixture)
+    """Three backups made with PREFIX_IDS, oldest first (their starts are what is typed)."""
+    ids = itertools.chain(PREFIX_IDS, iter(uuid.uuid4, None))
+    rp.api._make_controller = lambda store, clock: Controller(
+        store, clock, chunk_size=4096, threads=False, new_id=lambda: next(ids),
+        source_factory=lambda role, folder: GatedSource(folder, rp.gate))
+    rp.enable(cert_pair)
+    made = [rp.backup()["name"].split("/")[1] for _ in PREFIX_IDS]
+    assert made == [str(i) for i in PREFIX_IDS]
+    return made

@@ -73,3 +73,39 @@ def test_report_is_the_old_name_of_report_dir(suite: Path, tmp_path: Path) -> No
     assert (tmp_path / "old" / "report.json").is_file()
     assert "--report " not in _run(tmp_path, "--help").stdout
     assert "--report-dir DIR" in _run(tmp_path, "--help").stdout
+
+
+def test_quiet_keeps_only_the_failures_their_replay_lines_and_the_count(
+        suite: Path, tmp_path: Path) -> None:
+    loud = _run(tmp_path, str(suite), "--fidelity", "sim", "--report-dir", "rep")
+    quiet = _run(tmp_path, str(suite), "--fidelity", "sim", "--report-dir", "rep", "--quiet")
+    assert loud.returncode == quiet.returncode == 1, quiet.stdout + quiet.stderr
+    assert "start alpha (sim, seed 1)" in loud.stderr and "scenario suite" in loud.stdout
+    # Nothing per scenario, no progress and no table; what a person must act on stays.
+    assert quiet.stderr == ""
+    assert "scenario suite" not in quiet.stdout and "alpha" not in quiet.stdout
+    assert f"FAILED {LONG_NAME} (seed 2, sim)" in " ".join(quiet.stdout.split())
+    assert "  backups Succeeded: expected 99, got 1" in quiet.stdout
+    assert f"  replay: ibs run {suite / 'b.toml'} --seed 2 --fidelity sim" in quiet.stdout
+    assert quiet.stdout.rstrip().endswith("1 passed, 1 failed; reports in rep/ (report.html, "
+                                          "report.md, report.json, junit.xml)")
+
+
+def test_verbose_shows_each_check_under_its_scenarios_end_line(suite: Path,
+                                                               tmp_path: Path) -> None:
+    r = _run(tmp_path, str(suite), "--fidelity", "sim", "--report-dir", "rep", "-v")
+    assert r.returncode == 1, r.stdout + r.stderr
+    lines = r.stderr.splitlines()
+    alpha = next(i for i, line in enumerate(lines) if line.startswith("pass  alpha (sim, "))
+    assert lines[alpha + 1] == "  ok    backups Succeeded: expected 1, got 1"
+    long = next(i for i, line in enumerate(lines) if line.startswith(f"FAIL  {LONG_NAME}"))
+    assert lines[long + 1] == "  FAIL  backups Succeeded: expected 99, got 1"
+    plain = _run(tmp_path, str(suite), "--fidelity", "sim", "--report-dir", "rep")
+    assert "backups Succeeded" not in plain.stderr
+
+
+def test_quiet_and_verbose_exclude_each_other(tmp_path: Path) -> None:
+    r = _run(tmp_path, "--list", "-q", "-v")
+    assert r.returncode == 2
+    assert r.stderr.strip().endswith("argument -v/--verbose: not allowed with argument "
+                                     "-q/--quiet (see 'ibs run --help')")
