@@ -124,7 +124,8 @@ def test_a_failed_target_exits_1(monkeypatch, tmp_path: Path, verdicts, status: 
     monkeypatch.setattr(sim_bench, "run_sim_bench", fake)
     args = argparse.Namespace(days=1.0, long_days=None, hub="16", report_dir=str(tmp_path),
                               profile=False, no_check=False)
-    assert _run_sim(args, Console(file=io.StringIO())) == status
+    quiet = Console(file=io.StringIO())
+    assert _run_sim(args, quiet, quiet) == status
 
 
 def test_bad_nodes_is_a_user_error() -> None:
