@@ -35,7 +35,7 @@ class RolePlan:
         """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of ``modelled``
         bytes; every role of one instant comes from one plan."""
         if self._plan is None or self._plan[0] != now:
-            state = {name: r.snapshot(1).state_size() for name, r in self.roles.items()}
+            state = {name: r.state_size() for name, r in self.roles.items()}
             framing = self.framing
             roles = self.roles
 

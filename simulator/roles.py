@@ -223,6 +223,10 @@ class RoleState:
         self.version += 1
         self.objects = max(1, self.objects + rng.randint(-3, 10))
 
+    def state_size(self) -> int:
+        """Bytes of state.json in a snapshot taken now (``RoleSnapshot.state_size``)."""
+        return len(_state_json(self.name, self.version, self.objects))
+
     def snapshot(self, data_bytes: int) -> RoleSnapshot:
         """The role now, holding ``data_bytes`` real bytes of data (the hub sizes each backup's
         roles together: simulator/shape.py)."""
