@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from ibs.engine import chunks, keys, layout
 from ibs.engine.certs import Certificate
@@ -150,6 +151,16 @@ class BackupWriter:
             return sealer.seal_into(chunk.index, chunk.data, chunk.final, out)
 
         path = f"{self.partial}/{role_file(name)}"
+        if not self.threads:
+            with self.share.create(path) as f:
+                stored, count, plain = yield from self._write_inline(name, source, sealer, digest,
+                                                                     f, outcome)
+            self.stored_bytes += stored
+            return RoleRecord(
+                name=name, file=role_file(name), plaintextBytes=plain, storedBytes=stored,
+                chunks=count, sha256=digest.hexdigest(), entries=outcome.entries,
+                fileBytes=outcome.file_bytes,
+            )
         # The file's digest is taken record by record in file order, beside the writes: hashing
         # costs more than sealing, so in the seal stage it held back the whole pipeline
         # (measured: 0.76 of the 1.87 CPU-seconds per GiB). The writer does not wait for a
@@ -181,3 +192,26 @@ class BackupWriter:
             storedBytes=stored, chunks=count, sha256=digest.hexdigest(),
             entries=outcome.entries, fileBytes=outcome.file_bytes,
         )
+
+    def _write_inline(self, name: str, source: RoleSource, sealer: chunks.ChunkSealer,
+                      digest: hashlib._Hash, f: BinaryIO,
+                      outcome: RoleOutcome) -> Generator[Progress, None, tuple[int, int, int]]:
+        """The records ``sealed_records`` makes without threads, sealed, written and hashed in
+        place: the simulator's path (a simulated year writes some 16,000 records, and the
+        pipeline's stages, closures and per-record objects were a tenth of its time).
+        Returns (stored bytes, records, entry-stream bytes)."""
+        chunk_buf = bytearray(self.chunk_size)
+        out = bytearray(chunks.max_record_size(self.chunk_size))
+        sealed = memoryview(out)
+        chunker = Chunker(self.chunk_size, lambda: chunk_buf)
+        seal, write, update = sealer.seal_into, f.write, digest.update
+        stored = count = 0
+        for chunk in role_chunks(name, source, chunker, outcome):
+            record = sealed[: seal(chunk.index, chunk.data, chunk.final, out)]
+            update(record)
+            write(record)
+            stored += len(record)
+            count += 1
+            self._done += chunk.length
+            yield Progress(name, self._done, self.total_bytes)
+        return stored, count, chunker.total

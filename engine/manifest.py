@@ -166,7 +166,12 @@ def _indented(o: object, level: int) -> str:
 
 
 def canonical(body: dict[str, object]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _CANONICAL_JSON.encode(body).encode("ascii")
+
+
+# ``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)``, the encoder
+# made once rather than at every call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def mac(key: bytes, body: dict[str, object]) -> str:
