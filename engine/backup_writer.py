@@ -56,12 +56,16 @@ class RoleOutcome:
 def role_chunks(name: str, source: RoleSource, chunker: Chunker,
                 outcome: RoleOutcome) -> Iterator[Chunk]:
     """The role's entry stream, cut into chunks. Source failures become ``SourceError``."""
+    put = chunker.put
     try:
-        yield from chunker.write(STREAM_MAGIC)
+        if not put(STREAM_MAGIC):
+            yield from chunker.write(STREAM_MAGIC)
         count = 0
         for item in source.items():
             entry = item.entry
-            yield from chunker.write(pack_entry(entry))
+            header = pack_entry(entry)
+            if not put(header):
+                yield from chunker.write(header)
             if entry.kind is Kind.FILE:
                 assert item.open is not None
                 with item.open() as f:
@@ -75,7 +79,9 @@ def role_chunks(name: str, source: RoleSource, chunker: Chunker,
                 yield from chunker.write(item.target)
             count += 1
         outcome.entries = count
-        yield from chunker.write(END.pack(Kind.END, count))
+        end = END.pack(Kind.END, count)
+        if not put(end):
+            yield from chunker.write(end)
         yield from chunker.finish()
     except OSError as exc:
         where = f" ({exc.filename!r})" if exc.filename else ""

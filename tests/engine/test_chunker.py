@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from ibs.engine.chunker import Chunker
 
-pieces = st.lists(st.tuples(st.booleans(), st.binary(max_size=300), st.integers(0, 50)),
-                  max_size=12)
+pieces = st.lists(st.tuples(st.sampled_from(("write", "file", "put")), st.binary(max_size=300),
+                            st.integers(0, 50)), max_size=12)
 
 
 @given(st.integers(1, 64), pieces)
@@ -37,14 +37,15 @@ def test_chunks_join_to_the_stream_and_are_cut_at_chunk_size(size, script):
                 return stop.value
             got.append((chunk.index, bytes(chunk.data), chunk.final))
 
-    for as_file, data, shrink in script:
-        if as_file:  # a file that may have shrunk by `shrink` bytes: padded with zeros
+    for how, data, shrink in script:
+        if how == "file":  # a file that may have shrunk by `shrink` bytes: padded with zeros
             n = take(chunker.fill_from(io.BytesIO(data[: max(0, len(data) - shrink)]).readinto,
                                        len(data)))
             assert n == max(0, len(data) - shrink)
             expected += data[: n] + bytes(len(data) - n)
-        else:
-            take(chunker.write(data))
+        else:  # "put": the writer's way with small pieces, which ``write`` takes if they do not fit
+            if how == "write" or not chunker.put(data):
+                take(chunker.write(data))
             expected += data
     take(chunker.finish())
     assert b"".join(d for _i, d, _f in got) == bytes(expected)
