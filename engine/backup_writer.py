@@ -69,7 +69,9 @@ def role_chunks(name: str, source: RoleSource, chunker: Chunker,
             if entry.kind is Kind.FILE:
                 assert item.open is not None
                 with item.open() as f:
-                    got = yield from chunker.fill_from(f.readinto, entry.size)
+                    got = chunker.put_from(f.readinto, entry.size)
+                    if got is None:
+                        got = yield from chunker.fill_from(f.readinto, entry.size)
                 outcome.file_bytes += entry.size
                 if got < entry.size:
                     outcome.warnings.append(
