@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
 from json.encoder import encode_basestring_ascii as _json_str
+from typing import Self
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -95,8 +96,12 @@ def _role_data(seed: str, label: str, n: int) -> tuple[bytes, memoryview | _Keys
     return head, pool[start : start + rest]
 
 
-class _RoleDataReader(io.RawIOBase):
-    """A role's data (``_role_data``) read into the reader's buffers, in as few copies as it takes."""
+class _RoleDataReader:
+    """A role's data (``_role_data``) read into the reader's buffers, in as few copies as it
+    takes. The engine's ``FileReader`` (readinto, a context): not an ``io`` object, whose
+    set-up, close and finaliser cost more than reading a small role."""
+
+    __slots__ = ("_at", "_body", "_head")
 
     def __init__(self, seed: str, label: str, n: int) -> None:
         head, body = _role_data(seed, label, n)
@@ -104,8 +109,15 @@ class _RoleDataReader(io.RawIOBase):
         self._body = body
         self._at = 0  # bytes of a pool slice already read
 
-    def readable(self) -> bool:
-        return True
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if isinstance(self._body, _KeystreamReader):
+            self._body.close()
 
     def readinto(self, b) -> int:
         out = memoryview(b)
