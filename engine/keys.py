@@ -27,12 +27,13 @@ def new_data_key() -> bytes:
     return os.urandom(DATA_KEY_BYTES)
 
 
+# Immutable, so made once: each backup only needs its own label.
+_SHA256 = hashes.SHA256()
+_MGF1 = padding.MGF1(algorithm=_SHA256)
+
+
 def _oaep(backup_id: uuid.UUID) -> padding.OAEP:
-    return padding.OAEP(
-        mgf=padding.MGF1(algorithm=hashes.SHA256()),
-        algorithm=hashes.SHA256(),
-        label=OAEP_LABEL_PREFIX + backup_id.bytes,
-    )
+    return padding.OAEP(mgf=_MGF1, algorithm=_SHA256, label=OAEP_LABEL_PREFIX + backup_id.bytes)
 
 
 def wrap(cert: Certificate, data_key: bytes, backup_id: uuid.UUID) -> bytes:
@@ -59,5 +60,15 @@ def derive(data_key: bytes, backup_id: uuid.UUID, purpose: str) -> bytes:
     ``cryptography``'s HKDF gives the same bytes (tests/engine/test_keys.py) at five times the
     cost, which a backup pays once per role.
     """
-    prk = hmac.digest(backup_id.bytes, data_key, "sha256")
+    return expand(extract(data_key, backup_id), purpose)
+
+
+def extract(data_key: bytes, backup_id: uuid.UUID) -> bytes:
+    """HKDF's extract step for one backup: what ``expand`` turns into each subkey (a writer
+    takes it once for the backup's eleven subkeys)."""
+    return hmac.digest(backup_id.bytes, data_key, "sha256")
+
+
+def expand(prk: bytes, purpose: str) -> bytes:
+    """HKDF's expand step: the 32-byte subkey for ``purpose`` from ``extract``'s key."""
     return hmac.digest(prk, b"IBS1 " + purpose.encode("ascii") + b"\x01", "sha256")
