@@ -193,7 +193,7 @@ class Hub:
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
         # The roles of a backup are sized together, at the instant it starts.
-        snapshot = self.role_plan.snapshot(role, now_ticks(self.env), self.backup_bytes_now())
+        snapshot = self.role_plan.snapshot(role, now_ticks(self.env), self.backup_bytes_now)
         self._pending_snapshots[role] = snapshot
         return snapshot
 

@@ -8,6 +8,8 @@ less a fixed slack. The plan also tells the link how many modelled bytes the job
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ibs.simulator import scale, shape
 from ibs.simulator.roles import WEIGHTS, RoleSnapshot, RoleState
 
@@ -32,10 +34,12 @@ class RolePlan:
     def calibrate(self, framing: shape.Framing) -> None:
         self.framing = framing
 
-    def snapshot(self, role: str, now: int, modelled: int) -> RoleSnapshot:
-        """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of ``modelled``
-        bytes; every role of one instant comes from one plan."""
+    def snapshot(self, role: str, now: int, modelled_bytes: Callable[[], int]) -> RoleSnapshot:
+        """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of
+        ``modelled_bytes()`` bytes (asked once per plan); every role of one instant comes from
+        one plan."""
         if self._plan is None or self._plan[0] != now:
+            modelled = modelled_bytes()
             state = {name: r.state_size() for name, r in self.roles.items()}
             framing = self.framing
             roles = self.roles
