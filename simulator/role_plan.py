@@ -56,11 +56,11 @@ class RolePlan:
             # The snapshots the plan sized are the ones the backup reads, while the role stays
             # as it was (a backup's roles are snapshotted together, at the instant it starts).
             self._snapshots = {name: tried.get((name, d)) for name, d in data.items()}
-        state = self.roles[role]
+        role_state = self.roles[role]
         kept = self._snapshots.get(role)
-        if kept is not None and (kept.version, kept.objects) == (state.version, state.objects):
+        if kept is not None and (kept.version, kept.objects) == (role_state.version, role_state.objects):
             return kept
-        return state.snapshot(self._plan[2][role])
+        return role_state.snapshot(self._plan[2][role])
 
     def transfer(self) -> tuple[int, int] | None:
         """(entry-stream bytes, modelled bytes) of the backup being written, once its roles are
