@@ -100,14 +100,18 @@ class ChunkSealer:
                 return True
         return False
 
-    def seal_into(self, index: int, data: memoryview, final: bool, out: bytearray) -> int:
-        """Write the record for chunk ``index`` into ``out``; return its length."""
-        payload: memoryview | bytes = data
-        codec = CODEC_STORED
+    def payload(self, data: memoryview) -> tuple[memoryview | bytes, int]:
+        """What a record of ``data`` encrypts, and its codec: the chunk compressed where that
+        is tried and makes it smaller, else the chunk as it is."""
         if self.compress and len(data) and self._worth_compressing(data):
             packed = self._zstd.compress(data)
             if len(packed) < len(data):
-                payload, codec = packed, CODEC_ZSTD
+                return packed, CODEC_ZSTD
+        return data, CODEC_STORED
+
+    def seal_into(self, index: int, data: memoryview, final: bool, out: bytearray) -> int:
+        """Write the record for chunk ``index`` into ``out``; return its length."""
+        payload, codec = self.payload(data)
         stored = len(payload) + TAG_SIZE
         header = HEADER.pack(stored, codec, FLAG_FINAL if final else 0, 0)
         out[:HEADER_SIZE] = header

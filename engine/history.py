@@ -121,6 +121,9 @@ class History:
         self._store.write_json(f"jobs/{record.id}.json", vars(record))
         token = secrets.token_hex(8)
         self._store.write_json(_GENERATION, token)
+        revision = self._store.revision(_GENERATION)
+        if revision:  # what this store has just written is the file: no need to read it back
+            self._seen = (revision, token)
         if current:  # nobody else saved since we loaded: the cache plus this record is current
             # Kept in order as it changes: a simulated decade saves tens of thousands of records,
             # and sorting them all at every query made the run quadratic.

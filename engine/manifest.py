@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import re
 import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
+from json.encoder import c_make_encoder  # type: ignore[attr-defined]
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import TypeVar
 
@@ -157,6 +160,9 @@ def _indented(o: object, level: int) -> str:
         if not all(type(k) is str for k in o):
             raise _Unusual()
         inner = "\n" + "  " * (level + 1)
+        if all(type(v) is str or type(v) is int for v in o.values()):
+            # Flat (a role record): json's C encoder writes it, told its level's separators.
+            return "{" + inner + "".join(_flat_encoder(level)(o, 0))[1:-1] + "\n" + "  " * level + "}"
         return ("{" + inner + ("," + inner).join([
             _json_str(k) + ": " + (_json_str(v) if type(v) is str else int.__repr__(v)
                                    if type(v) is int else _indented(v, level + 1))
@@ -165,8 +171,26 @@ def _indented(o: object, level: int) -> str:
     raise _Unusual()
 
 
+@functools.cache
+def _flat_encoder(level: int) -> Callable[[dict[str, object], int], Iterable[str]]:
+    """``json.dumps(indent=2, sort_keys=True)`` of a dict of str and int at nesting ``level``,
+    but for the line breaks around its braces (the caller writes those). The C encoder itself,
+    made once: ``JSONEncoder.encode`` makes one per call, which took longer than the record."""
+    separator = ",\n" + "  " * (level + 1)
+    if c_make_encoder is None:  # a Python without json's C speedups: the same text, slower
+        encoder = json.JSONEncoder(sort_keys=True, separators=(separator, ": "))
+        return lambda o, _level: [encoder.encode(o)]
+    # No markers: a flat dict holds no container, so it cannot hold a cycle.
+    return c_make_encoder(None, None, _json_str, None, ": ", separator, True, False, True)
+
+
 def canonical(body: dict[str, object]) -> bytes:
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _CANONICAL_JSON.encode(body).encode("ascii")
+
+
+# ``json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)``, the encoder
+# made once rather than at every call.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def mac(key: bytes, body: dict[str, object]) -> str:

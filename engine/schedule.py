@@ -63,7 +63,12 @@ class Schedule:
         return slot
 
     def _set_next_slot(self, when: dt.datetime) -> None:
-        self.ctl.store.write_json(SCHEDULE_FILE, {"nextSlot": format_time(when)})
+        store = self.ctl.store
+        text = format_time(when)
+        store.write_json(SCHEDULE_FILE, {"nextSlot": text})
+        revision = store.revision(SCHEDULE_FILE)
+        if revision is not None:  # a private store's file is what was just written
+            self._slot_seen = (revision, parse_time(text))
 
     def next_backup_time(self) -> dt.datetime | None:
         """The next slot when a backup will run at it: configured and the scheduler on."""

@@ -47,6 +47,11 @@ _REMEDIES = {
 }
 
 
+# ``json.dumps(value, sort_keys=True, separators=(",", ":"))``, without making an encoder per
+# call (a simulated year writes some 15,000 files; the encoder was a sixth of each write).
+_COMPACT = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 class StoreFileDamaged(BadInput):
     """A file in the state directory does not hold what the engine wrote there."""
 
@@ -146,8 +151,7 @@ class Store:
 
     def _text(self, value: Any) -> str:
         # json's indented form is encoded in pure Python: a private store takes the fast one.
-        return (json.dumps(value, sort_keys=True, separators=(",", ":")) if self.private
-                else json.dumps(value, indent=2, sort_keys=True))
+        return _COMPACT.encode(value) if self.private else json.dumps(value, indent=2, sort_keys=True)
 
     def _write_file(self, name: str, text: str) -> None:
         target = self.path(name)

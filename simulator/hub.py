@@ -24,7 +24,7 @@ from ibs.engine.controller import Controller
 from ibs.engine.errors import BadInput
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
-from ibs.engine.share.unc import parse_unc
+from ibs.engine.share.unc import UncPath, parse_unc
 from ibs.engine.source import RoleSource
 from ibs.simulator import gate, processes, scale, shape
 from ibs.simulator.certificates import cert_pair
@@ -193,12 +193,12 @@ class Hub:
 
     def _source_factory(self, role: str, folder: str) -> RoleSnapshot:
         # The roles of a backup are sized together, at the instant it starts.
-        snapshot = self.role_plan.snapshot(role, now_ticks(self.env), self.backup_bytes_now())
+        snapshot = self.role_plan.snapshot(role, now_ticks(self.env), self.backup_bytes_now)
         self._pending_snapshots[role] = snapshot
         return snapshot
 
     def _share_factory(self, settings, password):
-        unc = parse_unc(settings.path)
+        unc = _parse_unc(settings.path)
         if self.wire is not None:
             return self.crash_points.wrap(self.wire.share(unc, settings.username, password))
         root = f"{unc.share}/{unc.folder}".strip("/") if unc.folder else unc.share
@@ -381,3 +381,9 @@ def _check_vm(vm: str) -> None:
 def _scratch() -> str | None:
     # Scratch state in memory where the machine has it: a simulated year saves thousands of files.
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_unc(path: str) -> UncPath:
+    # The controller opens the share two or three times a backup, always at the same path.
+    return parse_unc(path)

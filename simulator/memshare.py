@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from ibs.engine.errors import GeneralFaultError, PathFaultError, ShareCapacityError
 from ibs.engine.share.base import Share, ShareStat, validate_relpath
@@ -190,16 +190,36 @@ def _clean(path: str) -> bool:
     return "" not in path.split("/")
 
 
-class _Writer(io.RawIOBase):
+class _Writer:
+    """A file being created: what the engine asks of one (write, close, a context). Not an
+    ``io`` object, whose set-up, close and finaliser cost more than a small role's writes."""
+
+    __slots__ = ("_full", "_path", "_share", "closed")
+
     def __init__(self, share: MemoryShare, full: str, path: str) -> None:
         self._share = share
         self._full = full  # the key in storage.files
         self._path = path  # as the engine named it, for messages
+        self.closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def writable(self) -> bool:
         return True
 
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
     def write(self, data) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
         self._share._gate("write")
         storage = self._share.storage
         n = len(data)

@@ -2,9 +2,11 @@
 
 A simulated year saves some 9,000 store files (every job record twice or more, its generation
 token, the schedule, the alerts): writing each as a real file was a tenth of the hub's time.
-``MemoryStore`` is the engine's ``Store`` with its JSON files held as text in memory. Only this
-process uses a simulation's store (``private``), so reads come from that text, exactly as a
-private store answers them after a write.
+``MemoryStore`` is the engine's ``Store`` with its JSON files held in memory: each value as
+written (a marshal snapshot, taken at the write), turned into the text ``Store`` would write
+when something first reads it. Only this process uses a simulation's store (``private``), so
+reads come from that text, exactly as a private store answers them after a write. A value JSON
+cannot hold (a set, bytes) fails when its text is made rather than at the write.
 
 The files still reach the disk, each as last written, whenever something asks where the store
 is (``root``): whoever inspects the files there (a scan for secrets, a person) finds what a
@@ -13,6 +15,7 @@ real store would hold. The engine itself never asks; it names files through ``pa
 
 from __future__ import annotations
 
+import marshal
 import os
 from typing import Any
 
@@ -22,6 +25,11 @@ from ibs.engine.store import Store
 class MemoryStore(Store):
     def __init__(self, root: str) -> None:
         self._dirty: set[str] = set()  # written in memory since the last flush
+        # Values written and not yet turned into text, as marshal bytes (a snapshot of the
+        # value as the caller passed it, at a sixth of the cost of its JSON): most files are
+        # written again before anything reads them, and a job record is written four times a
+        # backup and read never. Their text is made when it is first needed.
+        self._pending: dict[str, bytes] = {}
         super().__init__(root, durable=False, private=True)
 
     # ``Store`` keeps its folder in ``root``; here reading it writes the files out first.
@@ -38,11 +46,28 @@ class MemoryStore(Store):
         return os.path.join(self._root, *parts)
 
     def write_json(self, name: str, value: Any) -> None:
-        self._written[name] = self._text(value)
+        try:
+            self._pending[name] = marshal.dumps(value)
+        except ValueError:  # not a plain JSON value: its text now, as ``Store`` makes it
+            self._written[name] = self._text(value)
+            self._pending.pop(name, None)
         self._writes[name] = self._writes.get(name, 0) + 1
         self._dirty.add(name)
 
+    def _settle(self) -> None:
+        """Turn every pending value into its text (what ``Store.write_json`` would have kept)."""
+        pending, self._pending = self._pending, {}
+        for name, blob in pending.items():
+            self._written[name] = self._text(marshal.loads(blob))
+
+    def read_json(self, name: str, default: Any = None) -> Any:
+        blob = self._pending.pop(name, None)
+        if blob is not None:
+            self._written[name] = self._text(marshal.loads(blob))
+        return super().read_json(name, default)
+
     def named_json(self, folder: str) -> list[tuple[str, Any]]:
+        self._settle()
         prefix = folder.rstrip("/") + "/"
         names = {n for n in os.listdir(self.path(folder))
                  if n.endswith(".json") and not n.startswith(".")}
@@ -53,10 +78,12 @@ class MemoryStore(Store):
 
     def texts(self) -> dict[str, str]:
         """Every file's text as last written (what ``flush`` puts on the disk), by name."""
+        self._settle()
         return dict(self._written)
 
     def flush(self) -> None:
         """Write every file changed in memory to the disk (atomically, as ``Store`` does)."""
+        self._settle()
         dirty, self._dirty = self._dirty, set()
         for name in sorted(dirty):
             self._write_file(name, self._written[name])

@@ -8,6 +8,8 @@ less a fixed slack. The plan also tells the link how many modelled bytes the job
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ibs.simulator import scale, shape
 from ibs.simulator.roles import WEIGHTS, RoleSnapshot, RoleState
 
@@ -27,26 +29,38 @@ class RolePlan:
         self.framing = shape.Framing(scale.SIM_CHUNK_SIZE, 0, 0)
         # The running backup's plan: (instant, framing, role data, state bytes, modelled size).
         self._plan: tuple[int, shape.Framing, dict[str, int], dict[str, int], int] | None = None
+        self._snapshots: dict[str, RoleSnapshot | None] = {}
 
     def calibrate(self, framing: shape.Framing) -> None:
         self.framing = framing
 
-    def snapshot(self, role: str, now: int, modelled: int) -> RoleSnapshot:
-        """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of ``modelled``
-        bytes; every role of one instant comes from one plan."""
+    def snapshot(self, role: str, now: int, modelled_bytes: Callable[[], int]) -> RoleSnapshot:
+        """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of
+        ``modelled_bytes()`` bytes (asked once per plan); every role of one instant comes from
+        one plan."""
         if self._plan is None or self._plan[0] != now:
-            state = {name: r.snapshot(1).state_size() for name, r in self.roles.items()}
+            modelled = modelled_bytes()
+            state = {name: r.state_size() for name, r in self.roles.items()}
             framing = self.framing
             roles = self.roles
 
+            tried: dict[tuple[str, int], RoleSnapshot] = {}
+
             def saving(name: str, data_bytes: int) -> int:
-                return shape.last_chunk_saving(roles[name].snapshot(data_bytes),
-                                               framing.chunk_size, framing.entry_bytes)
+                snapshot = tried[name, data_bytes] = roles[name].snapshot(data_bytes)
+                return shape.last_chunk_saving(snapshot, framing.chunk_size, framing.entry_bytes)
 
             data = shape.plan(max(0, scale.to_real(modelled) - ESTIMATE_SLACK), framing, state,
                               WEIGHTS, saving)
             self._plan = (now, framing, data, state, modelled)
-        return self.roles[role].snapshot(self._plan[2][role])
+            # The snapshots the plan sized are the ones the backup reads, while the role stays
+            # as it was (a backup's roles are snapshotted together, at the instant it starts).
+            self._snapshots = {name: tried.get((name, d)) for name, d in data.items()}
+        role_state = self.roles[role]
+        kept = self._snapshots.get(role)
+        if kept is not None and (kept.version, kept.objects) == (role_state.version, role_state.objects):
+            return kept
+        return role_state.snapshot(self._plan[2][role])
 
     def transfer(self) -> tuple[int, int] | None:
         """(entry-stream bytes, modelled bytes) of the backup being written, once its roles are

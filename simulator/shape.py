@@ -12,6 +12,7 @@ by the engine's own sealer to see what it will store (simulator/roles.py makes i
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ class Framing:
 
 
 def _digits(*numbers: int) -> int:
-    return sum(len(str(n)) for n in numbers)
+    # One formatting of them all: a plan sizes a backup some 40 times, four numbers a role.
+    return len("%d" * len(numbers) % numbers)
 
 
 def size(framing: Framing, data: dict[str, int], state: dict[str, int],
@@ -54,7 +56,7 @@ def size(framing: Framing, data: dict[str, int], state: dict[str, int],
         count = -(-plain // chunk_size)
         stored = plain + per_chunk * count - (savings[name] if savings else 0)
         # The manifest's numbers for this role: plaintextBytes, storedBytes, chunks, fileBytes.
-        total += stored + _digits(plain, stored, count, file_bytes)
+        total += stored + len(f"{plain}{stored}{count}{file_bytes}")
     return total
 
 
@@ -140,7 +142,20 @@ def last_chunk_saving(snapshot, chunk_size: int, entry_bytes: int) -> int:
     last = plain - (-(-plain // chunk_size) - 1) * chunk_size
     if last > chunks.ALWAYS_TRIED:
         return 0
-    sealer = chunks.ChunkSealer(bytes(32), uuid.UUID(int=0), snapshot.name, incompressible=True)
-    out = bytearray(chunks.max_record_size(last))
-    return last + chunks.HEADER_SIZE + chunks.TAG_SIZE - sealer.seal_into(
-        0, memoryview(snapshot.stream_tail(last)), True, out)
+    # The record's length is its header, its payload and its tag: the payload is all that
+    # can differ from the chunk's length, and the engine's sealer chooses it.
+    payload, _ = _sizer().payload(memoryview(snapshot.stream_tail(last)))
+    return last - len(payload)
+
+
+_local = threading.local()
+
+
+def _sizer() -> chunks.ChunkSealer:
+    # Only its codec choice is used, never its key: one serves every role and backup of a
+    # thread (its compressors are that thread's, engine/chunks.py).
+    sizer = getattr(_local, "sizer", None)
+    if sizer is None:
+        sizer = _local.sizer = chunks.ChunkSealer(bytes(32), uuid.UUID(int=0), "sizer",
+                                                  incompressible=True)
+    return sizer

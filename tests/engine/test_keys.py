@@ -49,3 +49,18 @@ def test_a_subkey_depends_on_the_key_the_backup_and_the_purpose(key, a, b, p, q)
     assert len(derived) == 32 and derived != key
     assert (derived == keys.derive(key, b, q)) == (a == b and p == q)
     assert derived != keys.derive(bytes(x ^ 1 for x in key), a, p)
+
+
+@settings(max_examples=100)
+@given(key=st.binary(min_size=32, max_size=32), backup=st.uuids(),
+       purpose=st.one_of(st.sampled_from(["manifest", "role/CA"]),
+                         st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126),
+                                 max_size=80)))
+def test_a_subkey_is_rfc_5869_hkdf_sha256(key, backup, purpose):
+    # The writer's HKDF is written out by hand (speed); cryptography's is the reference.
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=backup.bytes,
+                    info=b"IBS1 " + purpose.encode("ascii")).derive(key)
+    assert keys.derive(key, backup, purpose) == expected

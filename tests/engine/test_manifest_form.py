@@ -34,6 +34,16 @@ def test_file_form_is_json_dumps_indented_sorted(body):
     assert file_form(body) == json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
 
 
+_flat = st.dictionaries(st.text(max_size=6), st.integers() | st.text(max_size=6), max_size=5)
+
+
+@given(st.dictionaries(st.text(max_size=8), _flat | st.lists(_flat, max_size=3) | st.dictionaries(
+    st.text(max_size=4), st.lists(_flat, max_size=2), max_size=2), max_size=5))
+def test_file_form_of_flat_records_at_any_depth_is_json_dumps(body):
+    # Records of str and int (a manifest's roles) take their own path through file_form.
+    assert file_form(body) == json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+
+
 @given(st.dictionaries(st.integers() | st.booleans() | st.none(), st.integers(), min_size=1))
 def test_file_form_with_keys_that_are_not_strings_follows_json(body):
     try:

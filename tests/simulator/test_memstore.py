@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ibs.engine.controller import Controller
+from ibs.engine.store import Store
 from ibs.simulator.memstore import MemoryStore
 
 
@@ -60,3 +65,35 @@ def test_a_restarted_controller_finds_the_history_its_predecessor_kept_in_memory
     on_disk = _files(hub.ctl.store.root)
     assert sorted((v["id"], v["status"]) for k, v in on_disk.items()
                   if k.startswith("jobs")) == sorted(before)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)
+    | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=4),
+    max_leaves=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=_JSON, second=_JSON)
+def test_a_value_is_kept_as_it_was_when_written_and_reads_as_its_json(tmp_path_factory, first,
+                                                                     second):
+    # The store keeps values and makes their text later: what it reads back and flushes must
+    # still be the value as written, whatever the caller did to it afterwards.
+    root = tmp_path_factory.mktemp("s")
+    store = MemoryStore(str(root / "m"))
+    plain = Store(str(root / "p"), durable=False, private=True)
+    for name, value in (("a.json", first), ("jobs/b.json", second)):
+        kept = copy.deepcopy(value)
+        store.write_json(name, value)
+        plain.write_json(name, kept)
+        if isinstance(value, list):
+            value.append("changed")
+        elif isinstance(value, dict):
+            value["changed"] = [1]
+    assert store.read_json("a.json") == plain.read_json("a.json")
+    assert store.texts() == plain._written
+    store.flush()
+    for name in ("a.json", "jobs/b.json"):
+        assert (root / "m" / name).read_bytes() == (root / "p" / name).read_bytes()

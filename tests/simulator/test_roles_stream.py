@@ -72,3 +72,13 @@ def test_the_same_snapshot_always_has_the_same_data_and_others_differ_from_the_f
     assert data("1", 4) == first
     for other in (data("1", 5), data("2", 4)):
         assert other[:32] != first[:32] and other[32:] != first[32:]
+
+
+@given(name=st.one_of(st.sampled_from(ROLES), st.text(max_size=12)),
+       version=st.integers(0, 10**12), objects=st.integers(-10, 10**9))
+def test_a_roles_state_file_is_its_sorted_json(name, version, objects):
+    import json
+
+    snap = RoleSnapshot("s", name, version, objects, 1)
+    assert snap.files()["state.json"] == json.dumps(
+        {"role": name, "version": version, "objects": objects}, sort_keys=True).encode() + b"\n"
