@@ -49,6 +49,9 @@ from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
 from ibs.simulator.role_plan import RolePlan
 from ibs.simulator.roles import ROLES, WEIGHTS, RoleSnapshot, RoleState
 
+#: Calibrated framings by what they depend on (``Hub._framing``); a process sees a handful.
+_FRAMINGS: dict[tuple[Any, ...], shape.Framing] = {}
+
 
 class Hub:
     def __init__(self, config: HubConfig, workdir: str | None = None) -> None:
@@ -99,7 +102,7 @@ class Hub:
             self.wire = WireWorld(self)
         self.ctl = self._new_controller()
         self._configure()
-        self.role_plan.calibrate(self._calibrate_framing())
+        self.role_plan.calibrate(self._framing())
         self.env.process(processes.scheduler(self))
         self.env.process(processes.tenants(self))
 
@@ -164,6 +167,22 @@ class Hub:
                            retention_days=self.config.retention_days,
                            scheduler=self.config.scheduler, sources=placeholders,
                            smb_timeout=self.config.smb_timeout_seconds)
+
+    def _framing(self) -> shape.Framing:
+        """The calibration backup's framing, made once per process for each key.
+
+        The seed reaches a calibration backup only through its roles' bytes (keystream of fixed
+        lengths), the deployment ID (a GUID) and the certificate (its thumbprint, in the
+        manifest): none changes a length. What does (the profile, the start, the chunk size,
+        the lengths of the controller's info) is the key. The calibration was two thirds of
+        building a fuzz program's hub (tests/simulator/test_hub_framing.py checks that a cached
+        framing is the one a fresh calibration makes)."""
+        key = (self.profile, self.config.start, scale.SIM_CHUNK_SIZE,
+               tuple(sorted((k, len(str(v))) for k, v in self.ctl.info.items())))
+        framing = _FRAMINGS.get(key)
+        if framing is None:
+            framing = _FRAMINGS[key] = self._calibrate_framing()
+        return framing
 
     def _calibrate_framing(self) -> shape.Framing:
         """Write one backup of today's shape to scratch memory and see what beyond data it stores."""
