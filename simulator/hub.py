@@ -25,8 +25,7 @@ from ibs.engine.errors import BadInput
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.share.unc import parse_unc
-from ibs.engine.source import RoleSource
-from ibs.simulator import gate, processes, scale, shape
+from ibs.simulator import calibration, gate, processes, scale, shape
 from ibs.simulator.certificates import cert_pair
 from ibs.simulator.clock import DAY, SimClock, now_ticks, seconds, ticks
 from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
@@ -47,10 +46,7 @@ from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter
 from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
 from ibs.simulator.role_plan import RolePlan
-from ibs.simulator.roles import ROLES, WEIGHTS, RoleSnapshot, RoleState
-
-#: Calibrated framings by what they depend on (``Hub._framing``); a process sees a handful.
-_FRAMINGS: dict[tuple[Any, ...], shape.Framing] = {}
+from ibs.simulator.roles import ROLES, RoleSnapshot, RoleState
 
 
 class Hub:
@@ -169,39 +165,9 @@ class Hub:
                            smb_timeout=self.config.smb_timeout_seconds)
 
     def _framing(self) -> shape.Framing:
-        """The calibration backup's framing, made once per process for each key.
-
-        The seed reaches a calibration backup only through its roles' bytes (keystream of fixed
-        lengths), the deployment ID (a GUID) and the certificate (its thumbprint, in the
-        manifest): none changes a length. What does (the profile, the start, the chunk size,
-        the lengths of the controller's info) is the key. The calibration was two thirds of
-        building a fuzz program's hub (tests/simulator/test_hub_framing.py checks that a cached
-        framing is the one a fresh calibration makes)."""
-        key = (self.profile, self.config.start, scale.SIM_CHUNK_SIZE,
-               tuple(sorted((k, len(str(v))) for k, v in self.ctl.info.items())))
-        framing = _FRAMINGS.get(key)
-        if framing is None:
-            framing = _FRAMINGS[key] = self._calibrate_framing()
-        return framing
-
-    def _calibrate_framing(self) -> shape.Framing:
-        """Write one backup of today's shape to scratch memory and see what beyond data it stores."""
-        from ibs.engine.backup_writer import BackupWriter
-        from ibs.engine.certs import load_certificate
-
-        data = shape.apportion(scale.to_real(self.backup_bytes_now()), WEIGHTS)
-        sources: dict[str, RoleSource] = {name: role.snapshot(data[name])
-                                          for name, role in self.roles.items()}
-        storage = ShareStorage(capacity=2**40)
-        writer = BackupWriter(MemoryShare(storage, "", "calibration", lambda op: None, lambda: True),
-                              load_certificate(self.certs["initial"][0]), uuid.UUID(int=0),
-                              self.clock.now(), sources, chunk_size=scale.SIM_CHUNK_SIZE,
-                              info=self.ctl.info, threads=False)
-        for _ in writer.steps():
-            pass
-        records = [o.record for o in writer.outcomes if o.record is not None]
-        return shape.Framing.of(scale.SIM_CHUNK_SIZE,
-                                writer.stored_bytes - sum(r.storedBytes for r in records), records)
+        return calibration.framing(self.profile, self.config.start, self.certs["initial"][0],
+                                   self.ctl.info, self.roles, self.backup_bytes_now(),
+                                   self.clock.now())
 
     def _new_id(self) -> uuid.UUID:
         return uuid.UUID(int=self._id_rng.getrandbits(128), version=4)

@@ -1,5 +1,6 @@
-"""A hub's framing (what a backup stores beyond role data) is calibrated once per key and reused:
-whatever hub is built, the framing it plans with is the one a fresh calibration backup gives."""
+"""A hub's framing (what a backup stores beyond role data) is calibrated once per key and reused
+(simulator/calibration.py): whatever hub is built, the framing it plans with is the one a fresh
+calibration backup gives."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import datetime as dt
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ibs.simulator.calibration import calibrate
 from ibs.simulator.hub import Hub, HubConfig
 from ibs.simulator.profiles import HubProfile
 from ibs.simulator.scale import GB
@@ -25,7 +27,7 @@ def test_a_hub_plans_with_the_framing_its_own_calibration_makes(seed, nodes, ver
     profile = HubProfile(nodes=nodes, version=version,
                          size_bytes=None if size_gb is None else size_gb * GB)
     with Hub(HubConfig(profile, seed=seed, start=start)) as hub:
-        assert hub.role_plan.framing == hub._calibrate_framing()
+        assert hub.role_plan.framing == fresh(hub)
 
 
 def test_hubs_of_different_versions_plan_with_different_framings():
@@ -34,6 +36,12 @@ def test_hubs_of_different_versions_plan_with_different_framings():
     framings = set()
     for version in ("1.2408", "1.2408.1.50"):
         with Hub(HubConfig(HubProfile(nodes=4, version=version), seed=7)) as hub:
-            assert hub.role_plan.framing == hub._calibrate_framing()
+            assert hub.role_plan.framing == fresh(hub)
             framings.add(hub.role_plan.framing)
     assert len(framings) == 2
+
+
+def fresh(hub: Hub):
+    """What a calibration backup of this hub's first day makes, without the cache."""
+    return calibrate(hub.certs["initial"][0], hub.ctl.info, hub.roles,
+                     hub.profile.backup_bytes_on_day(0), hub.config.start)
