@@ -215,6 +215,9 @@ def pinned_entropy(seed: int) -> Iterator[None]:
     must not shift the controller's), and data keys from one of their own.
 
     For checks only: it makes keys predictable, which nothing outside a test may want."""
+    from ibs.simulator.calibration import forget_calibrations
+
+    forget_calibrations()  # every run draws its hubs' calibration keys, cached or not before
     data_keys = random.Random(f"data-keys:{seed}")
     streams = threading.local()
 

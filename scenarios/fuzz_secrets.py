@@ -61,7 +61,8 @@ class SecretWatch:
         entries = hub.log.entries
         new = entries[self._log:]
         self._log = len(entries)
-        if any(s in json.dumps(e).encode() for e in new for s in secrets):
+        texts = [json.dumps(e).encode() for e in new]  # each entry once, not once per secret
+        if any(s in text for text in texts for s in secrets):
             return "the event log"
         store = hub.ctl.store
         if isinstance(store, MemoryStore):

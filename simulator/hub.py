@@ -25,8 +25,7 @@ from ibs.engine.errors import BadInput
 from ibs.engine.history import BackupRecord
 from ibs.engine.job import SOURCE_ESTIMATE_MARGIN, Job
 from ibs.engine.share.unc import UncPath, parse_unc
-from ibs.engine.source import RoleSource
-from ibs.simulator import gate, processes, scale, shape
+from ibs.simulator import calibration, gate, processes, scale, shape
 from ibs.simulator.certificates import cert_pair
 from ibs.simulator.clock import DAY, SimClock, now_ticks, seconds, ticks
 from ibs.simulator.config import (  # noqa: F401  (re-exported: the hub's public names)
@@ -47,7 +46,7 @@ from ibs.simulator.memstore import MemoryStore
 from ibs.simulator.meter import ShareMeter
 from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
 from ibs.simulator.role_plan import RolePlan
-from ibs.simulator.roles import ROLES, WEIGHTS, RoleSnapshot, RoleState
+from ibs.simulator.roles import ROLES, RoleSnapshot, RoleState
 
 
 class Hub:
@@ -99,7 +98,7 @@ class Hub:
             self.wire = WireWorld(self)
         self.ctl = self._new_controller()
         self._configure()
-        self.role_plan.calibrate(self._calibrate_framing())
+        self.role_plan.calibrate(self._framing())
         self.env.process(processes.scheduler(self))
         self.env.process(processes.tenants(self))
 
@@ -165,24 +164,10 @@ class Hub:
                            scheduler=self.config.scheduler, sources=placeholders,
                            smb_timeout=self.config.smb_timeout_seconds)
 
-    def _calibrate_framing(self) -> shape.Framing:
-        """Write one backup of today's shape to scratch memory and see what beyond data it stores."""
-        from ibs.engine.backup_writer import BackupWriter
-        from ibs.engine.certs import load_certificate
-
-        data = shape.apportion(scale.to_real(self.backup_bytes_now()), WEIGHTS)
-        sources: dict[str, RoleSource] = {name: role.snapshot(data[name])
-                                          for name, role in self.roles.items()}
-        storage = ShareStorage(capacity=2**40)
-        writer = BackupWriter(MemoryShare(storage, "", "calibration", lambda op: None, lambda: True),
-                              load_certificate(self.certs["initial"][0]), uuid.UUID(int=0),
-                              self.clock.now(), sources, chunk_size=scale.SIM_CHUNK_SIZE,
-                              info=self.ctl.info, threads=False)
-        for _ in writer.steps():
-            pass
-        records = [o.record for o in writer.outcomes if o.record is not None]
-        return shape.Framing.of(scale.SIM_CHUNK_SIZE,
-                                writer.stored_bytes - sum(r.storedBytes for r in records), records)
+    def _framing(self) -> shape.Framing:
+        return calibration.framing(self.profile, self.config.start, self.certs["initial"][0],
+                                   self.ctl.info, self.roles, self.backup_bytes_now(),
+                                   self.clock.now())
 
     def _new_id(self) -> uuid.UUID:
         return uuid.UUID(int=self._id_rng.getrandbits(128), version=4)

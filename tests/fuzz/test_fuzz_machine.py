@@ -132,3 +132,22 @@ def test_a_printed_seed_range_replays_to_the_same_outcome(tmp_path, monkeypatch,
     assert again_code == code
     assert again[:again.index("programs ran")] == first_table
     assert re.search(r"seeds 7\.\.\d+", again)
+
+
+def test_a_crash_at_prune_strikes_even_when_no_backup_has_expired():
+    """A young hub has nothing to prune: the rule leaves a crashed job's folder behind, and the
+    controller dies deleting it."""
+    machine = HubMachine()
+    try:
+        machine.start(nodes=4, seed=11, frequency=12, retention=4, capacity_gb=10_000,
+                      swarm=frozenset({"crash_at"}))
+        hub = machine.live
+        machine.advance(1)
+        machine.crash_at("prune")
+        assert hub.crash_points.fired[-1] == "prune"
+        assert machine.reach.counts["crash in phase: prune"] >= 1
+        machine.advance(13)
+        assert hub.log.of("backup finished")[-1]["status"] == "Succeeded"
+        assert machine.problems == []
+    finally:
+        machine.teardown()
