@@ -157,7 +157,7 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None,
 
     if cluster is None and jobs == 1:
         return _serial(scenarios, console, started, done)
-    from ibs.scenarios.tasks import run_scenario_text
+    from ibs.scenarios.tasks import run_scenario_text, scenario_cost
     from ibs.simulator import cluster as dask_cluster
 
     # The worker gets the text, not the path: it may be another machine. The overrides are
@@ -170,7 +170,8 @@ def execute(scenarios: list[Scenario], jobs: int, cluster: str | None = None,
                                      on_result=lambda i, r: done(ScenarioResult(**r)),
                                      on_tally=progress, failed=lambda r: not r["passed"],
                                      on_start=None if console.is_terminal
-                                     else lambda i: started(scenarios[i]))
+                                     else lambda i: started(scenarios[i]),
+                                     costs=[scenario_cost(s.days, s.fidelity) for s in scenarios])
     return [ScenarioResult(**r) for r in raw]
 
 

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from ibs.engine.errors import BadInput, IbsError
+from ibs.simulator.task_batches import Batches, Raised, dearest_first, run_batch
 
 if TYPE_CHECKING:
     from rich.progress import Progress as Bar
@@ -36,8 +37,14 @@ ALLOWED_FAILURES = 3
 #: processes by default, 12 with these): no statistical profiler sampling every task's stack,
 #: and slower event-loop and system monitors. A worker is given one task at a time (no
 #: prefetched second one that could leave it busy at the end while the other idles), so no
-#: work stealing is needed either. An external cluster keeps its own settings (SCALING.md).
+#: work stealing is needed either. And the nanny leaves glibc's malloc alone: Dask sets
+#: MALLOC_TRIM_THRESHOLD_ in its workers' environment, and glibc turns off its adaptive mmap
+#: threshold once any such variable is set, so every buffer of a few MiB (a role's keystream, a
+#: chunk) is a fresh mmap the kernel zero-fills page by page: the built-in suite took 8 % more
+#: CPU in a worker than in a plain process, and most of 2 workers' speed-up over serial.
+#: An external cluster keeps its own settings (SCALING.md).
 LOCAL_SETTINGS = {
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
     "distributed.worker.profile.enabled": False,
     "distributed.scheduler.worker-saturation": 1.0,
     "distributed.scheduler.work-stealing": False,
@@ -94,9 +101,10 @@ def check_options(jobs: int, address: str | None) -> None:
 
 def run_all(fn: Callable[..., Any], calls: Sequence[tuple], *, jobs: int, address: str | None,
             label: str, on_result: Callable[[int, Any], None] = lambda i, r: None,
-            console: Any = None, failed: Callable[[Any], bool] = lambda r: False) -> list[Any]:
+            console: Any = None, failed: Callable[[Any], bool] = lambda r: False,
+            costs: Sequence[float] | None = None) -> list[Any]:
     """``fn(*args)`` for each args, in this process (``jobs`` 1, no address) or on Dask; the
-    results in call order either way, with progress on stderr."""
+    results in call order either way, with progress on stderr. ``costs``: see ``run_tasks``."""
     with Progress(label, console) as progress:
         if address is None and jobs == 1:
             tally = Tally(len(calls))
@@ -113,7 +121,7 @@ def run_all(fn: Callable[..., Any], calls: Sequence[tuple], *, jobs: int, addres
             return results
         with client(address, jobs) as c:
             return run_tasks(c, fn, calls, label=label, on_result=on_result, on_tally=progress,
-                             failed=failed)
+                             failed=failed, costs=costs)
 
 
 def _quiet_logs() -> None:
@@ -166,8 +174,14 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
               on_result: Callable[[int, Any], None] = lambda i, r: None,
               on_tally: Callable[[Tally], None] = lambda t: None,
               failed: Callable[[Any], bool] = lambda r: False,
-              on_start: Callable[[int], None] | None = None) -> list[Any]:
+              on_start: Callable[[int], None] | None = None,
+              costs: Sequence[float] | None = None) -> list[Any]:
     """Run ``fn(*args)`` for each args in ``calls`` on the cluster; the results in call order.
+
+    ``costs``, one estimate per call in any unit, sends the dearest calls first (longest
+    processing time first): a long call that starts last keeps one worker busy while the others
+    idle, and the end of a run is where a small suite loses its speed-up. Without them the calls
+    go in their own order.
 
     Calls travel in batches (``Batches``): one Dask task runs several when they are short, so
     the scheduler's and the workers' per-task costs are paid a few times per worker rather
@@ -188,7 +202,7 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
         c.subscribe_topic(topic, lambda event: on_start(event[1]))
     try:
         return _drain(c, fn, calls, label=label, on_result=on_result, on_tally=on_tally,
-                      failed=failed, topic=topic)
+                      failed=failed, topic=topic, order=dearest_first(len(calls), costs))
     finally:
         if topic is not None:
             c.unsubscribe_topic(topic)
@@ -196,7 +210,8 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
 
 def _drain(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str,
            on_result: Callable[[int, Any], None], on_tally: Callable[[Tally], None],
-           failed: Callable[[Any], bool], topic: str | None) -> list[Any]:
+           failed: Callable[[Any], bool], topic: str | None,
+           order: Sequence[int]) -> list[Any]:
     from distributed import as_completed
 
     results: list[Any] = [None] * len(calls)
@@ -204,7 +219,7 @@ def _drain(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str
     on_tally(tally)
     plan = Batches(len(calls))
     slots = Slots(c)
-    running: dict[str, range] = {}
+    running: dict[str, list[int]] = {}
     pending = as_completed()
     first_error: BaseException | None = None
 
@@ -213,10 +228,11 @@ def _drain(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str
         # a worker that finishes, and what is not yet sent can still be cut to the measured
         # cost.
         now = slots()
-        while len(running) < 2 * now and (part := plan.next(now)) is not None:
+        while len(running) < 2 * now and (span := plan.next(now)) is not None:
+            part = [order[p] for p in span]
             chunk = [calls[i] for i in part]
-            future = c.submit(run_batch, fn, chunk, topic, part.start, pure=False,
-                              key=f"{label}-{part.start}-{part.stop}-{_token(chunk)}")
+            future = c.submit(run_batch, fn, chunk, topic, part, pure=False,
+                              key=f"{label}-{span.start}-{span.stop}-{_token(chunk)}")
             running[future.key] = part
             pending.add(future)
 
@@ -253,84 +269,6 @@ def _drain(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str
                            "short of memory); the scheduler's log names them") from None
         raise first_error
     return results
-
-
-#: A batch aims at this much work, by the mean CPU time of the calls measured so far: CPU, not
-#: wall, since the per-task costs it amortizes are CPU, and wall time on a loaded machine
-#: would keep batches single.
-BATCH_SECONDS = 0.5
-#: ... and takes at most 1/(SHARE x slots) of the calls left, so batches shrink towards the
-#: end and the run ends on single calls spread over every worker (guided self-scheduling).
-SHARE = 2
-
-
-class Batches:
-    """Cuts calls 0..n-1 into consecutive ranges, in order, each sized when it is sent.
-
-    Until a first batch has come back nothing is known of the calls' cost, so the first ones
-    are single calls; a call of seconds (a sweep point, a fuzz batch) stays a task of its own."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.sent = 0
-        self.calls = 0
-        self.seconds = 0.0
-
-    def measured(self, calls: int, seconds: float) -> None:
-        self.calls += calls
-        self.seconds += seconds
-
-    def size(self, slots: int) -> int:
-        if not self.calls or not self.seconds:
-            return 1
-        by_cost = int(BATCH_SECONDS / (self.seconds / self.calls))
-        by_share = -(-(self.n - self.sent) // (SHARE * max(1, slots)))
-        return max(1, min(by_cost, by_share))
-
-    def next(self, slots: int) -> range | None:
-        if self.sent >= self.n:
-            return None
-        part = range(self.sent, min(self.n, self.sent + self.size(slots)))
-        self.sent = part.stop
-        return part
-
-
-@dataclass
-class Raised:
-    """A call that raised on a worker: its exception and the worker's traceback."""
-
-    error: BaseException
-    trace: str
-
-    def exception(self) -> BaseException:
-        self.error.add_note(f"raised on a Dask worker:\n{self.trace}")
-        return self.error
-
-
-def run_batch(fn: Callable[..., Any], calls: Sequence[tuple], topic: str | None = None,
-              first: int = 0) -> tuple[list[Any], float]:
-    """On a worker: ``fn(*args)`` for each args (a ``Raised`` for a call that raises, so the
-    others' results still come home), and the CPU seconds they took (this thread's).
-
-    With a ``topic``, each call's number (``first`` for the first) is logged under it as the
-    call starts, for the client subscribed to it (``run_tasks``'s ``on_start``)."""
-    import traceback
-
-    tell: Callable[[int], None] = lambda i: None
-    if topic is not None:
-        from distributed import get_worker
-
-        log_event, where = get_worker().log_event, topic
-        tell = lambda i: log_event(where, i)
-    start = time.thread_time()
-    results: list[Any] = []
-    for k, args in enumerate(calls):
-        tell(first + k)
-        try:
-            results.append(fn(*args))
-        except Exception as exc:  # noqa: BLE001  (each call's error goes home with its place)
-            results.append(Raised(exc, traceback.format_exc()))
-    return results, time.thread_time() - start
 
 
 class Slots:

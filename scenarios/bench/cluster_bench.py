@@ -3,7 +3,8 @@ workers against a serial run, and Dask's scheduling overhead per empty task.
 
 Targets: the suite at least 1.7x faster on the cluster than serially, and under 50 ms a task of
 scheduling overhead. Both sides are warm (each process ran every scenario once) and the cluster
-is started before the clock runs: its start-up is reported apart, since a long campaign pays it once. CPU seconds
+is started before the clock runs: its start-up is reported apart, since a long campaign pays it
+once. Serial and cluster take turns for a few rounds and the medians are compared. CPU seconds
 (serial: this process; cluster: the workers' own) are reported beside wall seconds, because on
 a shared machine wall time says as much about the neighbours as about us.
 """
@@ -14,9 +15,11 @@ import os
 import resource
 import time
 from pathlib import Path
+from statistics import median
 from typing import TYPE_CHECKING
 
 from ibs.scenarios.bench.common import Contender, Report, Target
+from ibs.scenarios.bench.rounds import spread
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
 SPEEDUP = 1.7
 OVERHEAD_MS = 50.0
 EMPTY_TASKS = 200
+#: Serial and cluster take turns this many times; a suite of under a second is at the mercy of
+#: one neighbour's burst, and the median of a few rounds is not.
+ROUNDS = 5
 
 
 def noop(i: int) -> int:
@@ -48,47 +54,61 @@ def warm(calls: list[tuple]) -> None:
         run_scenario_text(*args)
 
 
-def _calls(library: Path) -> list[tuple]:
-    return [(p.read_text(encoding="utf-8"), str(p), "sim", None)
-            for p in sorted(library.glob("*.toml"))]
+def _calls(library: Path) -> tuple[list[tuple], list[float]]:
+    """The suite's task calls, and each one's cost estimate (the order ``ibs run`` sends them)."""
+    from ibs.scenarios.loader import load
+    from ibs.scenarios.tasks import scenario_cost
+
+    paths = sorted(library.glob("*.toml"))
+    calls = [(p.read_text(encoding="utf-8"), str(p), "sim", None) for p in paths]
+    costs = [scenario_cost(load(p).days, "sim") for p in paths]
+    return calls, costs
 
 
-def run_cluster_bench(library: Path, workers: int, console: Console) -> Report:
+def run_cluster_bench(library: Path, workers: int, console: Console,
+                      rounds: int = ROUNDS) -> Report:
     from ibs.scenarios.tasks import run_scenario_text
     from ibs.simulator import cluster
 
-    calls = _calls(library)
+    calls, costs = _calls(library)
     report = Report(kind="cluster", size_mib=0, method=(
         f"The {len(calls)} scenarios of {library} at sim fidelity, each a task carrying its "
         f"text (scenarios/tasks.py): serially in this process, then on a local Dask cluster of "
-        f"{workers} worker processes (1 thread each) on 127.0.0.1, in batches "
-        f"(simulator/cluster.py), both warm (each process ran every scenario once untimed), "
-        f"the cluster started before timing. Overhead: {EMPTY_TASKS} empty tasks submitted one after "
-        f"another (submit, wait for the result), wall time / {EMPTY_TASKS}; and the same tasks "
-        "submitted at once (throughput). CPU: getrusage of this process (serial) and of each "
-        "worker (cluster)."))
+        f"{workers} worker processes (1 thread each) on 127.0.0.1, in batches, the dearest by "
+        f"estimate first (simulator/cluster.py), as `ibs run --jobs {workers}` sends them; both "
+        f"warm (each process ran every scenario once untimed), the cluster started before "
+        f"timing; {rounds} rounds, serial and cluster taking turns, medians reported. "
+        f"Overhead: {EMPTY_TASKS} empty tasks submitted one after another (submit, wait for the "
+        f"result), wall time / {EMPTY_TASKS}; and the same tasks submitted at once (throughput). "
+        "CPU: getrusage of this process (serial) and of each worker (cluster)."))
     load_before = os.getloadavg()
-    console.print(f"serial: warming up ({len(calls)} scenarios)")
-    warm(calls)
-    console.print(f"serial: {len(calls)} scenarios")
-    cpu0, t0 = cpu_seconds(), time.perf_counter()
-    serial = [run_scenario_text(*c) for c in calls]
-    serial_s, serial_cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
-
+    serial_s: list[float] = []
+    serial_cpu: list[float] = []
+    cluster_s: list[float] = []
+    worker_cpu: list[list[float]] = []
+    same = True
     console.print(f"cluster: starting {workers} workers")
     t0 = time.perf_counter()
     with cluster.client(None, workers) as c:
         startup_s = time.perf_counter() - t0
-        console.print(f"cluster: warming up ({len(calls)} scenarios on each worker)")
+        console.print(f"warming up: {len(calls)} scenarios here and on each worker")
+        warm(calls)
         c.run(warm, calls)
-        before = c.run(cpu_seconds)
-        console.print(f"cluster: {len(calls)} scenarios")
-        t0 = time.perf_counter()
-        parallel = cluster.run_tasks(c, run_scenario_text, calls, label="bench")
-        cluster_s = time.perf_counter() - t0
-        after = c.run(cpu_seconds)
-        per_worker = [after[w] - before.get(w, 0.0) for w in after]
-        cluster_cpu = sum(per_worker)
+        for r in range(1, rounds + 1):
+            cpu0, t0 = cpu_seconds(), time.perf_counter()
+            serial = [run_scenario_text(*call) for call in calls]
+            serial_s.append(time.perf_counter() - t0)
+            serial_cpu.append(cpu_seconds() - cpu0)
+            before = c.run(cpu_seconds)
+            t0 = time.perf_counter()
+            parallel = cluster.run_tasks(c, run_scenario_text, calls, label="bench",
+                                         costs=costs)
+            cluster_s.append(time.perf_counter() - t0)
+            after = c.run(cpu_seconds)
+            worker_cpu.append([after[w] - before.get(w, 0.0) for w in after])
+            same = same and [_essence(a) for a in serial] == [_essence(b) for b in parallel]
+            console.print(f"round {r}/{rounds}: serial {serial_s[-1]:.2f} s, "
+                          f"cluster {cluster_s[-1]:.2f} s")
         console.print(f"overhead: {EMPTY_TASKS} empty tasks")
         t0 = time.perf_counter()
         for i in range(EMPTY_TASKS):
@@ -99,39 +119,44 @@ def run_cluster_bench(library: Path, workers: int, console: Console) -> Report:
         batch_ms = (time.perf_counter() - t0) * 1000 / EMPTY_TASKS
     load_after = os.getloadavg()
 
-    same = [_essence(a) for a in serial] == [_essence(b) for b in parallel]
-    speedup = serial_s / cluster_s if cluster_s else None
+    serial_wall, cluster_wall = median(serial_s), median(cluster_s)
+    serial_cpu_m = median(serial_cpu)
+    cluster_cpu = median([sum(w) for w in worker_cpu])
+    busiest = median([max(w) for w in worker_cpu])
+    speedup = serial_wall / cluster_wall if cluster_wall else None
     report.contenders += [
-        Contender("serial (this process)", serial_s, 0, f"CPU {serial_cpu:.2f} s"),
-        Contender(f"Dask, {workers} workers", cluster_s, 0,
-                  f"CPU {cluster_cpu:.2f} s across workers; start-up {startup_s:.2f} s apart"),
+        Contender("serial (this process)", serial_wall, 0,
+                  f"{spread(serial_s)}; CPU median {serial_cpu_m:.2f} s"),
+        Contender(f"Dask, {workers} workers", cluster_wall, 0,
+                  f"{spread(cluster_s)}; CPU median {cluster_cpu:.2f} s across workers; "
+                  f"start-up {startup_s:.2f} s apart"),
     ]
     report.targets += [
         Target(f"suite speed-up, {workers} workers vs serial", speedup, f">= {SPEEDUP:g}x",
                None if speedup is None else speedup >= SPEEDUP and same,
-               f"serial {serial_s:.2f} s, cluster {cluster_s:.2f} s"
+               f"serial {serial_wall:.2f} s, cluster {cluster_wall:.2f} s (medians of {rounds})"
                + ("" if same else "; RESULTS DIFFER from serial")),
         Target("scheduling overhead per empty task", one_by_one_ms, f"< {OVERHEAD_MS:g} ms",
                one_by_one_ms < OVERHEAD_MS,
                f"one by one {one_by_one_ms:.1f} ms; all at once {batch_ms:.2f} ms a task",
                unit="ms"),
     ]
-    busiest = max(per_worker)
-    cpu_bound = serial_cpu / busiest if busiest else 0.0
+    cpu_bound = serial_cpu_m / busiest if busiest else 0.0
     report.notes += [
         (f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f} "
          f"(on {os.cpu_count()} CPUs): other work on the machine slows both sides unevenly"),
-        f"results equal to serial: {'yes' if same else 'NO'}",
-        (f"CPU: serial {serial_cpu:.2f} s, workers {cluster_cpu:.2f} s in all, the busiest "
-         f"{busiest:.2f} s: with the cores to ourselves the speed-up would be about serial CPU "
-         f"/ busiest worker's CPU = {cpu_bound:.2f}x (less the scheduler's share)"),
-        (f"per-scenario cost: {serial_s / len(calls) * 1000:.0f} ms wall, "
-         f"{serial_cpu / len(calls) * 1000:.0f} ms CPU (serial)"),
+        f"results equal to serial: {'yes' if same else 'NO'} (every round)",
+        (f"CPU (medians): serial {serial_cpu_m:.2f} s, workers {cluster_cpu:.2f} s in all, the "
+         f"busiest {busiest:.2f} s: with the cores to ourselves the speed-up would be about "
+         f"serial CPU / busiest worker's CPU = {cpu_bound:.2f}x (less the scheduler's share)"),
+        (f"per-scenario cost: {serial_wall / len(calls) * 1000:.0f} ms wall, "
+         f"{serial_cpu_m / len(calls) * 1000:.0f} ms CPU (serial)"),
     ]
-    report.extra = {"startupSeconds": startup_s, "serialCpuSeconds": serial_cpu,
+    report.extra = {"startupSeconds": startup_s, "serialCpuSeconds": serial_cpu_m,
                     "clusterCpuSeconds": cluster_cpu, "busiestWorkerCpuSeconds": busiest,
                     "cpuBoundSpeedup": cpu_bound, "overheadMsOneByOne": one_by_one_ms,
                     "overheadMsBatch": batch_ms, "scenarios": len(calls), "workers": workers,
+                    "rounds": rounds, "serialSeconds": serial_s, "clusterSeconds": cluster_s,
                     "sameResults": same, "loadAverage": [load_before[0], load_after[0]]}
     return report
 

@@ -1,9 +1,10 @@
-"""Several calls to one Dask task (simulator/cluster.py ``Batches``, ``run_batch``): every call
+"""Several calls to one Dask task (simulator/task_batches.py ``Batches``, ``run_batch``): every call
 runs once, in order; short calls share tasks, long ones do not; a call that raises keeps its
 batch-mates' results."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -11,7 +12,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ibs.simulator import cluster
-from ibs.simulator.cluster import BATCH_SECONDS, SHARE, Batches, Raised, run_batch
+from ibs.simulator.task_batches import (
+    BATCH_SECONDS,
+    SHARE,
+    Batches,
+    Raised,
+    dearest_first,
+    run_batch,
+)
 
 
 @given(n=st.integers(0, 300), slots=st.lists(st.integers(1, 64), min_size=1),
@@ -45,6 +53,20 @@ def test_a_call_that_raises_on_a_worker_keeps_its_place_and_its_neighbours():
     assert results[0] == (3, 1) and results[2] == (2, 1) and seconds >= 0
     assert isinstance(results[1], Raised) and isinstance(results[1].error, ZeroDivisionError)
     assert "ZeroDivisionError" in results[1].trace
+
+
+@given(costs=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.5, 30.0]), max_size=40))
+def test_the_dearest_calls_go_first_and_equal_costs_keep_their_order(costs):
+    order = dearest_first(len(costs), costs)
+    assert sorted(order) == list(range(len(costs)))
+    for a, b in itertools.pairwise(order):
+        assert costs[a] > costs[b] or (costs[a] == costs[b] and a < b)
+    assert dearest_first(len(costs), None) == list(range(len(costs)))
+
+
+def test_costs_that_do_not_match_the_calls_are_refused():
+    with pytest.raises(ValueError, match="2 costs for 3 calls"):
+        dearest_first(3, [1.0, 2.0])
 
 
 def spin(i: int) -> int:
@@ -85,3 +107,28 @@ def test_a_raising_call_in_a_batch_is_raised_after_every_other_result_came_home(
     assert sorted(seen) == [i for i in range(40) if i != 25]
     assert tallies[-1] == (39, 1)
     assert any("raised on a Dask worker" in note for note in raised.value.__notes__)
+
+
+def _trim_threshold() -> str | None:
+    import os
+
+    return os.environ.get("MALLOC_TRIM_THRESHOLD_")
+
+
+@pytest.mark.slow
+def test_local_workers_keep_mallocs_adaptive_mmap_threshold(local):
+    # Dask's default sets MALLOC_TRIM_THRESHOLD_ in each worker, which turns glibc's adaptive
+    # mmap threshold off: every multi-MiB buffer is then a fresh, zero-filled mapping, 8 % of
+    # the suite's CPU in a worker (simulator/cluster.py LOCAL_SETTINGS).
+    assert set(local.run(_trim_threshold).values()) == {None}
+
+
+@pytest.mark.slow
+def test_costs_send_the_dearest_call_first_and_results_keep_call_order(local):
+    started: list[int] = []
+    costs = [1.0] * 10 + [50.0] + [1.0] * 9
+    results = cluster.run_tasks(local, spin, [(i,) for i in range(20)], label="cost",
+                                on_start=started.append, costs=costs)
+    assert results == [i * i for i in range(20)]
+    # One call to each of the two workers first: the dearest, then the first of the rest.
+    assert set(started[:2]) == {10, 0} and sorted(started) == list(range(20))
