@@ -44,7 +44,7 @@ def pool_size() -> int:
     return len(_pool_pem())
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=64)  # the whole pool
 def pool_key(index: int) -> rsa.RSAPrivateKey:
     # The RSA consistency check costs about 0.1 s a key; the test suite makes it once for every
     # key in the pool (tests/simulator/test_certificates.py), so a run need not repeat it.
@@ -86,7 +86,8 @@ def pool_index(seed: str) -> int:
 @functools.lru_cache(maxsize=64)
 def cert_pair(seed: str, password: str = "simulated-pfx") -> tuple[bytes, bytes, str]:
     """(.cer DER, .pfx, password) for ``seed``; the same seed always gives the same bytes."""
-    key = pool_key(pool_index(seed))
+    index = pool_index(seed)
+    key = pool_key(index)
     name = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "IBS simulator, not for real backups"),
         x509.NameAttribute(NameOID.COMMON_NAME, f"Simulated hub backup {seed}"),
@@ -96,5 +97,10 @@ def cert_pair(seed: str, password: str = "simulated-pfx") -> tuple[bytes, bytes,
             .not_valid_before(_START).not_valid_after(_START + dt.timedelta(days=3650))
             .sign(key, hashes.SHA256()))
     der = cert.public_bytes(serialization.Encoding.DER)
-    salt = hashlib.sha256(f"ibs-sim-pfx:{seed}".encode()).digest()
+    # The PFX's salts and IV come from its key and password, not from the seed: its two key
+    # derivations (2,048 rounds of SHA-256 each, two thirds of a certificate's cost) are then
+    # made once per pooled key (simulator/pfx.py keeps them), not once per certificate; the
+    # fuzzer makes a few certificates per program. Within a run no two certificates share a
+    # key (``pool_index``), so none share a salt either.
+    salt = hashlib.sha256(f"ibs-sim-pfx:key{index}:{password}".encode()).digest()
     return der, deterministic_pfx(key, der, password, salt), password

@@ -13,6 +13,7 @@ PKCS#12 key derivation (RFC 7292 appendix B).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 
@@ -82,6 +83,7 @@ def _data(content: bytes) -> bytes:
     return _seq(_oid(_DATA), _explicit0(_octets(content)))
 
 
+@functools.lru_cache(maxsize=256)  # pure; a simulation reuses a few salts (certificates.py)
 def _pkcs12_mac_key(password: str, salt: bytes, iterations: int) -> bytes:
     """RFC 7292 B.2 for ID 3 (the MAC key) with SHA-256; its first 32-byte block is the key."""
     block = 64  # SHA-256's input block, v in the RFC
@@ -95,6 +97,12 @@ def _pkcs12_mac_key(password: str, salt: bytes, iterations: int) -> bytes:
     for _ in range(iterations - 1):
         a = hashlib.sha256(a).digest()
     return a
+
+
+@functools.lru_cache(maxsize=256)  # pure, as _pkcs12_mac_key
+def _pbkdf2(password: str, salt: bytes) -> bytes:
+    # PBES2 inside PKCS#12 takes the password as UTF-8 bytes (OpenSSL), not as a BMPString.
+    return hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt, ITERATIONS, 32)
 
 
 def deterministic_pfx(key: rsa.RSAPrivateKey, cert_der: bytes, password: str,
@@ -112,8 +120,7 @@ def deterministic_pfx(key: rsa.RSAPrivateKey, cert_der: bytes, password: str,
 
     pkcs8 = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
                               serialization.NoEncryption())
-    # PBES2 inside PKCS#12 takes the password as UTF-8 bytes (OpenSSL), not as a BMPString.
-    aes_key = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), key_salt, ITERATIONS, 32)
+    aes_key = _pbkdf2(password, key_salt)
     padder = padding.PKCS7(128).padder()
     padded = padder.update(pkcs8) + padder.finalize()
     encryptor = Cipher(algorithms.AES(aes_key), modes.CBC(iv)).encryptor()
