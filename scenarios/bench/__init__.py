@@ -116,6 +116,9 @@ def register(sub) -> None:
                    help="batches of 10 programs, seeds 0..N-1 (default 10)")
     k.add_argument("--steps", type=int, default=40, metavar="N",
                    help="rules per program, as ibs fuzz (default 40)")
+    k.add_argument("--workers", type=int, default=2, metavar="N",
+                   help="worker processes of the local cluster the same batches then run on "
+                        "(default 2, this machine kind's cores; 0: one process only)")
     _add_out(k)
     k.set_defaults(func=run)
     k = kinds.add_parser("all", help=help_of["all"])
@@ -167,10 +170,13 @@ def _run(args: argparse.Namespace) -> int:
     if args.bench_kind == "fuzz":
         from ibs.scenarios.bench.fuzz_bench import run_fuzz_bench
 
-        if args.batches < 1 or args.steps < 1:
-            console.print("ibs: --batches and --steps must be at least 1")
+        if args.batches < 1 or args.steps < 1 or args.workers < 0:
+            import sys
+
+            print("ibs: --batches and --steps must be at least 1, --workers 0 or more",
+                  file=sys.stderr)
             return 2
-        report = run_fuzz_bench(args.batches, args.steps, work)
+        report = run_fuzz_bench(args.batches, args.steps, work, args.workers)
         report.print(console)
         md, js = report.write(Path(args.report_dir))
         console.print(f"report: {md} and {js}")
