@@ -164,3 +164,17 @@ def test_a_direct_write_that_fails_names_the_file_and_leaves_nothing(
     assert f"{target}/R/a" in message and "no space left" in message
     assert "\n" not in message and ".ibs-restore" not in message
     assert os.listdir(target) == []
+
+
+def test_a_big_file_goes_direct_with_the_real_sizes(cert_pair, tmp_path, monkeypatch):
+    """The sizes as shipped, not made small: a file just over ``DIRECT_MIN`` whose data starts
+    mid-chunk and ends mid-block."""
+    size = direct_write.DIRECT_MIN + direct_write.BUFFER // 3 + 1
+    reader, expected = _backup(tmp_path, {"big": os.urandom(size), "small": b"s"}, cert_pair)
+    opened: list[bool] = []
+    real = direct_write.DirectWriter.start
+    monkeypatch.setattr(direct_write.DirectWriter, "start",
+                        lambda self, fd: opened.append(True) or real(self, fd))
+    restore_roles(reader, ["R"], str(tmp_path / "out"))
+    assert tree_snapshot(tmp_path / "out" / "R") == expected
+    assert opened == [True]  # the big file only
