@@ -3,7 +3,9 @@
 Each role is rebuilt in a hidden staging folder beside its destination, then every staged role
 is renamed into place at the very end, so an integrity error at any byte leaves the target as
 it was. The decoder has already refused paths that escape the role or pass through a symlink;
-files are still opened with O_EXCL | O_NOFOLLOW as a second line of defence.
+files are still opened with O_EXCL | O_NOFOLLOW as a second line of defence. Files of
+``DIRECT_MIN`` bytes or more are written around the page cache, from a thread of their own
+(``engine.direct_write``); the rest through it.
 
 The target's own failures (full, read-only, a name too long...) end the restore the same way:
 one ``RestoreTargetError`` naming the path as the user will know it and the cause, and nothing
