@@ -178,3 +178,22 @@ def test_a_big_file_goes_direct_with_the_real_sizes(cert_pair, tmp_path, monkeyp
     restore_roles(reader, ["R"], str(tmp_path / "out"))
     assert tree_snapshot(tmp_path / "out" / "R") == expected
     assert opened == [True]  # the big file only
+
+
+@pytest.mark.parametrize("threads", [True, False])
+def test_a_tampered_big_file_is_refused_with_nothing_left(small_buffers, cert_pair, tmp_path,
+                                                          threads):
+    """The records after the first buffers of a direct file fail to open: the writes in flight
+    are waited for, and the staging folder goes."""
+    from ibs.engine.errors import IntegrityError
+
+    reader, _expected = _backup(tmp_path, _files(), cert_pair)
+    data_file = max((p for p in (tmp_path / "share").rglob("*") if p.is_file()),
+                    key=lambda p: p.stat().st_size)
+    raw = bytearray(data_file.read_bytes())
+    raw[len(raw) * 2 // 3] ^= 1
+    data_file.write_bytes(bytes(raw))
+    target = tmp_path / "out"
+    with pytest.raises(IntegrityError):
+        restore_roles(reader, ["R"], str(target), threads=threads)
+    assert os.listdir(target) == []
