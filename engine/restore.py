@@ -3,7 +3,9 @@
 Each role is rebuilt in a hidden staging folder beside its destination, then every staged role
 is renamed into place at the very end, so an integrity error at any byte leaves the target as
 it was. The decoder has already refused paths that escape the role or pass through a symlink;
-files are still opened with O_EXCL | O_NOFOLLOW as a second line of defence.
+files are still opened with O_EXCL | O_NOFOLLOW as a second line of defence. Files of
+``DIRECT_MIN`` bytes or more are written around the page cache, from a thread of their own
+(``engine.direct_write``); the rest through it.
 
 The target's own failures (full, read-only, a name too long...) end the restore the same way:
 one ``RestoreTargetError`` naming the path as the user will know it and the cause, and nothing
@@ -21,6 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 
 from ibs.engine.backup_reader import BackupReader
+from ibs.engine.direct_write import DIRECT_MIN, DirectFile, DirectWriter
 from ibs.engine.entries import Entry, FileData, FileEnd, Kind, StreamEvent, Symlink
 from ibs.engine.errors import BadInput, GeneralFaultError, IbsError
 from ibs.engine.share.local import WRITEBACK_WINDOW, Writeback
@@ -76,6 +79,8 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
     prefix = staging + os.sep
     path = staging
     writeback: Writeback | None = None  # of the file being restored, if big enough for hints
+    big: DirectFile | None = None  # the file being restored, if written O_DIRECT
+    direct = DirectWriter(threads)
     try:
         # Per event, only what the event needs: many roles are mostly small files, where the
         # Python around the few system calls is most of a restore's time.
@@ -85,6 +90,10 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
                 cls = event.__class__
                 if cls is FileData:
                     data = event.data  # type: ignore[union-attr]
+                    if big is not None:
+                        big.write(data)
+                        written += len(data)
+                        continue
                     n = os.write(fd, data)
                     while n < len(data):
                         n += os.write(fd, data[n:])
@@ -101,7 +110,9 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
                         chmod_file = bool(entry.mode & inexact)
                         fd = os.open(path, _FILE_FLAGS, 0o600 if chmod_file else entry.mode)
                         file_entry = entry
-                        writeback = Writeback(fd) if entry.size > WRITEBACK_WINDOW else None
+                        big = direct.start(fd) if entry.size >= DIRECT_MIN else None
+                        writeback = Writeback(fd) if big is None and entry.size > WRITEBACK_WINDOW \
+                            else None
                     else:  # DIR
                         os.mkdir(path, 0o700)
                         dirs.append((path, entry))
@@ -109,6 +120,9 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
                             inexact = _inexact_mode_bits(staging)
                 elif cls is FileEnd:
                     assert file_entry is not None
+                    if big is not None:
+                        big.finish()  # every write done before the times are set
+                        big = None
                     if chmod_file:
                         os.fchmod(fd, file_entry.mode)
                     # Through the descriptor (futimens), after the last write: no second lookup
@@ -135,6 +149,9 @@ def _stage_role(reader: BackupReader, role: str, staging: str,
             exc.filename = path
         raise
     finally:
+        if big is not None:
+            big.abandon()  # no write in flight may outlive the descriptor
+        direct.close()
         if fd >= 0:
             os.close(fd)
 

@@ -159,12 +159,13 @@ def timed(fn: Callable[[], object]) -> float:
 def rounds_of(steps: Steps, what: str, run: Callable[[str], float],
               rounds: int = ROUNDS) -> list[float]:
     """One warm-up (discarded), then ``rounds`` measured runs of ``run(tag) -> seconds``."""
-    with steps.step(f"{what} (warm-up)"):
-        run("warm")
+    with steps.step(f"{what} (warm-up)") as shown:
+        shown.measured = run("warm")
     times = []
     for i in range(rounds):
-        with steps.step(f"{what} (round {i + 1}/{rounds})"):
-            times.append(run(f"r{i}"))
+        with steps.step(f"{what} (round {i + 1}/{rounds})") as shown:
+            shown.measured = took = run(f"r{i}")
+        times.append(took)
     return times
 
 
@@ -173,13 +174,14 @@ def interleaved(steps: Steps, runs: dict[str, Callable[[str], float]],
     """A warm-up of each contender, then ``rounds`` rounds taking each in turn: load, or a file
     system's state, that drifts during the run weighs on every contender alike."""
     for what, run in runs.items():
-        with steps.step(f"{what} (warm-up)"):
-            run("warm")
+        with steps.step(f"{what} (warm-up)") as shown:
+            shown.measured = run("warm")
     times: dict[str, list[float]] = {what: [] for what in runs}
     for i in range(rounds):
         for what, run in runs.items():
-            with steps.step(f"{what} (round {i + 1}/{rounds})"):
-                times[what].append(run(f"r{i}"))
+            with steps.step(f"{what} (round {i + 1}/{rounds})") as shown:
+                shown.measured = took = run(f"r{i}")
+            times[what].append(took)
     return times
 
 

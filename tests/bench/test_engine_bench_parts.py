@@ -1,5 +1,5 @@
 """Pieces of ``ibs bench engine`` checked on their own: the small-files tree and the peak-RSS
-measurement of a child."""
+measurement of a child, and what a round's progress line reports."""
 
 from __future__ import annotations
 
@@ -51,3 +51,31 @@ def test_child_peak_rss_is_not_the_parents() -> None:
     del ballast
     assert small < 100, small
     assert big > small + 150, (small, big)
+
+
+def test_a_round_line_gives_the_figure_the_report_uses() -> None:
+    """A round that also does untimed work (reading the share, comparing trees, removing the
+    restore) prints the seconds it measured, which the report's median is made of, beside the
+    whole step's."""
+    import io
+    import re
+
+    from rich.console import Console
+
+    from ibs.scenarios.bench.common import Steps
+    from ibs.scenarios.bench.rounds import interleaved
+
+    out = io.StringIO()
+
+    def restore(tag: str) -> float:
+        return 1.25  # what a round measured, whatever else it did
+
+    times = interleaved(Steps(Console(file=out, width=200)), {"engine restore + sync": restore},
+                        rounds=2)
+    assert times == {"engine restore + sync": [1.25, 1.25]}
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        measured, whole = line.split(": ", 1)[1].split("; ")
+        assert measured == "1.25 s measured"
+        assert re.fullmatch(r"with untimed setup and checks \d+\.\d\d s", whole), line
