@@ -146,6 +146,16 @@ def _state_json(name: str, version: int, objects: int) -> bytes:
     return f'{{"objects": {objects:d}, "role": {_json_str(name)}, "version": {version:d}}}\n'.encode()
 
 
+@functools.lru_cache(maxsize=64)
+def _stream_end(name: str, version: int, objects: int) -> bytes:
+    """What ends a snapshot's entry stream after its data: state.json's header and bytes, and
+    the end marker (the same for every snapshot of one state; a plan asks for it often)."""
+    state = _state_json(name, version, objects)
+    mtime = _MTIME_BASE_NS + version * 10**9
+    return (pack_entry(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state))) + state
+            + END.pack(Kind.END, 4))
+
+
 @dataclass(frozen=True)
 class RoleSnapshot:
     """One role's state at one moment: enough to regenerate its bytes exactly."""
@@ -191,10 +201,7 @@ class RoleSnapshot:
     def stream_tail(self, n: int) -> bytes:
         """The last ``n`` bytes of the entry stream a backup makes of this role (the engine's
         ``role_chunks``: magic, each entry's header then contents, the end marker)."""
-        state = self._state_bytes
-        mtime = _MTIME_BASE_NS + self.version * 10**9
-        after = (pack_entry(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state))) + state
-                 + END.pack(Kind.END, 4))
+        after = _stream_end(self.name, self.version, self.objects)
         if n <= len(after):
             return after[len(after) - n:]
         if n <= len(after) + self.data_bytes - _HEAD:  # within the data's body and what follows
