@@ -47,6 +47,11 @@ class ShareStorage:
     def used(self) -> int:
         return self._bytes + self.filler
 
+    @property
+    def stored(self) -> int:
+        """Bytes of the files on the share (``used`` less the other tenants' filler)."""
+        return self._bytes
+
     def entries(self, folder: str) -> list[str]:
         """The names directly in ``folder`` ("" is the top): what a scan of every path finds."""
         return sorted(self._entries.get(folder, ()))
