@@ -342,7 +342,11 @@ class Controller:
         return AlertBook.from_json(raw, self.store.path("alerts.json"))
 
     def save_alerts(self, book: AlertBook) -> None:
-        self.store.write_json("alerts.json", book.to_json())
+        raw = book.to_json()
+        self.store.write_json("alerts.json", raw)
+        # What the store holds now: JSON of str, int and None, which reads back as written.
+        revision = self.store.revision("alerts.json")
+        self._alerts_seen = (revision, raw) if revision else None
 
     # --- retention -----------------------------------------------------------------------
 
