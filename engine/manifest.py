@@ -193,7 +193,7 @@ def _flat_records(records: list[dict[str, object]] | tuple[dict[str, object], ..
 
 
 @functools.cache
-def _flat_encoder(level: int) -> Callable[[dict[str, object], int], Iterable[str]]:
+def _flat_encoder(level: int) -> Callable[[object, int], Iterable[str]]:
     """``json.dumps(indent=2, sort_keys=True)`` of a dict of str and int at nesting ``level``,
     but for the line breaks around its braces (the caller writes those). The C encoder itself,
     made once: ``JSONEncoder.encode`` makes one per call, which took longer than the record."""
