@@ -194,14 +194,14 @@ def _flat_records(records: list[dict[str, object]] | tuple[dict[str, object], ..
 
 @functools.cache
 def _flat_encoder(level: int) -> Callable[[object, int], Iterable[str]]:
-    """``json.dumps(indent=2, sort_keys=True)`` of a dict of str and int at nesting ``level``,
-    but for the line breaks around its braces (the caller writes those). The C encoder itself,
-    made once: ``JSONEncoder.encode`` makes one per call, which took longer than the record."""
+    """``json.dumps(indent=2, sort_keys=True)`` of a dict of str and int (or a list of such)
+    at nesting ``level``, but for the line breaks around its braces (the caller writes those).
+    The C encoder itself, made once: ``JSONEncoder.encode`` makes one per call, which took longer than the record."""
     separator = ",\n" + "  " * (level + 1)
     if c_make_encoder is None:  # a Python without json's C speedups: the same text, slower
         encoder = json.JSONEncoder(sort_keys=True, separators=(separator, ": "))
         return lambda o, _level: [encoder.encode(o)]
-    # No markers: a flat dict holds no container, so it cannot hold a cycle.
+    # No markers: a flat dict (or a list of them) cannot hold a cycle.
     return c_make_encoder(None, None, _json_str, None, ": ", separator, True, False, True)
 
 
