@@ -14,6 +14,7 @@ import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ibs.engine import retention
 from ibs.engine.alerts import AlertBook
@@ -108,6 +109,7 @@ class Controller:
         # it stands.
         self._password_seen: tuple[int | None, str | None] = (None, None)
         self._cert_seen: tuple[bytes, Certificate] | None = None  # the stored .cer, parsed
+        self._alerts_seen: tuple[int, Any] | None = None  # (revision, JSON) of alerts.json
 
     # --- settings ------------------------------------------------------------------------
 
@@ -328,10 +330,23 @@ class Controller:
         raise BadInput(f"no backup with id {key}; see 'ibs backup list'")
 
     def alert_book(self) -> AlertBook:
-        return AlertBook.from_json(self.store.read_json("alerts.json", []), self.store.path("alerts.json"))
+        # Every job ends by reading the book: a private store's revision says whether the
+        # JSON read last still stands (the book is made afresh from it; the JSON is not changed).
+        revision = self.store.revision("alerts.json")
+        seen = self._alerts_seen
+        if revision and seen is not None and seen[0] == revision:
+            raw = seen[1]
+        else:
+            raw = self.store.read_json("alerts.json", [])
+            self._alerts_seen = (revision, raw) if revision else None
+        return AlertBook.from_json(raw, self.store.path("alerts.json"))
 
     def save_alerts(self, book: AlertBook) -> None:
-        self.store.write_json("alerts.json", book.to_json())
+        raw = book.to_json()
+        self.store.write_json("alerts.json", raw)
+        # What the store holds now: JSON of str, int and None, which reads back as written.
+        revision = self.store.revision("alerts.json")
+        self._alerts_seen = (revision, raw) if revision else None
 
     # --- retention -----------------------------------------------------------------------
 

@@ -71,7 +71,10 @@ class BackupRecord:
         fields["warnings"] = list(self.warnings)
         fields["error"] = dict(self.error) if self.error else None
         fields["progress"] = dict(self.progress) if self.progress else None
-        return BackupRecord(**fields)
+        # Every field is there: no need of __init__'s defaults (a year copies some 4,000).
+        copy = object.__new__(BackupRecord)
+        copy.__dict__.update(fields)
+        return copy
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -130,9 +133,20 @@ class History:
             copy = record.copy()
             old = self._cache.get(record.id)
             self._cache[record.id] = copy
-            if old is not None:
-                self._ordered.pop(bisect.bisect_left(self._ordered, _order(old), key=_order))
-            bisect.insort(self._ordered, copy, key=_order)
+            ordered, key = self._ordered, _order(copy)
+            if old is not None and _order(old) == key:
+                # Its place stands (a record's time and id do not change); most saves are of
+                # the newest record, which is last.
+                at = len(ordered) - 1 if ordered[-1] is old else bisect.bisect_left(
+                    ordered, key, key=_order)
+                ordered[at] = copy
+            else:
+                if old is not None:
+                    ordered.pop(bisect.bisect_left(ordered, _order(old), key=_order))
+                if not ordered or _order(ordered[-1]) <= key:
+                    ordered.append(copy)
+                else:
+                    bisect.insort(ordered, copy, key=_order)
             if Status(copy.status) in ACTIVE:
                 self._active.add(copy.id)
             else:

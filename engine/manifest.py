@@ -149,6 +149,10 @@ def _indented(o: object, level: int) -> str:
         if not o:
             return "[]"
         inner = "\n" + "  " * (level + 1)
+        if all(type(v) is dict and v for v in o) and all(
+                type(k) is str and (type(x) is str or type(x) is int)
+                for v in o for k, x in v.items()):
+            return _flat_records(o, level)
         # Strings and ints (most values) inline: a call per value was most of the time.
         return ("[" + inner + ("," + inner).join([
             _json_str(v) if type(v) is str else int.__repr__(v) if type(v) is int
@@ -171,16 +175,33 @@ def _indented(o: object, level: int) -> str:
     raise _Unusual()
 
 
+def _flat_records(records: list[dict[str, object]] | tuple[dict[str, object], ...],
+                  level: int) -> str:
+    """The indented form of a list at nesting ``level`` of non-empty flat dicts (str keys;
+    str and int values), the manifest's roles: one run of json's C encoder for them all.
+
+    That run separates every member, and every record, by the records' item separator, which
+    holds a line break: inside a JSON string a line break is escaped, so the separator marks
+    the joins between records exactly where it sits between a "}" and a "{"."""
+    separator = ",\n" + "  " * (level + 2)
+    text = "".join(_flat_encoder(level + 1)(records, 0))
+    outer, inner = "\n" + "  " * (level + 1), "\n" + "  " * level
+    # "[{" + members + "}" + separator + "{" + ... + "}]"
+    return ("[" + outer + "{" + separator[1:]
+            + text[2:-2].replace("}" + separator + "{", outer + "}," + outer + "{" + separator[1:])
+            + outer + "}" + inner + "]")
+
+
 @functools.cache
-def _flat_encoder(level: int) -> Callable[[dict[str, object], int], Iterable[str]]:
-    """``json.dumps(indent=2, sort_keys=True)`` of a dict of str and int at nesting ``level``,
-    but for the line breaks around its braces (the caller writes those). The C encoder itself,
-    made once: ``JSONEncoder.encode`` makes one per call, which took longer than the record."""
+def _flat_encoder(level: int) -> Callable[[object, int], Iterable[str]]:
+    """``json.dumps(indent=2, sort_keys=True)`` of a dict of str and int (or a list of such)
+    at nesting ``level``, but for the line breaks around its braces (the caller writes those).
+    The C encoder itself, made once: ``JSONEncoder.encode`` makes one per call, which took longer than the record."""
     separator = ",\n" + "  " * (level + 1)
     if c_make_encoder is None:  # a Python without json's C speedups: the same text, slower
         encoder = json.JSONEncoder(sort_keys=True, separators=(separator, ": "))
         return lambda o, _level: [encoder.encode(o)]
-    # No markers: a flat dict holds no container, so it cannot hold a cycle.
+    # No markers: a flat dict (or a list of them) cannot hold a cycle.
     return c_make_encoder(None, None, _json_str, None, ": ", separator, True, False, True)
 
 

@@ -270,7 +270,11 @@ class Hub:
 
     def sample(self) -> None:
         """Record what the share holds now (after anything that may have changed it)."""
-        self.meter.sample(self.now, self.share_used_bytes(), self.budget_bytes)
+        used = self.share_used_bytes()
+        meter = self.meter
+        # Asked after every chunk of every backup: most find the share as last sampled.
+        if used > meter.peak_bytes or used != meter.occupancy[-1][1]:
+            meter.sample(self.now, used, self.budget_bytes)
 
     @property
     def peak_bytes(self) -> int:
@@ -292,7 +296,7 @@ class Hub:
         """Modelled bytes the backups take on the share now (other data not counted)."""
         if self.wire is not None:
             return scale.to_modelled(self.wire.used_bytes())
-        return scale.to_modelled(self.storage.used - self.storage.filler)
+        return scale.to_modelled(self.storage.stored)
 
     # --- ERCS VMs ---------------------------------------------------------------------------
 

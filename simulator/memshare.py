@@ -10,6 +10,7 @@ path, then what went wrong while doing what to which share-relative path. Its in
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Callable
 from typing import BinaryIO, Self
@@ -46,11 +47,36 @@ class ShareStorage:
     def used(self) -> int:
         return self._bytes + self.filler
 
+    @property
+    def stored(self) -> int:
+        """Bytes of the files on the share (``used`` less the other tenants' filler)."""
+        return self._bytes
+
     def entries(self, folder: str) -> list[str]:
         """The names directly in ``folder`` ("" is the top): what a scan of every path finds."""
         return sorted(self._entries.get(folder, ()))
 
     def _count(self, path: str, delta: int) -> None:
+        parent, _, name = path.rpartition("/")
+        if not parent:
+            self._count_walk(path, delta)
+            return
+        # A path's folders are its parent's, plus the parent itself: the parent's are worked
+        # out once (a backup's dozen files share one parent), not split again for every file.
+        entries = self._entries
+        for folder, part in (*_folders_of(parent), (parent, name)):
+            names = entries.get(folder)
+            if names is None:
+                names = entries[folder] = {}
+            n = names.get(part, 0) + delta
+            if n:
+                names[part] = n
+            else:
+                del names[part]
+                if not names:
+                    del entries[folder]
+
+    def _count_walk(self, path: str, delta: int) -> None:
         if path == "":
             return  # the top folder lies in no folder
         entries = self._entries
@@ -184,6 +210,26 @@ class ShareStorage:
         n = len(buf)
         buf += data
         self._bytes += len(buf) - n
+
+
+@functools.lru_cache(maxsize=1024)
+def _folders_of(path: str) -> tuple[tuple[str, str], ...]:
+    """(folder, entry name) of every folder listing that names ``path`` or a folder above it,
+    top first: what ``ShareStorage._count_walk`` visits for ``path``."""
+    found: list[tuple[str, str]] = []
+    end = path.find("/")
+    folder, name = "", path if end < 0 else path[:end]
+    first = True
+    while True:
+        if first or folder:
+            found.append((folder, name))
+        if end < 0:
+            return tuple(found)
+        first = False
+        start = end + 1
+        end = path.find("/", start)
+        folder = path[:start - 1]
+        name = path[start:] if end < 0 else path[start:end]
 
 
 def _clean(path: str) -> bool:

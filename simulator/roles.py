@@ -146,6 +146,28 @@ def _state_json(name: str, version: int, objects: int) -> bytes:
     return f'{{"objects": {objects:d}, "role": {_json_str(name)}, "version": {version:d}}}\n'.encode()
 
 
+@functools.lru_cache(maxsize=64)
+def _state_items(name: str, version: int, objects: int) -> tuple[SourceItem, SourceItem, SourceItem]:
+    """The items of a snapshot that its data's size does not change (its folders, state.json):
+    frozen, so every snapshot of one state shares them (a year reads some 7,000 snapshots)."""
+    mtime = _MTIME_BASE_NS + version * 10**9
+    state = _state_json(name, version, objects)
+    return (SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0)),
+            SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0)),
+            SourceItem(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state)),
+                       open=functools.partial(BytesIO, state)))
+
+
+@functools.lru_cache(maxsize=64)
+def _stream_end(name: str, version: int, objects: int) -> bytes:
+    """What ends a snapshot's entry stream after its data: state.json's header and bytes, and
+    the end marker (the same for every snapshot of one state; a plan asks for it often)."""
+    state = _state_json(name, version, objects)
+    mtime = _MTIME_BASE_NS + version * 10**9
+    return (pack_entry(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state))) + state
+            + END.pack(Kind.END, 4))
+
+
 @dataclass(frozen=True)
 class RoleSnapshot:
     """One role's state at one moment: enough to regenerate its bytes exactly."""
@@ -174,16 +196,15 @@ class RoleSnapshot:
 
     def items(self) -> Iterator[SourceItem]:
         """What a backup reads: the bytes of ``files``, the blob made as it is read."""
-        mtime = _MTIME_BASE_NS + self.version * 10**9
-        state = self._state_bytes
-        yield SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0))
-        yield SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0))
+        root, data, state = _state_items(self.name, self.version, self.objects)
+        yield root
+        yield data
         # A raw reader (enter, readinto: the engine's FileReader), without a BufferedReader's
         # extra copy of every chunk.
-        yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, mtime, self.data_bytes),
+        yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640,
+                               _MTIME_BASE_NS + self.version * 10**9, self.data_bytes),
                          open=lambda: _RoleDataReader(self.seed, self._label(), self.data_bytes))
-        yield SourceItem(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state)),
-                         open=lambda: BytesIO(state))
+        yield state
 
     def total_bytes(self) -> int:
         return self.data_bytes + len(self._state_bytes)
@@ -191,10 +212,7 @@ class RoleSnapshot:
     def stream_tail(self, n: int) -> bytes:
         """The last ``n`` bytes of the entry stream a backup makes of this role (the engine's
         ``role_chunks``: magic, each entry's header then contents, the end marker)."""
-        state = self._state_bytes
-        mtime = _MTIME_BASE_NS + self.version * 10**9
-        after = (pack_entry(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state))) + state
-                 + END.pack(Kind.END, 4))
+        after = _stream_end(self.name, self.version, self.objects)
         if n <= len(after):
             return after[len(after) - n:]
         if n <= len(after) + self.data_bytes - _HEAD:  # within the data's body and what follows

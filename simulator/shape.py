@@ -12,6 +12,7 @@ by the engine's own sealer to see what it will store (simulator/roles.py makes i
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 from collections.abc import Callable
@@ -94,22 +95,11 @@ def plan(target: int, framing: Framing, state: dict[str, int], weights: dict[str
     stands: under the target by what compression saves, never over it. A target too small for
     the framing gets one byte per role, and comes out over it.
     """
-    n = len(weights)
-    data_total = max(n, target - size(framing, dict.fromkeys(weights, 0), state))
-    below: tuple[int, dict[str, int]] | None = None
-    data = dict.fromkeys(weights, 1)
-    for _ in range(6):
-        data = {k: max(1, v) for k, v in apportion(data_total, weights).items()}
-        got = size(framing, data, state)
-        if got <= target and (below is None or got > below[0]):
-            below = (got, data)
-        if got == target or (data_total == n and got > target):
-            break
-        data_total = max(n, data_total + target - got)
-    if below is None:  # too small a target: one byte per role
-        return data
-    data = below[1]
-    fallback = data  # under the target by what compression saves: never over it
+    found, last = _uncompressed_plan(target, framing, tuple(state.items()),
+                                     tuple(weights.items()))
+    if found is None:  # too small a target: the last try, about one byte per role
+        return dict(last)
+    fallback = data = dict(found)  # under the target by what compression saves: never over it
     data = dict(data)
     savings = {name: saving(name, d) for name, d in data.items()}
     order = sorted(weights, key=lambda k: (savings[k] != 0, -weights[k], k))
@@ -131,6 +121,33 @@ def plan(target: int, framing: Framing, state: dict[str, int], weights: dict[str
         assert best is not None  # there is a role
         _, name, data[name], savings[name] = best
     return fallback
+
+
+_Pairs = tuple[tuple[str, int], ...]
+
+
+# A hub's plans repeat their inputs (a year of 729 backups has a few dozen distinct targets
+# and state lengths): the search without compression is kept for each.
+@functools.lru_cache(maxsize=256)
+def _uncompressed_plan(target: int, framing: Framing, state_items: tuple[tuple[str, int], ...],
+                       weight_items: tuple[tuple[str, int], ...]) -> tuple[_Pairs | None, _Pairs]:
+    """``plan``'s first step: the data bytes by role, as (role, bytes) pairs, whose backup
+    without compression comes nearest ``target`` from below (None if none is at or below it),
+    and those of the search's last try."""
+    state, weights = dict(state_items), dict(weight_items)
+    n = len(weights)
+    data_total = max(n, target - size(framing, dict.fromkeys(weights, 0), state))
+    below: tuple[int, dict[str, int]] | None = None
+    data = dict.fromkeys(weights, 1)
+    for _ in range(6):
+        data = {k: max(1, v) for k, v in apportion(data_total, weights).items()}
+        got = size(framing, data, state)
+        if got <= target and (below is None or got > below[0]):
+            below = (got, data)
+        if got == target or (data_total == n and got > target):
+            break
+        data_total = max(n, data_total + target - got)
+    return (None if below is None else tuple(below[1].items())), tuple(data.items())
 
 
 def last_chunk_saving(snapshot, chunk_size: int, entry_bytes: int) -> int:

@@ -71,3 +71,26 @@ def test_a_source_vouching_for_incompressible_data_spares_long_chunks_the_probes
         records.append(bytes(out[:sealer.seal_into(0, data, True, out)]))
         assert probe.calls == (0 if hint else 3)
     assert records[0] == records[1]
+
+
+
+
+@given(seed=st.integers(0, 2**32), tail=st.integers(1, 150), index=st.integers(0, 99))
+def test_the_incompressible_hint_seals_a_simulated_last_chunk_as_without_it(seed, tail, index):
+    # A simulated role's last chunk: keystream, then its state's entry header and JSON (some
+    # 100 bytes that compress). Up to ALWAYS_TRIED bytes the hint changes nothing (zstd is
+    # tried); beyond, the probes it skips would have found the keystream. A sweep of lengths
+    # across the boundary, each example another keystream and tail.
+    import hashlib
+
+    from ibs.engine.chunks import ALWAYS_TRIED
+
+    json = (b'{"objects": 100, "role": "ACS", "version": 7}\n' * 4)[:tail]
+    for length in [*range(tail, ALWAYS_TRIED + 2048, 1531), ALWAYS_TRIED, ALWAYS_TRIED + 1]:
+        stream = (hashlib.shake_256(b"%d" % seed).digest(length) + json)[-length:]
+        records = []
+        for hint in (False, True):
+            sealer = ChunkSealer(bytes(32), uuid.UUID(int=3), "ACS", incompressible=hint)
+            out = bytearray(max_record_size(len(stream)))
+            records.append(bytes(out[:sealer.seal_into(index, memoryview(stream), True, out)]))
+        assert records[0] == records[1], length
