@@ -65,45 +65,14 @@ class ShareStorage:
         # out once (a backup's dozen files share one parent), not split again for every file.
         entries = self._entries
         for folder, part in (*_folders_of(parent), (parent, name)):
-            names = entries.get(folder)
-            if names is None:
-                names = entries[folder] = {}
-            n = names.get(part, 0) + delta
-            if n:
-                names[part] = n
-            else:
-                del names[part]
-                if not names:
-                    del entries[folder]
+            _bump(entries, folder, part, delta)
 
     def _count_walk(self, path: str, delta: int) -> None:
         if path == "":
             return  # the top folder lies in no folder
         entries = self._entries
-        end = path.find("/")
-        folder, name = "", path if end < 0 else path[:end]
-        first = True
-        while True:
-            # A listing of "" takes every path's first part; a listing of folder F takes the
-            # parts after "F/", so a path with an empty first part has nothing else under "".
-            if first or folder:
-                names = entries.get(folder)
-                if names is None:
-                    names = entries[folder] = {}
-                n = names.get(name, 0) + delta
-                if n:
-                    names[name] = n
-                else:
-                    del names[name]
-                    if not names:
-                        del entries[folder]
-            if end < 0:
-                return
-            first = False
-            start = end + 1
-            end = path.find("/", start)
-            folder = path[:start - 1]
-            name = path[start:] if end < 0 else path[start:end]
+        for folder, name in _folders_of(path):
+            _bump(entries, folder, name, delta)
 
     def add_dir(self, path: str) -> None:
         if path not in self.dirs:
@@ -212,10 +181,26 @@ class ShareStorage:
         self._bytes += len(buf) - n
 
 
+def _bump(entries: dict[str, dict[str, int]], folder: str, name: str, delta: int) -> None:
+    """Count ``name`` in ``folder``'s listing ``delta`` more times; a name counted down to
+    nothing leaves the listing, and an empty listing leaves the index."""
+    names = entries.get(folder)
+    if names is None:
+        names = entries[folder] = {}
+    n = names.get(name, 0) + delta
+    if n:
+        names[name] = n
+    else:
+        del names[name]
+        if not names:
+            del entries[folder]
+
+
 @functools.lru_cache(maxsize=1024)
 def _folders_of(path: str) -> tuple[tuple[str, str], ...]:
     """(folder, entry name) of every folder listing that names ``path`` or a folder above it,
-    top first: what ``ShareStorage._count_walk`` visits for ``path``."""
+    top first. A listing of "" takes every path's first part; a listing of folder F takes the
+    parts after "F/", so a path with an empty first part has nothing else under ""."""
     found: list[tuple[str, str]] = []
     end = path.find("/")
     folder, name = "", path if end < 0 else path[:end]
