@@ -12,13 +12,12 @@ a shared machine wall time says as much about the neighbours as about us.
 from __future__ import annotations
 
 import os
-import resource
 import time
 from pathlib import Path
 from statistics import median
 from typing import TYPE_CHECKING
 
-from ibs.scenarios.bench.common import Contender, Report, Target
+from ibs.scenarios.bench.common import Contender, Report, Target, cpu_seconds
 from ibs.scenarios.bench.rounds import spread
 
 if TYPE_CHECKING:
@@ -34,12 +33,6 @@ ROUNDS = 5
 
 def noop(i: int) -> int:
     return i
-
-
-def cpu_seconds() -> float:
-    """This process's CPU time, user and system (on a worker: the worker's)."""
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def warm(calls: list[tuple]) -> None:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import subprocess
 import time
 from collections.abc import Iterator
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 MIB = 1024 * 1024
+
+
+def cpu_seconds() -> float:
+    """This process's CPU time, user and system (run on a Dask worker: the worker's)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
 
 def machine() -> dict[str, object]:

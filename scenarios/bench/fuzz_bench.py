@@ -11,21 +11,15 @@ as a campaign sees it; the one-core rate is reported beside it.
 
 from __future__ import annotations
 
-import resource
 import time
 from typing import TYPE_CHECKING
 
-from ibs.scenarios.bench.common import Report, Target
+from ibs.scenarios.bench.common import Report, Target, cpu_seconds
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 TARGET = 20.0  # programs per second
-
-
-def _cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
 
 
 def run_fuzz_bench(batches: int, steps: int, console: Console, workers: int = 2) -> Report:
@@ -35,12 +29,12 @@ def run_fuzz_bench(batches: int, steps: int, console: Console, workers: int = 2)
     fuzz_batch(10**6, "sim", steps, 1, None)  # warm: imports, the first hub's caches
     calls = [(seed, "sim", steps, BATCH, None) for seed in range(batches)]
     serial: list[dict] = []
-    wall, cpu = time.perf_counter(), _cpu()
+    wall, cpu = time.perf_counter(), cpu_seconds()
     for call in calls:
         serial.append(fuzz_batch(*call))
         console.print(f"  one process, seed {call[0]}: {sum(r['programs'] for r in serial)} "
                       "programs")
-    wall, cpu = time.perf_counter() - wall, _cpu() - cpu
+    wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
     programs = sum(r["programs"] for r in serial)
     failures = sum(r["failure"] is not None for r in serial)
     rate, cpu_rate = programs / wall, programs / max(cpu, 1e-9)
@@ -85,10 +79,10 @@ def _on_cluster(calls: list[tuple], workers: int, serial: list[dict],
     console.print(f"  cluster: starting {workers} workers")
     with cluster.client(None, workers) as c:
         c.run(fuzz_batch, 10**6, "sim", calls[0][2], 1, None)  # each worker warm, as above
-        before = c.run(_cpu)
+        before = c.run(cpu_seconds)
         wall = time.perf_counter()
         results = cluster.run_tasks(c, fuzz_batch, calls, label="fuzz")
         wall = time.perf_counter() - wall
-        after = c.run(_cpu)
+        after = c.run(cpu_seconds)
     console.print(f"  cluster: {sum(r['programs'] for r in results)} programs")
     return wall, sum(after[w] - before.get(w, 0.0) for w in after), results == serial
