@@ -39,8 +39,11 @@ _PROBE = 4 * 1024
 ALWAYS_TRIED = 3 * _PROBE
 
 
+_NONCE_HEAD = b"\x00\x00\x00\x00"  # a record's nonce: these, then its index (8 bytes, big-endian)
+
+
 def nonce(index: int) -> bytes:
-    return b"\x00\x00\x00\x00" + index.to_bytes(8, "big")
+    return _NONCE_HEAD + index.to_bytes(8, "big")
 
 
 def aad(backup_id: uuid.UUID, role: str, index: int, header: bytes) -> bytes:
@@ -111,13 +114,7 @@ class ChunkSealer:
 
     def seal_into(self, index: int, data: memoryview, final: bool, out: bytearray) -> int:
         """Write the record for chunk ``index`` into ``out``; return its length."""
-        if self.incompressible and len(data) > ALWAYS_TRIED:
-            # What ``payload`` decides for it, without the calls: most of a simulated
-            # backup's chunks are full ones of keystream.
-            payload: memoryview | bytes = data
-            codec = CODEC_STORED
-        else:
-            payload, codec = self.payload(data)
+        payload, codec = self.payload(data)
         stored = len(payload) + TAG_SIZE
         header = HEADER.pack(stored, codec, FLAG_FINAL if final else 0, 0)
         out[:HEADER_SIZE] = header
@@ -126,7 +123,7 @@ class ChunkSealer:
             head = self._aad_head = aad(self.backup_id, self.role, 0, b"")[:-8]
         counter = index.to_bytes(8, "big")
         self._aead.encrypt_into(
-            b"\x00\x00\x00\x00" + counter, payload, head + counter + header,  # nonce(index)
+            _NONCE_HEAD + counter, payload, head + counter + header,
             memoryview(out)[HEADER_SIZE : HEADER_SIZE + stored],
         )
         return HEADER_SIZE + stored
