@@ -146,26 +146,35 @@ def _state_json(name: str, version: int, objects: int) -> bytes:
     return f'{{"objects": {objects:d}, "role": {_json_str(name)}, "version": {version:d}}}\n'.encode()
 
 
+def _mtime(version: int) -> int:
+    """Every entry of a role's snapshot is stamped with its state's version: ns since the epoch."""
+    return _MTIME_BASE_NS + version * 10**9
+
+
+@functools.lru_cache(maxsize=64)
+def _state_file(name: str, version: int, objects: int) -> tuple[Entry, bytes]:
+    """state.json's entry and bytes, the same for every snapshot of one state."""
+    state = _state_json(name, version, objects)
+    return Entry(Kind.FILE, b"state.json", 0o640, _mtime(version), len(state)), state
+
+
 @functools.lru_cache(maxsize=64)
 def _state_items(name: str, version: int, objects: int) -> tuple[SourceItem, SourceItem, SourceItem]:
     """The items of a snapshot that its data's size does not change (its folders, state.json):
     frozen, so every snapshot of one state shares them (a year reads some 7,000 snapshots)."""
-    mtime = _MTIME_BASE_NS + version * 10**9
-    state = _state_json(name, version, objects)
+    mtime = _mtime(version)
+    entry, state = _state_file(name, version, objects)
     return (SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0)),
             SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0)),
-            SourceItem(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state)),
-                       open=functools.partial(BytesIO, state)))
+            SourceItem(entry, open=functools.partial(BytesIO, state)))
 
 
 @functools.lru_cache(maxsize=64)
 def _stream_end(name: str, version: int, objects: int) -> bytes:
     """What ends a snapshot's entry stream after its data: state.json's header and bytes, and
     the end marker (the same for every snapshot of one state; a plan asks for it often)."""
-    state = _state_json(name, version, objects)
-    mtime = _MTIME_BASE_NS + version * 10**9
-    return (pack_entry(Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state))) + state
-            + END.pack(Kind.END, 4))
+    entry, state = _state_file(name, version, objects)
+    return pack_entry(entry) + state + END.pack(Kind.END, 4)
 
 
 @dataclass(frozen=True)
@@ -201,8 +210,8 @@ class RoleSnapshot:
         yield data
         # A raw reader (enter, readinto: the engine's FileReader), without a BufferedReader's
         # extra copy of every chunk.
-        yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640,
-                               _MTIME_BASE_NS + self.version * 10**9, self.data_bytes),
+        yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, _mtime(self.version),
+                               self.data_bytes),
                          open=lambda: _RoleDataReader(self.seed, self._label(), self.data_bytes))
         yield state
 
