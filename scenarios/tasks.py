@@ -22,8 +22,8 @@ def run_scenario_text(text: str, path: str, fidelity: str | None,
 
 
 def scenario_cost(days: float, fidelity: str) -> float:
-    """A scenario's cost, only to order a suite's tasks (``cluster.run_tasks``'s ``costs``): a
-    wrong estimate costs balance across workers, never a result.
+    """A scenario's cost, only to order and batch a suite's tasks (``cluster.run_tasks``'s
+    ``costs``): a wrong estimate costs balance across workers, never a result.
 
     A sim-fidelity scenario's CPU time grows with the simulated days (the built-in suite, warm:
     about 10 ms plus 5 ms a day); the hub's size barely counts at the modelled scale. At wire

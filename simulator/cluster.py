@@ -180,8 +180,8 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
 
     ``costs``, one estimate per call in any unit, sends the dearest calls first (longest
     processing time first): a long call that starts last keeps one worker busy while the others
-    idle, and the end of a run is where a small suite loses its speed-up. Without them the calls
-    go in their own order.
+    idle, and the end of a run is where a small suite loses its speed-up. They also size the
+    batches by estimated work. Without them the calls go in their own order.
 
     Calls travel in batches (``Batches``): one Dask task runs several when they are short, so
     the scheduler's and the workers' per-task costs are paid a few times per worker rather
@@ -202,7 +202,8 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
         c.subscribe_topic(topic, lambda event: on_start(event[1]))
     try:
         return _drain(c, fn, calls, label=label, on_result=on_result, on_tally=on_tally,
-                      failed=failed, topic=topic, order=dearest_first(len(calls), costs))
+                      failed=failed, topic=topic, order=dearest_first(len(calls), costs),
+                      costs=costs)
     finally:
         if topic is not None:
             c.unsubscribe_topic(topic)
@@ -211,15 +212,15 @@ def run_tasks(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: 
 def _drain(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str,
            on_result: Callable[[int, Any], None], on_tally: Callable[[Tally], None],
            failed: Callable[[Any], bool], topic: str | None,
-           order: Sequence[int]) -> list[Any]:
+           order: Sequence[int], costs: Sequence[float] | None) -> list[Any]:
     from distributed import as_completed
 
     results: list[Any] = [None] * len(calls)
     tally = Tally(len(calls))
     on_tally(tally)
-    plan = Batches(len(calls))
+    plan = Batches(len(calls), None if costs is None else [costs[i] for i in order])
     slots = Slots(c)
-    running: dict[str, list[int]] = {}
+    running: dict[str, tuple[range, list[int]]] = {}
     pending = as_completed()
     first_error: BaseException | None = None
 
@@ -233,19 +234,20 @@ def _drain(c: Any, fn: Callable[..., Any], calls: Sequence[tuple], *, label: str
             chunk = [calls[i] for i in part]
             future = c.submit(run_batch, fn, chunk, topic, part, pure=False,
                               key=f"{label}-{span.start}-{span.stop}-{_token(chunk)}")
-            running[future.key] = part
+            running[future.key] = span, part
             pending.add(future)
 
     top_up()
     for future in pending:
-        part = running.pop(future.key)
+        span, part = running.pop(future.key)
         if future.status == "error":
             tally.failed += len(part)
             first_error = first_error or future.exception()
             on_tally(tally)
         else:
-            batch, seconds = future.result()
-            plan.measured(len(part), seconds)
+            done = future.result()
+            plan.measured(span, done.seconds)
+            batch = done.results()
             for i, result in zip(part, batch, strict=True):
                 if isinstance(result, Raised):
                     tally.failed += 1

@@ -1,55 +1,90 @@
 """Cutting a run's calls into Dask tasks, and running one task's calls on a worker.
 
 The order the calls go in (the dearest first, when their costs are estimated), how many share
-one task (guided self-scheduling on their measured cost), and the batch itself: each call's
-result or exception comes home in its place. ``simulator/cluster.py`` sends the tasks.
+one task (guided self-scheduling, on the estimated work left when there are estimates and on
+the calls left when not, within bounds set by the measured cost), and the batch itself: each
+call's result or exception comes home in its place. ``simulator/cluster.py`` sends the tasks.
 """
 
 from __future__ import annotations
 
+import math
+import pickle
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-#: A batch aims at this much work, by the mean CPU time of the calls measured so far: CPU, not
-#: wall, since the per-task costs it amortizes are CPU, and wall time on a loaded machine
-#: would keep batches single.
+#: A batch aims at no more than this much work, by the measured CPU time of the calls so far:
+#: CPU, not wall, since the per-task costs it amortizes are CPU, and wall time on a loaded
+#: machine would keep batches single.
 BATCH_SECONDS = 0.5
-#: ... and takes at most 1/(SHARE x slots) of the calls left, so batches shrink towards the
-#: end and the run ends on single calls spread over every worker (guided self-scheduling).
+#: ... and, once a cost is measured, at least this much: a Dask task costs about 10 ms of CPU
+#: across the client, the scheduler and its worker on a 2-core machine (5 ms in the client's
+#: process, where the scheduler runs, 4-5 ms in the worker: ``ibs bench cluster``), and a tail
+#: of single 15 ms calls paid that for each. A run's last batches differ by at most this much.
+MIN_BATCH_SECONDS = 0.1
+#: A batch takes at most 1/(SHARE x slots) of what is left (the estimated work, or the calls),
+#: so batches shrink towards the end and the run ends on small ones spread over every worker
+#: (guided self-scheduling).
 SHARE = 2
 
 
 class Batches:
-    """Cuts calls 0..n-1 into consecutive ranges, in order, each sized when it is sent.
+    """Cuts calls 0..n-1 (in the order they are sent) into consecutive ranges, each sized when
+    it is sent.
 
-    Until a first batch has come back nothing is known of the calls' cost, so the first ones
-    are single calls; a call of seconds (a sweep point, a fuzz batch) stays a task of its own."""
+    ``costs``, the calls' estimates in that order (any unit), size a batch by estimated work,
+    so a batch of the dearest calls holds fewer of them; without them every call counts the
+    same. Until a batch has come back nothing is known of what a unit of either costs, so the
+    bounds in seconds start with the first measurement; until then a batch is a single call
+    when there are no estimates. A call of seconds (a sweep point, a fuzz batch) stays a task
+    of its own."""
 
-    def __init__(self, n: int) -> None:
+    def __init__(self, n: int, costs: Sequence[float] | None = None) -> None:
+        if costs is not None and len(costs) != n:
+            raise ValueError(f"{len(costs)} costs for {n} calls")
         self.n = n
         self.sent = 0
         self.calls = 0
         self.seconds = 0.0
+        # Work still to send, from each call on: estimates when they say anything, else 1 a
+        # call (estimates of 0 only would put every call in one batch).
+        weights = list(costs) if costs is not None and any(costs) else [1.0] * n
+        self._after = [0.0] * (n + 1)
+        for i in range(n - 1, -1, -1):
+            self._after[i] = self._after[i + 1] + weights[i]
+        self.weighted = costs is not None and any(costs)
+        self._units = 0.0  # estimated units of the calls measured
 
-    def measured(self, calls: int, seconds: float) -> None:
-        self.calls += calls
+    def measured(self, part: range, seconds: float) -> None:
+        """The calls of ``part`` came home having taken ``seconds`` of CPU."""
+        self.calls += len(part)
         self.seconds += seconds
+        self._units += self._after[part.start] - self._after[part.stop]
 
-    def size(self, slots: int) -> int:
-        if not self.calls or not self.seconds:
-            return 1
-        by_cost = int(BATCH_SECONDS / (self.seconds / self.calls))
-        by_share = -(-(self.n - self.sent) // (SHARE * max(1, slots)))
-        return max(1, min(by_cost, by_share))
+    def _unit_seconds(self) -> float | None:
+        if not self._units or not self.seconds:
+            return None
+        return self.seconds / self._units
 
     def next(self, slots: int) -> range | None:
         if self.sent >= self.n:
             return None
-        part = range(self.sent, min(self.n, self.sent + self.size(slots)))
-        self.sent = part.stop
-        return part
+        start, after = self.sent, self._after
+        left = after[start]
+        most = left / (SHARE * max(1, slots))
+        if (rate := self._unit_seconds()) is not None:
+            most = min(max(most, MIN_BATCH_SECONDS / rate), BATCH_SECONDS / rate)
+        elif not self.weighted:
+            most = 0.0  # nothing measured, nothing estimated: one call
+        # The longest run of calls from ``start`` whose work fits in ``most``, at least one.
+        stop = start + 1
+        while stop < self.n and left - after[stop + 1] <= most * (1 + 1e-9):
+            stop += 1
+        self.sent = stop
+        return range(start, stop)
 
 
 @dataclass
@@ -71,11 +106,35 @@ def dearest_first(n: int, costs: Sequence[float] | None) -> list[int]:
         return list(range(n))
     if len(costs) != n:
         raise ValueError(f"{len(costs)} costs for {n} calls")
+    bad = [c for c in costs if not (math.isfinite(c) and c >= 0)]
+    if bad:
+        raise ValueError(f"a cost estimate must be a finite number >= 0, not {bad[0]!r}")
     return sorted(range(n), key=lambda i: -costs[i])
 
 
+class Done:
+    """A batch's results as they travel home: pickled on the worker, by the batch itself.
+
+    Dask sizes every task's result when it is made, walking a nest of lists and dicts item by
+    item (``dask.sizeof``, with random samples of the long ones): for a suite's scenario
+    results that walk was most of a worker's own CPU per task, more than pickling them. Bytes
+    are sized by their length, and Dask sends them as they are."""
+
+    __slots__ = ("payload", "seconds")
+
+    def __init__(self, results: list[Any], seconds: float) -> None:
+        self.payload = pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL)
+        self.seconds = seconds  # the calls' CPU seconds, on the worker's thread
+
+    def __sizeof__(self) -> int:
+        return object.__sizeof__(self) + sys.getsizeof(self.payload)
+
+    def results(self) -> list[Any]:
+        return pickle.loads(self.payload)
+
+
 def run_batch(fn: Callable[..., Any], calls: Sequence[tuple], topic: str | None = None,
-              numbers: Sequence[int] | None = None) -> tuple[list[Any], float]:
+              numbers: Sequence[int] | None = None) -> Done:
     """On a worker: ``fn(*args)`` for each args (a ``Raised`` for a call that raises, so the
     others' results still come home), and the CPU seconds they took (this thread's).
 
@@ -97,4 +156,4 @@ def run_batch(fn: Callable[..., Any], calls: Sequence[tuple], topic: str | None 
             results.append(fn(*args))
         except Exception as exc:  # noqa: BLE001  (each call's error goes home with its place)
             results.append(Raised(exc, traceback.format_exc()))
-    return results, time.thread_time() - start
+    return Done(results, time.thread_time() - start)

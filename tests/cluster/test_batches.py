@@ -14,45 +14,95 @@ from hypothesis import strategies as st
 from ibs.simulator import cluster
 from ibs.simulator.task_batches import (
     BATCH_SECONDS,
+    MIN_BATCH_SECONDS,
     SHARE,
     Batches,
+    Done,
     Raised,
     dearest_first,
     run_batch,
 )
 
 
+def _work(costs, part):
+    return sum(costs[i] for i in part) if costs else len(part)
+
+
 @given(n=st.integers(0, 300), slots=st.lists(st.integers(1, 64), min_size=1),
-       costs=st.lists(st.floats(0.0001, 30.0), min_size=1))
-def test_batches_cover_every_call_once_in_order_and_shrink_to_the_work_left(n, slots, costs):
-    plan = Batches(n)
-    parts = []
+       seconds=st.lists(st.floats(0.0001, 30.0), min_size=1),
+       estimates=st.none() | st.lists(st.sampled_from([0.0, 0.5, 1.0, 7.0, 30.0, 210.0]),
+                                     min_size=300, max_size=300))
+def test_each_batch_is_the_longest_run_of_calls_that_fits_its_bounds(n, slots, seconds,
+                                                                      estimates):
+    costs = None if estimates is None else estimates[:n]
+    weights = costs if costs and any(costs) else None  # estimates of 0 only say nothing
+    plan = Batches(n, costs)
+    parts: list[range] = []
+    done_work = done_seconds = 0.0
     while (part := plan.next(slots[len(parts) % len(slots)])) is not None:
         s = slots[len(parts) % len(slots)]
-        left = n - part.start
-        if plan.calls:
-            # Never more than the share of what was left, nor (beyond one call) than the
-            # measured cost allows.
-            assert len(part) <= max(1, -(-left // (SHARE * s)))
-            assert len(part) == 1 or len(part) * plan.seconds / plan.calls <= BATCH_SECONDS
-        else:
-            assert len(part) == 1  # nothing measured yet
+        assert part.start == (parts[-1].stop if parts else 0) and len(part) >= 1
+        left = _work(weights, range(part.start, n))
+        most = left / (SHARE * s)
+        if done_work and done_seconds:
+            rate = done_seconds / done_work  # seconds a unit of work
+            most = min(max(most, MIN_BATCH_SECONDS / rate), BATCH_SECONDS / rate)
+        elif weights is None:
+            most = 0.0  # nothing measured, nothing estimated: one call at a time
+        bound = most * (1 + 1e-9)
+        assert len(part) == 1 or _work(weights, part) <= bound
+        assert part.stop == n or _work(weights, range(part.start, part.stop + 1)) > bound
         parts.append(part)
-        plan.measured(len(part), costs[len(parts) % len(costs)] * len(part))
+        took = seconds[len(parts) % len(seconds)] * len(part)
+        plan.measured(part, took)
+        done_work += _work(weights, part)
+        done_seconds += took
     assert [i for p in parts for i in p] == list(range(n))
+
+
+def test_estimates_size_the_first_batches_before_anything_is_measured():
+    # Two dear calls and twelve cheap ones on 2 workers: each dear call alone, the cheap ones
+    # several to a task from the start, as the estimated work left allows.
+    plan = Batches(14, [30.0, 30.0] + [7.0] * 12)
+    assert [len(plan.next(2)) for _ in range(4)] == [1, 1, 3, 2]
+
+
+def test_once_measured_a_batch_carries_at_least_the_least_worth_a_task():
+    # Calls of 10 ms each: the tail is not cut into single calls that cost Dask as much as
+    # they do.
+    plan = Batches(100)
+    plan.measured(range(1), 0.01)
+    plan.sent = 1
+    sizes = [len(p) for p in iter(lambda: plan.next(2), None)]
+    assert min(sizes[:-1]) == round(MIN_BATCH_SECONDS / 0.01) and sum(sizes) == 99
 
 
 def test_calls_of_seconds_each_stay_one_to_a_task():
     plan = Batches(100)
-    plan.measured(1, 2.0)
+    plan.measured(range(1), 2.0)
     assert all(len(plan.next(2)) == 1 for _ in range(100))
+    priced = Batches(100, [5.0] * 100)
+    priced.measured(range(1), 2.0)
+    assert all(len(priced.next(2)) == 1 for _ in range(100))
 
 
 def test_a_call_that_raises_on_a_worker_keeps_its_place_and_its_neighbours():
-    results, seconds = run_batch(divmod, [(7, 2), (1, 0), (9, 4)])
-    assert results[0] == (3, 1) and results[2] == (2, 1) and seconds >= 0
+    done = run_batch(divmod, [(7, 2), (1, 0), (9, 4)])
+    results = done.results()
+    assert results[0] == (3, 1) and results[2] == (2, 1) and done.seconds >= 0
     assert isinstance(results[1], Raised) and isinstance(results[1].error, ZeroDivisionError)
     assert "ZeroDivisionError" in results[1].trace
+
+
+def test_a_batch_comes_home_as_bytes_that_dask_sizes_by_their_length():
+    # Dask walks a result's nested lists and dicts to size it; pickled, it reads one length,
+    # and still accounts for the memory the result holds on its worker.
+    from dask.sizeof import sizeof
+
+    results = [{"events": [{"t": i, "event": "backup started"} for i in range(2000)]}]
+    done = Done(results, 0.25)
+    assert done.results() == results and done.seconds == 0.25
+    assert len(done.payload) <= sizeof(done) <= len(done.payload) + 200
 
 
 @given(costs=st.lists(st.sampled_from([0.0, 0.5, 1.0, 2.5, 30.0]), max_size=40))
@@ -67,6 +117,14 @@ def test_the_dearest_calls_go_first_and_equal_costs_keep_their_order(costs):
 def test_costs_that_do_not_match_the_calls_are_refused():
     with pytest.raises(ValueError, match="2 costs for 3 calls"):
         dearest_first(3, [1.0, 2.0])
+    with pytest.raises(ValueError, match="2 costs for 3 calls"):
+        Batches(3, [1.0, 2.0])
+
+
+@pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
+def test_a_cost_that_is_not_a_finite_number_at_least_0_is_refused(bad):
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        dearest_first(3, [1.0, bad, 2.0])
 
 
 def spin(i: int) -> int:
