@@ -20,11 +20,12 @@ from typing import Any
 #: CPU, not wall, since the per-task costs it amortizes are CPU, and wall time on a loaded
 #: machine would keep batches single.
 BATCH_SECONDS = 0.5
-#: ... and, once a cost is measured, at least this much: a Dask task costs about 10 ms of CPU
-#: across the client, the scheduler and its worker on a 2-core machine (5 ms in the client's
-#: process, where the scheduler runs, 4-5 ms in the worker: ``ibs bench cluster``), and a tail
-#: of single 15 ms calls paid that for each. A run's last batches differ by at most this much.
-MIN_BATCH_SECONDS = 0.1
+#: ... and, once a cost is measured, at least this much. A Dask task costs its worker about
+#: 15 ms on a 2-core machine: 10 ms of CPU across the client's process (where a local
+#: scheduler runs), the scheduler and the worker (``ibs bench cluster``), and 3-6 ms waiting
+#: for its next batch; at this floor that is a tenth of the batch. A tail of single 15 ms
+#: calls paid it for each. A run's last batches differ by at most this much.
+MIN_BATCH_SECONDS = 0.15
 #: A batch takes at most 1/(SHARE x slots) of what is left (the estimated work, or the calls),
 #: so batches shrink towards the end and the run ends on small ones spread over every worker
 #: (guided self-scheduling).

@@ -30,6 +30,13 @@ def test_the_cluster_bench_measures_both_targets_and_checks_the_results(tmp_path
     names = [t["name"] for t in data["targets"]]
     assert names == ["suite speed-up, 2 workers vs serial", "scheduling overhead per empty task"]
     assert all(t["value"] and t["value"] > 0 for t in data["targets"])
+    # The speed-up is the median of the rounds' own serial/cluster ratios (a pair taken
+    # together), not of two medians taken apart.
+    from statistics import median
+
+    rounds = [s / c for s, c in zip(data["serialSeconds"], data["clusterSeconds"], strict=True)]
+    assert len(rounds) == data["rounds"] and data["roundSpeedups"] == pytest.approx(rounds)
+    assert data["targets"][0]["value"] == pytest.approx(median(rounds))
     failed = [t for t in data["targets"] if t["passed"] is False]
     assert proc.returncode == (1 if failed else 0), proc.stderr
     assert data["serialCpuSeconds"] > 0 and data["clusterCpuSeconds"] > 0
