@@ -50,13 +50,17 @@ class Batches:
         self.sent = 0
         self.calls = 0
         self.seconds = 0.0
-        # Work still to send, from each call on: estimates when they say anything, else 1 a
-        # call (estimates of 0 only would put every call in one batch).
-        weights = list(costs) if costs is not None and any(costs) else [1.0] * n
+        self.weighted = costs is not None and any(costs)
+        # Work still to send, from each call on: the estimates when they say anything, else 1
+        # a call. A call estimated at 0 counts as the cheapest estimated one: as 0, every such
+        # call would fit in any batch, and the last would take them all.
+        weights = [1.0] * n
+        if costs is not None and self.weighted:
+            least = min(c for c in costs if c > 0)
+            weights = [c if c > 0 else least for c in costs]
         self._after = [0.0] * (n + 1)
         for i in range(n - 1, -1, -1):
             self._after[i] = self._after[i + 1] + weights[i]
-        self.weighted = costs is not None and any(costs)
         self._units = 0.0  # estimated units of the calls measured
 
     def measured(self, part: range, seconds: float) -> None:

@@ -35,7 +35,9 @@ def _work(costs, part):
 def test_each_batch_is_the_longest_run_of_calls_that_fits_its_bounds(n, slots, seconds,
                                                                       estimates):
     costs = None if estimates is None else estimates[:n]
-    weights = costs if costs and any(costs) else None  # estimates of 0 only say nothing
+    weights = None  # estimates of 0 only say nothing; one of 0 among others is the least's
+    if costs and any(costs):
+        weights = [c or min(x for x in costs if x) for c in costs]
     plan = Batches(n, costs)
     parts: list[range] = []
     done_work = done_seconds = 0.0
@@ -65,6 +67,12 @@ def test_estimates_size_the_first_batches_before_anything_is_measured():
     # several to a task from the start, as the estimated work left allows.
     plan = Batches(14, [30.0, 30.0] + [7.0] * 12)
     assert [len(plan.next(2)) for _ in range(4)] == [1, 1, 3, 2]
+
+
+def test_calls_estimated_at_0_are_not_all_put_in_the_last_batch():
+    plan = Batches(40, [10.0] * 20 + [0.0] * 20)
+    sizes = [len(p) for p in iter(lambda: plan.next(2), None)]
+    assert sum(sizes) == 40 and sizes[-1] == 1
 
 
 def test_once_measured_a_batch_carries_at_least_the_least_worth_a_task():
