@@ -175,6 +175,13 @@ def test_a_raising_call_in_a_batch_is_raised_after_every_other_result_came_home(
     assert any("raised on a Dask worker" in note for note in raised.value.__notes__)
 
 
+@pytest.mark.slow
+def test_the_client_sends_a_batch_without_holding_it_10_ms(local):
+    # Distributed's client batches its messages to the scheduler for 10 ms; a batch submitted
+    # right after another waited that long before any worker could start it.
+    assert local.scheduler_comm.interval <= cluster.SEND_SECONDS
+
+
 def _trim_threshold() -> str | None:
     import os
 
