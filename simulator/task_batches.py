@@ -44,11 +44,9 @@ class Batches:
     of its own."""
 
     def __init__(self, n: int, costs: Sequence[float] | None = None) -> None:
-        if costs is not None and len(costs) != n:
-            raise ValueError(f"{len(costs)} costs for {n} calls")
+        _check_costs(n, costs)
         self.n = n
         self.sent = 0
-        self.calls = 0
         self.seconds = 0.0
         self.weighted = costs is not None and any(costs)
         # Work still to send, from each call on: the estimates when they say anything, else 1
@@ -65,7 +63,6 @@ class Batches:
 
     def measured(self, part: range, seconds: float) -> None:
         """The calls of ``part`` came home having taken ``seconds`` of CPU."""
-        self.calls += len(part)
         self.seconds += seconds
         self._units += self._after[part.start] - self._after[part.stop]
 
@@ -109,12 +106,18 @@ def dearest_first(n: int, costs: Sequence[float] | None) -> list[int]:
     all) in call order."""
     if costs is None:
         return list(range(n))
+    _check_costs(n, costs)
+    return sorted(range(n), key=lambda i: -costs[i])
+
+
+def _check_costs(n: int, costs: Sequence[float] | None) -> None:
+    if costs is None:
+        return
     if len(costs) != n:
         raise ValueError(f"{len(costs)} costs for {n} calls")
     bad = [c for c in costs if not (math.isfinite(c) and c >= 0)]
     if bad:
         raise ValueError(f"a cost estimate must be a finite number >= 0, not {bad[0]!r}")
-    return sorted(range(n), key=lambda i: -costs[i])
 
 
 class Done:

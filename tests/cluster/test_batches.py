@@ -133,6 +133,8 @@ def test_costs_that_do_not_match_the_calls_are_refused():
 def test_a_cost_that_is_not_a_finite_number_at_least_0_is_refused(bad):
     with pytest.raises(ValueError, match="finite number >= 0"):
         dearest_first(3, [1.0, bad, 2.0])
+    with pytest.raises(ValueError, match="finite number >= 0"):
+        Batches(3, [1.0, bad, 2.0])
 
 
 def spin(i: int) -> int:
