@@ -75,11 +75,29 @@ def _compressors() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdCompressor]:
     return pair
 
 
+#: Short chunks' zstd outputs a thread keeps for sealers told to remember them, at most.
+SHORT_KEPT = 64
+
+
+def _short_payloads() -> dict[bytes, bytes]:
+    """The thread's zstd outputs of short chunks, by the chunk's bytes, oldest first.
+
+    zstd at one level makes one output of one input, so a payload found here is the one
+    compressing would make: a sealer that meets a short chunk again (a simulated hub seals
+    each role's last chunk to size the role, then writes it, and writes an unchanged role's
+    again at the next backup) is spared the compression. The thread's, as its compressors are.
+    """
+    found = getattr(_local, "short", None)
+    if found is None:
+        found = _local.short = {}
+    return found
+
+
 class ChunkSealer:
     """Seals the chunks of one role, in order. Not thread-safe: one per role per thread."""
 
     def __init__(self, key: bytes, backup_id: uuid.UUID, role: str, compress: bool = True,
-                 incompressible: bool = False) -> None:
+                 incompressible: bool = False, remember_short: bool = False) -> None:
         self.backup_id = backup_id
         self.role = role
         self.compress = compress
@@ -89,6 +107,8 @@ class ChunkSealer:
         self.incompressible = incompressible
         self._aead = AESGCM(key)
         self._zstd, self._probe = _compressors()
+        # Where the source says its short chunks repeat: the memo only costs where they do not.
+        self._short = _short_payloads() if remember_short else None
         self._aad_head: bytes | None = None  # aad()'s bytes before the index: the same each chunk
 
     def _worth_compressing(self, data: memoryview) -> bool:
@@ -107,7 +127,16 @@ class ChunkSealer:
         """What a record of ``data`` encrypts, and its codec: the chunk compressed where that
         is tried and makes it smaller, else the chunk as it is."""
         if self.compress and len(data) and self._worth_compressing(data):
-            packed = self._zstd.compress(data)
+            short = self._short
+            if short is not None and len(data) <= ALWAYS_TRIED:
+                plain = bytes(data)
+                packed = short.get(plain)
+                if packed is None:
+                    packed = short[plain] = self._zstd.compress(plain)
+                    if len(short) > SHORT_KEPT:
+                        del short[next(iter(short))]
+            else:
+                packed = self._zstd.compress(data)
             if len(packed) < len(data):
                 return packed, CODEC_ZSTD
         return data, CODEC_STORED

@@ -58,6 +58,13 @@ def incompressible(source: RoleSource) -> bool:
     return getattr(source, "incompressible", False) is True
 
 
+def short_chunks_repeat(source: RoleSource) -> bool:
+    """Whether ``source`` says its short chunks recur (an optional attribute,
+    ``short_chunks_repeat = True``): the sealer then keeps what they compressed to
+    (engine/chunks.py). The bytes written are the same either way."""
+    return getattr(source, "short_chunks_repeat", False) is True
+
+
 @dataclass(slots=True)
 class Skipped:
     """What a source left out of its role, each entry with why."""

@@ -189,6 +189,9 @@ class RoleSnapshot:
 
     #: Keystream does not compress (engine/source.py): the engine spares it its zstd probes.
     incompressible = True
+    #: The hub compresses a role's short last chunk to size the role (simulator/shape.py), and
+    #: the backup then writes that very chunk (engine/source.py).
+    short_chunks_repeat = True
 
     @property
     def _state_bytes(self) -> bytes:
