@@ -87,6 +87,8 @@ def skipped_of(source: RoleSource) -> Skipped:
 
 def skip_warnings(role: str, skipped: Skipped) -> list[str]:
     """The job record's warnings for what ``role``'s source left out."""
+    if not (skipped.unreadable or skipped.special or skipped.vanished):
+        return []  # the common case, asked of every role of every backup
     out = []
     for entries, what in ((skipped.unreadable, "could not be read"),
                           (skipped.special, "is not a file, folder or symlink"),

@@ -96,11 +96,20 @@ def test_the_incompressible_hint_seals_a_simulated_last_chunk_as_without_it(seed
         assert records[0] == records[1], length
 
 
-# Short chunks that recur, and others of the same length and start that differ further on: a
-# memo keyed on less than the whole chunk would hand one of them another's payload.
+# Short chunks that recur, and others of the same length that differ only after their start,
+# or only in their middle: a memo that looked at less than the whole chunk would hand one of
+# them another's payload.
 _shared_start = b'{"objects": 100, "role": "ACS", "version": 7}\n' * 8
-_short_chunks = st.tuples(st.integers(0, 3), st.integers(1, 4096 * 3)).map(
-    lambda pick: (_shared_start + b"%d" % pick[0] * pick[1])[:pick[1]])
+_short_chunks = st.one_of(
+    st.tuples(st.integers(0, 3), st.integers(1, 4096 * 3)).map(
+        lambda pick: (_shared_start + b"%d" % pick[0] * pick[1])[:pick[1]]),
+    st.tuples(st.integers(0, 3), st.integers(1, 4096 * 3)).map(
+        lambda pick: _with_middle((_shared_start * 40)[:pick[1]], pick[0])))
+
+
+def _with_middle(chunk: bytes, byte: int) -> bytes:
+    middle = len(chunk) // 2
+    return chunk[:middle] + bytes([byte]) + chunk[middle + 1:]
 
 
 @given(chunks=st.lists(_short_chunks, min_size=1, max_size=12),
