@@ -129,13 +129,17 @@ class ChunkSealer:
     def payload(self, data: memoryview) -> tuple[memoryview | bytes, int]:
         """What a record of ``data`` encrypts, and its codec: the chunk compressed where that
         is tried and makes it smaller, else the chunk as it is."""
-        if self.compress and len(data) and self._worth_compressing(data):
-            if self._short is not None and len(data) <= ALWAYS_TRIED:
-                packed = self._remembered(bytes(data))
-            else:
-                packed = self._zstd.compress(data)
-            if len(packed) < len(data):
-                return packed, CODEC_ZSTD
+        n = len(data)
+        if not (self.compress and n):
+            return data, CODEC_STORED
+        if n <= ALWAYS_TRIED and self._short is not None:
+            packed = self._remembered(bytes(data))
+        elif self._worth_compressing(data):
+            packed = self._zstd.compress(data)
+        else:
+            return data, CODEC_STORED
+        if len(packed) < n:
+            return packed, CODEC_ZSTD
         return data, CODEC_STORED
 
     def _remembered(self, plain: bytes) -> bytes:

@@ -251,7 +251,7 @@ class RoleSnapshot:
             body.close()
             body = memoryview(self.files()["data/objects.bin"])[len(head):]
         if n - len(after) <= len(body):  # within the data's body and what follows
-            return bytes(body[len(body) - (n - len(after)):]) + after
+            return b"".join((body[len(body) - (n - len(after)):], after))
         # The whole stream: the entries before the data (the state file's is in ``after``).
         root, folder, blob, _ = _items(self.seed, self.name, self.version, self.objects,
                                        self.data_bytes)
