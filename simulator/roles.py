@@ -134,21 +134,23 @@ class _RoleDataReader:
 
     def readinto(self, b) -> int:
         out = memoryview(b)
+        n = len(out)
         done = 0
-        if self._head:
-            done = min(len(out), len(self._head))
-            out[:done] = self._head[:done]
-            self._head = self._head[done:]
+        head = self._head
+        if head:
+            done = min(n, len(head))
+            out[:done] = head[:done]
+            self._head = head[done:]
+            if done == n:
+                return done
         body = self._body
-        if done < len(out):
-            if isinstance(body, memoryview):
-                k = min(len(out) - done, len(body) - self._at)
-                out[done : done + k] = body[self._at : self._at + k]
-                self._at += k
-                done += k
-            else:
-                done += body.readinto(out[done:])
-        return done
+        if isinstance(body, memoryview):
+            at = self._at
+            k = min(n - done, len(body) - at)
+            out[done : done + k] = body[at : at + k]
+            self._at = at + k
+            return done + k
+        return done + body.readinto(out[done:])
 
 
 @functools.lru_cache(maxsize=64)
