@@ -22,7 +22,7 @@ from ibs.engine.entries import END, STREAM_MAGIC, Kind, pack_entry
 from ibs.engine.errors import SourceError
 from ibs.engine.manifest import Manifest, RoleRecord, role_file
 from ibs.engine.pipeline import beside, sealed_records
-from ibs.engine.source import RoleSource, incompressible
+from ibs.engine.source import RoleSource, incompressible, short_chunks_repeat
 
 # Records written but not yet hashed, at most (each holds its buffer until hashed), and the
 # pipeline's depth: the sealer still has buffers to work in while these wait.
@@ -150,7 +150,8 @@ class BackupWriter:
                     outcome: RoleOutcome) -> Generator[Progress, None, RoleRecord]:
         sealer = chunks.ChunkSealer(keys.expand(prk, f"role/{name}"),
                                     self.backup_id, name,
-                                    incompressible=incompressible(source))
+                                    incompressible=incompressible(source),
+                                    remember_short=short_chunks_repeat(source))
         digest = hashlib.sha256()
         file = role_file(name)
         path = f"{self.partial}/{file}"

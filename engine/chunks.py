@@ -47,11 +47,13 @@ def nonce(index: int) -> bytes:
 
 
 def aad(backup_id: uuid.UUID, role: str, index: int, header: bytes) -> bytes:
+    return _aad_head(backup_id, role) + index.to_bytes(8, "big") + header
+
+
+def _aad_head(backup_id: uuid.UUID, role: str) -> bytes:
+    """``aad``'s bytes before the index: the same for every chunk of a role."""
     name = role.encode("ascii")
-    return (
-        AAD_MAGIC + backup_id.bytes + len(name).to_bytes(2, "big") + name
-        + index.to_bytes(8, "big") + header
-    )
+    return AAD_MAGIC + backup_id.bytes + len(name).to_bytes(2, "big") + name
 
 
 def max_record_size(chunk_size: int) -> int:
@@ -75,11 +77,30 @@ def _compressors() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdCompressor]:
     return pair
 
 
+#: Short chunks' zstd outputs a thread keeps for sealers told to remember them, at most.
+SHORT_KEPT = 64
+
+
+def _short_payloads() -> dict[tuple[int, bytes, bytes], tuple[bytes, bytes]]:
+    """The thread's zstd outputs of short chunks, oldest first: (chunk, output) by the chunk's
+    length and first and last bytes (``ChunkSealer._remembered``).
+
+    zstd at one level makes one output of one input, so a payload found here is the one
+    compressing would make: a sealer that meets a short chunk again (a simulated hub seals
+    each role's last chunk to size the role, then writes it, and writes an unchanged role's
+    again at the next backup) is spared the compression. The thread's, as its compressors are.
+    """
+    found = getattr(_local, "short", None)
+    if found is None:
+        found = _local.short = {}
+    return found
+
+
 class ChunkSealer:
     """Seals the chunks of one role, in order. Not thread-safe: one per role per thread."""
 
     def __init__(self, key: bytes, backup_id: uuid.UUID, role: str, compress: bool = True,
-                 incompressible: bool = False) -> None:
+                 incompressible: bool = False, remember_short: bool = False) -> None:
         self.backup_id = backup_id
         self.role = role
         self.compress = compress
@@ -89,7 +110,9 @@ class ChunkSealer:
         self.incompressible = incompressible
         self._aead = AESGCM(key)
         self._zstd, self._probe = _compressors()
-        self._aad_head: bytes | None = None  # aad()'s bytes before the index: the same each chunk
+        # Where the source says its short chunks repeat: the memo only costs where they do not.
+        self._short = _short_payloads() if remember_short else None
+        self._aad_head: bytes | None = None
 
     def _worth_compressing(self, data: memoryview) -> bool:
         n = len(data)
@@ -106,11 +129,34 @@ class ChunkSealer:
     def payload(self, data: memoryview) -> tuple[memoryview | bytes, int]:
         """What a record of ``data`` encrypts, and its codec: the chunk compressed where that
         is tried and makes it smaller, else the chunk as it is."""
-        if self.compress and len(data) and self._worth_compressing(data):
+        n = len(data)
+        if not (self.compress and n):
+            return data, CODEC_STORED
+        if n <= ALWAYS_TRIED and self._short is not None:
+            packed = self._remembered(bytes(data))
+        elif self._worth_compressing(data):
             packed = self._zstd.compress(data)
-            if len(packed) < len(data):
-                return packed, CODEC_ZSTD
+        else:
+            return data, CODEC_STORED
+        if len(packed) < n:
+            return packed, CODEC_ZSTD
         return data, CODEC_STORED
+
+    def _remembered(self, plain: bytes) -> bytes:
+        """zstd's output for the short chunk ``plain``, from the thread's memo if there."""
+        short = self._short
+        assert short is not None
+        # Found by its length and ends, then compared whole: hashing all of a chunk cost half
+        # what compressing it does.
+        key = (len(plain), plain[:32], plain[-32:])
+        found = short.get(key)
+        if found is not None and found[0] == plain:
+            return found[1]
+        packed = self._zstd.compress(plain)
+        short[key] = (plain, packed)
+        if len(short) > SHORT_KEPT:
+            del short[next(iter(short))]
+        return packed
 
     def seal_into(self, index: int, data: memoryview, final: bool, out: bytearray) -> int:
         """Write the record for chunk ``index`` into ``out``; return its length."""
@@ -120,7 +166,7 @@ class ChunkSealer:
         out[:HEADER_SIZE] = header
         head = self._aad_head
         if head is None:
-            head = self._aad_head = aad(self.backup_id, self.role, 0, b"")[:-8]
+            head = self._aad_head = _aad_head(self.backup_id, self.role)
         counter = index.to_bytes(8, "big")
         self._aead.encrypt_into(
             _NONCE_HEAD + counter, payload, head + counter + header,

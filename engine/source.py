@@ -58,6 +58,13 @@ def incompressible(source: RoleSource) -> bool:
     return getattr(source, "incompressible", False) is True
 
 
+def short_chunks_repeat(source: RoleSource) -> bool:
+    """Whether ``source`` says its short chunks recur (an optional attribute,
+    ``short_chunks_repeat = True``): the sealer then keeps what they compressed to
+    (engine/chunks.py). The bytes written are the same either way."""
+    return getattr(source, "short_chunks_repeat", False) is True
+
+
 @dataclass(slots=True)
 class Skipped:
     """What a source left out of its role, each entry with why."""
@@ -80,6 +87,8 @@ def skipped_of(source: RoleSource) -> Skipped:
 
 def skip_warnings(role: str, skipped: Skipped) -> list[str]:
     """The job record's warnings for what ``role``'s source left out."""
+    if not (skipped.unreadable or skipped.special or skipped.vanished):
+        return []  # the common case, asked of every role of every backup
     out = []
     for entries, what in ((skipped.unreadable, "could not be read"),
                           (skipped.special, "is not a file, folder or symlink"),

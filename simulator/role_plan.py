@@ -32,13 +32,14 @@ class RolePlan:
         self._plan: tuple[int, shape.Framing, dict[str, int], dict[str, int], int] | None = None
         self._snapshots: dict[str, RoleSnapshot | None] = {}
         # What compression saves on a role's last chunk, by the snapshot's state and size (the
-        # seed is the hub's): a role the tenants left alone between two backups of one size
-        # ends its stream the same way (about a third of a year's roles), and finding out is
-        # a zstd run.
-        self._savings: dict[tuple[shape.Framing, str, int, int, int], int] = {}
+        # seed is the hub's; the framing, this plan's): a role the tenants left alone between
+        # two backups of one size ends its stream the same way (about a third of a year's
+        # roles), and finding out is a zstd run.
+        self._savings: dict[tuple[str, int, int, int], int] = {}
 
     def calibrate(self, framing: shape.Framing) -> None:
         self.framing = framing
+        self._savings.clear()  # its chunk size and entry bytes place each role's last chunk
 
     def snapshot(self, role: str, now: int, modelled_bytes: Callable[[], int]) -> RoleSnapshot:
         """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of
@@ -58,7 +59,7 @@ class RolePlan:
 
             def saving(name: str, data_bytes: int) -> int:
                 snapshot = tried[name, data_bytes] = roles[name].snapshot(data_bytes)
-                key = (framing, name, snapshot.version, snapshot.objects, snapshot.data_bytes)
+                key = (name, snapshot.version, snapshot.objects, snapshot.data_bytes)
                 found = known.get(key)
                 if found is None:
                     found = known[key] = shape.last_chunk_saving(snapshot, framing.chunk_size,

@@ -85,15 +85,27 @@ def _role_data(seed: str, label: str, n: int) -> tuple[bytes, memoryview | _Keys
     """A role's ``n`` data bytes as (head, body): the head is sha256(label), so every snapshot's
     data differs from every other's from its first byte; the body is a slice of the seed's pool
     chosen by the label, or for a body over half the pool, a keystream of its own."""
+    head, start = _data_place(label, n)
+    if n <= _HEAD:
+        return head, memoryview(b"")
+    if start is None:
+        return head, _KeystreamReader(label, n - _HEAD)
+    return head, _pool(seed)[start : start + n - _HEAD]
+
+
+# Kept: a backup that sizes a role reads its tail, then the backup reads it all, and a role
+# the tenants left alone is read alike at the next backup. Not the slice itself, which would
+# keep its seed's pool alive after the pools' own cache let it go.
+@functools.lru_cache(maxsize=64)
+def _data_place(label: str, n: int) -> tuple[bytes, int | None]:
+    """``_role_data``'s head, and where its body starts in the pool (None: not in the pool)."""
     head = hashlib.sha256(label.encode()).digest()
     if n <= _HEAD:
-        return head[:n], memoryview(b"")
+        return head[:n], 0
     rest = n - _HEAD
-    pool = _pool(seed)
-    if rest > len(pool) // 2:
-        return head, _KeystreamReader(label, rest)
-    start = int.from_bytes(head[:8], "big") % (len(pool) - rest + 1)
-    return head, pool[start : start + rest]
+    if rest > POOL_BYTES // 2:
+        return head, None
+    return head, int.from_bytes(head[:8], "big") % (POOL_BYTES - rest + 1)
 
 
 class _RoleDataReader:
@@ -116,26 +128,29 @@ class _RoleDataReader:
         self.close()
 
     def close(self) -> None:
-        if isinstance(self._body, _KeystreamReader):
+        # Not isinstance(_KeystreamReader): an io class's check goes through its ABC.
+        if not isinstance(self._body, memoryview):
             self._body.close()
 
     def readinto(self, b) -> int:
         out = memoryview(b)
+        n = len(out)
         done = 0
-        if self._head:
-            done = min(len(out), len(self._head))
-            out[:done] = self._head[:done]
-            self._head = self._head[done:]
+        head = self._head
+        if head:
+            done = min(n, len(head))
+            out[:done] = head[:done]
+            self._head = head[done:]
+            if done == n:
+                return done
         body = self._body
-        if done < len(out):
-            if isinstance(body, memoryview):
-                k = min(len(out) - done, len(body) - self._at)
-                out[done : done + k] = body[self._at : self._at + k]
-                self._at += k
-                done += k
-            else:
-                done += body.readinto(out[done:])
-        return done
+        if isinstance(body, memoryview):
+            at = self._at
+            k = min(n - done, len(body) - at)
+            out[done : done + k] = body[at : at + k]
+            self._at = at + k
+            return done + k
+        return done + body.readinto(out[done:])
 
 
 @functools.lru_cache(maxsize=64)
@@ -170,6 +185,20 @@ def _state_items(name: str, version: int, objects: int) -> tuple[SourceItem, Sou
 
 
 @functools.lru_cache(maxsize=64)
+def _items(seed: str, name: str, version: int, objects: int,
+           data_bytes: int) -> tuple[SourceItem, SourceItem, SourceItem, SourceItem]:
+    """A snapshot's items, in the entry stream's order: the same for every snapshot of one
+    state and size (a role the tenants left alone is read alike at the next backup). Its data
+    file opens as a raw reader (enter, readinto: the engine's FileReader), without a
+    BufferedReader's extra copy of every chunk."""
+    root, data, state = _state_items(name, version, objects)
+    blob = SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, _mtime(version), data_bytes),
+                      open=functools.partial(_RoleDataReader, seed, f"{seed}:{name}:{version}",
+                                             data_bytes))
+    return root, data, blob, state
+
+
+@functools.lru_cache(maxsize=64)
 def _stream_end(name: str, version: int, objects: int) -> bytes:
     """What ends a snapshot's entry stream after its data: state.json's header and bytes, and
     the end marker (the same for every snapshot of one state; a plan asks for it often)."""
@@ -189,6 +218,9 @@ class RoleSnapshot:
 
     #: Keystream does not compress (engine/source.py): the engine spares it its zstd probes.
     incompressible = True
+    #: The hub compresses a role's short last chunk to size the role (simulator/shape.py), and
+    #: the backup then writes that very chunk (engine/source.py).
+    short_chunks_repeat = True
 
     @property
     def _state_bytes(self) -> bytes:
@@ -205,15 +237,7 @@ class RoleSnapshot:
 
     def items(self) -> Iterator[SourceItem]:
         """What a backup reads: the bytes of ``files``, the blob made as it is read."""
-        root, data, state = _state_items(self.name, self.version, self.objects)
-        yield root
-        yield data
-        # A raw reader (enter, readinto: the engine's FileReader), without a BufferedReader's
-        # extra copy of every chunk.
-        yield SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, _mtime(self.version),
-                               self.data_bytes),
-                         open=lambda: _RoleDataReader(self.seed, self._label(), self.data_bytes))
-        yield state
+        return iter(_items(self.seed, self.name, self.version, self.objects, self.data_bytes))
 
     def total_bytes(self) -> int:
         return self.data_bytes + len(self._state_bytes)
@@ -224,26 +248,17 @@ class RoleSnapshot:
         after = _stream_end(self.name, self.version, self.objects)
         if n <= len(after):
             return after[len(after) - n:]
-        if n <= len(after) + self.data_bytes - _HEAD:  # within the data's body and what follows
-            head, body = _role_data(self.seed, self._label(), self.data_bytes)
-            if isinstance(body, memoryview):
-                return bytes(body[len(body) - (n - len(after)):]) + after
-        pieces: list[bytes | memoryview] = [STREAM_MAGIC]
-        count = 0
-        for item in self.items():
-            pieces.append(pack_entry(item.entry))
-            if item.entry.path == b"data/objects.bin":
-                head, body = _role_data(self.seed, self._label(), self.data_bytes)
-                if not isinstance(body, memoryview):
-                    body = memoryview(self.files()["data/objects.bin"])[len(head):]
-                # Only the tail is needed: the head and all of the body but its last n bytes
-                # cannot reach it.
-                pieces += [head, body[max(0, len(body) - n):]]
-            elif item.entry.path == b"state.json":
-                pieces.append(self._state_bytes)
-            count += 1
-        pieces.append(END.pack(Kind.END, count))
-        return b"".join(pieces)[-n:]
+        head, body = _role_data(self.seed, self._label(), self.data_bytes)
+        if not isinstance(body, memoryview):
+            body.close()
+            body = memoryview(self.files()["data/objects.bin"])[len(head):]
+        if n - len(after) <= len(body):  # within the data's body and what follows
+            return b"".join((body[len(body) - (n - len(after)):], after))
+        # The whole stream: the entries before the data (the state file's is in ``after``).
+        root, folder, blob, _ = _items(self.seed, self.name, self.version, self.objects,
+                                       self.data_bytes)
+        return b"".join((STREAM_MAGIC, pack_entry(root.entry), pack_entry(folder.entry),
+                         pack_entry(blob.entry), head, body, after))[-n:]
 
     def state_size(self) -> int:
         """Bytes of state.json: the part of the role's files that is not data."""

@@ -174,5 +174,5 @@ def _sizer() -> chunks.ChunkSealer:
     sizer = getattr(_local, "sizer", None)
     if sizer is None:
         sizer = _local.sizer = chunks.ChunkSealer(bytes(32), uuid.UUID(int=0), "sizer",
-                                                  incompressible=True)
+                                                  incompressible=True, remember_short=True)
     return sizer

@@ -94,3 +94,34 @@ def test_the_incompressible_hint_seals_a_simulated_last_chunk_as_without_it(seed
             out = bytearray(max_record_size(len(stream)))
             records.append(bytes(out[:sealer.seal_into(index, memoryview(stream), True, out)]))
         assert records[0] == records[1], length
+
+
+# Short chunks that recur, and others of the same length that differ only after their start,
+# or only in their middle: a memo that looked at less than the whole chunk would hand one of
+# them another's payload.
+_shared_start = b'{"objects": 100, "role": "ACS", "version": 7}\n' * 8
+_short_chunks = st.one_of(
+    st.tuples(st.integers(0, 3), st.integers(1, 4096 * 3)).map(
+        lambda pick: (_shared_start + b"%d" % pick[0] * pick[1])[:pick[1]]),
+    st.tuples(st.integers(0, 3), st.integers(1, 4096 * 3)).map(
+        lambda pick: _with_middle((_shared_start * 40)[:pick[1]], pick[0])))
+
+
+def _with_middle(chunk: bytes, byte: int) -> bytes:
+    middle = len(chunk) // 2
+    return chunk[:middle] + bytes([byte]) + chunk[middle + 1:]
+
+
+@given(chunks=st.lists(_short_chunks, min_size=1, max_size=12),
+       role=st.sampled_from(["ACS", "CA"]), index=st.integers(0, 9))
+def test_a_sealer_that_remembers_short_chunks_seals_as_one_that_does_not(chunks, role, index):
+    # Each record from a sealer that remembers what short chunks compressed to (across
+    # sealers, as a simulated hub's sizer and writer share it) is the one a fresh sealer makes.
+    backup_id = uuid.UUID(int=5)
+    for data in chunks + chunks[::-1]:
+        records = []
+        for remember in (True, False):
+            sealer = ChunkSealer(bytes(32), backup_id, role, remember_short=remember)
+            out = bytearray(max_record_size(len(data)))
+            records.append(bytes(out[:sealer.seal_into(index, memoryview(data), True, out)]))
+        assert records[0] == records[1], len(data)

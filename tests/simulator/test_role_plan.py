@@ -61,3 +61,27 @@ def test_what_compression_saves_is_asked_again_for_a_role_whose_state_changed(mo
     second = _plan(planner, 1, modelled)
     assert second == _fresh(roles, 1, modelled)
     assert second != first
+
+
+def test_what_compression_saves_is_asked_again_once_the_framing_changes(monkeypatch):
+    # A role's last chunk is placed by the framing's entry bytes: the saving depends on them
+    # here. The second framing moves bytes from the manifest to each role's entry stream, so
+    # the plan without compression is the same and each role is asked of the same snapshot:
+    # a memo kept across framings would answer with the first framing's saving.
+    def saving(snapshot, chunk_size: int, entry_bytes: int) -> int:
+        return entry_bytes % 7
+
+    monkeypatch.setattr(shape, "last_chunk_saving", saving)
+    roles = {name: RoleState("1", name) for name in ROLES}
+    moved = shape.Framing(FRAMING.chunk_size, FRAMING.entry_bytes + 3,
+                          FRAMING.fixed - 3 * len(ROLES))
+    modelled = 10 * 2**20 * scale.MODELLED_PER_REAL // 64
+    planner = RolePlan(roles)
+    planner.calibrate(FRAMING)
+    first = _plan(planner, 0, modelled)
+    planner.calibrate(moved)
+    second = _plan(planner, 1, modelled)
+    fresh = RolePlan(roles)
+    fresh.calibrate(moved)
+    assert second == _plan(fresh, 1, modelled)
+    assert second != first

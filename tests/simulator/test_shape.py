@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import uuid
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ibs.engine import keys
@@ -23,7 +23,7 @@ from ibs.simulator.certificates import cert_pair
 from ibs.simulator.growth import Growth
 from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.role_plan import ESTIMATE_SLACK
-from ibs.simulator.roles import ROLES, WEIGHTS, RoleSnapshot
+from ibs.simulator.roles import POOL_BYTES, ROLES, WEIGHTS, RoleSnapshot
 from tests.simulator.conftest import finished
 
 CHUNK = scale.SIM_CHUNK_SIZE
@@ -99,6 +99,9 @@ def test_apportion_splits_the_whole_total_in_proportion(total, weights):
 @settings(max_examples=60, deadline=None)
 @given(name=st.sampled_from(ROLES), version=st.integers(0, 10**7), objects=st.integers(1, 10**6),
        data_bytes=st.integers(1, 60_000), cut=st.integers(1, 70_000))
+# A role over half the keystream pool has a keystream of its own (simulator/roles.py).
+@example(name="CA", version=3, objects=100, data_bytes=POOL_BYTES // 2 + 100, cut=30_000)
+@example(name="CA", version=3, objects=100, data_bytes=POOL_BYTES // 2 + 100, cut=10**8)
 def test_a_roles_stream_tail_is_what_the_engine_chunks(name, version, objects, data_bytes, cut):
     snap = RoleSnapshot("t", name, version, objects, data_bytes)
     chunker = Chunker(CHUNK, lambda: bytearray(CHUNK))
