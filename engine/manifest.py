@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from ibs.engine.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from ibs.engine.errors import IntegrityError
+from ibs.engine.keys import hmac_sha256
 from ibs.engine.manifest_text import MAC_PREFIX, signed
 
 V = TypeVar("V")
@@ -225,7 +226,7 @@ _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure
 
 
 def mac(key: bytes, body: dict[str, object]) -> str:
-    return hmac.digest(key, MAC_PREFIX + canonical(body), "sha256").hex()
+    return hmac_sha256(key, MAC_PREFIX + canonical(body)).hex()
 
 
 def format_time(t: dt.datetime) -> str:

@@ -11,8 +11,9 @@ which is an int too, as ``true``), and the caller then encodes the body as json 
 
 from __future__ import annotations
 
-import hmac
 from json.encoder import encode_basestring_ascii as _s
+
+from ibs.engine.keys import hmac_sha256
 
 MAC_PREFIX = b"IBS1 manifest\n"  # before the compact text the MAC covers
 
@@ -56,7 +57,7 @@ def signed(mac_key: bytes, backup_id: str, chunk_size: int, created: str, thumbp
     key = _s(wrapped_key)
     compact = _COMPACT % (*head, "{" + ",".join([f"{k}:{v}" for k, v in pairs]) + "}", key,
                           ",".join([_ROLE_COMPACT % r for r in encoded]))
-    tag = hmac.digest(mac_key, MAC_PREFIX + compact.encode("ascii"), "sha256").hex()
+    tag = hmac_sha256(mac_key, MAC_PREFIX + compact.encode("ascii")).hex()
     info_text = "{\n" + ",\n".join([f"    {k}: {v}" for k, v in pairs]) + "\n  }" if pairs else "{}"
     roles_text = ("[\n" + ",\n".join([_ROLE_INDENTED % r for r in encoded]) + "\n  ]"
                   if encoded else "[]")
