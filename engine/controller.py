@@ -372,7 +372,7 @@ class Controller:
         now = self.clock.now()
         paths = retention.plan(share, self.creation_times, self.history, now,
                                self.settings.retention_days)
-        if not dry_run:
+        if paths and not dry_run:
             retention.apply(share, paths, self.history, format_time(now))
         return [retention.shown(share, p) for p in paths]
 

@@ -63,15 +63,18 @@ def plan(share: Share, times: CreationTimes, history: History, now: dt.datetime,
     # One listing serves both the backups and the leftovers.
     names = share.listdir(layout.ROOT) if share.stat(layout.ROOT) is not None else []
     on_share = times.complete_backups(share, names)
+    leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
+    expired = [backup_id for backup_id, created in on_share if created <= cutoff]
+    if not expired:
+        # Nothing has served its period (half of a regular schedule's prunes): the newest
+        # Succeeded backup, which the history would have to name, is not needed.
+        return leftovers
     statuses = history.statuses_of([backup_id for backup_id, _ in on_share])
     succeeded = Status.SUCCEEDED.value
     good = [(created, backup_id) for (backup_id, created), status
             in zip(on_share, statuses, strict=True) if status is None or status == succeeded]
     newest = max(good)[1] if good else None
-    doomed = [backup_id for backup_id, created in on_share
-              if created <= cutoff and backup_id != newest]
-    leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
-    return [layout.backup_dir(b) for b in doomed] + leftovers
+    return [layout.backup_dir(b) for b in expired if b != newest] + leftovers
 
 
 def apply(share: Share, paths: list[str], history: History, deleted_at: str) -> None:
