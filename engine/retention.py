@@ -28,21 +28,20 @@ class CreationTimes:
     committed backup is never rewritten, so what was read stands."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[str, str], dt.datetime] = {}
+        self._known: dict[str, dict[str, dt.datetime]] = {}  # by share, by backup id
 
     def remember(self, share: Share, backup_id: str, created: dt.datetime) -> None:
         """A backup just committed: its age is known without reading its manifest back."""
-        self._known[(share.describe(), backup_id)] = created
+        self._known.setdefault(share.describe(), {})[backup_id] = created
 
     def complete_backups(self, share: Share, names: list[str]) -> list[tuple[str, dt.datetime]]:
         """(backup id, creation time) of the complete backups among ``names`` (the backup
         root's listing). Plain pairs: a simulated year plans some 1,500 prunes of about 15
         backups each."""
         found = []
-        where = share.describe()
-        known = self._known
+        known = self._known.setdefault(share.describe(), {})
         for name in names:
-            created = known.get((where, name))
+            created = known.get(name)
             if created is None:
                 if not layout.is_backup_name(name):
                     continue
@@ -51,7 +50,7 @@ class CreationTimes:
                                    uuid.UUID(name))
                 except (IntegrityError, ShareError):
                     continue  # not ours to judge; verify reports it
-                created = known[(where, name)] = parsed.manifest.createdDateTime
+                created = known[name] = parsed.manifest.createdDateTime
             found.append((name, created))
         return found
 
