@@ -278,7 +278,7 @@ class Controller:
         stale = [self.history.get(s.id) for s in self.history.unfinished()]
         running = [r.id for r in stale if r is not None and r.status == Status.RUNNING.value]
         found, unchecked = self._find_complete(running) if running else ({}, None)
-        now = format_time(self.clock.now())
+        now = format_time(self.clock.now()) if stale else ""  # none at almost every start
         for record in stale:
             assert record is not None
             if record.id in found:
@@ -372,7 +372,7 @@ class Controller:
         now = self.clock.now()
         paths = retention.plan(share, self.creation_times, self.history, now,
                                self.settings.retention_days)
-        if not dry_run:
+        if paths and not dry_run:
             retention.apply(share, paths, self.history, format_time(now))
         return [retention.shown(share, p) for p in paths]
 

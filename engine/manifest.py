@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import functools
-import hashlib
 import hmac
 import json
+import operator
 import re
 import uuid
 from collections.abc import Callable, Iterable
@@ -24,6 +24,8 @@ from typing import TypeVar
 
 from ibs.engine.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from ibs.engine.errors import IntegrityError
+from ibs.engine.keys import hmac_sha256
+from ibs.engine.manifest_text import MAC_PREFIX, signed
 
 V = TypeVar("V")
 
@@ -57,6 +59,7 @@ class RoleRecord:
 
 _ROLE_FIELDS = tuple(f.name for f in fields(RoleRecord))
 _ROLE_TYPES = (str, str, int, int, int, str, int, int)  # of those fields, in that order
+_sorted_role = operator.attrgetter(*sorted(_ROLE_FIELDS))  # as manifest_text.signed takes them
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,14 @@ class Manifest:
         return next((r for r in self.roles if r.name == name), None)
 
     def to_bytes(self, mac_key: bytes) -> bytes:
+        fast = signed(mac_key, str(self.backupId), self.chunkSize,
+                      format_time(self.createdDateTime), self.encryptionCertThumbprint,
+                      self.formatVersion, self.info,
+                      base64.b64encode(self.wrappedKey).decode("ascii"),
+                      [_sorted_role(r) for r in self.roles])
+        if fast is not None:
+            _remember_canonical(fast)
+            return fast
         body = self.body()
         body["mac"] = mac(mac_key, body)
         return file_form(body)
@@ -215,7 +226,7 @@ _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure
 
 
 def mac(key: bytes, body: dict[str, object]) -> str:
-    return hmac.new(key, b"IBS1 manifest\n" + canonical(body), hashlib.sha256).hexdigest()
+    return hmac_sha256(key, MAC_PREFIX + canonical(body)).hex()
 
 
 def format_time(t: dt.datetime) -> str:

@@ -28,21 +28,20 @@ class CreationTimes:
     committed backup is never rewritten, so what was read stands."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple[str, str], dt.datetime] = {}
+        self._known: dict[str, dict[str, dt.datetime]] = {}  # by share, by backup id
 
     def remember(self, share: Share, backup_id: str, created: dt.datetime) -> None:
         """A backup just committed: its age is known without reading its manifest back."""
-        self._known[(share.describe(), backup_id)] = created
+        self._known.setdefault(share.describe(), {})[backup_id] = created
 
     def complete_backups(self, share: Share, names: list[str]) -> list[tuple[str, dt.datetime]]:
         """(backup id, creation time) of the complete backups among ``names`` (the backup
         root's listing). Plain pairs: a simulated year plans some 1,500 prunes of about 15
         backups each."""
         found = []
-        where = share.describe()
-        known = self._known
+        known = self._known.setdefault(share.describe(), {})
         for name in names:
-            created = known.get((where, name))
+            created = known.get(name)
             if created is None:
                 if not layout.is_backup_name(name):
                     continue
@@ -51,7 +50,7 @@ class CreationTimes:
                                    uuid.UUID(name))
                 except (IntegrityError, ShareError):
                     continue  # not ours to judge; verify reports it
-                created = known[(where, name)] = parsed.manifest.createdDateTime
+                created = known[name] = parsed.manifest.createdDateTime
             found.append((name, created))
         return found
 
@@ -63,15 +62,18 @@ def plan(share: Share, times: CreationTimes, history: History, now: dt.datetime,
     # One listing serves both the backups and the leftovers.
     names = share.listdir(layout.ROOT) if share.stat(layout.ROOT) is not None else []
     on_share = times.complete_backups(share, names)
+    leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
+    expired = [backup_id for backup_id, created in on_share if created <= cutoff]
+    if not expired:
+        # Nothing has served its period (half of a regular schedule's prunes): the newest
+        # Succeeded backup, which the history would have to name, is not needed.
+        return leftovers
     statuses = history.statuses_of([backup_id for backup_id, _ in on_share])
     succeeded = Status.SUCCEEDED.value
     good = [(created, backup_id) for (backup_id, created), status
             in zip(on_share, statuses, strict=True) if status is None or status == succeeded]
     newest = max(good)[1] if good else None
-    doomed = [backup_id for backup_id, created in on_share
-              if created <= cutoff and backup_id != newest]
-    leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
-    return [layout.backup_dir(b) for b in doomed] + leftovers
+    return [layout.backup_dir(b) for b in expired if b != newest] + leftovers
 
 
 def apply(share: Share, paths: list[str], history: History, deleted_at: str) -> None:

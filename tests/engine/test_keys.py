@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 
 import pytest
@@ -64,3 +65,14 @@ def test_a_subkey_is_rfc_5869_hkdf_sha256(key, backup, purpose):
     expected = HKDF(algorithm=hashes.SHA256(), length=32, salt=backup.bytes,
                     info=b"IBS1 " + purpose.encode("ascii")).derive(key)
     assert keys.derive(key, backup, purpose) == expected
+
+
+# Lengths either side of SHA-256's 64-byte block, where the key is padded or hashed first.
+_EDGES = st.sampled_from([0, 1, 32, 63, 64, 65, 128, 129]).flatmap(
+    lambda n: st.binary(min_size=n, max_size=n))
+
+
+@given(key=_EDGES | st.binary(max_size=150), message=st.binary(max_size=300))
+def test_hmac_sha256_is_the_standard_librarys(key, message):
+    # Written out from two hashes (speed); hmac, over OpenSSL, is the reference.
+    assert keys.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")

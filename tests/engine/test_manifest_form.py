@@ -6,7 +6,10 @@ canonical-form check, so the hand-built indented JSON must equal json.dumps ever
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -197,3 +200,48 @@ def test_a_role_figure_outside_a_signed_64_bit_integer_is_refused(figure):
     body["mac"] = manifest.mac(key, body)
     with pytest.raises(IntegrityError):
         parse(manifest.file_form(body))
+
+
+def _json_signed(m: Manifest, key: bytes) -> bytes:
+    # FORMAT.md's definition, with the body as Manifest.body gives it.
+    body = m.body()
+    compact = json.dumps(body, sort_keys=True, separators=(",", ":")).encode("ascii")
+    body["mac"] = hmac.new(key, b"IBS1 manifest\n" + compact, hashlib.sha256).hexdigest()
+    return json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+
+
+_figure = st.integers(-(2**70), 2**70)
+_text = st.text(max_size=6)
+_manifests = st.builds(
+    Manifest, backupId=st.uuids(), createdDateTime=st.datetimes(
+        min_value=dt.datetime(1000, 1, 1), timezones=st.just(dt.UTC)),
+    encryptionCertThumbprint=_text, wrappedKey=st.binary(max_size=300), chunkSize=_figure,
+    roles=st.lists(st.builds(RoleRecord, _text, _text, _figure, _figure, _figure, _text, _figure,
+                             _figure), max_size=3).map(tuple),
+    info=st.dictionaries(_text, _text, max_size=3), formatVersion=_figure)
+
+
+@given(_manifests, st.binary(min_size=1, max_size=40))
+def test_to_bytes_is_the_json_form_of_the_body_with_its_mac(m, key):
+    # to_bytes writes its texts from the values, not through json: this holds the two together.
+    assert m.to_bytes(key) == _json_signed(m, key)
+
+
+# Values no writer gives, which json writes its own way (a bool as true, a float as 1.0).
+_odd = (st.booleans() | st.floats(allow_nan=False) | st.none()
+        | st.integers(0, 9).map(lambda n: type("Figure", (int,), {})(n)))
+
+
+@given(_manifests, _odd, st.sampled_from(["chunkSize", "formatVersion", "thumbprint", "info",
+                                          *_ROLE_KEYS]), st.binary(min_size=1, max_size=40))
+def test_to_bytes_of_a_value_of_another_type_is_still_the_json_form(m, odd, where, key):
+    if where == "thumbprint":
+        m = dataclasses.replace(m, encryptionCertThumbprint=odd)
+    elif where == "info":
+        m = dataclasses.replace(m, info={**m.info, "odd": odd})
+    elif where in _ROLE_KEYS:
+        role = RoleRecord("CA", "roles/CA.ibsr", 10, 40, 1, "0" * 64, 3, 5)
+        m = dataclasses.replace(m, roles=(*m.roles, dataclasses.replace(role, **{where: odd})))
+    else:
+        m = dataclasses.replace(m, **{where: odd})
+    assert m.to_bytes(key) == _json_signed(m, key)
