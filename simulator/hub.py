@@ -274,7 +274,7 @@ class Hub:
         meter = self.meter
         # Asked after every chunk of every backup: most find the share as last sampled.
         if used > meter.peak_bytes or used != meter.occupancy[-1][1]:
-            meter.sample(self.now, used, self.budget_bytes)
+            meter.sample(seconds(now_ticks(self.env)), used, self.budget_bytes)
 
     @property
     def peak_bytes(self) -> int:

@@ -180,6 +180,21 @@ class ShareStorage:
         buf += data
         self._bytes += len(buf) - n
 
+    def append_within(self, path: str, data) -> bool:
+        """Append ``data`` to file ``path`` if the file server has room for all of it, else
+        as much as it has room for: whether all of it fitted. One call per record written,
+        where asking ``used`` and then appending took three."""
+        buf = self.files[path]
+        n = len(buf)
+        room = self.capacity - self._bytes - self.filler
+        if len(data) > room:
+            buf += memoryview(data)[: max(0, room)]
+            self._bytes += len(buf) - n
+            return False
+        buf += data
+        self._bytes += len(buf) - n
+        return True
+
 
 def _bump(entries: dict[str, dict[str, int]], folder: str, name: str, delta: int) -> None:
     """Count ``name`` in ``folder``'s listing ``delta`` more times; a name counted down to
@@ -251,15 +266,11 @@ class _Writer:
     def write(self, data) -> int:
         if self.closed:
             raise ValueError("I/O operation on closed file")
-        self._share._gate("write")
-        storage = self._share.storage
-        n = len(data)
-        if storage.used + n > storage.capacity:
-            room = max(0, storage.capacity - storage.used)
-            storage.append(self._full, bytes(memoryview(data)[:room]))
-            raise ShareCapacityError(self._share._message("disk full", f"writing {self._path}"))
-        storage.append(self._full, data)
-        return n
+        share = self._share
+        share._gate("write")
+        if not share.storage.append_within(self._full, data):
+            raise ShareCapacityError(share._message("disk full", f"writing {self._path}"))
+        return len(data)
 
 
 class _Reader(io.BytesIO):
