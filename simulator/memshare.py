@@ -10,7 +10,6 @@ path, then what went wrong while doing what to which share-relative path. Its in
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Callable
 from typing import BinaryIO, Self
@@ -32,6 +31,11 @@ class ShareStorage:
     but are changed only through the methods below, which keep two indexes in step with them:
     the bytes used, and each folder's entries. A simulated decade keeps thousands of paths, and
     summing or scanning them all at every write and listing was most of the share's cost.
+
+    A folder lists a name while the name counts anything: the paths in ``files`` and ``dirs``
+    it stands for, and its own listing if that lists anything. Counting only that, not every
+    path below, a new file touches its folder's listing alone, unless the folder was empty:
+    counting every path touched every folder above it, for each of a backup's dozen files.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -40,7 +44,7 @@ class ShareStorage:
         self.dirs: set[str] = {""}
         self.filler = 0  # bytes taken by other tenants of the file server
         self._bytes = 0  # sum of the files' lengths
-        # folder -> {entry name -> how many paths in files, plus in dirs, lie at or under it}
+        # folder -> {entry name -> what it counts (see above): at least 1}
         self._entries: dict[str, dict[str, int]] = {}
 
     @property
@@ -57,22 +61,37 @@ class ShareStorage:
         return sorted(self._entries.get(folder, ()))
 
     def _count(self, path: str, delta: int) -> None:
-        parent, _, name = path.rpartition("/")
-        if not parent:
-            self._count_walk(path, delta)
-            return
-        # A path's folders are its parent's, plus the parent itself: the parent's are worked
-        # out once (a backup's dozen files share one parent), not split again for every file.
-        entries = self._entries
-        for folder, part in (*_folders_of(parent), (parent, name)):
-            _bump(entries, folder, part, delta)
-
-    def _count_walk(self, path: str, delta: int) -> None:
+        """``path`` counts ``delta`` more in the listing that names it; a listing that gains its
+        first name or loses its last one counts in the listing above it in turn."""
         if path == "":
             return  # the top folder lies in no folder
         entries = self._entries
-        for folder, name in _folders_of(path):
-            _bump(entries, folder, name, delta)
+        folder, name = _listed_as(path)
+        while True:
+            names = entries.get(folder)
+            if names is None:
+                names = entries[folder] = {}
+            before = names.get(name, 0)
+            after = before + delta
+            if after:
+                names[name] = after
+                if before or len(names) > 1:
+                    return
+                delta = 1
+            else:
+                del names[name]
+                if names:
+                    return
+                del entries[folder]
+                delta = -1
+            if folder == "":
+                return
+            folder, name = _listed_as(folder)
+
+    def _weight(self, path: str) -> int:
+        """What ``path`` counts in the listing that names it (0 if none names it)."""
+        folder, name = _listed_as(path)
+        return self._entries.get(folder, {}).get(name, 0)
 
     def add_dir(self, path: str) -> None:
         if path not in self.dirs:
@@ -119,7 +138,8 @@ class ShareStorage:
         for p in dirs:
             self.dirs.discard(p)
             self.dirs.add(d + p[len(s):])
-        moved = len(files) + len(dirs)
+        # What s counts moves to d, less a file named s, which stays.
+        moved = self._weight(s) - (s in self.files)
         if moved:
             self._count(s, -moved)
             self._count(d, moved)
@@ -140,8 +160,9 @@ class ShareStorage:
             self._bytes -= len(self.files.pop(p))
         for p in dirs:
             self.dirs.discard(p)
-        if files or dirs:
-            self._count(folder, -(len(files) + len(dirs)))
+        gone = self._weight(folder) - (folder in self.files)  # a file named folder stays
+        if gone:
+            self._count(folder, -gone)
         for k in folders:
             del self._entries[k]
 
@@ -196,40 +217,13 @@ class ShareStorage:
         return True
 
 
-def _bump(entries: dict[str, dict[str, int]], folder: str, name: str, delta: int) -> None:
-    """Count ``name`` in ``folder``'s listing ``delta`` more times; a name counted down to
-    nothing leaves the listing, and an empty listing leaves the index."""
-    names = entries.get(folder)
-    if names is None:
-        names = entries[folder] = {}
-    n = names.get(name, 0) + delta
-    if n:
-        names[name] = n
-    else:
-        del names[name]
-        if not names:
-            del entries[folder]
-
-
-@functools.lru_cache(maxsize=1024)
-def _folders_of(path: str) -> tuple[tuple[str, str], ...]:
-    """(folder, entry name) of every folder listing that names ``path`` or a folder above it,
-    top first. A listing of "" takes every path's first part; a listing of folder F takes the
-    parts after "F/", so a path with an empty first part has nothing else under ""."""
-    found: list[tuple[str, str]] = []
-    end = path.find("/")
-    folder, name = "", path if end < 0 else path[:end]
-    first = True
-    while True:
-        if first or folder:
-            found.append((folder, name))
-        if end < 0:
-            return tuple(found)
-        first = False
-        start = end + 1
-        end = path.find("/", start)
-        folder = path[:start - 1]
-        name = path[start:] if end < 0 else path[start:end]
+def _listed_as(path: str) -> tuple[str, str]:
+    """(folder, name) of the listing that names ``path``: its parent's, by its last part. A
+    listing of "" takes every path's first part, so "/x" (first part "") shows there as ""."""
+    folder, slash, name = path.rpartition("/")
+    if folder or not slash:
+        return folder, name
+    return "", ""
 
 
 def _clean(path: str) -> bool:
