@@ -222,12 +222,14 @@ class BackupWriter:
             self._buffers = (bytearray(self.chunk_size),
                              bytearray(chunks.max_record_size(self.chunk_size)))
         chunk_buf, out = self._buffers
-        sealed = memoryview(out)
+        # Every chunk is in chunk_buf: one view of it, cut to each chunk's length, where
+        # ``chunk.data`` made a view per chunk.
+        plain, sealed = memoryview(chunk_buf), memoryview(out)
         chunker = Chunker(self.chunk_size, lambda: chunk_buf)
         seal, write, update = sealer.seal_into, f.write, digest.update
         stored = count = 0
         for chunk in role_chunks(name, source, chunker, outcome):
-            record = sealed[: seal(chunk.index, chunk.data, chunk.final, out)]
+            record = sealed[: seal(chunk.index, plain[: chunk.length], chunk.final, out)]
             update(record)
             write(record)
             stored += len(record)
