@@ -10,6 +10,7 @@ import collections
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -225,7 +226,8 @@ class BackupWriter:
         # Every chunk is in chunk_buf: one view of it, cut to each chunk's length, where
         # ``chunk.data`` made a view per chunk.
         plain, sealed = memoryview(chunk_buf), memoryview(out)
-        chunker = Chunker(self.chunk_size, lambda: chunk_buf)
+        # The buffer lent for every chunk, by a C callable: a lambda was a Python call a chunk.
+        chunker = Chunker(self.chunk_size, itertools.repeat(chunk_buf).__next__)
         seal, write, update = sealer.seal_into, f.write, digest.update
         stored = count = 0
         for chunk in role_chunks(name, source, chunker, outcome):

@@ -29,7 +29,7 @@ class ShareStorage:
 
     ``files`` and ``dirs`` may be read (and a file's bytes changed in place, keeping its length)
     but are changed only through the methods below, which keep two indexes in step with them:
-    the bytes used, and each folder's entries. A simulated decade keeps thousands of paths, and
+    the bytes stored (read ``stored``, never set it), and each folder's entries. A simulated decade keeps thousands of paths, and
     summing or scanning them all at every write and listing was most of the share's cost.
 
     A folder lists a name while the name counts anything: the paths in ``files`` and ``dirs``
@@ -43,18 +43,15 @@ class ShareStorage:
         self.files: dict[str, bytearray] = {}
         self.dirs: set[str] = {""}
         self.filler = 0  # bytes taken by other tenants of the file server
-        self._bytes = 0  # sum of the files' lengths
+        # Bytes of the files on the share (``used`` less the other tenants' filler): the sum of
+        # the files' lengths. Read after every record written, so an attribute, not a property.
+        self.stored = 0
         # folder -> {entry name -> what it counts (see above): at least 1}
         self._entries: dict[str, dict[str, int]] = {}
 
     @property
     def used(self) -> int:
-        return self._bytes + self.filler
-
-    @property
-    def stored(self) -> int:
-        """Bytes of the files on the share (``used`` less the other tenants' filler)."""
-        return self._bytes
+        return self.stored + self.filler
 
     def entries(self, folder: str) -> list[str]:
         """The names directly in ``folder`` ("" is the top): what a scan of every path finds."""
@@ -108,14 +105,14 @@ class ShareStorage:
         if old is None:
             self._count(path, 1)
         else:
-            self._bytes -= len(old)
+            self.stored -= len(old)
         self.files[path] = data
-        self._bytes += len(data)
+        self.stored += len(data)
 
     def pop_file(self, path: str) -> bytearray | None:
         data = self.files.pop(path, None)
         if data is not None:
-            self._bytes -= len(data)
+            self.stored -= len(data)
             self._count(path, -1)
         return data
 
@@ -157,7 +154,7 @@ class ShareStorage:
             return
         files, dirs, folders = self._tree(folder)
         for p in files:
-            self._bytes -= len(self.files.pop(p))
+            self.stored -= len(self.files.pop(p))
         for p in dirs:
             self.dirs.discard(p)
         gone = self._weight(folder) - (folder in self.files)  # a file named folder stays
@@ -199,7 +196,7 @@ class ShareStorage:
         buf = self.files[path]
         n = len(buf)
         buf += data
-        self._bytes += len(buf) - n
+        self.stored += len(buf) - n
 
     def append_within(self, path: str, data) -> bool:
         """Append ``data`` to file ``path`` if the file server has room for all of it, else
@@ -207,13 +204,13 @@ class ShareStorage:
         where asking ``used`` and then appending took three."""
         buf = self.files[path]
         n = len(buf)
-        room = self.capacity - self._bytes - self.filler
+        room = self.capacity - self.stored - self.filler
         if len(data) > room:
             buf += memoryview(data)[: max(0, room)]
-            self._bytes += len(buf) - n
+            self.stored += len(buf) - n
             return False
         buf += data
-        self._bytes += len(buf) - n
+        self.stored += len(buf) - n
         return True
 
 
