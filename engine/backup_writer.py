@@ -10,6 +10,7 @@ import collections
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -223,12 +224,15 @@ class BackupWriter:
             self._buffers = (bytearray(self.chunk_size),
                              bytearray(chunks.max_record_size(self.chunk_size)))
         chunk_buf, out = self._buffers
-        sealed = memoryview(out)
-        chunker = Chunker(self.chunk_size, lambda: chunk_buf)
+        # Every chunk is in chunk_buf: one view of it, cut to each chunk's length, where
+        # ``chunk.data`` made a view per chunk.
+        plain, sealed = memoryview(chunk_buf), memoryview(out)
+        # The buffer lent for every chunk, by a C callable: a lambda was a Python call a chunk.
+        chunker = Chunker(self.chunk_size, itertools.repeat(chunk_buf).__next__)
         seal, write, update = sealer.seal_into, f.write, digest.update
         stored = count = 0
         for chunk in role_chunks(name, source, chunker, outcome):
-            record = sealed[: seal(chunk.index, chunk.data, chunk.final, out)]
+            record = sealed[: seal(chunk.index, plain[: chunk.length], chunk.final, out)]
             update(record)
             write(record)
             stored += len(record)

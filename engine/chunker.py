@@ -35,14 +35,12 @@ class Chunker:
         self._index = 0
         self.total = 0
 
-    def _room(self) -> Iterator[Chunk]:
-        if self._buf is not None and self._fill == self.chunk_size:
-            yield Chunk(self._index, self._buf, self._fill, final=False)
-            self._index += 1
-            self._buf = None
-        if self._buf is None:
-            self._buf = self._acquire()
-            self._fill = 0
+    def _cut(self, buf: bytearray) -> Chunk:
+        """The full chunk in ``buf``, for the caller to yield before it takes a fresh buffer.
+        Not a generator: one made per chunk only to yield it cost more than the cutting."""
+        chunk = Chunk(self._index, buf, self._fill, False)
+        self._index += 1
+        return chunk
 
     def put(self, data: bytes) -> bool:
         """Copy ``data`` into the current chunk if it fits there (no chunk completes before
@@ -85,7 +83,10 @@ class Chunker:
         view = memoryview(data)
         while view:
             if self._buf is None or self._fill == self.chunk_size:
-                yield from self._room()  # only then has it anything to do (entry headers are small)
+                if self._buf is not None:
+                    yield self._cut(self._buf)
+                self._buf = self._acquire()
+                self._fill = 0
             assert self._buf is not None
             n = min(len(view), self.chunk_size - self._fill)
             self._buf[self._fill : self._fill + n] = view[:n]
@@ -105,7 +106,10 @@ class Chunker:
         eof = False
         while remaining:
             if self._buf is None or self._fill == self.chunk_size:
-                yield from self._room()
+                if self._buf is not None:
+                    yield self._cut(self._buf)
+                self._buf = self._acquire()
+                self._fill = 0
             assert self._buf is not None
             n = min(remaining, self.chunk_size - self._fill)
             target = memoryview(self._buf)[self._fill : self._fill + n]

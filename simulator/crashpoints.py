@@ -54,11 +54,12 @@ class CrashPoints:
         job = self.hub.running_job
         if job is None:
             return
-        if job.record.id != self._job:
-            self._job, self._writes = job.record.id, 0
+        job_id = job.record.id
+        if job_id != self._job:
+            self._job, self._writes = job_id, 0
         writes = self._writes
         if op == "write":
-            self._writes += 1
+            self._writes = writes + 1
         if self.armed is None:
             return
         if self._phase(op, path, writes, layout.partial_dir(job.record.id)) == self.armed:
@@ -141,6 +142,8 @@ class _WatchedShare(Share):
 
 
 class _WatchedFile:
+    __slots__ = ("_inner", "_path", "_points")
+
     def __init__(self, inner: BinaryIO, path: str, points: CrashPoints) -> None:
         self._inner = inner
         self._path = path

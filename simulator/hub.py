@@ -84,8 +84,10 @@ class Hub:
         self.workdir = workdir or tempfile.mkdtemp(prefix="ibs-sim-", dir=_scratch())
         self._pending_snapshots: dict[str, RoleSnapshot] = {}
         self.role_plan = RolePlan(self.roles)  # each backup's roles, sized to its modelled size
-        # The job and its steps, while one runs.
-        self._running: tuple[Job, Generator[Progress, None, None]] | None = None
+        # The job running now, if any, and its steps. An attribute, not a property: the crash
+        # points ask for it at every share operation. Read it; only the hub sets it.
+        self.running_job: Job | None = None
+        self._steps: Generator[Progress, None, None] | None = None
         self._wake = self.env.event()
         # One store for the hub's whole run: a controller that restarts (a crash, a failover)
         # reads the state its predecessor left, as the real controller would from its disk.
@@ -103,14 +105,9 @@ class Hub:
         self.env.process(processes.tenants(self))
 
     @property
-    def running_job(self) -> Job | None:
-        """The job running now, if any."""
-        return self._running[0] if self._running is not None else None
-
-    @property
     def job_running(self) -> str | None:
         """The id of the job running now, if any."""
-        return self._running[0].record.id if self._running is not None else None
+        return self.running_job.record.id if self.running_job is not None else None
 
     # --- time -------------------------------------------------------------------------------
 
@@ -223,7 +220,7 @@ class Hub:
 
     def job_started(self, job: Job, steps: Generator[Progress, None, None]) -> None:
         self._pending_snapshots = {}
-        self._running = (job, steps)
+        self.running_job, self._steps = job, steps
 
     def snapshots_taken(self, backup_id: str) -> int:
         """The job has snapshotted its roles: keep them (recovery compares with them)."""
@@ -231,7 +228,7 @@ class Hub:
         return len(self._pending_snapshots)
 
     def job_died(self, record: BackupRecord, vm: str) -> None:
-        self._running = None
+        self.running_job = self._steps = None
         self.log.add(now_ticks(self.env), "controller crashed", id=record.id, vm=vm)
         if self.crash_pending:
             self._restart_controller()
@@ -243,7 +240,7 @@ class Hub:
         return self.role_plan.transfer()
 
     def job_ended(self, record: BackupRecord) -> None:
-        self._running = None
+        self.running_job = self._steps = None
         if record.status == "Succeeded" and record.id not in self.snapshots:
             self.snapshots[record.id] = dict(self._pending_snapshots)
         self.sample()
@@ -274,7 +271,7 @@ class Hub:
         meter = self.meter
         # Asked after every chunk of every backup: most find the share as last sampled.
         if used > meter.peak_bytes or used != meter.occupancy[-1][1]:
-            meter.sample(self.now, used, self.budget_bytes)
+            meter.sample(seconds(now_ticks(self.env)), used, self.budget_bytes)
 
     @property
     def peak_bytes(self) -> int:
@@ -345,11 +342,11 @@ class Hub:
     # --- the end ----------------------------------------------------------------------------
 
     def close(self) -> None:
-        if self._running is not None:  # the run ended mid-job: stop it as the clock stops
-            job, steps = self._running
+        job, steps = self.running_job, self._steps
+        if job is not None and steps is not None:  # the run ended mid-job: stop it as the clock stops
             job.kill()
             steps.close()
-            self._running = None
+            self.running_job = self._steps = None
         if self.wire is not None:
             self.wire.close()
         if self._owns_workdir:

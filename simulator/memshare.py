@@ -10,7 +10,6 @@ path, then what went wrong while doing what to which share-relative path. Its in
 
 from __future__ import annotations
 
-import functools
 import io
 from collections.abc import Callable
 from typing import BinaryIO, Self
@@ -30,8 +29,13 @@ class ShareStorage:
 
     ``files`` and ``dirs`` may be read (and a file's bytes changed in place, keeping its length)
     but are changed only through the methods below, which keep two indexes in step with them:
-    the bytes used, and each folder's entries. A simulated decade keeps thousands of paths, and
+    the bytes stored (read ``stored``, never set it), and each folder's entries. A simulated decade keeps thousands of paths, and
     summing or scanning them all at every write and listing was most of the share's cost.
+
+    A folder lists a name while the name counts anything: the paths in ``files`` and ``dirs``
+    it stands for, and its own listing if that lists anything. Counting only that, not every
+    path below, a new file touches its folder's listing alone, unless the folder was empty:
+    counting every path touched every folder above it, for each of a backup's dozen files.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -39,40 +43,52 @@ class ShareStorage:
         self.files: dict[str, bytearray] = {}
         self.dirs: set[str] = {""}
         self.filler = 0  # bytes taken by other tenants of the file server
-        self._bytes = 0  # sum of the files' lengths
-        # folder -> {entry name -> how many paths in files, plus in dirs, lie at or under it}
+        # Bytes of the files on the share (``used`` less the other tenants' filler): the sum of
+        # the files' lengths. Read after every record written, so an attribute, not a property.
+        self.stored = 0
+        # folder -> {entry name -> what it counts (see above): at least 1}
         self._entries: dict[str, dict[str, int]] = {}
 
     @property
     def used(self) -> int:
-        return self._bytes + self.filler
-
-    @property
-    def stored(self) -> int:
-        """Bytes of the files on the share (``used`` less the other tenants' filler)."""
-        return self._bytes
+        return self.stored + self.filler
 
     def entries(self, folder: str) -> list[str]:
         """The names directly in ``folder`` ("" is the top): what a scan of every path finds."""
         return sorted(self._entries.get(folder, ()))
 
     def _count(self, path: str, delta: int) -> None:
-        parent, _, name = path.rpartition("/")
-        if not parent:
-            self._count_walk(path, delta)
-            return
-        # A path's folders are its parent's, plus the parent itself: the parent's are worked
-        # out once (a backup's dozen files share one parent), not split again for every file.
-        entries = self._entries
-        for folder, part in (*_folders_of(parent), (parent, name)):
-            _bump(entries, folder, part, delta)
-
-    def _count_walk(self, path: str, delta: int) -> None:
+        """``path`` counts ``delta`` more in the listing that names it; a listing that gains its
+        first name or loses its last one counts in the listing above it in turn."""
         if path == "":
             return  # the top folder lies in no folder
         entries = self._entries
-        for folder, name in _folders_of(path):
-            _bump(entries, folder, name, delta)
+        folder, name = _listed_as(path)
+        while True:
+            names = entries.get(folder)
+            if names is None:
+                names = entries[folder] = {}
+            before = names.get(name, 0)
+            after = before + delta
+            if after:
+                names[name] = after
+                if before or len(names) > 1:
+                    return
+                delta = 1
+            else:
+                del names[name]
+                if names:
+                    return
+                del entries[folder]
+                delta = -1
+            if folder == "":
+                return
+            folder, name = _listed_as(folder)
+
+    def _weight(self, path: str) -> int:
+        """What ``path`` counts in the listing that names it (0 if none names it)."""
+        folder, name = _listed_as(path)
+        return self._entries.get(folder, {}).get(name, 0)
 
     def add_dir(self, path: str) -> None:
         if path not in self.dirs:
@@ -89,14 +105,14 @@ class ShareStorage:
         if old is None:
             self._count(path, 1)
         else:
-            self._bytes -= len(old)
+            self.stored -= len(old)
         self.files[path] = data
-        self._bytes += len(data)
+        self.stored += len(data)
 
     def pop_file(self, path: str) -> bytearray | None:
         data = self.files.pop(path, None)
         if data is not None:
-            self._bytes -= len(data)
+            self.stored -= len(data)
             self._count(path, -1)
         return data
 
@@ -119,7 +135,8 @@ class ShareStorage:
         for p in dirs:
             self.dirs.discard(p)
             self.dirs.add(d + p[len(s):])
-        moved = len(files) + len(dirs)
+        # What s counts moves to d, less a file named s, which stays.
+        moved = self._weight(s) - (s in self.files)
         if moved:
             self._count(s, -moved)
             self._count(d, moved)
@@ -137,11 +154,12 @@ class ShareStorage:
             return
         files, dirs, folders = self._tree(folder)
         for p in files:
-            self._bytes -= len(self.files.pop(p))
+            self.stored -= len(self.files.pop(p))
         for p in dirs:
             self.dirs.discard(p)
-        if files or dirs:
-            self._count(folder, -(len(files) + len(dirs)))
+        gone = self._weight(folder) - (folder in self.files)  # a file named folder stays
+        if gone:
+            self._count(folder, -gone)
         for k in folders:
             del self._entries[k]
 
@@ -178,43 +196,31 @@ class ShareStorage:
         buf = self.files[path]
         n = len(buf)
         buf += data
-        self._bytes += len(buf) - n
+        self.stored += len(buf) - n
+
+    def append_within(self, path: str, data) -> bool:
+        """Append ``data`` to file ``path`` if the file server has room for all of it, else
+        as much as it has room for: whether all of it fitted. One call per record written,
+        where asking ``used`` and then appending took three."""
+        buf = self.files[path]
+        n = len(buf)
+        room = self.capacity - self.stored - self.filler
+        if len(data) > room:
+            buf += memoryview(data)[: max(0, room)]
+            self.stored += len(buf) - n
+            return False
+        buf += data
+        self.stored += len(buf) - n
+        return True
 
 
-def _bump(entries: dict[str, dict[str, int]], folder: str, name: str, delta: int) -> None:
-    """Count ``name`` in ``folder``'s listing ``delta`` more times; a name counted down to
-    nothing leaves the listing, and an empty listing leaves the index."""
-    names = entries.get(folder)
-    if names is None:
-        names = entries[folder] = {}
-    n = names.get(name, 0) + delta
-    if n:
-        names[name] = n
-    else:
-        del names[name]
-        if not names:
-            del entries[folder]
-
-
-@functools.lru_cache(maxsize=1024)
-def _folders_of(path: str) -> tuple[tuple[str, str], ...]:
-    """(folder, entry name) of every folder listing that names ``path`` or a folder above it,
-    top first. A listing of "" takes every path's first part; a listing of folder F takes the
-    parts after "F/", so a path with an empty first part has nothing else under ""."""
-    found: list[tuple[str, str]] = []
-    end = path.find("/")
-    folder, name = "", path if end < 0 else path[:end]
-    first = True
-    while True:
-        if first or folder:
-            found.append((folder, name))
-        if end < 0:
-            return tuple(found)
-        first = False
-        start = end + 1
-        end = path.find("/", start)
-        folder = path[:start - 1]
-        name = path[start:] if end < 0 else path[start:end]
+def _listed_as(path: str) -> tuple[str, str]:
+    """(folder, name) of the listing that names ``path``: its parent's, by its last part. A
+    listing of "" takes every path's first part, so "/x" (first part "") shows there as ""."""
+    folder, slash, name = path.rpartition("/")
+    if folder or not slash:
+        return folder, name
+    return "", ""
 
 
 def _clean(path: str) -> bool:
@@ -251,15 +257,11 @@ class _Writer:
     def write(self, data) -> int:
         if self.closed:
             raise ValueError("I/O operation on closed file")
-        self._share._gate("write")
-        storage = self._share.storage
-        n = len(data)
-        if storage.used + n > storage.capacity:
-            room = max(0, storage.capacity - storage.used)
-            storage.append(self._full, bytes(memoryview(data)[:room]))
-            raise ShareCapacityError(self._share._message("disk full", f"writing {self._path}"))
-        storage.append(self._full, data)
-        return n
+        share = self._share
+        share._gate("write")
+        if not share.storage.append_within(self._full, data):
+            raise ShareCapacityError(share._message("disk full", f"writing {self._path}"))
+        return len(data)
 
 
 class _Reader(io.BytesIO):

@@ -201,3 +201,18 @@ def test_a_backup_sized_folder_moves_and_goes_whole():
     share.rmtree("B/guid")
     assert share.listdir("B") == [] and storage.used == 0 and "r/B/guid" not in storage.dirs
     check(storage)
+
+
+def test_a_file_named_as_a_moved_or_removed_folder_stays_listed():
+    # A path can be a file and a folder at once; moving or removing the folder leaves the file.
+    storage = ShareStorage(10**6)
+    for folder in ("a", "c"):
+        storage.add_dir(folder)
+        storage.put_file(folder, bytearray(b"1"))
+        storage.put_file(f"{folder}/x", bytearray(b"22"))
+    storage.move_tree("a", "b")
+    assert storage.entries("") == ["a", "b", "c"] and storage.entries("b") == ["x"]
+    check(storage)
+    storage.remove_tree("c")
+    assert storage.entries("") == ["a", "b", "c"] and storage.entries("c") == []
+    check(storage)
