@@ -192,12 +192,6 @@ class ShareStorage:
                 todo.append(p)
         return files, dirs, folders
 
-    def append(self, path: str, data) -> None:
-        buf = self.files[path]
-        n = len(buf)
-        buf += data
-        self.stored += len(buf) - n
-
     def append_within(self, path: str, data) -> bool:
         """Append ``data`` to file ``path`` if the file server has room for all of it, else
         as much as it has room for: whether all of it fitted. One call per record written,

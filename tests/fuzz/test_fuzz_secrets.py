@@ -43,5 +43,5 @@ def test_a_secret_appended_across_a_searched_end_is_found(split, before):
             assert watch.leak(hub, [SECRET]) == "the share"
             return  # found: the fuzzer stops there
         assert watch.leak(hub, [SECRET]) is None
-        hub.storage.append(path, SECRET[split:] + b"tail")
+        assert hub.storage.append_within(path, SECRET[split:] + b"tail")
         assert watch.leak(hub, [SECRET]) == "the share"
