@@ -18,6 +18,7 @@ from ibs.engine.store import Store, record_from_json
 
 BACKUP_DATA_VERSION = "1.0.1"
 _GENERATION = "jobs/.generation"
+_ACTIVE_VALUES = frozenset(s.value for s in ACTIVE)  # compared with a record's status as saved
 
 
 @dataclass
@@ -121,7 +122,9 @@ class History:
 
     def save(self, record: BackupRecord) -> None:
         current = self._token is not None and self._token == self._current_token()
-        self._store.write_json(f"jobs/{record.id}.json", vars(record))
+        # The copy the cache keeps is the store's snapshot too: the cache never changes it.
+        copy = record.copy()
+        self._store.write_json(f"jobs/{copy.id}.json", vars(copy), owned=True)
         token = os.urandom(8).hex()  # secrets.token_hex(8) without its three calls' layers
         self._store.write_json(_GENERATION, token)
         revision = self._store.revision(_GENERATION)
@@ -130,11 +133,10 @@ class History:
         if current:  # nobody else saved since we loaded: the cache plus this record is current
             # Kept in order as it changes: a simulated decade saves tens of thousands of records,
             # and sorting them all at every query made the run quadratic.
-            copy = record.copy()
-            old = self._cache.get(record.id)
-            self._cache[record.id] = copy
-            ordered, key = self._ordered, _order(copy)
-            if old is not None and _order(old) == key:
+            old = self._cache.get(copy.id)
+            self._cache[copy.id] = copy
+            ordered, key = self._ordered, (copy.createdDateTime, copy.id)
+            if old is not None and old.createdDateTime == copy.createdDateTime:
                 # Its place stands (a record's time and id do not change); most saves are of
                 # the newest record, which is last.
                 at = len(ordered) - 1 if ordered[-1] is old else bisect.bisect_left(
@@ -147,7 +149,7 @@ class History:
                     ordered.append(copy)
                 else:
                     bisect.insort(ordered, copy, key=_order)
-            if Status(copy.status) in ACTIVE:
+            if copy.status in _ACTIVE_VALUES:
                 self._active.add(copy.id)
             else:
                 self._active.discard(copy.id)
