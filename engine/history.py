@@ -67,14 +67,15 @@ class BackupRecord:
 
     def copy(self) -> BackupRecord:
         """A copy whose lists can change without touching this one (cheaper than deepcopy)."""
-        fields = dict(vars(self))
-        fields["roleStatus"] = [dict(r) for r in self.roleStatus]
-        fields["warnings"] = list(self.warnings)
-        fields["error"] = dict(self.error) if self.error else None
-        fields["progress"] = dict(self.progress) if self.progress else None
+        fields = self.__dict__.copy()
+        fields["roleStatus"] = [r.copy() for r in self.roleStatus] if self.roleStatus else []
+        fields["warnings"] = self.warnings.copy()
+        error, progress = self.error, self.progress
+        fields["error"] = error.copy() if error else None
+        fields["progress"] = progress.copy() if progress else None
         # Every field is there: no need of __init__'s defaults (a year copies some 4,000).
         copy = object.__new__(BackupRecord)
-        copy.__dict__.update(fields)
+        copy.__dict__ = fields
         return copy
 
     def to_json(self) -> dict[str, Any]:
@@ -163,8 +164,9 @@ class History:
     def last_succeeded(self) -> BackupRecord | None:
         """The newest Succeeded record that backed up some data (read-only), or None."""
         self._load()
+        succeeded = Status.SUCCEEDED.value
         return next((r for r in reversed(self._ordered)
-                     if r.status == Status.SUCCEEDED.value and r.dataBytes > 0), None)
+                     if r.status == succeeded and r.dataBytes > 0), None)
 
     def unfinished(self) -> list[BackupRecord]:
         """Records still Queued or Running, oldest first (read-only)."""
