@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ibs.engine.errors import IntegrityError
-from ibs.engine.jobstate import ACTIVE, Status, transition
+from ibs.engine.jobstate import ACTIVE, Status, transition_text
 from ibs.engine.manifest import parse_time
 from ibs.engine.store import Store, record_from_json
 
@@ -49,7 +49,7 @@ class BackupRecord:
     pid: int | None = None
 
     def move_to(self, status: Status) -> None:
-        self.status = transition(Status(self.status), status).value
+        self.status = transition_text(self.status, status)
 
     def describe(self) -> str:
         """One line for a person: what the CLI prints after a backup, what the daemon logs."""
