@@ -12,12 +12,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ibs.engine.errors import IntegrityError
-from ibs.engine.jobstate import ACTIVE, Status, transition
+from ibs.engine.jobstate import ACTIVE, Status, transition_text
 from ibs.engine.manifest import parse_time
 from ibs.engine.store import Store, record_from_json
 
 BACKUP_DATA_VERSION = "1.0.1"
 _GENERATION = "jobs/.generation"
+_ACTIVE_VALUES = frozenset(s.value for s in ACTIVE)  # compared with a record's status as saved
 
 
 @dataclass
@@ -48,7 +49,7 @@ class BackupRecord:
     pid: int | None = None
 
     def move_to(self, status: Status) -> None:
-        self.status = transition(Status(self.status), status).value
+        self.status = transition_text(self.status, status)
 
     def describe(self) -> str:
         """One line for a person: what the CLI prints after a backup, what the daemon logs."""
@@ -66,14 +67,15 @@ class BackupRecord:
 
     def copy(self) -> BackupRecord:
         """A copy whose lists can change without touching this one (cheaper than deepcopy)."""
-        fields = dict(vars(self))
-        fields["roleStatus"] = [dict(r) for r in self.roleStatus]
-        fields["warnings"] = list(self.warnings)
-        fields["error"] = dict(self.error) if self.error else None
-        fields["progress"] = dict(self.progress) if self.progress else None
+        fields = self.__dict__.copy()
+        fields["roleStatus"] = [r.copy() for r in self.roleStatus] if self.roleStatus else []
+        fields["warnings"] = self.warnings.copy()
+        error, progress = self.error, self.progress
+        fields["error"] = error.copy() if error else None
+        fields["progress"] = progress.copy() if progress else None
         # Every field is there: no need of __init__'s defaults (a year copies some 4,000).
         copy = object.__new__(BackupRecord)
-        copy.__dict__.update(fields)
+        copy.__dict__ = fields
         return copy
 
     def to_json(self) -> dict[str, Any]:
@@ -121,7 +123,9 @@ class History:
 
     def save(self, record: BackupRecord) -> None:
         current = self._token is not None and self._token == self._current_token()
-        self._store.write_json(f"jobs/{record.id}.json", vars(record))
+        # The copy the cache keeps is the store's snapshot too: the cache never changes it.
+        copy = record.copy()
+        self._store.write_json(f"jobs/{copy.id}.json", vars(copy), owned=True)
         token = os.urandom(8).hex()  # secrets.token_hex(8) without its three calls' layers
         self._store.write_json(_GENERATION, token)
         revision = self._store.revision(_GENERATION)
@@ -130,11 +134,10 @@ class History:
         if current:  # nobody else saved since we loaded: the cache plus this record is current
             # Kept in order as it changes: a simulated decade saves tens of thousands of records,
             # and sorting them all at every query made the run quadratic.
-            copy = record.copy()
-            old = self._cache.get(record.id)
-            self._cache[record.id] = copy
-            ordered, key = self._ordered, _order(copy)
-            if old is not None and _order(old) == key:
+            old = self._cache.get(copy.id)
+            self._cache[copy.id] = copy
+            ordered, key = self._ordered, (copy.createdDateTime, copy.id)
+            if old is not None and old.createdDateTime == copy.createdDateTime:
                 # Its place stands (a record's time and id do not change); most saves are of
                 # the newest record, which is last.
                 at = len(ordered) - 1 if ordered[-1] is old else bisect.bisect_left(
@@ -147,7 +150,7 @@ class History:
                     ordered.append(copy)
                 else:
                     bisect.insort(ordered, copy, key=_order)
-            if Status(copy.status) in ACTIVE:
+            if copy.status in _ACTIVE_VALUES:
                 self._active.add(copy.id)
             else:
                 self._active.discard(copy.id)
@@ -161,8 +164,9 @@ class History:
     def last_succeeded(self) -> BackupRecord | None:
         """The newest Succeeded record that backed up some data (read-only), or None."""
         self._load()
+        succeeded = Status.SUCCEEDED.value
         return next((r for r in reversed(self._ordered)
-                     if r.status == Status.SUCCEEDED.value and r.dataBytes > 0), None)
+                     if r.status == succeeded and r.dataBytes > 0), None)
 
     def unfinished(self) -> list[BackupRecord]:
         """Records still Queued or Running, oldest first (read-only)."""

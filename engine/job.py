@@ -75,6 +75,8 @@ SOURCE_ESTIMATE_MARGIN = 64 * 1024
 # alone a fast backup saved 16 times a second, a fifth of its writing thread's time.
 _PROGRESS_EVERY = 64 * 1024 * 1024
 _PROGRESS_SECONDS = 1.0
+# Role statuses as a record holds them: an enum's .value is a property call, ten per role a job.
+_SUCCEEDED, _PARTIAL, _FAILED = Status.SUCCEEDED.value, Status.PARTIAL.value, Status.FAILED.value
 
 
 class Job:
@@ -178,7 +180,7 @@ class Job:
                 raise _AllRolesFailed("; ".join(o.error or o.name for o in failed))
             # Committed: the prune after it need not read back the manifest just written.
             ctl.remember_created(share, record.id, writer.created)
-            complete = all(r["status"] == Status.SUCCEEDED.value for r in record.roleStatus)
+            complete = all(r["status"] == _SUCCEEDED for r in record.roleStatus)
             self._finish(Status.SUCCEEDED if complete else Status.PARTIAL)
             if not failed:
                 try:
@@ -252,8 +254,8 @@ class Job:
 
 def _role_status(ok: bool, skipped: Skipped) -> str:
     if not ok:
-        return Status.FAILED.value
-    return (Status.PARTIAL if skipped.unreadable else Status.SUCCEEDED).value
+        return _FAILED
+    return _PARTIAL if skipped.unreadable else _SUCCEEDED
 
 
 def _partial_message(record: BackupRecord) -> str:

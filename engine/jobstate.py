@@ -42,3 +42,15 @@ def transition(current: Status, new: Status) -> Status:
     if new not in TRANSITIONS[current]:
         raise IllegalTransition(f"a backup cannot go from {current.value} to {new.value}")
     return new
+
+
+# The legal moves by the text a record holds, to the new status's text: a job moves its record
+# four times, and making an enum of the text and reading .value back cost more than the check.
+_MOVES = {s.value: {n: n.value for n in allowed} for s, allowed in TRANSITIONS.items()}
+
+
+def transition_text(current: str, new: Status) -> str:
+    """``transition`` for a status held as text (a record's): the new status's text."""
+    text = _MOVES.get(current, {}).get(new)
+    # Not a legal move (or no status at all): the plain path raises what it always raised.
+    return text if text is not None else transition(Status(current), new).value

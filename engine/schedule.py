@@ -68,7 +68,8 @@ class Schedule:
         store.write_json(SCHEDULE_FILE, {"nextSlot": text})
         revision = store.revision(SCHEDULE_FILE)
         if revision is not None:  # a private store's file is what was just written
-            self._slot_seen = (revision, parse_time(text))
+            # ``when`` in UTC is what reading that text gives (format_time keeps microseconds).
+            self._slot_seen = (revision, when if when.tzinfo is dt.UTC else parse_time(text))
 
     def next_backup_time(self) -> dt.datetime | None:
         """The next slot when a backup will run at it: configured and the scheduler on."""

@@ -142,7 +142,9 @@ class Store:
         finally:
             os.close(fd)  # closing the last descriptor releases the flock
 
-    def write_json(self, name: str, value: Any) -> None:
+    def write_json(self, name: str, value: Any, *, owned: bool = False) -> None:
+        """``owned``: the caller hands ``value`` over and never changes it again, so a store that
+        keeps values rather than text (simulator/memstore.py) need not snapshot it."""
         text = self._text(value)
         self._write_file(name, text)
         if self.private:

@@ -26,10 +26,12 @@ class MemoryStore(Store):
     def __init__(self, root: str) -> None:
         self._dirty: set[str] = set()  # written in memory since the last flush
         # Values written and not yet turned into text, as marshal bytes (a snapshot of the
-        # value as the caller passed it, at a sixth of the cost of its JSON): most files are
-        # written again before anything reads them, and a job record is written four times a
-        # backup and read never. Their text is made when it is first needed.
-        self._pending: dict[str, bytes] = {}
+        # value as the caller passed it, at a sixth of the cost of its JSON), or the value
+        # itself when the caller handed it over (``owned``: the history hands over the copy it
+        # caches, so a record is snapshot once, not twice): most files are written again
+        # before anything reads them, and a job record is written five times a backup and
+        # read never. Their text is made when it is first needed.
+        self._pending: dict[str, Any] = {}
         super().__init__(root, durable=False, private=True)
 
     # ``Store`` keeps its folder in ``root``; here reading it writes the files out first.
@@ -45,25 +47,28 @@ class MemoryStore(Store):
     def path(self, *parts: str) -> str:
         return os.path.join(self._root, *parts)
 
-    def write_json(self, name: str, value: Any) -> None:
-        try:
-            self._pending[name] = marshal.dumps(value)
-        except ValueError:  # not a plain JSON value: its text now, as ``Store`` makes it
-            self._written[name] = self._text(value)
-            self._pending.pop(name, None)
+    def write_json(self, name: str, value: Any, *, owned: bool = False) -> None:
+        if owned and type(value) is not bytes:  # bytes stand for a snapshot in ``_pending``
+            self._pending[name] = value
+        else:
+            try:
+                self._pending[name] = marshal.dumps(value)
+            except ValueError:  # not a plain JSON value: its text now, as ``Store`` makes it
+                self._written[name] = self._text(value)
+                self._pending.pop(name, None)
         self._writes[name] = self._writes.get(name, 0) + 1
         self._dirty.add(name)
 
     def _settle(self) -> None:
         """Turn every pending value into its text (what ``Store.write_json`` would have kept)."""
         pending, self._pending = self._pending, {}
-        for name, blob in pending.items():
-            self._written[name] = self._text(marshal.loads(blob))
+        for name, kept in pending.items():
+            self._written[name] = self._text(_value(kept))
 
     def read_json(self, name: str, default: Any = None) -> Any:
-        blob = self._pending.pop(name, None)
-        if blob is not None:
-            self._written[name] = self._text(marshal.loads(blob))
+        kept = self._pending.pop(name, _NONE)
+        if kept is not _NONE:
+            self._written[name] = self._text(_value(kept))
         return super().read_json(name, default)
 
     def named_json(self, folder: str) -> list[tuple[str, Any]]:
@@ -87,3 +92,11 @@ class MemoryStore(Store):
         dirty, self._dirty = self._dirty, set()
         for name in sorted(dirty):
             self._write_file(name, self._written[name])
+
+
+_NONE = object()  # no pending value (a value handed over may be None itself)
+
+
+def _value(kept: Any) -> Any:
+    """A pending value: a snapshot's bytes turned back into the value, or the value itself."""
+    return marshal.loads(kept) if type(kept) is bytes else kept

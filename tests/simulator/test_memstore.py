@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ibs.engine.controller import Controller
+from ibs.engine.history import BackupRecord, History
 from ibs.engine.store import Store
 from ibs.simulator.memstore import MemoryStore
 
@@ -97,3 +98,58 @@ def test_a_value_is_kept_as_it_was_when_written_and_reads_as_its_json(tmp_path_f
     store.flush()
     for name in ("a.json", "jobs/b.json"):
         assert (root / "m" / name).read_bytes() == (root / "p" / name).read_bytes()
+
+
+_CHANGES = st.lists(st.sampled_from(["status", "warning", "role", "roles", "error", "progress"]),
+                    min_size=1, max_size=6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(changes=_CHANGES)
+def test_a_saved_record_is_kept_as_saved_whatever_its_job_does_to_it_next(tmp_path_factory,
+                                                                          changes):
+    # The history hands the store the very copy it caches rather than a snapshot of its own: a
+    # job changing its record after a save must reach neither the file nor the cache.
+    store = MemoryStore(str(tmp_path_factory.mktemp("s")))
+    history = History(store)
+    history.all()  # loaded, so that saves keep the cache
+    record = BackupRecord(id="a", status="Running", trigger="Scheduled",
+                          createdDateTime="2026-01-01T00:00:00.000000Z",
+                          roleStatus=[{"roleName": "R", "status": "Succeeded"}], warnings=["w"],
+                          error={"category": "c", "message": "m"},
+                          progress={"role": "R", "doneBytes": 1, "totalBytes": 2})
+    history.save(record)
+    saved = copy.deepcopy(vars(record))
+    for change in changes:
+        if change == "status":
+            record.status = "Succeeded"
+        elif change == "warning":
+            record.warnings.append("later")
+        elif change == "role":
+            record.roleStatus[0]["status"] = "Failed"
+        elif change == "roles":
+            record.roleStatus.append({"roleName": "S", "status": "Failed"})
+        elif change == "error":
+            assert record.error is not None
+            record.error["message"] = "later"
+        else:
+            assert record.progress is not None
+            record.progress["doneBytes"] = 2
+    cached = history.get("a")
+    assert cached is not None and vars(cached) == saved
+    store.flush()
+    with open(os.path.join(store.root, "jobs", "a.json"), encoding="utf-8") as f:
+        assert json.load(f) == saved
+    assert store.read_json("jobs/a.json") == saved
+
+
+@settings(max_examples=40, deadline=None)
+@given(value=_JSON)
+def test_a_value_handed_over_reads_and_flushes_as_a_copied_one(tmp_path_factory, value):
+    root = tmp_path_factory.mktemp("s")
+    handed, copied = MemoryStore(str(root / "h")), MemoryStore(str(root / "c"))
+    handed.write_json("jobs/a.json", value, owned=True)
+    copied.write_json("jobs/a.json", copy.deepcopy(value))
+    assert handed.named_json("jobs") == [(handed.path("jobs", "a.json"), value)]
+    assert handed.texts() == copied.texts()
+    assert handed.read_json("jobs/a.json", "absent") == copied.read_json("jobs/a.json", "absent")
