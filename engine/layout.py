@@ -14,6 +14,8 @@ ROOT = "MASBackup"
 PARTIAL_PREFIX = ".partial-"
 DELETING_PREFIX = ".deleting-"
 MANIFEST = "manifest.json"
+#: What a leftover's name starts with (``is_leftover_name``), for scans of a whole listing.
+LEFTOVER_PREFIXES = (PARTIAL_PREFIX, DELETING_PREFIX)
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -35,4 +37,4 @@ def deleting_dir(backup_id: uuid.UUID | str) -> str:
 
 def is_leftover_name(name: str) -> bool:
     """A folder an interrupted write or delete left behind; never a complete backup."""
-    return name.startswith((PARTIAL_PREFIX, DELETING_PREFIX))
+    return name.startswith(LEFTOVER_PREFIXES)

@@ -153,10 +153,10 @@ class _WatchedFile:
         self._inner.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        if isinstance(exc[1], ControllerCrashed):
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        if isinstance(exc, ControllerCrashed):
             return  # a dead process closes nothing (at wire fidelity a close is a request)
-        self._inner.__exit__(*exc)  # type: ignore[arg-type]
+        self._inner.__exit__(kind, exc, tb)  # type: ignore[arg-type]
 
     def __getattr__(self, name: str):
         return getattr(self._inner, name)

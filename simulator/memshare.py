@@ -173,23 +173,23 @@ class ShareStorage:
         """What ``_scan`` finds (in another order), and the indexed folders at or under
         ``folder``, from the index alone: for a clean name, whatever lies under it is indexed
         there. Walking a backup's dozen paths beats testing every path on the share."""
+        stored, made, entries = self.files, self.dirs, self._entries
         files: list[str] = []
-        dirs = [folder] if folder in self.dirs else []
+        dirs = [folder] if folder in made else []
         folders: list[str] = []
-        todo = [folder]
+        # Only listed folders are walked: a file, most of a backup's names, lists nothing.
+        todo = [folder] if folder in entries else []
         while todo:
             at = todo.pop()
-            names = self._entries.get(at)
-            if names is None:
-                continue
             folders.append(at)
-            for name in names:
+            for name in entries[at]:
                 p = f"{at}/{name}"
-                if p in self.files:
+                if p in stored:
                     files.append(p)
-                if p in self.dirs:
+                if p in made:
                     dirs.append(p)
-                todo.append(p)
+                if p in entries:
+                    todo.append(p)
         return files, dirs, folders
 
     def append_within(self, path: str, data) -> bool:

@@ -25,11 +25,13 @@ class ShareStat:
 
 def validate_relpath(path: str) -> str:
     """Return ``path`` if it is a clean relative share path, else raise ``BadInput``."""
-    if not path or path.startswith("/") or "\\" in path or "\x00" in path:
+    # Membership tests on the split parts, not a loop over them: every file a backup creates
+    # is checked, and the C-level scans cost a fraction of a Python loop's steps.
+    if not path or path[0] == "/" or "\\" in path or "\x00" in path:
         raise BadInput(f"not a relative share path: {path!r}")
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
-            raise BadInput(f"not a relative share path: {path!r}")
+    parts = path.split("/")
+    if "" in parts or "." in parts or ".." in parts:
+        raise BadInput(f"not a relative share path: {path!r}")
     return path
 
 
