@@ -184,6 +184,11 @@ def _state_items(name: str, version: int, objects: int) -> tuple[SourceItem, Sou
             SourceItem(entry, open=functools.partial(BytesIO, state)))
 
 
+def _label(seed: str, name: str, version: int) -> str:
+    """What a snapshot's data is made from (``_role_data``): every reader of it must agree."""
+    return f"{seed}:{name}:{version}"
+
+
 @functools.lru_cache(maxsize=64)
 def _items(seed: str, name: str, version: int, objects: int,
            data_bytes: int) -> tuple[SourceItem, SourceItem, SourceItem, SourceItem]:
@@ -193,7 +198,7 @@ def _items(seed: str, name: str, version: int, objects: int,
     BufferedReader's extra copy of every chunk."""
     root, data, state = _state_items(name, version, objects)
     blob = SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, _mtime(version), data_bytes),
-                      open=functools.partial(_RoleDataReader, seed, f"{seed}:{name}:{version}",
+                      open=functools.partial(_RoleDataReader, seed, _label(seed, name, version),
                                              data_bytes))
     return root, data, blob, state
 
@@ -227,7 +232,7 @@ class RoleSnapshot:
         return _state_json(self.name, self.version, self.objects)
 
     def _label(self) -> str:
-        return f"{self.seed}:{self.name}:{self.version}"
+        return _label(self.seed, self.name, self.version)
 
     def files(self) -> dict[str, bytes]:
         head, body = _role_data(self.seed, self._label(), self.data_bytes)
