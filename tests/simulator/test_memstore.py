@@ -153,3 +153,7 @@ def test_a_value_handed_over_reads_and_flushes_as_a_copied_one(tmp_path_factory,
     assert handed.named_json("jobs") == [(handed.path("jobs", "a.json"), value)]
     assert handed.texts() == copied.texts()
     assert handed.read_json("jobs/a.json", "absent") == copied.read_json("jobs/a.json", "absent")
+    # Read before anything turns it into text: the handed value itself is what read_json meets.
+    fresh = MemoryStore(str(root / "f"))
+    fresh.write_json("jobs/a.json", value, owned=True)
+    assert fresh.read_json("jobs/a.json", "absent") == copied.read_json("jobs/a.json", "absent")
