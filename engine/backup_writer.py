@@ -10,7 +10,6 @@ import collections
 import datetime as dt
 import functools
 import hashlib
-import itertools
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -18,8 +17,7 @@ from typing import BinaryIO
 
 from ibs.engine import chunks, keys, layout
 from ibs.engine.certs import Certificate
-from ibs.engine.chunker import Chunk, Chunker
-from ibs.engine.entries import END, STREAM_MAGIC, Kind, pack_entry
+from ibs.engine.chunker import Chunk, EntryStream, chunks_of
 from ibs.engine.errors import SourceError
 from ibs.engine.manifest import Manifest, RoleRecord, role_file
 from ibs.engine.pipeline import beside, sealed_records
@@ -54,45 +52,6 @@ class RoleOutcome:
         return self.record is not None
 
 
-def role_chunks(name: str, source: RoleSource, chunker: Chunker,
-                outcome: RoleOutcome) -> Iterator[Chunk]:
-    """The role's entry stream, cut into chunks. Source failures become ``SourceError``."""
-    put = chunker.put
-    try:
-        if not put(STREAM_MAGIC):
-            yield from chunker.write(STREAM_MAGIC)
-        count = 0
-        for item in source.items():
-            entry = item.entry
-            header = pack_entry(entry)
-            if not put(header):
-                yield from chunker.write(header)
-            if entry.kind is Kind.FILE:
-                assert item.open is not None
-                with item.open() as f:
-                    got = chunker.put_from(f.readinto, entry.size)
-                    if got is None:
-                        got = yield from chunker.fill_from(f.readinto, entry.size)
-                outcome.file_bytes += entry.size
-                if got < entry.size:
-                    outcome.warnings.append(
-                        f"{entry.path!r} shrank while being read; padded with zeros")
-            elif entry.kind is Kind.SYMLINK:
-                assert item.target is not None
-                yield from chunker.write(item.target)
-            count += 1
-        outcome.entries = count
-        end = END.pack(Kind.END, count)
-        if not put(end):
-            yield from chunker.write(end)
-        yield from chunker.finish()
-    except OSError as exc:
-        where = f" ({exc.filename!r})" if exc.filename else ""
-        raise SourceError(name, f"cannot read source data: {exc.strerror or exc}{where}") from None
-    except ValueError as exc:  # a path too long for the format
-        raise SourceError(name, str(exc)) from None
-
-
 class BackupWriter:
     def __init__(self, share, cert: Certificate, backup_id: uuid.UUID, created: dt.datetime,
                  sources: dict[str, RoleSource], *, chunk_size: int = chunks.DEFAULT_CHUNK_SIZE,
@@ -109,7 +68,7 @@ class BackupWriter:
         self.stored_bytes = 0
         self.total_bytes = sum(s.total_bytes() for s in self.sources.values())
         self._done = 0
-        self._buffers: tuple[bytearray, bytearray] | None = None  # the inline path's
+        self._buffers: tuple[memoryview, bytearray] | None = None  # the inline path's
 
     # Named once: every role's path starts with it, and a UUID spells itself out in Python.
     @functools.cached_property
@@ -156,24 +115,30 @@ class BackupWriter:
         digest = hashlib.sha256()
         file = role_file(name)
         path = f"{self.partial}/{file}"
+        stream = EntryStream(name, source, outcome.warnings)
         if not self.threads:
             with self.share.create(path) as f:
-                stored, count, plain = yield from self._write_inline(name, source, sealer, digest,
-                                                                     f, outcome)
-            self.stored_bytes += stored
-            return RoleRecord(
-                name=name, file=file, plaintextBytes=plain, storedBytes=stored,
-                chunks=count, sha256=digest.hexdigest(), entries=outcome.entries,
-                fileBytes=outcome.file_bytes,
-            )
+                stored, count = yield from self._write_inline(name, stream, sealer, digest, f)
+        else:
+            stored, count = yield from self._write_threaded(name, stream, sealer, digest, path)
+        self.stored_bytes += stored
+        outcome.entries, outcome.file_bytes = stream.entries, stream.file_bytes
+        return RoleRecord(
+            name=name, file=file, plaintextBytes=stream.total, storedBytes=stored,
+            chunks=count, sha256=digest.hexdigest(), entries=stream.entries,
+            fileBytes=stream.file_bytes,
+        )
+
+    def _write_threaded(self, name: str, stream: EntryStream, sealer: chunks.ChunkSealer,
+                        digest: hashlib._Hash, path: str
+                        ) -> Generator[Progress, None, tuple[int, int]]:
+        """The role's records through the pipeline: read, sealed and hashed in threads.
+        Returns (stored bytes, records)."""
         stored = 0
         count = 0
-        chunker_box: list[Chunker] = []
 
-        def produce(acquire):
-            chunker = Chunker(self.chunk_size, acquire)
-            chunker_box.append(chunker)
-            return role_chunks(name, source, chunker, outcome)
+        def produce(acquire: Callable[[], bytearray]) -> Iterator[Chunk]:
+            return chunks_of(stream, acquire)
 
         def seal(chunk: Chunk, out: bytearray) -> int:
             return sealer.seal_into(chunk.index, chunk.data, chunk.final, out)
@@ -203,40 +168,34 @@ class BackupWriter:
             for hashed, release in unhashed:
                 hashed()
                 release()
-        self.stored_bytes += stored
-        return RoleRecord(
-            name=name, file=role_file(name), plaintextBytes=chunker_box[0].total,
-            storedBytes=stored, chunks=count, sha256=digest.hexdigest(),
-            entries=outcome.entries, fileBytes=outcome.file_bytes,
-        )
+        return stored, count
 
-    def _write_inline(self, name: str, source: RoleSource, sealer: chunks.ChunkSealer,
-                      digest: hashlib._Hash, f: BinaryIO,
-                      outcome: RoleOutcome) -> Generator[Progress, None, tuple[int, int, int]]:
+    def _write_inline(self, name: str, stream: EntryStream, sealer: chunks.ChunkSealer,
+                      digest: hashlib._Hash, f: BinaryIO) -> Generator[Progress, None, tuple[int, int]]:
         """The records ``sealed_records`` makes without threads, sealed, written and hashed in
         place: the simulator's path (a simulated year writes some 16,000 records, and the
         pipeline's stages, closures and per-record objects were a tenth of its time).
-        Returns (stored bytes, records, entry-stream bytes)."""
+        Returns (stored bytes, records)."""
         # One pair of buffers serves every role: a record is written and hashed before the
-        # next chunk is cut, so nothing holds on to them (and zeroing 32 KiB per role cost more
+        # next chunk is read, so nothing holds on to them (and zeroing 32 KiB per role cost more
         # than sealing its last chunk).
         if self._buffers is None:
-            self._buffers = (bytearray(self.chunk_size),
+            self._buffers = (memoryview(bytearray(self.chunk_size)),
                              bytearray(chunks.max_record_size(self.chunk_size)))
-        chunk_buf, out = self._buffers
-        # Every chunk is in chunk_buf: one view of it, cut to each chunk's length, where
-        # ``chunk.data`` made a view per chunk.
-        plain, sealed = memoryview(chunk_buf), memoryview(out)
-        # The buffer lent for every chunk, by a C callable: a lambda was a Python call a chunk.
-        chunker = Chunker(self.chunk_size, itertools.repeat(chunk_buf).__next__)
-        seal, write, update = sealer.seal_into, f.write, digest.update
+        plain, out = self._buffers
+        sealed = memoryview(out)
+        readinto, seal, write, update = stream.readinto, sealer.seal_into, f.write, digest.update
         stored = count = 0
-        for chunk in role_chunks(name, source, chunker, outcome):
-            record = sealed[: seal(chunk.index, plain[: chunk.length], chunk.final, out)]
-            update(record)
-            write(record)
-            stored += len(record)
-            count += 1
-            self._done += chunk.length
-            yield Progress(name, self._done, self.total_bytes)
-        return stored, count, chunker.total
+        try:
+            while not stream.done:
+                n = readinto(plain)
+                record = sealed[: seal(count, plain[:n], stream.done, out)]
+                update(record)
+                write(record)
+                stored += len(record)
+                count += 1
+                self._done += n
+                yield Progress(name, self._done, self.total_bytes)
+        finally:
+            stream.close()
+        return stored, count

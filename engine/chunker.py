@@ -1,11 +1,21 @@
-"""Cutting a role's entry stream into fixed-size plaintext chunks, each in a buffer the caller
-lends (docs/FORMAT.md: "the final-chunk rule"). Sealing each chunk into a record is chunks.py.
+"""A role's entry stream (docs/FORMAT.md, "Entry stream"), read chunk by chunk into buffers the
+caller lends: each chunk exactly the chunk size but the last, which the stream knows is its last
+("the final-chunk rule"). Sealing each chunk into a record is chunks.py.
+
+One reader makes the stream for both of the writer's paths: the inline one (the simulator's)
+reads into one buffer over and over, the threaded one into buffers from a pool (``chunks_of``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+
+from ibs.engine.entries import END, STREAM_MAGIC, Entry, Kind, pack_entry
+from ibs.engine.errors import SourceError
+from ibs.engine.source import FileReader, RoleSource, SourceItem
+
+_FILE, _SYMLINK = Kind.FILE, Kind.SYMLINK
 
 
 @dataclass(slots=True)
@@ -20,117 +30,176 @@ class Chunk:
         return memoryview(self.buffer)[: self.length]
 
 
-class Chunker:
-    """Cuts a byte stream into fixed-size chunks held in buffers from ``acquire``.
+class EntryStream:
+    """A role's entry stream: the magic, each entry's header then its contents (a file's bytes,
+    a symlink's target), the end record. ``readinto`` fills the caller's buffer with the next
+    bytes; ``done`` says the end record is in, so the chunk just read is the final one, even
+    when it is full (a stream whose length is a multiple of the chunk size).
 
-    A full chunk is held back until more bytes arrive, so the last chunk is always the one
-    flagged final, even when the stream length is a multiple of the chunk size.
+    Not a generator: generators per chunk, per header and per file, and a chunk object per
+    chunk, were a seventh of a simulated year's hub time. Work that copies nothing (taking the
+    next item, packing its header, opening its file) is done as soon as the bytes before it
+    are in, as the writer always did; only copying waits for room. A file that shrank while
+    read is padded with zeros to the size its entry claims, and named in ``warnings``. The
+    source's failures (``OSError``, and ``ValueError`` for a path the format cannot hold)
+    become ``SourceError``; a stream left before its end must be ``close``d.
     """
 
-    def __init__(self, chunk_size: int, acquire: Callable[[], bytearray]) -> None:
-        self.chunk_size = chunk_size
-        self._acquire = acquire
-        self._buf: bytearray | None = None
-        self._fill = 0
-        self._index = 0
-        self.total = 0
+    __slots__ = ("_ended", "_entry", "_eof", "_file", "_got", "_items", "_left", "_opener",
+                 "_pending", "_read", "_source", "done", "entries", "file_bytes", "role", "total",
+                 "warnings")
 
-    def _cut(self, buf: bytearray) -> Chunk:
-        """The full chunk in ``buf``, for the caller to yield before it takes a fresh buffer.
-        Not a generator: one made per chunk only to yield it cost more than the cutting."""
-        chunk = Chunk(self._index, buf, self._fill, False)
-        self._index += 1
-        return chunk
+    def __init__(self, role: str, source: RoleSource, warnings: list[str]) -> None:
+        self.role = role
+        self.warnings = warnings
+        self.entries = 0  # entries taken so far; what the end record counts
+        self.file_bytes = 0  # file contents in the stream so far (padding included)
+        self.total = 0  # bytes read out so far
+        self.done = False
+        self._source = source
+        self._items: Iterator[SourceItem] | None = None  # asked for at the first read
+        self._pending: bytes = STREAM_MAGIC  # header (or target) bytes not yet read out
+        self._opener: Callable[[], FileReader] | None = None  # the file whose header is pending
+        self._entry: Entry | None = None  # ... and its entry, while the file is read
+        self._file: FileReader | None = None
+        self._read: Callable[[memoryview], int | None] | None = None
+        self._left = 0  # bytes of the open file's entry not yet read out
+        self._got = 0  # bytes the open file's reader had
+        self._eof = False  # it had fewer than its entry claims: the rest is zeros
+        self._ended = False  # the end record is pending or read out
 
-    def put(self, data: bytes) -> bool:
-        """Copy ``data`` into the current chunk if it fits there (no chunk completes before
-        it): True; else False, with nothing copied, and ``write`` takes it. Entry headers are
-        small, and a generator per header was a tenth of a small role's writing."""
-        n = len(data)
-        if self._buf is None:
-            self._buf = self._acquire()
-            self._fill = 0
-        fill = self._fill
-        if fill + n > self.chunk_size:
-            return False
-        self._buf[fill : fill + n] = data
-        self._fill = fill + n
-        self.total += n
-        return True
+    def readinto(self, buf: memoryview) -> int:
+        """Fill ``buf`` with the stream's next bytes; fewer than it holds only at the end."""
+        size = len(buf)
+        fill = 0
+        pending = self._pending
+        left = self._left
+        try:
+            while True:
+                if pending:
+                    n = len(pending)
+                    if fill + n <= size:
+                        buf[fill : fill + n] = pending
+                        fill += n
+                        pending = b""
+                    elif fill == size:
+                        break
+                    else:
+                        n = size - fill
+                        buf[fill:] = pending[:n]
+                        pending = pending[n:]
+                        fill = size
+                        break
+                if self._opener is not None:
+                    left = self._open()
+                if self._file is not None:
+                    if left:
+                        if fill == size:
+                            break
+                        n = min(size - fill, left)
+                        left -= n
+                        self._fill_from_file(buf[fill : fill + n])
+                        fill += n
+                        if left:
+                            break
+                    self._end_file()
+                if self._ended:
+                    self.done = True
+                    break
+                pending = self._next()
+        except OSError as exc:
+            self.close()
+            where = f" ({exc.filename!r})" if exc.filename else ""
+            raise SourceError(self.role,
+                              f"cannot read source data: {exc.strerror or exc}{where}") from None
+        except ValueError as exc:  # a path too long for the format
+            self.close()
+            raise SourceError(self.role, str(exc)) from None
+        finally:
+            self._pending = pending
+            self._left = left
+        self.total += fill
+        return fill
 
-    def put_from(self, readinto: Callable[[memoryview], int | None], size: int) -> int | None:
-        """``fill_from`` for a file that fits in the current chunk (no chunk completes before
-        its end): how many bytes the reader had; None if it does not fit, nothing read."""
-        if self._buf is None:
-            self._buf = self._acquire()
-            self._fill = 0
-        fill = self._fill
-        if fill + size > self.chunk_size:
-            return None
-        target = memoryview(self._buf)[fill : fill + size]
-        got = 0
-        while got < size:
-            r = readinto(target[got:])
+    def _open(self) -> int:
+        """Open the file whose header is read out; the bytes its entry claims."""
+        opener, entry = self._opener, self._entry
+        assert opener is not None and entry is not None
+        self._opener = None
+        self._file = file = opener()
+        self._read = file.__enter__().readinto
+        self._got = 0
+        self._eof = False
+        return entry.size
+
+    def _fill_from_file(self, target: memoryview) -> None:
+        """Read the open file into ``target``: zeros past its end, where it stays."""
+        n = len(target)
+        if self._eof:
+            target[:] = bytes(n)
+            return
+        read = self._read
+        assert read is not None
+        got = read(target) or 0
+        while 0 < got < n:
+            r = read(target[got:])
             if not r:
-                target[got:] = bytes(size - got)
                 break
             got += r
-        self._fill = fill + size
-        self.total += size
-        return got
+        self._got += got
+        if got < n:
+            target[got:] = bytes(n - got)
+            self._eof = True
 
-    def write(self, data: bytes | memoryview) -> Iterator[Chunk]:
-        view = memoryview(data)
-        while view:
-            if self._buf is None or self._fill == self.chunk_size:
-                if self._buf is not None:
-                    yield self._cut(self._buf)
-                self._buf = self._acquire()
-                self._fill = 0
-            assert self._buf is not None
-            n = min(len(view), self.chunk_size - self._fill)
-            self._buf[self._fill : self._fill + n] = view[:n]
-            self._fill += n
-            self.total += n
-            view = view[n:]
+    def _end_file(self) -> None:
+        file, entry = self._file, self._entry
+        assert file is not None and entry is not None
+        self._file = self._read = self._entry = None
+        file.__exit__(None, None, None)
+        self.file_bytes += entry.size
+        if self._got < entry.size:
+            self.warnings.append(f"{entry.path!r} shrank while being read; padded with zeros")
 
-    def fill_from(self, readinto: Callable[[memoryview], int | None],
-                  size: int) -> Generator[Chunk, None, int]:
-        """Copy ``size`` bytes from a reader straight into chunk buffers (no intermediate copy).
+    def _next(self) -> bytes:
+        """The next item's header (and a symlink's target), its file to be opened once the
+        header is read out; the end record after the last item."""
+        items = self._items
+        if items is None:
+            items = self._items = iter(self._source.items())
+        item = next(items, None)
+        if item is None:
+            self._ended = True
+            return END.pack(Kind.END, self.entries)
+        entry = item.entry
+        self.entries += 1
+        if entry.kind is _FILE:
+            assert item.open is not None
+            self._opener = item.open
+            self._entry = entry
+            return pack_entry(entry)
+        if entry.kind is _SYMLINK:
+            assert item.target is not None
+            return pack_entry(entry) + item.target
+        return pack_entry(entry)
 
-        Returns (through ``StopIteration.value``) how many bytes the reader really had; the rest
-        of ``size`` is zero-filled so the stream stays well-formed when a file shrinks under us.
-        """
-        remaining = size
-        got_total = 0
-        eof = False
-        while remaining:
-            if self._buf is None or self._fill == self.chunk_size:
-                if self._buf is not None:
-                    yield self._cut(self._buf)
-                self._buf = self._acquire()
-                self._fill = 0
-            assert self._buf is not None
-            n = min(remaining, self.chunk_size - self._fill)
-            target = memoryview(self._buf)[self._fill : self._fill + n]
-            got = 0
-            while not eof and got < n:
-                r = readinto(target[got:])
-                if not r:
-                    eof = True
-                    break
-                got += r
-            if got < n:
-                target[got:] = bytes(n - got)
-            got_total += got
-            self._fill += n
-            self.total += n
-            remaining -= n
-        return got_total
+    def close(self) -> None:
+        """Close the file being read, if any (a stream left before its end)."""
+        file = self._file
+        self._file = self._read = self._opener = None
+        if file is not None:
+            file.__exit__(None, None, None)
 
-    def finish(self) -> Iterator[Chunk]:
-        if self._buf is None:
-            self._buf = self._acquire()
-            self._fill = 0
-        yield Chunk(self._index, self._buf, self._fill, final=True)
-        self._buf = None
+
+def chunks_of(stream: EntryStream, acquire: Callable[[], bytearray]) -> Iterator[Chunk]:
+    """The stream's chunks, each in a buffer from ``acquire``: the threaded writer's. A buffer
+    is taken only once the chunk before it is handed on (the pool holds a bounded number, and
+    a producer holding two while the consumer waits for one would deadlock)."""
+    index = 0
+    try:
+        while not stream.done:
+            buf = acquire()
+            n = stream.readinto(memoryview(buf))
+            yield Chunk(index, buf, n, stream.done)
+            index += 1
+    finally:
+        stream.close()

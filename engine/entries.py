@@ -1,7 +1,7 @@
 """The entry stream: a role's folder tree as one byte stream (docs/FORMAT.md, "Entry stream").
 
-The writer (backup_writer.py) walks a source and writes headers and file contents into
-fixed-size chunks (chunker.py). The decoder is a push parser in the manner of h11: feed it bytes, ask for the next event; it knows
+The writer (backup_writer.py) reads a source's entries, headers and contents, as one stream cut
+into fixed-size chunks (chunker.py). The decoder is a push parser in the manner of h11: feed it bytes, ask for the next event; it knows
 nothing of files or sockets, and any input either parses or raises ``IntegrityError``.
 """
 

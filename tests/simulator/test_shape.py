@@ -15,9 +15,9 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from ibs.engine import keys
-from ibs.engine.backup_writer import BackupWriter, RoleOutcome, role_chunks
+from ibs.engine.backup_writer import BackupWriter
 from ibs.engine.certs import load_certificate
-from ibs.engine.chunker import Chunker
+from ibs.engine.chunker import EntryStream, chunks_of
 from ibs.simulator import scale, shape
 from ibs.simulator.certificates import cert_pair
 from ibs.simulator.growth import Growth
@@ -104,8 +104,8 @@ def test_apportion_splits_the_whole_total_in_proportion(total, weights):
 @example(name="CA", version=3, objects=100, data_bytes=POOL_BYTES // 2 + 100, cut=10**8)
 def test_a_roles_stream_tail_is_what_the_engine_chunks(name, version, objects, data_bytes, cut):
     snap = RoleSnapshot("t", name, version, objects, data_bytes)
-    chunker = Chunker(CHUNK, lambda: bytearray(CHUNK))
-    stream = b"".join(bytes(c.data) for c in role_chunks(name, snap, chunker, RoleOutcome(name)))
+    chunks = chunks_of(EntryStream(name, snap, []), lambda: bytearray(CHUNK))
+    stream = b"".join(bytes(c.data) for c in chunks)
     n = min(cut, len(stream))
     assert snap.stream_tail(n) == stream[-n:]
 
