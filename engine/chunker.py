@@ -45,7 +45,7 @@ class EntryStream:
     become ``SourceError``; a stream left before its end must be ``close``d.
     """
 
-    __slots__ = ("_ended", "_entry", "_eof", "_file", "_got", "_items", "_left", "_opener",
+    __slots__ = ("_ended", "_entry", "_eof", "_file", "_items", "_left", "_opener",
                  "_pending", "_read", "_source", "done", "entries", "file_bytes", "role", "total",
                  "warnings")
 
@@ -64,7 +64,6 @@ class EntryStream:
         self._file: FileReader | None = None
         self._read: Callable[[memoryview], int | None] | None = None
         self._left = 0  # bytes of the open file's entry not yet read out
-        self._got = 0  # bytes the open file's reader had
         self._eof = False  # it had fewer than its entry claims: the rest is zeros
         self._ended = False  # the end record is pending or read out
 
@@ -98,7 +97,11 @@ class EntryStream:
                             break
                         n = min(size - fill, left)
                         left -= n
-                        self._fill_from_file(buf[fill : fill + n])
+                        target = buf[fill : fill + n]
+                        # A file gives what is asked at once, nearly always: no call for that.
+                        got = 0 if self._eof else self._read(target)  # type: ignore[misc]
+                        if got != n:
+                            self._read_rest(target, got or 0)
                         fill += n
                         if left:
                             break
@@ -128,25 +131,20 @@ class EntryStream:
         self._opener = None
         self._file = file = opener()
         self._read = file.__enter__().readinto
-        self._got = 0
         self._eof = False
         return entry.size
 
-    def _fill_from_file(self, target: memoryview) -> None:
-        """Read the open file into ``target``: zeros past its end, where it stays."""
+    def _read_rest(self, target: memoryview, got: int) -> None:
+        """Fill ``target`` of which a read gave ``got`` bytes: from the file while it gives
+        any, then zeros past its end (where it stays)."""
         n = len(target)
-        if self._eof:
-            target[:] = bytes(n)
-            return
         read = self._read
         assert read is not None
-        got = read(target) or 0
         while 0 < got < n:
             r = read(target[got:])
             if not r:
                 break
             got += r
-        self._got += got
         if got < n:
             target[got:] = bytes(n - got)
             self._eof = True
@@ -157,7 +155,7 @@ class EntryStream:
         self._file = self._read = self._entry = None
         file.__exit__(None, None, None)
         self.file_bytes += entry.size
-        if self._got < entry.size:
+        if self._eof:
             self.warnings.append(f"{entry.path!r} shrank while being read; padded with zeros")
 
     def _next(self) -> bytes:

@@ -108,6 +108,9 @@ class ChunkSealer:
         # is stored as is, as its probes would have found. Short chunks are still tried (their
         # entry headers may compress), so the bytes are the same with or without the hint.
         self.incompressible = incompressible
+        # A chunk too long to be always tried is then stored as it is: ``seal_into`` knows
+        # that without asking ``payload`` (most of a simulated year's chunks are such).
+        self._stores_long = incompressible or not compress
         self._aead = AESGCM(key)
         self._zstd, self._probe = _compressors()
         # Where the source says its short chunks repeat: the memo only costs where they do not.
@@ -160,7 +163,11 @@ class ChunkSealer:
 
     def seal_into(self, index: int, data: memoryview, final: bool, out: bytearray) -> int:
         """Write the record for chunk ``index`` into ``out``; return its length."""
-        payload, codec = self.payload(data)
+        payload: memoryview | bytes
+        if self._stores_long and len(data) > ALWAYS_TRIED:
+            payload, codec = data, CODEC_STORED  # what ``payload`` would say
+        else:
+            payload, codec = self.payload(data)
         stored = len(payload) + TAG_SIZE
         header = HEADER.pack(stored, codec, FLAG_FINAL if final else 0, 0)
         out[:HEADER_SIZE] = header

@@ -125,3 +125,26 @@ def test_a_sealer_that_remembers_short_chunks_seals_as_one_that_does_not(chunks,
             out = bytearray(max_record_size(len(data)))
             records.append(bytes(out[:sealer.seal_into(index, memoryview(data), True, out)]))
         assert records[0] == records[1], len(data)
+
+
+@given(length=st.integers(-3, 3), compressible=st.booleans(), hint=st.booleans(),
+       compress=st.booleans(), final=st.booleans(), index=st.integers(0, 2**40))
+def test_a_record_seals_what_payload_chooses(length, compressible, hint, compress, final, index):
+    # seal_into stores a long chunk of a source vouched incompressible (or of a sealer that does
+    # not compress) without asking payload: the record must be the one payload's choice makes,
+    # on both sides of the length where chunks stop being always tried.
+    import hashlib
+
+    from ibs.engine.chunks import ALWAYS_TRIED, FLAG_FINAL, TAG_SIZE
+
+    n = ALWAYS_TRIED + length
+    data = memoryview(bytes(n) if compressible else hashlib.shake_256(b"%d" % index).digest(n))
+    key, backup_id = bytes(range(32)), uuid.UUID(int=5)
+    sealer = ChunkSealer(key, backup_id, "ACS", compress=compress, incompressible=hint)
+    out = bytearray(max_record_size(n))
+    record = bytes(out[:sealer.seal_into(index, data, final, out)])
+    payload, codec = sealer.payload(data)
+    header = HEADER.pack(len(payload) + TAG_SIZE, codec, FLAG_FINAL if final else 0, 0)
+    sealed = AESGCM(key).encrypt(nonce(index), bytes(payload),
+                                 aad(backup_id, "ACS", index, header))
+    assert record == header + sealed
