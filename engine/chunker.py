@@ -109,7 +109,7 @@ class EntryStream:
                 if self._ended:
                     self.done = True
                     break
-                pending = self._next()
+                pending = self._next(size - fill)
         except OSError as exc:
             self.close()
             where = f" ({exc.filename!r})" if exc.filename else ""
@@ -158,27 +158,36 @@ class EntryStream:
         if self._eof:
             self.warnings.append(f"{entry.path!r} shrank while being read; padded with zeros")
 
-    def _next(self) -> bytes:
-        """The next item's header (and a symlink's target), its file to be opened once the
-        header is read out; the end record after the last item."""
+    def _next(self, room: int) -> bytes:
+        """The next items' headers, up to a file's (its file to be opened once the header is
+        read out) or a symlink's (and its target), or the end record after the last item.
+
+        Folders' headers are joined while they fit in ``room``, the rest of the chunk: the
+        writer takes an item as soon as the bytes before it are in, so taking them together
+        changes nothing but the calls (a simulated role opens with two folders)."""
         items = self._items
         if items is None:
             items = self._items = iter(self._source.items())
-        item = next(items, None)
-        if item is None:
-            self._ended = True
-            return END.pack(Kind.END, self.entries)
-        entry = item.entry
-        self.entries += 1
-        if entry.kind is _FILE:
-            assert item.open is not None
-            self._opener = item.open
-            self._entry = entry
-            return pack_entry(entry)
-        if entry.kind is _SYMLINK:
-            assert item.target is not None
-            return pack_entry(entry) + item.target
-        return pack_entry(entry)
+        out = b""
+        while True:
+            item = next(items, None)
+            if item is None:
+                self._ended = True
+                return out + END.pack(Kind.END, self.entries)
+            entry = item.entry
+            self.entries += 1
+            kind = entry.kind
+            if kind is _FILE:
+                assert item.open is not None
+                self._opener = item.open
+                self._entry = entry
+                return out + pack_entry(entry)
+            if kind is _SYMLINK:
+                assert item.target is not None
+                return out + pack_entry(entry) + item.target
+            out += pack_entry(entry)
+            if len(out) > room:
+                return out
 
     def close(self) -> None:
         """Close the file being read, if any (a stream left before its end)."""

@@ -258,3 +258,22 @@ def test_a_stream_left_before_its_end_closes_its_file():
     assert source.log == ["open"] and not stream.done
     stream.close()
     assert source.log == ["open", "close"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(sources())
+# The bytes before the failing item fill one chunk exactly, the last of them a folder's header;
+# or a folder's header crosses into the next chunk (its own bytes then wait for room).
+@example(_Source([("file", CHUNK - 85, 0, CHUNK), ("dir", 0, 0, 1)]))
+@example(_Source([("file", CHUNK - 75, 0, CHUNK), ("dir", 0, 0, 1)]))
+def test_the_chunks_handed_out_before_a_failing_item_are_those_before_it(source):
+    # Work that copies nothing (taking an item, packing its header) is done as soon as the
+    # bytes before it are in, as the writer always did: an item that fails does so before a
+    # chunk its predecessors filled exactly is handed out (a job's progress counts them).
+    failing = _Failing(source.spec, "path")
+    before = len(reference_stream(_Source(source.spec))) - END.size
+    handed = []
+    with pytest.raises(SourceError):
+        for chunk in chunks_of(EntryStream("CA", failing, []), lambda: bytearray(CHUNK)):
+            handed.append(chunk.length)
+    assert len(handed) == (before - 1) // CHUNK
