@@ -80,10 +80,12 @@ def scheduler(hub: World) -> Process:
 def tenants(hub: World) -> Process:
     """Tenants change one role's objects about once every ``tenant_change_every_hours``."""
     names = sorted(hub.roles)
-    mean = hub.config.tenant_change_every_hours * 3600
+    rate = 1 / (hub.config.tenant_change_every_hours * 3600)
+    # Looked up once: a year has some 9,000 changes.
+    timeout, rng, roles = hub.env.timeout, hub.rng, hub.roles
     while True:
-        yield hub.env.timeout(max(1, ticks(hub.rng.expovariate(1 / mean))))
-        hub.roles[hub.rng.choice(names)].change(hub.rng)
+        yield timeout(max(1, ticks(rng.expovariate(rate))))
+        roles[rng.choice(names)].change(rng)
 
 
 def on_demand(hub: World) -> Process:

@@ -1,11 +1,13 @@
 """The hub's per-record shortcuts answer as the plain paths they stand for.
 
 Each shortcut below spells out, for speed, what a slower path computes: the link's wait, the
-share's gate, a watched file's write. Each test runs both on the same inputs.
+share's gate, a watched file's write, the hub's sample, an event's time, the clock's time. Each
+test runs both on the same inputs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 from hypothesis import given, settings
@@ -13,9 +15,10 @@ from hypothesis import strategies as st
 
 from ibs.engine.share.unc import parse_unc
 from ibs.simulator import gate
-from ibs.simulator.clock import ticks
+from ibs.simulator.clock import DAY, SimClock, seconds, ticks
 from ibs.simulator.config import SHARE_HOST, SHARE_PATH, SHARE_USER, ServerModel
 from ibs.simulator.crashpoints import PHASES, ControllerCrashed, CrashPoints
+from ibs.simulator.events import EventLog
 from ibs.simulator.memshare import MemoryShare, ShareStorage
 from ibs.simulator.network import ERCS_VMS, Firewall, FirewallRule, Link, PepDns
 
@@ -163,3 +166,31 @@ def test_the_sample_after_a_record_is_what_the_share_holds_now(make_hub):
     hub.sample()
     assert hub.occupancy[-1] == (hub.now, hub.share_used_bytes())
     assert hub.peak_bytes == max(used for _, used in hub.occupancy)
+
+
+_starts = st.datetimes(dt.datetime(2000, 1, 1), dt.datetime(2100, 1, 1),
+                       timezones=st.sampled_from([None, dt.UTC, dt.timezone(dt.timedelta(hours=2))]))
+
+
+@settings(max_examples=500)
+@given(_starts, st.integers(0, 10 * 366 * DAY))
+def test_an_events_time_is_spelt_as_strftime_spells_it(start, now):
+    log = EventLog(start)
+    log.add(now, "x", id=1)
+    plain = (start + dt.timedelta(microseconds=now)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert log.entries == [{"t": round(seconds(now), 3), "at": plain, "event": "x", "id": 1}]
+
+
+class _Env:
+    now = 0
+
+
+@settings(max_examples=300)
+@given(_starts, st.lists(st.integers(0, 10**12), max_size=20))
+def test_the_clock_tells_each_instant_as_the_start_plus_the_ticks(start, instants):
+    env = _Env()
+    clock = SimClock(env, start)  # type: ignore[arg-type]
+    for at in instants:
+        env.now = at
+        assert clock.now() == start + dt.timedelta(microseconds=at)
+        assert clock.now() == start + dt.timedelta(microseconds=at)  # asked again, same instant
