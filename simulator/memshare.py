@@ -63,7 +63,10 @@ class ShareStorage:
         if path == "":
             return  # the top folder lies in no folder
         entries = self._entries
-        folder, name = _listed_as(path)
+        # _listed_as spelt out (here and below): a backup's every file and folder comes here.
+        folder, slash, name = path.rpartition("/")
+        if slash and not folder:
+            name = ""
         while True:
             names = entries.get(folder)
             if names is None:
@@ -83,7 +86,9 @@ class ShareStorage:
                 delta = -1
             if folder == "":
                 return
-            folder, name = _listed_as(folder)
+            folder, slash, name = folder.rpartition("/")
+            if slash and not folder:
+                name = ""
 
     def _weight(self, path: str) -> int:
         """What ``path`` counts in the listing that names it (0 if none names it)."""
@@ -129,19 +134,33 @@ class ShareStorage:
             return
         # The paths keep their counts below s, which move to d whole, and s's ancestors give
         # their counts to d's: a backup folder moves with a few dict operations, not per path.
-        files, dirs, folders = self._tree(s)
-        for p in files:
-            self.files[d + p[len(s):]] = self.files.pop(p)
-        for p in dirs:
-            self.dirs.discard(p)
-            self.dirs.add(d + p[len(s):])
+        # The walk of _tree, moving each path as it meets it (no lists, no second passes; a
+        # year moves some 1,400 backup folders): for a clean name, whatever lies under s is
+        # indexed there, and nothing lies under d, which does not exist.
+        stored, made, entries = self.files, self.dirs, self._entries
+        if s in made:
+            made.discard(s)
+            made.add(d)
+        cut = len(s)
+        todo = [s] if s in entries else []
+        while todo:
+            at = todo.pop()
+            to = d + at[cut:]
+            listing = entries[to] = entries.pop(at)
+            for name in listing:
+                p = f"{at}/{name}"
+                if p in stored:
+                    stored[f"{to}/{name}"] = stored.pop(p)
+                if p in made:
+                    made.discard(p)
+                    made.add(f"{to}/{name}")
+                if p in entries:
+                    todo.append(p)
         # What s counts moves to d, less a file named s, which stays.
-        moved = self._weight(s) - (s in self.files)
+        moved = self._weight(s) - (s in stored)
         if moved:
             self._count(s, -moved)
             self._count(d, moved)
-        for k in folders:
-            self._entries[d + k[len(s):]] = self._entries.pop(k)
 
     def remove_tree(self, folder: str) -> None:
         """Remove folder ``folder`` and every path under it (a file named ``folder`` stays)."""
@@ -237,7 +256,7 @@ class _Writer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
+        self.closed = True  # what close does, without a call for each of a backup's files
 
     def writable(self) -> bool:
         return True
@@ -256,6 +275,10 @@ class _Writer:
         if not share.storage.append_within(self._full, data):
             raise ShareCapacityError(share._message("disk full", f"writing {self._path}"))
         return len(data)
+
+
+# Every folder's stat: a frozen value, made once (a backup stats two folders).
+_FOLDER = ShareStat(0, True)
 
 
 class _Reader(io.BytesIO):
@@ -312,7 +335,7 @@ class MemoryShare(Share):
         self._gate("stat")
         full = self._p(path)
         if full in self.storage.dirs:
-            return ShareStat(0, True)
+            return _FOLDER
         if full in self.storage.files:
             return ShareStat(len(self.storage.files[full]), False)
         return None
@@ -320,8 +343,12 @@ class MemoryShare(Share):
     def makedirs(self, path: str) -> None:
         self._gate("mkdir")
         parts = self._p(path).split("/")
+        storage = self.storage
+        made = storage.dirs
         for i in range(1, len(parts) + 1):
-            self.storage.add_dir("/".join(parts[:i]))
+            folder = "/".join(parts[:i])
+            if folder not in made:  # most are: the share's root and the backups' folder
+                storage.add_dir(folder)
 
     def create(self, path: str) -> BinaryIO:
         self._gate("create")

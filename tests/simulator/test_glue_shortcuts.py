@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ibs.engine.share.base import ShareStat
 from ibs.engine.share.unc import parse_unc
 from ibs.simulator import gate
 from ibs.simulator.clock import DAY, SimClock, seconds, ticks
@@ -194,3 +196,20 @@ def test_the_clock_tells_each_instant_as_the_start_plus_the_ticks(start, instant
         env.now = at
         assert clock.now() == start + dt.timedelta(microseconds=at)
         assert clock.now() == start + dt.timedelta(microseconds=at)  # asked again, same instant
+
+
+def test_a_file_its_context_closed_is_closed_as_close_leaves_it():
+    storage = ShareStorage(100)
+    storage.add_dir("r")
+    share = MemoryShare(storage, "r", "share", lambda op: None, lambda: True)
+    share.makedirs("d")
+    with share.create("d/x") as by_context:
+        by_context.write(b"1")
+    by_close = share.create("d/y")
+    by_close.write(b"1")
+    by_close.close()
+    for f in (by_context, by_close):
+        assert f.closed
+        with pytest.raises(ValueError, match="closed file"):
+            f.write(b"2")
+    assert share.stat("d") == ShareStat(0, True) and share.stat("d/x") == ShareStat(1, False)
