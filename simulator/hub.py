@@ -267,10 +267,10 @@ class Hub:
     def sample(self) -> None:
         """Record what the share holds now (after anything that may have changed it)."""
         # Asked after every record of every backup, and nearly every record changes what the
-        # share holds: share_used_bytes, to_modelled and seconds, spelt out, were three calls more.
+        # share holds: share_used_bytes, to_modelled, now_ticks and seconds were four calls more.
         wire = self.wire
         real = self.storage.stored if wire is None else wire.used_bytes()
-        self.meter.sample(now_ticks(self.env), real * scale.MODELLED_PER_REAL, self.budget_bytes)
+        self.meter.sample(self.env.now, real * scale.MODELLED_PER_REAL, self.budget_bytes)
 
     @property
     def peak_bytes(self) -> int:

@@ -134,9 +134,10 @@ class ShareStorage:
             return
         # The paths keep their counts below s, which move to d whole, and s's ancestors give
         # their counts to d's: a backup folder moves with a few dict operations, not per path.
-        # The walk of _tree, moving each path as it meets it (no lists, no second passes; a
-        # year moves some 1,400 backup folders): for a clean name, whatever lies under s is
-        # indexed there, and nothing lies under d, which does not exist.
+        # For a clean name, whatever lies under s is indexed there, and nothing lies under d,
+        # which does not exist: only listed folders are walked (a file, most of a backup's
+        # names, lists nothing), each path moved as the walk meets it (a year moves some 1,400
+        # backup folders).
         stored, made, entries = self.files, self.dirs, self._entries
         if s in made:
             made.discard(s)
@@ -171,45 +172,29 @@ class ShareStorage:
             for p in dirs:
                 self.discard_dir(p)
             return
-        files, dirs, folders = self._tree(folder)
-        for p in files:
-            self.stored -= len(self.files.pop(p))
-        for p in dirs:
-            self.dirs.discard(p)
-        gone = self._weight(folder) - (folder in self.files)  # a file named folder stays
+        # The walk move_tree takes, removing each path as it meets it.
+        stored, made, entries = self.files, self.dirs, self._entries
+        made.discard(folder)
+        todo = [folder] if folder in entries else []
+        while todo:
+            at = todo.pop()
+            for name in entries.pop(at):
+                p = f"{at}/{name}"
+                data = stored.pop(p, None)
+                if data is not None:
+                    self.stored -= len(data)
+                made.discard(p)
+                if p in entries:
+                    todo.append(p)
+        gone = self._weight(folder) - (folder in stored)  # a file named folder stays
         if gone:
             self._count(folder, -gone)
-        for k in folders:
-            del self._entries[k]
 
     def _scan(self, folder: str) -> tuple[list[str], list[str]]:
         """The files under ``folder`` and the dirs at or under it, from every path."""
         prefix = folder + "/"
         return ([p for p in self.files if p.startswith(prefix)],
                 [p for p in self.dirs if p == folder or p.startswith(prefix)])
-
-    def _tree(self, folder: str) -> tuple[list[str], list[str], list[str]]:
-        """What ``_scan`` finds (in another order), and the indexed folders at or under
-        ``folder``, from the index alone: for a clean name, whatever lies under it is indexed
-        there. Walking a backup's dozen paths beats testing every path on the share."""
-        stored, made, entries = self.files, self.dirs, self._entries
-        files: list[str] = []
-        dirs = [folder] if folder in made else []
-        folders: list[str] = []
-        # Only listed folders are walked: a file, most of a backup's names, lists nothing.
-        todo = [folder] if folder in entries else []
-        while todo:
-            at = todo.pop()
-            folders.append(at)
-            for name in entries[at]:
-                p = f"{at}/{name}"
-                if p in stored:
-                    files.append(p)
-                if p in made:
-                    dirs.append(p)
-                if p in entries:
-                    todo.append(p)
-        return files, dirs, folders
 
     def append_within(self, path: str, data) -> bool:
         """Append ``data`` to file ``path`` if the file server has room for all of it, else
@@ -347,7 +332,7 @@ class MemoryShare(Share):
         made = storage.dirs
         for i in range(1, len(parts) + 1):
             folder = "/".join(parts[:i])
-            if folder not in made:  # most are: the share's root and the backups' folder
+            if folder not in made:  # most are there: the share's root, the backups' folder
                 storage.add_dir(folder)
 
     def create(self, path: str) -> BinaryIO:

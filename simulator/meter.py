@@ -19,9 +19,10 @@ class ShareMeter:
     peak_budget_bytes: int = 0
     occupancy: list[tuple[float, int]] = field(default_factory=lambda: [(0.0, 0)])
 
-    def sample(self, at: int, used: int, budget: Callable[[], int]) -> None:
-        """``at`` in ticks (simulator/clock.py); the samples show seconds. ``budget`` is asked
-        only when the peak moves (it reads the settings)."""
+    def sample(self, at: float, used: int, budget: Callable[[], int]) -> None:
+        """``at`` is SimPy's now, in ticks (simulator/clock.py, whose now_ticks checks they are
+        whole at every event logged); the samples show seconds. ``budget`` is asked only when
+        the peak moves (it reads the settings)."""
         if used > self.peak_bytes:
             self.peak_bytes = used
             self.peak_budget_bytes = budget()
