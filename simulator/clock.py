@@ -49,9 +49,16 @@ class SimClock:
     def __init__(self, env: simpy.Environment, start: dt.datetime = SIM_EPOCH) -> None:
         self.env = env
         self.start = start
+        # The last instant asked for and its time: the engine asks again and again within one
+        # step (a backup asks some eight times, at four or five instants).
+        self._asked: int | None = None
+        self._time = start
 
     def now(self) -> dt.datetime:
-        return self.at(now_ticks(self.env))
+        at = now_ticks(self.env)
+        if at != self._asked:
+            self._asked, self._time = at, self.at(at)
+        return self._time
 
     def at(self, when: int) -> dt.datetime:
         return self.start + dt.timedelta(microseconds=when)

@@ -142,12 +142,13 @@ class _WatchedShare(Share):
 
 
 class _WatchedFile:
-    __slots__ = ("_inner", "_path", "_points")
+    __slots__ = ("_inner", "_path", "_points", "_write")
 
     def __init__(self, inner: BinaryIO, path: str, points: CrashPoints) -> None:
         self._inner = inner
         self._path = path
         self._points = points
+        self._write = inner.write
 
     def __enter__(self) -> Self:
         self._inner.__enter__()
@@ -162,5 +163,12 @@ class _WatchedFile:
         return getattr(self._inner, name)
 
     def write(self, data) -> int:
-        self._points.observe("write", self._path)
-        return self._inner.write(data)
+        points = self._points
+        job = points.hub.running_job
+        # A year's 16,000 records come here. With nothing armed, observing a write of the job
+        # the points last saw only counts it: counted here, with no call.
+        if points.armed is None and job is not None and job.record.id == points._job:
+            points._writes += 1
+        else:
+            points.observe("write", self._path)
+        return self._write(data)

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ibs.simulator.clock import seconds
+from ibs.simulator.clock import TICKS_PER_SECOND
 
 
 @dataclass
@@ -17,8 +17,11 @@ class EventLog:
 
     def add(self, now: int, event: str, **fields: Any) -> None:
         """``now`` in ticks (simulator/clock.py); entries show virtual seconds and the time."""
-        at = (self.start + dt.timedelta(microseconds=now)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.entries.append({"t": round(seconds(now), 3), "at": at, "event": event, **fields})
+        # The ISO form cut to whole seconds: what strftime("%Y-%m-%dT%H:%M:%S") spells, at a
+        # third of its cost (a year logs some 1,500 events, each backup two).
+        at = (self.start + dt.timedelta(microseconds=now)).isoformat()[:19] + "Z"
+        self.entries.append({"t": round(now / TICKS_PER_SECOND, 3), "at": at, "event": event,
+                             **fields})
 
     def of(self, event: str) -> list[dict[str, Any]]:
         return [e for e in self.entries if e["event"] == event]

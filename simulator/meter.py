@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ibs.simulator.clock import TICKS_PER_SECOND
+
 
 @dataclass
 class ShareMeter:
@@ -17,10 +19,12 @@ class ShareMeter:
     peak_budget_bytes: int = 0
     occupancy: list[tuple[float, int]] = field(default_factory=lambda: [(0.0, 0)])
 
-    def sample(self, at_seconds: float, used: int, budget: Callable[[], int]) -> None:
-        """``budget`` is asked only when the peak moves (it reads the settings)."""
+    def sample(self, at: float, used: int, budget: Callable[[], int]) -> None:
+        """``at`` is SimPy's now, in ticks (simulator/clock.py, whose now_ticks checks they are
+        whole at every event logged); the samples show seconds. ``budget`` is asked only when
+        the peak moves (it reads the settings)."""
         if used > self.peak_bytes:
             self.peak_bytes = used
             self.peak_budget_bytes = budget()
         if used != self.occupancy[-1][1]:
-            self.occupancy.append((at_seconds, used))
+            self.occupancy.append((at / TICKS_PER_SECOND, used))

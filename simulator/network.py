@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ibs.engine.errors import BadInput
+from ibs.simulator.clock import TICKS_PER_SECOND
 
 ACTIONS = ("allow", "drop", "reject")
 ERCS_VMS = ("ERCS01", "ERCS02", "ERCS03")
@@ -83,5 +84,8 @@ class Link:
     bytes_per_second: float = DEFAULT_LINK_MB_PER_SECOND * 1e6
     latency_seconds: float = 0.002
 
-    def transfer_seconds(self, modelled_bytes: int) -> float:
-        return self.latency_seconds + modelled_bytes / self.bytes_per_second
+    def transfer_ticks(self, modelled_bytes: int) -> int:
+        """Whole ticks (simulator/clock.py) to carry ``modelled_bytes``: at least one, so time
+        moves. One call where three (seconds, ticks, max) ran for each of a year's records."""
+        return max(1, round((self.latency_seconds + modelled_bytes / self.bytes_per_second)
+                            * TICKS_PER_SECOND))

@@ -80,10 +80,12 @@ def scheduler(hub: World) -> Process:
 def tenants(hub: World) -> Process:
     """Tenants change one role's objects about once every ``tenant_change_every_hours``."""
     names = sorted(hub.roles)
-    mean = hub.config.tenant_change_every_hours * 3600
+    rate = 1 / (hub.config.tenant_change_every_hours * 3600)
+    # Looked up once: a year has some 9,000 changes.
+    timeout, rng, roles = hub.env.timeout, hub.rng, hub.roles
     while True:
-        yield hub.env.timeout(max(1, ticks(hub.rng.expovariate(1 / mean))))
-        hub.roles[hub.rng.choice(names)].change(hub.rng)
+        yield timeout(max(1, ticks(rng.expovariate(rate))))
+        roles[rng.choice(names)].change(rng)
 
 
 def on_demand(hub: World) -> Process:
@@ -106,7 +108,8 @@ def drive(hub: World, job: Job) -> Process:
     hub.log.add(now_ticks(hub.env), "backup started", id=record.id, trigger=record.trigger, vm=vm)
     first = True
     # Looked up once: this loop runs once per chunk, some 16,000 times a simulated year.
-    timeout, sample, up = hub.env.timeout, hub.sample, hub.ercs_up
+    timeout, sample, up, transfer_ticks = (hub.env.timeout, hub.sample, hub.ercs_up,
+                                           hub.link.transfer_ticks)
     # The link carries the backup's modelled size (framing included, at any scale), in
     # proportion to the entry-stream bytes written; without a plan, the scaled bytes.
     plain, modelled = 1, scale.MODELLED_PER_REAL
@@ -121,7 +124,7 @@ def drive(hub: World, job: Job) -> Process:
             done = progress.done_bytes
             now_shown = done * modelled // plain
             moved, shown = now_shown - shown, now_shown
-            yield timeout(max(1, ticks(hub.link.transfer_seconds(moved))))
+            yield timeout(transfer_ticks(moved))
             sample()
             if not up[vm] or hub.crash_pending:
                 job.kill()
