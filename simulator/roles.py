@@ -131,6 +131,23 @@ def _state_json(name: str, version: int, objects: int) -> bytes:
     return f'{{"objects": {objects:d}, "role": {_json_str(name)}, "version": {version:d}}}\n'.encode()
 
 
+def _mtime(version: int) -> int:
+    """Every entry of a role's snapshot is stamped with its state's version: ns since the epoch."""
+    return _MTIME_BASE_NS + version * 10**9
+
+
+# Roles' versions advance together (tenants change each role as often), so most states'
+# folders are another role's already: a frozen entry and item cost as much to make as the
+# state's own parts.
+@functools.lru_cache(maxsize=256)
+def _folders(version: int) -> tuple[SourceItem, SourceItem]:
+    """The items of a snapshot's two folders (the role's own and data/), stamped with its
+    state's version."""
+    mtime = _mtime(version)
+    return (SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0)),
+            SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0)))
+
+
 class _StateParts:
     """What every snapshot of one role state shares, whatever its data's size: made once per
     state, in place of a cache per part (a year's backups snapshot some 7,000 roles, most in a
@@ -147,13 +164,10 @@ class _StateParts:
         # from its first byte; it also places the data's body in the seed's pool.
         self.head = head = hashlib.sha256(label.encode()).digest()
         self._place = int.from_bytes(head[:8], "big")
-        # Every entry of a snapshot is stamped with its state's version: ns since the epoch.
-        self.mtime = mtime = _MTIME_BASE_NS + version * 10**9
+        self.mtime = mtime = _mtime(version)
         self.state_json = state = _state_json(name, version, objects)
         entry = Entry(Kind.FILE, b"state.json", 0o640, mtime, len(state))
-        # Frozen, so every snapshot of the state shares them.
-        self.root = SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0))
-        self.folder = SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0))
+        self.root, self.folder = _folders(version)
         self.state_item = SourceItem(entry, open=functools.partial(BytesIO, state))
         self._end: bytes | None = None
         # The last size read (data bytes, items): a role the tenants left alone is read alike
