@@ -120,3 +120,19 @@ def test_a_snapshot_reads_alike_whatever_was_snapshotted_before(steps):
         roles._folders.cache_clear()
         fresh = RoleSnapshot("k", name, version, objects, data_bytes)
         assert got == (fresh.files(), _read(fresh), fresh.total_bytes(), fresh.stream_tail(10**6))
+
+
+@given(seed=st.integers(0, 2**32), changes=st.integers(1, 200))
+def test_a_role_changes_as_a_draw_of_randint_from_minus_3_to_10_says(seed, changes):
+    # A change draws randrange(14) less 3 (fewer calls than randint): the same draws from the
+    # same stream, or a hub's roles would grow differently from the same seed.
+    import random
+
+    from ibs.simulator.roles import RoleState
+
+    role, rng, plain, objects = RoleState("s", "CA"), random.Random(seed), random.Random(seed), 100
+    for _ in range(changes):
+        role.change(rng)
+        objects = max(1, objects + plain.randint(-3, 10))
+        assert role.objects == objects
+    assert rng.random() == plain.random()
