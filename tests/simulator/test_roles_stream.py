@@ -103,9 +103,10 @@ _states = st.tuples(st.sampled_from(["CA", "WAS"]), st.integers(0, 2), st.intege
 @settings(max_examples=60, deadline=None)
 @given(steps=st.lists(_states, min_size=2, max_size=8))
 def test_a_snapshot_reads_alike_whatever_was_snapshotted_before(steps):
-    # What every snapshot of a state shares is made once per state (its folders once per
-    # version, whatever the role), and its items once per size: a snapshot must read as one
-    # made with nothing kept, its entries stamped with its own state's version.
+    # What every snapshot of a state shares is made once per state (its folders and state
+    # file's entry once per version and length, whatever the role), and its items once per
+    # size: a snapshot must read as one made with nothing kept, its entries stamped with its
+    # own state's version.
     from ibs.simulator import roles
 
     for name, version, objects, data_bytes in steps:
@@ -118,6 +119,7 @@ def test_a_snapshot_reads_alike_whatever_was_snapshotted_before(steps):
             Entry(Kind.FILE, b"state.json", 0o640, mtime, snap.state_size())]
         roles._parts.cache_clear()
         roles._folders.cache_clear()
+        roles._state_entry.cache_clear()
         fresh = RoleSnapshot("k", name, version, objects, data_bytes)
         assert got == (fresh.files(), _read(fresh), fresh.total_bytes(), fresh.stream_tail(10**6))
 
