@@ -30,7 +30,7 @@ class RolePlan:
         self.framing = shape.Framing(scale.SIM_CHUNK_SIZE, 0, 0)
         # The running backup's plan: (instant, framing, role data, state bytes, modelled size).
         self._plan: tuple[int, shape.Framing, dict[str, int], dict[str, int], int] | None = None
-        self._snapshots: dict[str, RoleSnapshot | None] = {}
+        self._snapshots: dict[str, RoleSnapshot] = {}
         # What compression saves on a role's last chunk, by the snapshot's state and size (the
         # seed is the hub's; the framing, this plan's): a role the tenants left alone between
         # two backups of one size ends its stream the same way (about a third of a year's
@@ -45,38 +45,41 @@ class RolePlan:
         """Role ``role``'s snapshot for the backup starting at ``now`` (ticks), of
         ``modelled_bytes()`` bytes (asked once per plan); every role of one instant comes from
         one plan."""
-        if self._plan is None or self._plan[0] != now:
-            modelled = modelled_bytes()
-            state = {name: r.state_size() for name, r in self.roles.items()}
-            framing = self.framing
-            roles = self.roles
-
-            tried: dict[tuple[str, int], RoleSnapshot] = {}
-
-            known = self._savings
-            if len(known) > _SAVINGS_KEPT:
-                known.clear()
-
-            def saving(name: str, data_bytes: int) -> int:
-                snapshot = tried[name, data_bytes] = roles[name].snapshot(data_bytes)
-                key = (name, snapshot.version, snapshot.objects, snapshot.data_bytes)
-                found = known.get(key)
-                if found is None:
-                    found = known[key] = shape.last_chunk_saving(snapshot, framing.chunk_size,
-                                                                 framing.entry_bytes)
-                return found
-
-            data = shape.plan(max(0, scale.to_real(modelled) - ESTIMATE_SLACK), framing, state,
-                              WEIGHTS, saving)
-            self._plan = (now, framing, data, state, modelled)
-            # The snapshots the plan sized are the ones the backup reads, while the role stays
-            # as it was (a backup's roles are snapshotted together, at the instant it starts).
-            self._snapshots = {name: tried.get((name, d)) for name, d in data.items()}
-        role_state = self.roles[role]
-        kept = self._snapshots.get(role)
-        if kept is not None and (kept.version, kept.objects) == (role_state.version, role_state.objects):
+        plan = self._plan
+        if plan is None or plan[0] != now:
+            plan = self._make_plan(now, modelled_bytes())
+        # The snapshot the plan sized is the one the backup reads, while the role stays as it
+        # was (a backup's roles are snapshotted together, at the instant it starts).
+        kept = self._snapshots[role]
+        state = self.roles[role]
+        if kept.version == state.version and kept.objects == state.objects:
             return kept
-        return role_state.snapshot(self._plan[2][role])
+        return state.snapshot(plan[2][role])
+
+    def _make_plan(self, now: int, modelled: int) -> tuple[int, shape.Framing, dict[str, int],
+                                                            dict[str, int], int]:
+        roles, framing = self.roles, self.framing
+        state = {name: r.state_size() for name, r in roles.items()}
+        tried: dict[tuple[str, int], RoleSnapshot] = {}
+        known = self._savings
+        if len(known) > _SAVINGS_KEPT:
+            known.clear()
+
+        def saving(name: str, data_bytes: int) -> int:
+            snapshot = tried[name, data_bytes] = roles[name].snapshot(data_bytes)
+            key = (name, snapshot.version, snapshot.objects, snapshot.data_bytes)
+            found = known.get(key)
+            if found is None:
+                found = known[key] = shape.last_chunk_saving(snapshot, framing.chunk_size,
+                                                             framing.entry_bytes)
+            return found
+
+        data = shape.plan(max(0, scale.to_real(modelled) - ESTIMATE_SLACK), framing, state,
+                          WEIGHTS, saving)
+        plan = self._plan = (now, framing, data, state, modelled)
+        self._snapshots = {name: tried.get((name, d)) or roles[name].snapshot(d)
+                           for name, d in data.items()}
+        return plan
 
     def transfer(self) -> tuple[int, int] | None:
         """(entry-stream bytes, modelled bytes) of the backup being written, once its roles are

@@ -12,7 +12,6 @@ import hashlib
 import io
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass
 from io import BytesIO
 from json.encoder import encode_basestring_ascii as _json_str
 from typing import Self
@@ -81,42 +80,15 @@ class _KeystreamReader(io.RawIOBase):
         return n
 
 
-def _role_data(seed: str, label: str, n: int) -> tuple[bytes, memoryview | _KeystreamReader]:
-    """A role's ``n`` data bytes as (head, body): the head is sha256(label), so every snapshot's
-    data differs from every other's from its first byte; the body is a slice of the seed's pool
-    chosen by the label, or for a body over half the pool, a keystream of its own."""
-    head, start = _data_place(label, n)
-    if n <= _HEAD:
-        return head, memoryview(b"")
-    if start is None:
-        return head, _KeystreamReader(label, n - _HEAD)
-    return head, _pool(seed)[start : start + n - _HEAD]
-
-
-# Kept: a backup that sizes a role reads its tail, then the backup reads it all, and a role
-# the tenants left alone is read alike at the next backup. Not the slice itself, which would
-# keep its seed's pool alive after the pools' own cache let it go.
-@functools.lru_cache(maxsize=64)
-def _data_place(label: str, n: int) -> tuple[bytes, int | None]:
-    """``_role_data``'s head, and where its body starts in the pool (None: not in the pool)."""
-    head = hashlib.sha256(label.encode()).digest()
-    if n <= _HEAD:
-        return head[:n], 0
-    rest = n - _HEAD
-    if rest > POOL_BYTES // 2:
-        return head, None
-    return head, int.from_bytes(head[:8], "big") % (POOL_BYTES - rest + 1)
-
-
 class _RoleDataReader:
-    """A role's data (``_role_data``) read into the reader's buffers, in as few copies as it
-    takes. The engine's ``FileReader`` (readinto, a context): not an ``io`` object, whose
-    set-up, close and finaliser cost more than reading a small role."""
+    """A role state's data (``_StateParts.data``) read into the reader's buffers, in as few
+    copies as it takes. The engine's ``FileReader`` (readinto, a context): not an ``io``
+    object, whose set-up, close and finaliser cost more than reading a small role."""
 
     __slots__ = ("_at", "_body", "_head")
 
-    def __init__(self, seed: str, label: str, n: int) -> None:
-        head, body = _role_data(seed, label, n)
+    def __init__(self, parts: _StateParts, n: int) -> None:
+        head, body = parts.data(n)
         self._head = memoryview(head)
         self._body = body
         self._at = 0  # bytes of a pool slice already read
@@ -125,39 +97,38 @@ class _RoleDataReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def close(self) -> None:
         # Not isinstance(_KeystreamReader): an io class's check goes through its ABC.
         if not isinstance(self._body, memoryview):
             self._body.close()
 
     def readinto(self, b) -> int:
-        out = memoryview(b)
-        n = len(out)
+        # Straight into ``b`` (a bytearray or a memoryview: both take a slice), with no view
+        # of it made: this runs once per chunk of every role.
+        want = len(b)
         done = 0
         head = self._head
         if head:
-            done = min(n, len(head))
-            out[:done] = head[:done]
+            done = min(want, len(head))
+            b[:done] = head[:done]
             self._head = head[done:]
-            if done == n:
+            if done == want:
                 return done
+            want -= done
         body = self._body
         if isinstance(body, memoryview):
             at = self._at
-            k = min(n - done, len(body) - at)
-            out[done : done + k] = body[at : at + k]
+            k = len(body) - at
+            if k > want:  # noqa: PLR1730 - min() cost more than the rest of a chunk's read
+                k = want
+            b[done : done + k] = body[at : at + k]
             self._at = at + k
             return done + k
-        return done + body.readinto(out[done:])
+        return done + body.readinto(memoryview(b)[done:])
 
 
-@functools.lru_cache(maxsize=64)
 def _state_json(name: str, version: int, objects: int) -> bytes:
-    # Kept: a backup's planning and writing ask for each role's state several times. Spelt as
-    # ``json.dumps({"role": ..., "version": ..., "objects": ...}, sort_keys=True)`` spells it
-    # (tests/simulator/test_roles_stream.py), without building an encoder for three fields.
+    # Spelt as ``json.dumps({"role": ..., "version": ..., "objects": ...}, sort_keys=True)``
+    # spells it (tests/simulator/test_roles_stream.py), without an encoder for three fields.
     return f'{{"objects": {objects:d}, "role": {_json_str(name)}, "version": {version:d}}}\n'.encode()
 
 
@@ -166,60 +137,101 @@ def _mtime(version: int) -> int:
     return _MTIME_BASE_NS + version * 10**9
 
 
-@functools.lru_cache(maxsize=64)
-def _state_file(name: str, version: int, objects: int) -> tuple[Entry, bytes]:
-    """state.json's entry and bytes, the same for every snapshot of one state."""
-    state = _state_json(name, version, objects)
-    return Entry(Kind.FILE, b"state.json", 0o640, _mtime(version), len(state)), state
-
-
-@functools.lru_cache(maxsize=64)
-def _state_items(name: str, version: int, objects: int) -> tuple[SourceItem, SourceItem, SourceItem]:
-    """The items of a snapshot that its data's size does not change (its folders, state.json):
-    frozen, so every snapshot of one state shares them (a year reads some 7,000 snapshots)."""
+# Roles' versions advance together (tenants change each role as often), so most states'
+# folders are another role's already: a frozen entry and item cost as much to make as the
+# state's own parts.
+@functools.lru_cache(maxsize=256)
+def _folders(version: int) -> tuple[SourceItem, SourceItem]:
+    """The items of a snapshot's two folders (the role's own and data/), stamped with its
+    state's version."""
     mtime = _mtime(version)
-    entry, state = _state_file(name, version, objects)
     return (SourceItem(Entry(Kind.DIR, b"", 0o750, mtime, 0)),
-            SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0)),
-            SourceItem(entry, open=functools.partial(BytesIO, state)))
+            SourceItem(Entry(Kind.DIR, b"data", 0o750, mtime, 0)))
 
 
-def _label(seed: str, name: str, version: int) -> str:
-    """What a snapshot's data is made from (``_role_data``): every reader of it must agree."""
-    return f"{seed}:{name}:{version}"
+# Shared alike: the roles' state files differ in length only by their names' and numbers'
+# digits, so 4 states in 10 find theirs made by another role at their version.
+@functools.lru_cache(maxsize=256)
+def _state_entry(version: int, size: int) -> Entry:
+    """The entry of a snapshot's state.json, of ``size`` bytes."""
+    return Entry(Kind.FILE, b"state.json", 0o640, _mtime(version), size)
 
 
+class _StateParts:
+    """What every snapshot of one role state shares, whatever its data's size: made once per
+    state, in place of a cache per part (a year's backups snapshot some 7,000 roles, most in a
+    state no backup saw before, and each is planned, sized by its tail and read)."""
+
+    __slots__ = ("_end", "_place", "_sized", "folder", "head", "label", "mtime", "root", "seed",
+                 "state_item", "state_json")
+
+    def __init__(self, seed: str, name: str, version: int, objects: int) -> None:
+        self.seed = seed
+        # What the snapshot's data is made from: every reader of it must agree.
+        self.label = label = f"{seed}:{name}:{version}"
+        # sha256(label) opens the data, so every snapshot's data differs from every other's
+        # from its first byte; it also places the data's body in the seed's pool.
+        self.head = head = hashlib.sha256(label.encode()).digest()
+        self._place = int.from_bytes(head[:8], "big")
+        self.mtime = _mtime(version)
+        self.state_json = state = _state_json(name, version, objects)
+        self.root, self.folder = _folders(version)
+        self.state_item = SourceItem(_state_entry(version, len(state)),
+                                     open=functools.partial(BytesIO, state))
+        self._end: bytes | None = None
+        # The last size read (data bytes, items): a role the tenants left alone is read alike
+        # at the next backup, and its plan reads the snapshot it then backs up.
+        self._sized: tuple[int, tuple[SourceItem, ...]] | None = None
+
+    def data(self, n: int) -> tuple[bytes, memoryview | _KeystreamReader]:
+        """The state's ``n`` data bytes as (head, body): the body is a slice of the seed's pool
+        placed by the head, or for a body over half the pool, a keystream of its own."""
+        head = self.head
+        if n <= _HEAD:
+            return head[:n], memoryview(b"")
+        rest = n - _HEAD
+        if rest > POOL_BYTES // 2:
+            return head, _KeystreamReader(self.label, rest)
+        start = self._place % (POOL_BYTES - rest + 1)
+        return head, _pool(self.seed)[start : start + rest]
+
+    def stream_end(self) -> bytes:
+        """What ends a snapshot's entry stream after its data: state.json's header and bytes,
+        and the end marker. Made when first asked: a state file's entry may not pack (a
+        version past the format's timestamps) where its bytes are still wanted."""
+        end = self._end
+        if end is None:
+            end = self._end = (pack_entry(self.state_item.entry) + self.state_json
+                               + END.pack(Kind.END, 4))
+        return end
+
+    def items(self, data_bytes: int) -> tuple[SourceItem, ...]:
+        """A snapshot's items, in the entry stream's order. Its data file opens as a raw
+        reader (enter, readinto: the engine's FileReader), without a BufferedReader's extra
+        copy of every chunk."""
+        sized = self._sized
+        if sized is not None and sized[0] == data_bytes:
+            return sized[1]
+        blob = SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, self.mtime, data_bytes),
+                          open=functools.partial(_RoleDataReader, self, data_bytes))
+        items = (self.root, self.folder, blob, self.state_item)
+        self._sized = (data_bytes, items)
+        return items
+
+
+# Kept: a backup's planning asks for each role's state, then snapshots it; a role the tenants
+# left alone is snapshotted alike at the next backup.
 @functools.lru_cache(maxsize=64)
-def _items(seed: str, name: str, version: int, objects: int,
-           data_bytes: int) -> tuple[SourceItem, SourceItem, SourceItem, SourceItem]:
-    """A snapshot's items, in the entry stream's order: the same for every snapshot of one
-    state and size (a role the tenants left alone is read alike at the next backup). Its data
-    file opens as a raw reader (enter, readinto: the engine's FileReader), without a
-    BufferedReader's extra copy of every chunk."""
-    root, data, state = _state_items(name, version, objects)
-    blob = SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, _mtime(version), data_bytes),
-                      open=functools.partial(_RoleDataReader, seed, _label(seed, name, version),
-                                             data_bytes))
-    return root, data, blob, state
+def _parts(seed: str, name: str, version: int, objects: int) -> _StateParts:
+    return _StateParts(seed, name, version, objects)
 
 
-@functools.lru_cache(maxsize=64)
-def _stream_end(name: str, version: int, objects: int) -> bytes:
-    """What ends a snapshot's entry stream after its data: state.json's header and bytes, and
-    the end marker (the same for every snapshot of one state; a plan asks for it often)."""
-    entry, state = _state_file(name, version, objects)
-    return pack_entry(entry) + state + END.pack(Kind.END, 4)
-
-
-@dataclass(frozen=True)
 class RoleSnapshot:
-    """One role's state at one moment: enough to regenerate its bytes exactly."""
+    """One role's state at one moment: enough to regenerate its bytes exactly. Not to be
+    changed once made (a plain class with slots: a frozen dataclass took four times as long
+    to make, some 7,000 times a simulated year)."""
 
-    seed: str
-    name: str
-    version: int
-    objects: int
-    data_bytes: int  # real bytes of data/objects.bin
+    __slots__ = ("_parts", "data_bytes", "name", "objects", "seed", "version")
 
     #: Keystream does not compress (engine/source.py): the engine spares it its zstd probes.
     incompressible = True
@@ -227,47 +239,49 @@ class RoleSnapshot:
     #: the backup then writes that very chunk (engine/source.py).
     short_chunks_repeat = True
 
-    @property
-    def _state_bytes(self) -> bytes:
-        return _state_json(self.name, self.version, self.objects)
-
-    def _label(self) -> str:
-        return _label(self.seed, self.name, self.version)
+    def __init__(self, seed: str, name: str, version: int, objects: int, data_bytes: int) -> None:
+        self.seed = seed
+        self.name = name
+        self.version = version
+        self.objects = objects
+        self.data_bytes = data_bytes  # real bytes of data/objects.bin
+        self._parts = _parts(seed, name, version, objects)
 
     def files(self) -> dict[str, bytes]:
-        head, body = _role_data(self.seed, self._label(), self.data_bytes)
+        parts = self._parts
+        head, body = parts.data(self.data_bytes)
         if isinstance(body, _KeystreamReader):
-            body = memoryview(_keystream(self._label(), self.data_bytes - _HEAD))
-        return {"state.json": self._state_bytes, "data/objects.bin": head + bytes(body)}
+            body = memoryview(_keystream(parts.label, self.data_bytes - _HEAD))
+        return {"state.json": parts.state_json, "data/objects.bin": head + bytes(body)}
 
     def items(self) -> Iterator[SourceItem]:
         """What a backup reads: the bytes of ``files``, the blob made as it is read."""
-        return iter(_items(self.seed, self.name, self.version, self.objects, self.data_bytes))
+        return iter(self._parts.items(self.data_bytes))
 
     def total_bytes(self) -> int:
-        return self.data_bytes + len(self._state_bytes)
+        return self.data_bytes + len(self._parts.state_json)
 
     def stream_tail(self, n: int) -> bytes:
         """The last ``n`` bytes of the entry stream a backup makes of this role (the engine's
         ``role_chunks``: magic, each entry's header then contents, the end marker)."""
-        after = _stream_end(self.name, self.version, self.objects)
+        parts = self._parts
+        after = parts.stream_end()
         if n <= len(after):
             return after[len(after) - n:]
-        head, body = _role_data(self.seed, self._label(), self.data_bytes)
+        head, body = parts.data(self.data_bytes)
         if not isinstance(body, memoryview):
             body.close()
             body = memoryview(self.files()["data/objects.bin"])[len(head):]
         if n - len(after) <= len(body):  # within the data's body and what follows
             return b"".join((body[len(body) - (n - len(after)):], after))
         # The whole stream: the entries before the data (the state file's is in ``after``).
-        root, folder, blob, _ = _items(self.seed, self.name, self.version, self.objects,
-                                       self.data_bytes)
+        root, folder, blob, _ = parts.items(self.data_bytes)
         return b"".join((STREAM_MAGIC, pack_entry(root.entry), pack_entry(folder.entry),
                          pack_entry(blob.entry), head, body, after))[-n:]
 
     def state_size(self) -> int:
         """Bytes of state.json: the part of the role's files that is not data."""
-        return len(self._state_bytes)
+        return len(self._parts.state_json)
 
 
 class RoleState:
@@ -281,11 +295,12 @@ class RoleState:
 
     def change(self, rng: random.Random) -> None:
         self.version += 1
-        self.objects = max(1, self.objects + rng.randint(-3, 10))
+        # randint(-3, 10), which draws randrange(14) through two more calls (8,853 a year).
+        self.objects = max(1, self.objects + rng.randrange(14) - 3)
 
     def state_size(self) -> int:
         """Bytes of state.json in a snapshot taken now (``RoleSnapshot.state_size``)."""
-        return len(_state_json(self.name, self.version, self.objects))
+        return len(_parts(self.seed, self.name, self.version, self.objects).state_json)
 
     def snapshot(self, data_bytes: int) -> RoleSnapshot:
         """The role now, holding ``data_bytes`` real bytes of data (the hub sizes each backup's

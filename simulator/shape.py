@@ -50,15 +50,17 @@ def size(framing: Framing, data: dict[str, int], state: dict[str, int],
     of state file each, each role's file ``savings`` bytes shorter than its chunks' full length
     (a compressed last chunk; none by default)."""
     total = framing.fixed
-    per_chunk, chunk_size = framing.chunk_bytes, framing.chunk_size
+    per_chunk, chunk_size, entry_bytes = framing.chunk_bytes, framing.chunk_size, framing.entry_bytes
+    # The manifest's numbers for each role: plaintextBytes, storedBytes, chunks, fileBytes.
+    numbers: list[int] = []
     for name, d in data.items():
         file_bytes = d + state[name]
-        plain = file_bytes + framing.entry_bytes
+        plain = file_bytes + entry_bytes
         count = -(-plain // chunk_size)
         stored = plain + per_chunk * count - (savings[name] if savings else 0)
-        # The manifest's numbers for this role: plaintextBytes, storedBytes, chunks, fileBytes.
-        total += stored + len(f"{plain}{stored}{count}{file_bytes}")
-    return total
+        total += stored
+        numbers += (plain, stored, count, file_bytes)
+    return total + _digits(*numbers)
 
 
 def plain_bytes(framing: Framing, data: dict[str, int], state: dict[str, int]) -> int:
@@ -99,9 +101,10 @@ def plan(target: int, framing: Framing, state: dict[str, int], weights: dict[str
                                      tuple(weights.items()))
     if found is None:  # too small a target: the last try, about one byte per role
         return dict(last)
-    fallback = data = dict(found)  # under the target by what compression saves: never over it
-    data = dict(data)
-    savings = {name: saving(name, d) for name, d in data.items()}
+    data = dict(found)
+    savings = {name: saving(name, d) for name, d in found}
+    if size(framing, data, state, savings) == target:
+        return data  # most plans: a role whose last chunk is long took what compression saves
     order = sorted(weights, key=lambda k: (savings[k] != 0, -weights[k], k))
     # A role whose last chunk is long takes the rest at once; where every last chunk is short
     # (a small backup), the role that took it may compress differently: a few rounds settle it.
@@ -120,7 +123,7 @@ def plan(target: int, framing: Framing, state: dict[str, int], weights: dict[str
                 best = (abs(target - trial), name, d, new_saving)
         assert best is not None  # there is a role
         _, name, data[name], savings[name] = best
-    return fallback
+    return dict(found)  # under the target by what compression saves: never over it
 
 
 _Pairs = tuple[tuple[str, int], ...]

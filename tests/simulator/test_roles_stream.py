@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ibs.engine.entries import Kind
+from ibs.engine.entries import Entry, Kind
 from ibs.simulator.roles import ROLES, RoleSnapshot
 
 
@@ -82,3 +82,59 @@ def test_a_roles_state_file_is_its_sorted_json(name, version, objects):
     snap = RoleSnapshot("s", name, version, objects, 1)
     assert snap.files()["state.json"] == json.dumps(
         {"role": name, "version": version, "objects": objects}, sort_keys=True).encode() + b"\n"
+
+
+def _read(snap: RoleSnapshot) -> list[tuple[object, bytes]]:
+    out = []
+    for item in snap.items():
+        data = b""
+        if item.open is not None:
+            with item.open() as f:
+                data = read_all(f, [7000])
+        out.append((item.entry, data))
+    return out
+
+
+# A few states and sizes of two roles, so that steps repeat each other's in any order.
+_states = st.tuples(st.sampled_from(["CA", "WAS"]), st.integers(0, 2), st.integers(1, 2),
+                    st.sampled_from([1, 40, 5000, 20_000]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(_states, min_size=2, max_size=8))
+def test_a_snapshot_reads_alike_whatever_was_snapshotted_before(steps):
+    # What every snapshot of a state shares is made once per state (its folders and state
+    # file's entry once per version and length, whatever the role), and its items once per
+    # size: a snapshot must read as one made with nothing kept, its entries stamped with its
+    # own state's version.
+    from ibs.simulator import roles
+
+    for name, version, objects, data_bytes in steps:
+        snap = RoleSnapshot("k", name, version, objects, data_bytes)
+        got = (snap.files(), _read(snap), snap.total_bytes(), snap.stream_tail(10**6))
+        mtime = (1_767_225_600 + version) * 10**9
+        assert [entry for entry, _ in got[1]] == [
+            Entry(Kind.DIR, b"", 0o750, mtime, 0), Entry(Kind.DIR, b"data", 0o750, mtime, 0),
+            Entry(Kind.FILE, b"data/objects.bin", 0o640, mtime, data_bytes),
+            Entry(Kind.FILE, b"state.json", 0o640, mtime, snap.state_size())]
+        roles._parts.cache_clear()
+        roles._folders.cache_clear()
+        roles._state_entry.cache_clear()
+        fresh = RoleSnapshot("k", name, version, objects, data_bytes)
+        assert got == (fresh.files(), _read(fresh), fresh.total_bytes(), fresh.stream_tail(10**6))
+
+
+@given(seed=st.integers(0, 2**32), changes=st.integers(1, 200))
+def test_a_role_changes_as_a_draw_of_randint_from_minus_3_to_10_says(seed, changes):
+    # A change draws randrange(14) less 3 (fewer calls than randint): the same draws from the
+    # same stream, or a hub's roles would grow differently from the same seed.
+    import random
+
+    from ibs.simulator.roles import RoleState
+
+    role, rng, plain, objects = RoleState("s", "CA"), random.Random(seed), random.Random(seed), 100
+    for _ in range(changes):
+        role.change(rng)
+        objects = max(1, objects + plain.randint(-3, 10))
+        assert role.objects == objects
+    assert rng.random() == plain.random()
