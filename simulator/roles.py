@@ -263,7 +263,7 @@ class RoleSnapshot:
 
     def stream_tail(self, n: int) -> bytes:
         """The last ``n`` bytes of the entry stream a backup makes of this role (the engine's
-        ``role_chunks``: magic, each entry's header then contents, the end marker)."""
+        ``EntryStream``: magic, each entry's header then contents, the end marker)."""
         parts = self._parts
         after = parts.stream_end()
         if n <= len(after):
