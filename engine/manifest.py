@@ -229,13 +229,14 @@ def mac(key: bytes, body: dict[str, object]) -> str:
     return hmac_sha256(key, MAC_PREFIX + canonical(body)).hex()
 
 
+_TIME_FORM = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"  # printf-style: twice an f-string's speed
+
+
 def format_time(t: dt.datetime) -> str:
-    """``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` in UTC, written out by hand (strftime was most of
-    its cost, and a simulated year formats thousands of times)."""
+    """``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` in UTC by hand (strftime was most of its cost), four
+    year digits always (parse_time wants them; glibc's %Y does not pad years below 1000)."""
     u = t.astimezone(dt.UTC)
-    # Four year digits always (parse_time wants them; glibc's %Y does not pad years below 1000).
-    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
-            f".{u.microsecond:06d}Z")
+    return _TIME_FORM % (u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond)
 
 
 # The one spelling format_time writes (strptime alone would also take "2026-3-1T8:0:0.5Z"),
