@@ -50,7 +50,7 @@ from ibs.engine.settings import (
 )
 from ibs.engine.share import LocalShare, Share
 from ibs.engine.source import DirectorySource, RoleSource
-from ibs.engine.store import JobSlot, Store
+from ibs.engine.store import Store
 
 ShareFactory = Callable[[Settings, "str | None"], Share]
 SourceFactory = Callable[[str, str], RoleSource]
@@ -101,7 +101,7 @@ class Controller:
         #: The share's bytes as people read them (a simulation shows its modelled sizes).
         self.shown_bytes = shown_bytes
         self.history = History(store)
-        self.slot = JobSlot(store)
+        self.slot = store.job_slot()
         self.creation_times = retention.CreationTimes()
         self._settings_seen: tuple[int | None, Settings] | None = None
         self.schedule = Schedule(self)

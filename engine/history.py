@@ -125,9 +125,9 @@ class History:
         current = self._token is not None and self._token == self._current_token()
         # The copy the cache keeps is the store's snapshot too: the cache never changes it.
         copy = record.copy()
-        self._store.write_json(f"jobs/{copy.id}.json", vars(copy), owned=True)
+        self._store.write_json(f"jobs/{copy.id}.json", copy.__dict__, owned=True)
         token = os.urandom(8).hex()  # secrets.token_hex(8) without its three calls' layers
-        self._store.write_json(_GENERATION, token)
+        self._store.write_json(_GENERATION, token, owned=True)  # a str: nothing can change it
         revision = self._store.revision(_GENERATION)
         if revision:  # what this store has just written is the file: no need to read it back
             self._seen = (revision, token)

@@ -9,6 +9,7 @@ so no key is used for two purposes and nonces can be counters (docs/FORMAT.md, K
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import uuid
@@ -71,7 +72,20 @@ def extract(data_key: bytes, backup_id: uuid.UUID) -> bytes:
 
 def expand(prk: bytes, purpose: str) -> bytes:
     """HKDF's expand step: the 32-byte subkey for ``purpose`` from ``extract``'s key."""
-    return hmac_sha256(prk, b"IBS1 " + purpose.encode("ascii") + b"\x01")
+    inner, outer = _keyed(prk)
+    inner = inner.copy()
+    inner.update(b"IBS1 " + purpose.encode("ascii") + b"\x01")
+    outer = outer.copy()
+    outer.update(inner.digest())
+    return outer.digest()
+
+
+@functools.lru_cache(maxsize=1)
+def _keyed(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA256's two hashes with ``key``'s padded blocks already taken in: a backup expands
+    one key into its eleven subkeys, and hashing those blocks again was a third of each."""
+    block = _block(key)
+    return hashlib.sha256(block.translate(_IPAD)), hashlib.sha256(block.translate(_OPAD))
 
 
 _BLOCK = 64  # SHA-256's block, in bytes
@@ -80,13 +94,18 @@ _IPAD = bytes(b ^ 0x36 for b in range(256))
 _OPAD = bytes(b ^ 0x5C for b in range(256))
 
 
+def _block(key: bytes) -> bytes:
+    """HMAC's key as one SHA-256 block (hashed if longer, then padded with zeros)."""
+    if len(key) > _BLOCK:
+        key = hashlib.sha256(key).digest()
+    return key.ljust(_BLOCK, b"\0")
+
+
 def hmac_sha256(key: bytes, message: bytes) -> bytes:
     """HMAC-SHA256 (RFC 2104) as its two SHA-256 hashes. ``hmac.digest`` gives the same bytes
     (tests/engine/test_keys.py) at three times the cost for a short message: OpenSSL 3 looks
     the digest up by name at every call, and a backup takes a dozen HMACs (its subkeys, its
     manifest's MAC)."""
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(_BLOCK, b"\0")
-    inner = hashlib.sha256(key.translate(_IPAD) + message).digest()
-    return hashlib.sha256(key.translate(_OPAD) + inner).digest()
+    block = _block(key)
+    inner = hashlib.sha256(block.translate(_IPAD) + message).digest()
+    return hashlib.sha256(block.translate(_OPAD) + inner).digest()

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import functools
 import hmac
 import json
 import operator
 import re
 import uuid
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from json.encoder import c_make_encoder  # type: ignore[attr-defined]
-from json.encoder import encode_basestring_ascii as _json_str
 from typing import TypeVar
 
+from ibs.engine import manifest_text
 from ibs.engine.chunks import MAX_CHUNK_SIZE, MIN_CHUNK_SIZE
 from ibs.engine.errors import IntegrityError
 from ibs.engine.keys import hmac_sha256
-from ibs.engine.manifest_text import MAC_PREFIX, signed
+from ibs.engine.manifest_text import MAC_PREFIX
 
 V = TypeVar("V")
 
@@ -59,7 +56,9 @@ class RoleRecord:
 
 _ROLE_FIELDS = tuple(f.name for f in fields(RoleRecord))
 _ROLE_TYPES = (str, str, int, int, int, str, int, int)  # of those fields, in that order
-_sorted_role = operator.attrgetter(*sorted(_ROLE_FIELDS))  # as manifest_text.signed takes them
+# A record's values in its members' sorted order, as manifest_text takes them.
+_sorted_role = operator.attrgetter(*sorted(_ROLE_FIELDS))
+_sorted_member = operator.itemgetter(*sorted(_ROLE_FIELDS))
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,14 +92,15 @@ class Manifest:
         return next((r for r in self.roles if r.name == name), None)
 
     def to_bytes(self, mac_key: bytes) -> bytes:
-        fast = signed(mac_key, str(self.backupId), self.chunkSize,
-                      format_time(self.createdDateTime), self.encryptionCertThumbprint,
-                      self.formatVersion, self.info,
-                      base64.b64encode(self.wrappedKey).decode("ascii"),
-                      [_sorted_role(r) for r in self.roles])
-        if fast is not None:
-            _remember_canonical(fast)
-            return fast
+        values = manifest_text.encoded(
+            str(self.backupId), self.chunkSize, format_time(self.createdDateTime),
+            self.encryptionCertThumbprint, self.formatVersion, self.info,
+            base64.b64encode(self.wrappedKey).decode("ascii"),
+            [_sorted_role(r) for r in self.roles])
+        if values is not None:
+            data = manifest_text.signed(mac_key, values)
+            _remember_canonical(data)
+            return data
         body = self.body()
         body["mac"] = mac(mac_key, body)
         return file_form(body)
@@ -109,26 +109,38 @@ class Manifest:
 def file_form(body: dict[str, object]) -> bytes:
     """The one byte sequence a manifest file may have (so even whitespace cannot change).
 
-    That sequence is ``json.dumps(body, indent=2, sort_keys=True)``. Python's json encodes the
-    indented form in pure Python, at ~0.5 ms a manifest (written once and parsed once per
-    backup); ``_indented`` builds the same text from the C string encoder, and anything it does
-    not handle itself (floats, non-str keys, cycles) goes to json.dumps.
+    That sequence is ``json.dumps(body, indent=2, sort_keys=True)`` and a line break. Python's
+    json encodes the indented form in pure Python, at ~0.5 ms a manifest: a body of exactly a
+    manifest's members, of the types a writer gives, is written by manifest_text instead (the
+    same text, from the C string encoder), and any other body by json.
     """
-    try:
-        text = _indented(body, 0)
-    except (_Unusual, RecursionError):
+    values = _values_of(body)
+    if values is None:
         return json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
-    data = text.encode("ascii") + b"\n"
+    data = manifest_text.indented(values, body["mac"])  # type: ignore[arg-type]
     _remember_canonical(data)
     return data
 
 
-class _Unusual(Exception):
-    pass
+def _values_of(body: dict[str, object]) -> manifest_text.Values | None:
+    """``manifest_text.encoded`` of a body's members, or None unless the body has exactly a
+    manifest's members, with the texts manifest_text writes where the format fixes them."""
+    if type(body) is not dict or body.keys() != _MEMBERS or type(body["mac"]) is not str:
+        return None
+    wrap, roles, info = body["keyWrap"], body["roles"], body["info"]
+    if (body["cipher"] != "AES-256-GCM" or body["compression"] != "zstd"
+            or type(wrap) is not dict or wrap.keys() != _KEYWRAP_MEMBERS
+            or wrap["algorithm"] != "RSA-OAEP-SHA256" or type(info) is not dict
+            or type(roles) is not list
+            or not all(type(r) is dict and r.keys() == _ROLE_MEMBERS for r in roles)):
+        return None
+    return manifest_text.encoded(body["backupId"], body["chunkSize"], body["createdDateTime"],
+                                 body["encryptionCertThumbprint"], body["formatVersion"], info,
+                                 wrap["wrappedKey"], [_sorted_member(r) for r in roles])
 
 
-# Forms ``_indented`` made lately. Its output parses back (json.loads) to a body of the same
-# types, whose form is the same bytes: so these bytes are canonical without checking again
+# Forms manifest_text wrote lately. They parse back (json.loads) to a body of the same members
+# and types, whose form is the same bytes: so these bytes are canonical without checking again
 # (a controller reads back, at the next prune, each manifest it has just written).
 _CANONICAL: dict[bytes, None] = {}
 _CANONICAL_KEEP = 32
@@ -144,78 +156,6 @@ def _is_canonical(body: dict[str, object], data: bytes) -> bool:
     return data in _CANONICAL or file_form(body) == data
 
 
-def _indented(o: object, level: int) -> str:
-    # The cases and their order follow json.encoder._make_iterencode.
-    if isinstance(o, str):
-        return _json_str(o)
-    if o is None:
-        return "null"
-    if o is True:
-        return "true"
-    if o is False:
-        return "false"
-    if isinstance(o, int):
-        return int.__repr__(o)
-    if isinstance(o, (list, tuple)):
-        if not o:
-            return "[]"
-        inner = "\n" + "  " * (level + 1)
-        if all(type(v) is dict and v for v in o) and all(
-                type(k) is str and (type(x) is str or type(x) is int)
-                for v in o for k, x in v.items()):
-            return _flat_records(o, level)
-        # Strings and ints (most values) inline: a call per value was most of the time.
-        return ("[" + inner + ("," + inner).join([
-            _json_str(v) if type(v) is str else int.__repr__(v) if type(v) is int
-            else _indented(v, level + 1) for v in o])
-                + "\n" + "  " * level + "]")
-    if isinstance(o, dict):
-        if not o:
-            return "{}"
-        if not all(type(k) is str for k in o):
-            raise _Unusual()
-        inner = "\n" + "  " * (level + 1)
-        if all(type(v) is str or type(v) is int for v in o.values()):
-            # Flat (a role record): json's C encoder writes it, told its level's separators.
-            return "{" + inner + "".join(_flat_encoder(level)(o, 0))[1:-1] + "\n" + "  " * level + "}"
-        return ("{" + inner + ("," + inner).join([
-            _json_str(k) + ": " + (_json_str(v) if type(v) is str else int.__repr__(v)
-                                   if type(v) is int else _indented(v, level + 1))
-            for k, v in sorted(o.items())])
-                + "\n" + "  " * level + "}")
-    raise _Unusual()
-
-
-def _flat_records(records: list[dict[str, object]] | tuple[dict[str, object], ...],
-                  level: int) -> str:
-    """The indented form of a list at nesting ``level`` of non-empty flat dicts (str keys;
-    str and int values), the manifest's roles: one run of json's C encoder for them all.
-
-    That run separates every member, and every record, by the records' item separator, which
-    holds a line break: inside a JSON string a line break is escaped, so the separator marks
-    the joins between records exactly where it sits between a "}" and a "{"."""
-    separator = ",\n" + "  " * (level + 2)
-    text = "".join(_flat_encoder(level + 1)(records, 0))
-    outer, inner = "\n" + "  " * (level + 1), "\n" + "  " * level
-    # "[{" + members + "}" + separator + "{" + ... + "}]"
-    return ("[" + outer + "{" + separator[1:]
-            + text[2:-2].replace("}" + separator + "{", outer + "}," + outer + "{" + separator[1:])
-            + outer + "}" + inner + "]")
-
-
-@functools.cache
-def _flat_encoder(level: int) -> Callable[[object, int], Iterable[str]]:
-    """``json.dumps(indent=2, sort_keys=True)`` of a dict of str and int (or a list of such)
-    at nesting ``level``, but for the line breaks around its braces (the caller writes those).
-    The C encoder itself, made once: ``JSONEncoder.encode`` makes one per call, which took longer than the record."""
-    separator = ",\n" + "  " * (level + 1)
-    if c_make_encoder is None:  # a Python without json's C speedups: the same text, slower
-        encoder = json.JSONEncoder(sort_keys=True, separators=(separator, ": "))
-        return lambda o, _level: [encoder.encode(o)]
-    # No markers: a flat dict (or a list of them) cannot hold a cycle.
-    return c_make_encoder(None, None, _json_str, None, ": ", separator, True, False, True)
-
-
 def canonical(body: dict[str, object]) -> bytes:
     return _CANONICAL_JSON.encode(body).encode("ascii")
 
@@ -229,13 +169,14 @@ def mac(key: bytes, body: dict[str, object]) -> str:
     return hmac_sha256(key, MAC_PREFIX + canonical(body)).hex()
 
 
+_TIME_FORM = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"  # printf-style: twice an f-string's speed
+
+
 def format_time(t: dt.datetime) -> str:
-    """``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` in UTC, written out by hand (strftime was most of
-    its cost, and a simulated year formats thousands of times)."""
+    """``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` in UTC by hand (strftime was most of its cost), four
+    year digits always (parse_time wants them; glibc's %Y does not pad years below 1000)."""
     u = t.astimezone(dt.UTC)
-    # Four year digits always (parse_time wants them; glibc's %Y does not pad years below 1000).
-    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}"
-            f".{u.microsecond:06d}Z")
+    return _TIME_FORM % (u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond)
 
 
 # The one spelling format_time writes (strptime alone would also take "2026-3-1T8:0:0.5Z"),

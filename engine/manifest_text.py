@@ -1,17 +1,20 @@
-"""A new manifest's two JSON texts, written straight from its values (``Manifest.to_bytes``).
+"""A manifest's two JSON texts, written straight from its values: the one writer of both.
 
 docs/FORMAT.md fixes both: the MAC covers ``json.dumps(body, sort_keys=True,
 separators=(",", ":"))`` and the file is ``json.dumps(body, indent=2, sort_keys=True)``. The
 body's members are fixed too, so each value is encoded once (json's C string encoder) and set
 into the two shapes by %-formatting, rather than a body of dicts being made and encoded twice:
-a third of the cost, and a simulated year writes 729 manifests. ``signed`` answers None when a
-value is not of the type a writer gives it (str, or int for a figure: json writes a bool,
-which is an int too, as ``true``), and the caller then encodes the body as json would.
+a third of the cost, and a simulated year writes 729 manifests. A new manifest's texts come
+from its values (``Manifest.to_bytes``), a body's file form from its members
+(``manifest.file_form``); ``encoded`` answers None when a value is not of the type a writer
+gives it, and the caller then encodes the body with json itself.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from json.encoder import encode_basestring_ascii as _s
+from typing import Any
 
 from ibs.engine.keys import hmac_sha256
 
@@ -30,20 +33,22 @@ _INDENTED = ('{\n  "backupId": %s,\n  "chunkSize": %d,\n  "cipher": "AES-256-GCM
              '  "compression": "zstd",\n  "createdDateTime": %s,\n'
              '  "encryptionCertThumbprint": %s,\n  "formatVersion": %d,\n  "info": %s,\n'
              '  "keyWrap": {\n    "algorithm": "RSA-OAEP-SHA256",\n    "wrappedKey": %s\n  },\n'
-             '  "mac": "%s",\n  "roles": %s\n}\n')
+             '  "mac": %s,\n  "roles": %s\n}\n')
 
 # What a writer gives; a value of another type is looked for all the same (a dataclass does not
-# check its fields' types).
-Role = tuple[int, int, str, int, str, int, str, int]
+# check its fields' types, and a manifest read back may hold anything).
+Role = tuple[Any, ...]
+Values = tuple[tuple[str, int, str, str, int], list[tuple[str, str]], str, list[Role]]
 
 
-def signed(mac_key: bytes, backup_id: str, chunk_size: int, created: str, thumbprint: str,
-           version: int, info: dict[str, str], wrapped_key: str,
-           roles: list[Role]) -> bytes | None:
-    """The manifest file's bytes, its MAC included, or None for a value of an unexpected type.
-
-    ``roles`` holds each record's values in its members' sorted order (``_ROLE_COMPACT``)."""
-    if type(chunk_size) is not int or type(thumbprint) is not str or type(version) is not int:
+def encoded(backup_id: Any, chunk_size: Any, created: Any, thumbprint: Any, version: Any,
+            info: Mapping[Any, Any], wrapped_key: Any, roles: list[Role]) -> Values | None:
+    """Each value JSON-encoded once, for ``compact`` and ``indented``; None for a value of
+    another type than a writer gives (str, or int for a figure: json writes a bool, which is
+    an int too, as ``true``). ``roles`` holds each record's values in its members' sorted
+    order (``_ROLE_COMPACT``)."""
+    if not (type(backup_id) is str and type(chunk_size) is int and type(created) is str
+            and type(thumbprint) is str and type(version) is int and type(wrapped_key) is str):
         return None
     if not all(type(k) is str and type(v) is str for k, v in info.items()):
         return None
@@ -51,14 +56,30 @@ def signed(mac_key: bytes, backup_id: str, chunk_size: int, created: str, thumbp
         if not (type(c) is int and type(e) is int and type(f) is str and type(fb) is int
                 and type(n) is str and type(p) is int and type(h) is str and type(s) is int):
             return None
-    encoded = [(c, e, _s(f), fb, _s(n), p, _s(h), s) for c, e, f, fb, n, p, h, s in roles]
-    pairs = [(_s(k), _s(v)) for k, v in sorted(info.items())]
     head = (_s(backup_id), chunk_size, _s(created), _s(thumbprint), version)
-    key = _s(wrapped_key)
-    compact = _COMPACT % (*head, "{" + ",".join([f"{k}:{v}" for k, v in pairs]) + "}", key,
-                          ",".join([_ROLE_COMPACT % r for r in encoded]))
-    tag = hmac_sha256(mac_key, MAC_PREFIX + compact.encode("ascii")).hex()
+    pairs = [(_s(k), _s(v)) for k, v in sorted(info.items())]
+    return (head, pairs, _s(wrapped_key),
+            [(c, e, _s(f), fb, _s(n), p, _s(h), s) for c, e, f, fb, n, p, h, s in roles])
+
+
+def compact(values: Values) -> str:
+    """``json.dumps(body, sort_keys=True, separators=(",", ":"))``: what the MAC covers."""
+    head, pairs, key, roles = values
+    return _COMPACT % (*head, "{" + ",".join([f"{k}:{v}" for k, v in pairs]) + "}", key,
+                       ",".join([_ROLE_COMPACT % r for r in roles]))
+
+
+def indented(values: Values, tag: str) -> bytes:
+    """``json.dumps(body, indent=2, sort_keys=True)`` and a line break: the manifest file, with
+    ``tag`` its MAC."""
+    head, pairs, key, roles = values
     info_text = "{\n" + ",\n".join([f"    {k}: {v}" for k, v in pairs]) + "\n  }" if pairs else "{}"
-    roles_text = ("[\n" + ",\n".join([_ROLE_INDENTED % r for r in encoded]) + "\n  ]"
-                  if encoded else "[]")
-    return (_INDENTED % (*head, info_text, key, tag, roles_text)).encode("ascii")
+    roles_text = ("[\n" + ",\n".join([_ROLE_INDENTED % r for r in roles]) + "\n  ]"
+                  if roles else "[]")
+    return (_INDENTED % (*head, info_text, key, _s(tag), roles_text)).encode("ascii")
+
+
+def signed(mac_key: bytes, values: Values) -> bytes:
+    """The manifest file's bytes, its MAC included."""
+    tag = hmac_sha256(mac_key, MAC_PREFIX + compact(values).encode("ascii")).hex()
+    return indented(values, tag)

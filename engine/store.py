@@ -110,6 +110,10 @@ class Store:
     def path(self, *parts: str) -> str:
         return os.path.join(self.root, *parts)
 
+    def job_slot(self) -> JobSlot:
+        """The store's one job slot (a controller takes it for every job)."""
+        return JobSlot(self)
+
     # --- files --------------------------------------------------------------------------
 
     def read_json(self, name: str, default: Any = None) -> Any:
@@ -234,6 +238,10 @@ class Store:
             ) from None
 
 
+SLOT_TAKEN = ("another backup job is running (at most one job at a time); wait for it to "
+              "finish, see 'ibs backup list'")
+
+
 class JobSlot:
     """The one job slot, held as an exclusive flock on ``job.lock`` in the store.
 
@@ -251,10 +259,7 @@ class JobSlot:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise JobSlotTaken(
-                "another backup job is running (at most one job at a time); wait for it to "
-                "finish, see 'ibs backup list'"
-            ) from None
+            raise JobSlotTaken(SLOT_TAKEN) from None
         self._fd = fd
 
     def release(self) -> None:

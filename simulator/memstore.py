@@ -19,7 +19,8 @@ import marshal
 import os
 from typing import Any
 
-from ibs.engine.store import Store
+from ibs.engine.errors import JobSlotTaken
+from ibs.engine.store import SLOT_TAKEN, JobSlot, Store
 
 
 class MemoryStore(Store):
@@ -32,6 +33,7 @@ class MemoryStore(Store):
         # before anything reads them, and a job record is written five times a backup and
         # read never. Their text is made when it is first needed.
         self._pending: dict[str, Any] = {}
+        self.slot_holder: _MemorySlot | None = None  # which of its job slots holds the slot
         super().__init__(root, durable=False, private=True)
 
     # ``Store`` keeps its folder in ``root``; here reading it writes the files out first.
@@ -46,6 +48,9 @@ class MemoryStore(Store):
 
     def path(self, *parts: str) -> str:
         return os.path.join(self._root, *parts)
+
+    def job_slot(self) -> JobSlot:
+        return _MemorySlot(self)
 
     def write_json(self, name: str, value: Any, *, owned: bool = False) -> None:
         if owned and type(value) is not bytes:  # bytes stand for a snapshot in ``_pending``
@@ -92,6 +97,29 @@ class MemoryStore(Store):
         dirty, self._dirty = self._dirty, set()
         for name in sorted(dirty):
             self._write_file(name, self._written[name])
+
+
+class _MemorySlot(JobSlot):
+    """The job slot of a store no other process uses, held in the store object rather than as
+    an flock on a lock file (four system calls a job): one holder at a time among the store's
+    slots, as the flock allows one among a real store's, whichever slot asks again."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        super().__init__(store)
+        self._store = store
+
+    def acquire(self) -> None:
+        if self._store.slot_holder is not None:
+            raise JobSlotTaken(SLOT_TAKEN)
+        self._store.slot_holder = self
+
+    def release(self) -> None:
+        if self._store.slot_holder is self:
+            self._store.slot_holder = None
+
+    @property
+    def held(self) -> bool:
+        return self._store.slot_holder is self
 
 
 _NONE = object()  # no pending value (a value handed over may be None itself)

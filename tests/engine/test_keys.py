@@ -76,3 +76,15 @@ _EDGES = st.sampled_from([0, 1, 32, 63, 64, 65, 128, 129]).flatmap(
 def test_hmac_sha256_is_the_standard_librarys(key, message):
     # Written out from two hashes (speed); hmac, over OpenSSL, is the reference.
     assert keys.hmac_sha256(key, message) == hmac.digest(key, message, "sha256")
+
+
+@given(prks=st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=3),
+       calls=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["manifest", "role/CA", "role/ECE"])),
+                      min_size=1, max_size=12))
+def test_expanding_keys_in_any_order_gives_each_subkey_its_own_hmac(prks, calls):
+    # expand keeps the last key's hashes for the next subkey of the same key: whatever came
+    # before, each subkey is the HMAC of its own key and purpose.
+    for i, purpose in calls:
+        prk = prks[i % len(prks)]
+        info = b"IBS1 " + purpose.encode("ascii") + b"\x01"
+        assert keys.expand(prk, purpose) == hmac.digest(prk, info, "sha256")

@@ -15,7 +15,7 @@ import re
 import uuid
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ibs.engine import manifest
@@ -245,3 +245,48 @@ def test_to_bytes_of_a_value_of_another_type_is_still_the_json_form(m, odd, wher
     else:
         m = dataclasses.replace(m, **{where: odd})
     assert m.to_bytes(key) == _json_signed(m, key)
+
+
+_MEMBERS = ("backupId", "chunkSize", "cipher", "compression", "createdDateTime",
+            "encryptionCertThumbprint", "formatVersion", "info", "keyWrap", "mac", "roles")
+_role_bodies = st.fixed_dictionaries({
+    "chunks": _figure, "entries": _figure, "file": _text, "fileBytes": _figure, "name": _text,
+    "plaintextBytes": _figure, "sha256": _text, "storedBytes": _figure})
+_bodies = st.fixed_dictionaries({
+    "backupId": _text, "chunkSize": _figure, "cipher": st.just("AES-256-GCM"),
+    "compression": st.just("zstd"), "createdDateTime": _text, "encryptionCertThumbprint": _text,
+    "formatVersion": _figure, "info": st.dictionaries(_text, _text, max_size=3),
+    "keyWrap": st.fixed_dictionaries({"algorithm": st.just("RSA-OAEP-SHA256"),
+                                      "wrappedKey": _text}),
+    "mac": _text, "roles": st.lists(_role_bodies, max_size=3)})
+# Where a body may differ from what a writer makes: a member's value (or a nested one), a
+# member missing, one more member.
+_PLACES = [*_MEMBERS, *(f"keyWrap.{k}" for k in ("algorithm", "wrappedKey", "x")),
+           *(f"roles.{k}" for k in (*_ROLE_KEYS, "x")), "info.x", "extra",
+           *(f"-{m}" for m in _MEMBERS)]
+
+
+@given(_bodies)
+def test_file_form_of_a_manifest_body_is_json_dumps(body):
+    # A manifest's members are written by manifest_text, not json: the bytes are json's.
+    data = file_form(body)
+    assert data == json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
+    assert data in manifest._CANONICAL  # written by manifest_text, which remembers it
+
+
+@pytest.mark.parametrize("place", _PLACES)
+@settings(max_examples=15)
+@given(body=_bodies, value=_odd | _json)
+def test_file_form_of_a_body_unlike_a_writers_is_json_dumps(place, body, value):
+    if place.startswith("-"):
+        del body[place[1:]]
+    elif place.startswith("roles."):
+        role = {"chunks": 1, "entries": 2, "file": "f", "fileBytes": 3, "name": "n",
+                "plaintextBytes": 4, "sha256": "h", "storedBytes": 5}  # as a writer makes it
+        body["roles"].append({**role, place[6:]: value})
+    elif "." in place:
+        outer, inner = place.split(".")
+        body[outer][inner] = value
+    else:
+        body[place] = value
+    assert file_form(body) == json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"

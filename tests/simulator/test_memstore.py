@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ibs.engine.controller import Controller
+from ibs.engine.errors import JobSlotTaken
 from ibs.engine.history import BackupRecord, History
 from ibs.engine.store import Store
 from ibs.simulator.memstore import MemoryStore
@@ -157,3 +158,31 @@ def test_a_value_handed_over_reads_and_flushes_as_a_copied_one(tmp_path_factory,
     fresh = MemoryStore(str(root / "f"))
     fresh.write_json("jobs/a.json", value, owned=True)
     assert fresh.read_json("jobs/a.json", "absent") == copied.read_json("jobs/a.json", "absent")
+
+
+@given(st.lists(st.tuples(st.integers(0, 2), st.booleans()), max_size=12))
+def test_a_memory_stores_job_slots_take_turns_as_a_real_stores_do(tmp_path_factory, steps):
+    # The memory store holds its slot in memory, not as an flock: the same holder, refusals
+    # and releases, whichever of its slots asks.
+    root = tmp_path_factory.mktemp("slots")
+    real_store, memory_store = Store(str(root / "r")), MemoryStore(str(root / "m"))
+    real = [real_store.job_slot() for _ in range(3)]
+    memory = [memory_store.job_slot() for _ in range(3)]
+    try:
+        for i, take in steps:
+            outcomes = []
+            for slot in (real[i], memory[i]):
+                if take:
+                    try:
+                        slot.acquire()
+                        outcomes.append("taken")
+                    except JobSlotTaken as exc:
+                        outcomes.append(str(exc))
+                else:
+                    slot.release()
+                    outcomes.append("released")
+            assert outcomes[0] == outcomes[1]
+            assert [s.held for s in real] == [s.held for s in memory]
+    finally:
+        for slot in real:
+            slot.release()
