@@ -11,6 +11,7 @@ import functools
 import hashlib
 import io
 import random
+import weakref
 from collections.abc import Iterator
 from io import BytesIO
 from json.encoder import encode_basestring_ascii as _json_str
@@ -162,8 +163,8 @@ class _StateParts:
     state, in place of a cache per part (a year's backups snapshot some 7,000 roles, most in a
     state no backup saw before, and each is planned, sized by its tail and read)."""
 
-    __slots__ = ("_end", "_place", "_sized", "folder", "head", "label", "mtime", "root", "seed",
-                 "state_item", "state_json")
+    __slots__ = ("__weakref__", "_end", "_place", "_sized", "folder", "head", "label", "mtime",
+                 "root", "seed", "state_item", "state_json")
 
     def __init__(self, seed: str, name: str, version: int, objects: int) -> None:
         self.seed = seed
@@ -231,7 +232,7 @@ class RoleSnapshot:
     changed once made (a plain class with slots: a frozen dataclass took four times as long
     to make, some 7,000 times a simulated year)."""
 
-    __slots__ = ("_parts", "data_bytes", "name", "objects", "seed", "version")
+    __slots__ = ("_ref", "data_bytes", "name", "objects", "seed", "version")
 
     #: Keystream does not compress (engine/source.py): the engine spares it its zstd probes.
     incompressible = True
@@ -245,7 +246,19 @@ class RoleSnapshot:
         self.version = version
         self.objects = objects
         self.data_bytes = data_bytes  # real bytes of data/objects.bin
-        self._parts = _parts(seed, name, version, objects)
+        # Its state's parts, weakly: the hub keeps every backup's snapshots for its restores,
+        # and parts held by each (items, entries, openers) were 60,000 objects a simulated
+        # year more for the garbage collector to walk at every full collection, so a day cost
+        # more late in a long run than early. A snapshot whose parts have gone makes them again.
+        self._ref = weakref.ref(_parts(seed, name, version, objects))
+
+    @property
+    def _parts(self) -> _StateParts:
+        parts = self._ref()
+        if parts is None:
+            parts = _parts(self.seed, self.name, self.version, self.objects)
+            self._ref = weakref.ref(parts)
+        return parts
 
     def files(self) -> dict[str, bytes]:
         parts = self._parts
