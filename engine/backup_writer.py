@@ -85,12 +85,13 @@ class BackupWriter:
         self.share.makedirs(f"{self.partial}/roles")
         data_key = keys.new_data_key()
         wrapped = keys.wrap(self.cert, data_key, self.backup_id)
-        prk = keys.extract(data_key, self.backup_id)  # every subkey of this backup comes from it
+        # Every subkey of this backup comes from one key, its HMAC's hashes taken once.
+        subkeys = keys.Subkeys(keys.extract(data_key, self.backup_id))
         for name, source in self.sources.items():
             outcome = RoleOutcome(name)
             self.outcomes.append(outcome)
             try:
-                outcome.record = yield from self._write_role(name, source, prk, outcome)
+                outcome.record = yield from self._write_role(name, source, subkeys, outcome)
             except SourceError as exc:
                 outcome.error = str(exc)
                 self.share.remove(f"{self.partial}/{role_file(name)}")
@@ -101,14 +102,14 @@ class BackupWriter:
                 encryptionCertThumbprint=self.cert.thumbprint, wrappedKey=wrapped,
                 chunkSize=self.chunk_size, roles=records, info=self.info,
             )
-            body = manifest.to_bytes(keys.expand(prk, "manifest"))
+            body = manifest.to_bytes(subkeys.expand("manifest"))
             self.share.write_bytes(f"{self.partial}/{layout.MANIFEST}", body)
             self.stored_bytes += len(body)
             self.share.rename(self.partial, self.final)
 
-    def _write_role(self, name: str, source: RoleSource, prk: bytes,
+    def _write_role(self, name: str, source: RoleSource, subkeys: keys.Subkeys,
                     outcome: RoleOutcome) -> Generator[Progress, None, RoleRecord]:
-        sealer = chunks.ChunkSealer(keys.expand(prk, f"role/{name}"),
+        sealer = chunks.ChunkSealer(subkeys.expand(f"role/{name}"),
                                     self.backup_id, name,
                                     incompressible=incompressible(source),
                                     remember_short=short_chunks_repeat(source))

@@ -9,7 +9,6 @@ so no key is used for two purposes and nonces can be counters (docs/FORMAT.md, K
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import uuid
@@ -72,20 +71,27 @@ def extract(data_key: bytes, backup_id: uuid.UUID) -> bytes:
 
 def expand(prk: bytes, purpose: str) -> bytes:
     """HKDF's expand step: the 32-byte subkey for ``purpose`` from ``extract``'s key."""
-    inner, outer = _keyed(prk)
-    inner = inner.copy()
-    inner.update(b"IBS1 " + purpose.encode("ascii") + b"\x01")
-    outer = outer.copy()
-    outer.update(inner.digest())
-    return outer.digest()
+    return Subkeys(prk).expand(purpose)
 
 
-@functools.lru_cache(maxsize=1)
-def _keyed(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
-    """HMAC-SHA256's two hashes with ``key``'s padded blocks already taken in: a backup expands
-    one key into its eleven subkeys, and hashing those blocks again was a third of each."""
-    block = _block(key)
-    return hashlib.sha256(block.translate(_IPAD)), hashlib.sha256(block.translate(_OPAD))
+class Subkeys:
+    """``expand`` for one key, HMAC's two keyed hashes taken once: a backup expands its key
+    into eleven subkeys, and hashing the padded key blocks again was a third of each. Held by
+    the one backup's writer, so nothing derived from its key outlives the backup."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, prk: bytes) -> None:
+        block = _block(prk)
+        self._inner = hashlib.sha256(block.translate(_IPAD))
+        self._outer = hashlib.sha256(block.translate(_OPAD))
+
+    def expand(self, purpose: str) -> bytes:
+        inner = self._inner.copy()
+        inner.update(b"IBS1 " + purpose.encode("ascii") + b"\x01")
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
 
 
 _BLOCK = 64  # SHA-256's block, in bytes

@@ -82,9 +82,12 @@ def test_hmac_sha256_is_the_standard_librarys(key, message):
        calls=st.lists(st.tuples(st.integers(0, 2), st.sampled_from(["manifest", "role/CA", "role/ECE"])),
                       min_size=1, max_size=12))
 def test_expanding_keys_in_any_order_gives_each_subkey_its_own_hmac(prks, calls):
-    # expand keeps the last key's hashes for the next subkey of the same key: whatever came
-    # before, each subkey is the HMAC of its own key and purpose.
+    # A key's Subkeys keeps its HMAC's keyed hashes for every subkey it gives: whatever was
+    # asked before, of it or of another key's, each subkey is the HMAC of its own key and
+    # purpose, and expand alone gives the same.
+    subkeys = [keys.Subkeys(prk) for prk in prks]
     for i, purpose in calls:
         prk = prks[i % len(prks)]
         info = b"IBS1 " + purpose.encode("ascii") + b"\x01"
+        assert subkeys[i % len(prks)].expand(purpose) == hmac.digest(prk, info, "sha256")
         assert keys.expand(prk, purpose) == hmac.digest(prk, info, "sha256")
