@@ -14,7 +14,7 @@ ROOT = "MASBackup"
 PARTIAL_PREFIX = ".partial-"
 DELETING_PREFIX = ".deleting-"
 MANIFEST = "manifest.json"
-#: What a leftover's name starts with (``is_leftover_name``), for scans of a whole listing.
+#: What a leftover's name starts with (``is_leftover_name``).
 LEFTOVER_PREFIXES = (PARTIAL_PREFIX, DELETING_PREFIX)
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 

@@ -62,7 +62,7 @@ def plan(share: Share, times: CreationTimes, history: History, now: dt.datetime,
     # One listing serves both the backups and the leftovers.
     names = share.listdir(layout.ROOT) if share.stat(layout.ROOT) is not None else []
     on_share = times.complete_backups(share, names)
-    leftovers = [f"{layout.ROOT}/{n}" for n in names if n.startswith(layout.LEFTOVER_PREFIXES)]
+    leftovers = [f"{layout.ROOT}/{n}" for n in names if layout.is_leftover_name(n)]
     expired = [backup_id for backup_id, created in on_share if created <= cutoff]
     if not expired:
         # Nothing has served its period (half of a regular schedule's prunes): the newest
