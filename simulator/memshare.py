@@ -63,10 +63,7 @@ class ShareStorage:
         if path == "":
             return  # the top folder lies in no folder
         entries = self._entries
-        # _listed_as spelt out (here and below): a backup's every file and folder comes here.
-        folder, slash, name = path.rpartition("/")
-        if slash and not folder:
-            name = ""
+        folder, name = _listed_as(path)
         while True:
             names = entries.get(folder)
             if names is None:
@@ -86,9 +83,7 @@ class ShareStorage:
                 delta = -1
             if folder == "":
                 return
-            folder, slash, name = folder.rpartition("/")
-            if slash and not folder:
-                name = ""
+            folder, name = _listed_as(folder)
 
     def _weight(self, path: str) -> int:
         """What ``path`` counts in the listing that names it (0 if none names it)."""
