@@ -108,8 +108,7 @@ class ChunkSealer:
         # is stored as is, as its probes would have found. Short chunks are still tried (their
         # entry headers may compress), so the bytes are the same with or without the hint.
         self.incompressible = incompressible
-        # A chunk too long to be always tried is then stored as it is: ``seal_into`` knows
-        # that without asking ``payload`` (most of a simulated year's chunks are such).
+        # A chunk too long to be always tried is then stored as it is, known without probing.
         self._stores_long = incompressible or not compress
         self._aead = AESGCM(key)
         self._zstd, self._probe = _compressors()
@@ -133,6 +132,8 @@ class ChunkSealer:
         """What a record of ``data`` encrypts, and its codec: the chunk compressed where that
         is tried and makes it smaller, else the chunk as it is."""
         n = len(data)
+        if n > ALWAYS_TRIED and self._stores_long:  # most of a simulated year's chunks
+            return data, CODEC_STORED
         if not (self.compress and n):
             return data, CODEC_STORED
         if n <= ALWAYS_TRIED and self._short is not None:
@@ -163,11 +164,7 @@ class ChunkSealer:
 
     def seal_into(self, index: int, data: memoryview, final: bool, out: bytearray) -> int:
         """Write the record for chunk ``index`` into ``out``; return its length."""
-        payload: memoryview | bytes
-        if self._stores_long and len(data) > ALWAYS_TRIED:
-            payload, codec = data, CODEC_STORED  # what ``payload`` would say
-        else:
-            payload, codec = self.payload(data)
+        payload, codec = self.payload(data)
         stored = len(payload) + TAG_SIZE
         header = HEADER.pack(stored, codec, FLAG_FINAL if final else 0, 0)
         out[:HEADER_SIZE] = header

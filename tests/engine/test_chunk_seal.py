@@ -130,12 +130,13 @@ def test_a_sealer_that_remembers_short_chunks_seals_as_one_that_does_not(chunks,
 @given(length=st.integers(-3, 3), compressible=st.booleans(), hint=st.booleans(),
        compress=st.booleans(), final=st.booleans(), index=st.integers(0, 2**40))
 def test_a_record_seals_what_payload_chooses(length, compressible, hint, compress, final, index):
-    # seal_into stores a long chunk of a source vouched incompressible (or of a sealer that does
-    # not compress) without asking payload: the record must be the one payload's choice makes,
-    # on both sides of the length where chunks stop being always tried.
+    # payload stores a long chunk of a source vouched incompressible (or of a sealer that does
+    # not compress) without probing it, and still tries every short chunk: on both sides of the
+    # length where chunks stop being always tried, the codec is the rule's, and the record is
+    # the one payload's choice makes.
     import hashlib
 
-    from ibs.engine.chunks import ALWAYS_TRIED, FLAG_FINAL, TAG_SIZE
+    from ibs.engine.chunks import ALWAYS_TRIED, CODEC_STORED, CODEC_ZSTD, FLAG_FINAL, TAG_SIZE
 
     n = ALWAYS_TRIED + length
     data = memoryview(bytes(n) if compressible else hashlib.shake_256(b"%d" % index).digest(n))
@@ -144,6 +145,8 @@ def test_a_record_seals_what_payload_chooses(length, compressible, hint, compres
     out = bytearray(max_record_size(n))
     record = bytes(out[:sealer.seal_into(index, data, final, out)])
     payload, codec = sealer.payload(data)
+    tried = compress and (n <= ALWAYS_TRIED or not hint)
+    assert codec == (CODEC_ZSTD if tried and compressible else CODEC_STORED)
     header = HEADER.pack(len(payload) + TAG_SIZE, codec, FLAG_FINAL if final else 0, 0)
     sealed = AESGCM(key).encrypt(nonce(index), bytes(payload),
                                  aad(backup_id, "ACS", index, header))
