@@ -103,8 +103,8 @@ def _plain_write(points: CrashPoints, file, path: str, data: bytes) -> None:
     file.write(data)
 
 
-# A job may come back after another ran (as no hub job does): the shortcut must still count as
-# observe does, which starts again for each job it meets.
+# A job may come back after another ran (as no hub job does): a watched write must still count
+# as observe does, which starts again for each job it meets.
 _JOBS = [None, _Job("a"), _Job("b")]
 _step = st.one_of(
     st.tuples(st.just("job"), st.integers(0, 2)),
@@ -116,7 +116,7 @@ _step = st.one_of(
 
 def _run(script, watched: bool) -> list[object]:
     """What each step did (a crash's phase, the points' count of writes), watched files'
-    writes going through the shortcut, or else through observe and the file plainly."""
+    writes going through the watched share, or else through observe and the file plainly."""
     host = _Host()
     points = CrashPoints(host)
     storage = ShareStorage(10**6)
