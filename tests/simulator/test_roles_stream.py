@@ -144,13 +144,12 @@ def test_a_kept_snapshot_neither_pins_its_states_parts_nor_reads_differently_wit
     # The hub keeps every backup's snapshots for its restores: were each to hold its state's
     # parts (items, entries, openers), a long run's heap would grow by some 60,000 objects a
     # simulated year for every full garbage collection to walk. Parts that went are made again.
-    import gc
-
     from ibs.simulator import roles
 
     snap = RoleSnapshot("k", "ACS", 3, 7, 20_000)
     before = (snap.files(), _read(snap), snap.total_bytes(), snap.stream_tail(10**6))
     roles._parts.cache_clear()
-    gc.collect()  # a state's parts refer to themselves through their data file's opener
+    # Gone at once, without a collection: nothing of the parts refers back to them (their
+    # data file's opener once did, and only the cyclic collector could free them).
     assert snap._ref() is None
     assert (snap.files(), _read(snap), snap.total_bytes(), snap.stream_tail(10**6)) == before
