@@ -6,9 +6,10 @@ that states the method are read together.
 The hub is ``Hub(HubConfig(HubProfile(nodes=N))).run(days)`` at the default policy (every 12 h,
 kept 7 days) and ``sim`` fidelity. The bare model is a SimPy environment with a few processes
 that only wait on timeouts (no engine work), sized to process exactly as many events as the hub
-run did. Both run side by side in each round, in this process: the hub once, the bare model
-``BARE_REPEATS`` times (their median is the round's figure); the ratio judged is the median of
-the rounds' paired ratios.
+run did. The two take turns in each round, in this process: the hub's run goes in steps of a
+few tens of milliseconds (``Hub.run`` carries on where it stopped), with one bare run after each
+step, so both figures cover the same stretch of the machine's time. The round's figures are the
+hub's steps summed and the bare runs' mean; the ratio judged is the median of the rounds' ratios.
 
 Events are counted from outside the simulator (nothing in simulator/ is changed), through
 SimPy's public interface: ``simulator.hub.simpy.Environment`` is replaced, while a hub is built,
@@ -24,7 +25,7 @@ import io
 import pstats
 import statistics
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -39,10 +40,12 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 ROUNDS = 5  # measured rounds, after one warm-up; the median of their paired ratios counts
-# The bare model's runs per round, the round's bare time their median. A bare year takes about
-# 25 ms, so one scheduling hiccup doubled it: with one run a round, the ratio read 47-60x on a
-# machine whose paired figure was 73x.
-BARE_REPEATS = 5
+# The hub's run goes in as many steps as there are bare runs in its time, each step followed by
+# a bare run: a bare year takes some 25 ms and a hub year some 1.5 s, and this shared machine has
+# spells of seconds in which everything runs up to 1.7x slower. A bare figure taken after the
+# hub's run (what this benchmark once did) landed in such a spell alone often enough to read 50x
+# and 64x two minutes apart.
+MIN_STEPS, MAX_STEPS = 5, 200
 # Two bounds on one ratio, hub time / bare SimPy time for the same number of events: the first
 # sim benchmark's aim, and issue 10's target for a simulated year of a 16-node hub.
 MAX_RATIO = 5.0
@@ -64,11 +67,15 @@ METHOD = (
     "Events are counted from outside the simulator, by a `step`-counting Environment subclass "
     "(SimPy's public `peek`, one addition per event) the hub is built with; the bare model's "
     "plan is exact by construction and counted only in the warm-up, which checks it against the "
-    "hub's count. One warm-up round (discarded), then "
-    f"{ROUNDS} measured rounds, each running the hub once and then the bare model "
-    f"{BARE_REPEATS} times in the same process (the round's bare time is the median of those: a "
-    "bare run is some 25 ms, at the mercy of one scheduling hiccup); each round gives the ratio "
-    "hub / bare, and the ratio judged is the median of the rounds' ratios (min and max shown). "
+    "hub's count. One warm-up round (discarded), which also sets the number of steps S: about as "
+    f"many bare runs as fit in a hub run (from {MIN_STEPS} to {MAX_STEPS}). Then {ROUNDS} "
+    "measured rounds in the same process, each running the hub's days in S steps of `hub.run` "
+    "(it carries on where it stopped) with one bare run after each step: the round's hub time "
+    "is its steps' sum, its bare time the mean of its S runs, so the two cover the same stretch "
+    "of the machine's time (a bare run is some 25 ms, and a shared machine has slow spells of "
+    "seconds). Run in steps, the hub processes a few more events (SimPy's, which stop each "
+    "step), counted on a second warm-up run in S steps: the bare model is given as many. Each round gives the ratio hub / bare, "
+    "and the ratio judged is the median of the rounds' ratios (min and max shown). "
     "Each contender's figure is the median of its rounds. "
     "Simulated days per second = days / hub seconds. "
     f"Long run: after the rounds, one hub run of {LONG_FACTOR}x the days (or --long-days), once "
@@ -121,7 +128,10 @@ class HubRun:
     cpu_s: float  # this process's CPU time over hub.run (time.process_time)
 
 
-def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None) -> tuple[HubRun, Any]:
+def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None, steps: int = 1,
+            between: Callable[[], object] = lambda: None) -> tuple[HubRun, Any]:
+    """A hub's run of ``days``, in ``steps`` equal steps with ``between`` called after each
+    (untimed); its times are the steps' sums."""
     from ibs.simulator.hub import Hub, HubConfig
     from ibs.simulator.profiles import HubProfile
 
@@ -129,16 +139,20 @@ def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None) -
     with counting_hub_environment():
         hub = Hub(HubConfig(HubProfile(nodes=nodes)))
     t1 = time.perf_counter()
+    run_s = cpu_s = 0.0
     try:
-        if profiler is not None:
-            profiler.enable()
-        c1 = time.process_time()
-        try:
-            hub.run(days)
-        finally:
+        for k in range(1, steps + 1):
             if profiler is not None:
-                profiler.disable()
-        t2, c2 = time.perf_counter(), time.process_time()
+                profiler.enable()
+            c1, s1 = time.process_time(), time.perf_counter()
+            try:
+                hub.run(days * k / steps)
+            finally:
+                if profiler is not None:
+                    profiler.disable()
+            run_s += time.perf_counter() - s1
+            cpu_s += time.process_time() - c1
+            between()
         env = hub.env
         if not isinstance(env, CountingEnvironment):  # hub.py no longer builds simpy.Environment
             raise TypeError("the hub was not built on the counting environment")
@@ -148,8 +162,16 @@ def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None) -
         t3 = time.perf_counter()
         hub.close()
     t4 = time.perf_counter()
-    return HubRun(t1 - t0, t2 - t1, t4 - t3, events, len(finished),
-                  sum(1 for e in finished if e.get("status") == "Succeeded"), c2 - c1), hub.env
+    return HubRun(t1 - t0, run_s, t4 - t3, events, len(finished),
+                  sum(1 for e in finished if e.get("status") == "Succeeded"), cpu_s), hub.env
+
+
+def steps_for(hub_s: float, bare_s: float) -> int:
+    """The steps to run a hub in so that each takes about as long as one bare run: a hub run
+    of ``hub_s`` seconds, a bare run of ``bare_s``."""
+    if bare_s <= 0:
+        return MAX_STEPS
+    return max(MIN_STEPS, min(MAX_STEPS, round(hub_s / bare_s)))
 
 
 def bare_plan(events: int, processes: int = BARE_PROCESSES) -> list[int]:
@@ -169,6 +191,11 @@ def _waiter(env: simpy.Environment, n: int, delay: float) -> Generator[simpy.Eve
     timeout = env.timeout
     for _ in range(n):
         yield timeout(delay)
+
+
+def _bare_into(times: list[float], events: int) -> Callable[[], object]:
+    """One bare run of ``events`` events, its seconds added to ``times``: a hub step's turn."""
+    return lambda: times.append(bare_run(events)[0])
 
 
 def bare_run(events: int, count: bool = False) -> tuple[float, int | None]:
@@ -358,29 +385,37 @@ def run_sim_bench(days: float, nodes: int, console: Console, out: Path | None = 
     # Warm-up: imports, caches, and the check that the bare model's plan is exact.
     with steps.step("hub (warm-up)"):
         warm, _warm_env = hub_run(days, nodes)
+    with steps.step("bare SimPy (warm-up)"):
+        turns = steps_for(warm.run_s, statistics.median(
+            bare_run(warm.events)[0] for _ in range(MIN_STEPS)))
+    # Run in steps, the hub processes a few events more (SimPy's, which stop each step): the
+    # bare model is given as many, counted on a second warm-up run in those steps.
+    with steps.step(f"hub (warm-up in {turns} steps)"):
+        stepped_events = hub_run(days, nodes, steps=turns)[0].events
     with steps.step("bare SimPy (warm-up, counting every step)"):
-        _s, bare_events = bare_run(warm.events, count=True)
+        _s, bare_events = bare_run(stepped_events, count=True)
 
     hub_times: list[float] = []
     bare_times: list[float] = []
     runs: list[HubRun] = []
     for i in range(rounds):
-        with steps.step(f"hub, {days:g} days (round {i + 1}/{rounds})"):
-            h, _env = hub_run(days, nodes)
+        bare: list[float] = []
+        with steps.step(f"hub, {days:g} days in {turns} steps, each followed by bare SimPy "
+                        f"(round {i + 1}/{rounds})"):
+            h, _env = hub_run(days, nodes, steps=turns, between=_bare_into(bare, stepped_events))
         runs.append(h)
         hub_times.append(h.run_s)
-        with steps.step(f"bare SimPy, {h.events} events x {BARE_REPEATS} "
-                        f"(round {i + 1}/{rounds})"):
-            b_s = statistics.median(bare_run(h.events)[0] for _ in range(BARE_REPEATS))
-        bare_times.append(b_s)
+        bare_times.append(statistics.fmean(bare))
 
     events = runs[0].events
-    counts = sorted({r.events for r in runs} | {warm.events})
+    counts = sorted({r.events for r in runs} | {stepped_events})
     if len(counts) > 1:
-        report.notes.append(f"event counts differed between rounds: {counts}; the first is used")
-    agree = "agrees" if bare_events == warm.events else "DISAGREES"
+        report.notes.append(f"event counts differed between rounds and the bare model's "
+                            f"{stepped_events}: {counts}; the first round's is shown")
+    agree = "agrees" if bare_events == stepped_events else "DISAGREES"
     report.notes.append(f"event count check (warm-up): the bare model processed {bare_events} "
-                        f"events, the hub {warm.events}: {agree}")
+                        f"events, the hub in {turns} steps {stepped_events}: {agree} (in one "
+                        f"step, {warm.events})")
     hub_s = statistics.median(hub_times)
     bare_s = statistics.median(bare_times)
     setup_s = statistics.median(r.setup_s for r in runs)
@@ -391,8 +426,9 @@ def run_sim_bench(days: float, nodes: int, console: Console, out: Path | None = 
         f"{_spread(hub_times)}; {last.backups} backups finished, {last.succeeded} succeeded; "
         f"hub construction {setup_s:.3f} s and close {close_s:.3f} s not included"))
     report.sim_contenders.append(SimContender("bare SimPy (timeouts only)", bare_s, events, None,
-                                          f"{_spread(bare_times)} (each the median of "
-                                          f"{BARE_REPEATS} runs); {BARE_PROCESSES} processes"))
+                                          f"{_spread(bare_times)} (each the mean of {turns} "
+                                          f"runs between the hub's steps); {BARE_PROCESSES} "
+                                          "processes"))
 
     round_ratios = [h / b for h, b in zip(hub_times, bare_times, strict=True)]
     ratio = statistics.median(round_ratios)
@@ -424,9 +460,9 @@ def run_sim_bench(days: float, nodes: int, console: Console, out: Path | None = 
                         f"{setup_s:.3f} s median, {warm.setup_s:.3f} s in the warm-up; "
                         f"close {close_s:.3f} s")
     report.extra.update(
-        events=events, exact_event_count=bare_events,
+        events=events, exact_event_count=bare_events, events_in_one_step=warm.events,
         rounds={"hub": hub_times, "bare": bare_times, "ratios": round_ratios,
-                "hub_setup": [r.setup_s for r in runs]},
+                "hub_setup": [r.setup_s for r in runs], "steps": turns},
         ratio=ratio, hub_seconds=hub_s, bare_seconds=bare_s, warm_setup_seconds=warm.setup_s,
         hub_events_per_s=events / hub_s, bare_events_per_s=events / bare_s,
         sim_days_per_s=days / hub_s, backups=last.backups, backups_succeeded=last.succeeded)

@@ -60,6 +60,8 @@ def test_report_has_both_contenders_the_event_count_and_a_ratio(sim_report) -> N
         assert name in md
     assert _contender(data, HUB)["sim_days_per_s"] > 0
     assert len(data["rounds"]["hub"]) == 5 and len(data["rounds"]["bare"]) == 5
+    # The hub's run goes in steps, a bare run after each, so both cover the same stretch of time.
+    assert 5 <= data["rounds"]["steps"] <= 200
     assert f"| {RATIO} | " in md and "x |" in md
     assert "PASS" in md or "FAIL" in md
     assert "Machine" in md and "Method" in md and str(events) in md
@@ -88,7 +90,11 @@ def test_every_target_is_judged_on_figures_of_this_run(sim_report) -> None:
     assert absolute["value"] == pytest.approx(hub_s) and absolute["passed"] is (hub_s < 10)
     # The long run is ten times the days, and the hub does about ten times the work in it.
     assert data["long_days"] == 50
-    assert 9 * data["events"] < data["long_events"] < 11 * data["events"]
+    # (The rounds run the hub in steps, each adding SimPy's event that stops it; the long run
+    # goes in one.)
+    one_step = data["events_in_one_step"]
+    assert one_step < data["events"]
+    assert 9 * one_step < data["long_events"] < 11 * one_step
 
 
 def test_the_exit_status_says_whether_every_target_passed(sim_report) -> None:
@@ -144,3 +150,19 @@ def test_a_long_run_no_longer_than_the_usual_one_is_a_user_error(tmp_path: Path)
                            "--report-dir", str(tmp_path)], capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "--long-days must be more than --days" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "bench-sim.md").exists()
+
+
+def test_a_hub_run_in_steps_is_the_same_run_with_turns_between() -> None:
+    # The benchmark runs the hub's days in steps, a bare run after each: the hub must carry on
+    # where it stopped, doing the run it would have done in one go.
+    from ibs.scenarios.bench.sim_bench import hub_run, steps_for
+
+    turns: list[int] = []
+    whole, _ = hub_run(6, 4)
+    stepped, _ = hub_run(6, 4, steps=7, between=lambda: turns.append(1))
+    assert len(turns) == 7
+    assert (stepped.backups, stepped.succeeded) == (whole.backups, whole.succeeded) != (0, 0)
+    assert whole.events < stepped.events  # each step ends on SimPy's event that stops it
+    # About as many steps as bare runs fit in a hub run, within bounds.
+    assert steps_for(1.5, 0.025) == 60
+    assert steps_for(0.001, 1.0) == 5 and steps_for(100.0, 0.001) == 200
