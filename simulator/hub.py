@@ -47,6 +47,7 @@ from ibs.simulator.meter import ShareMeter
 from ibs.simulator.network import ERCS_VMS, Firewall, PepDns
 from ibs.simulator.role_plan import RolePlan
 from ibs.simulator.roles import ROLES, RoleSnapshot, RoleState
+from ibs.simulator.snapshot_book import SnapshotBook
 
 
 class Hub:
@@ -74,7 +75,7 @@ class Hub:
         self.path = SHARE_PATH
         self.certs: dict[str, tuple[bytes, bytes, str]] = {"initial": cert_pair(f"{config.seed}")}
         self.current_cert = "initial"
-        self.snapshots: dict[str, dict[str, RoleSnapshot]] = {}
+        self.snapshots = SnapshotBook()
         self.meter = ShareMeter()
         #: Called with each finished job's record, at the moment it finishes (fuzzing invariants).
         self.after_job: list[Callable[[BackupRecord], None]] = []
@@ -223,8 +224,7 @@ class Hub:
 
     def snapshots_taken(self, backup_id: str) -> int:
         """The job has snapshotted its roles: keep them (recovery compares with them)."""
-        self.snapshots[backup_id] = dict(self._pending_snapshots)
-        return len(self._pending_snapshots)
+        return self.snapshots.keep(backup_id, self._pending_snapshots)
 
     def job_died(self, record: BackupRecord, vm: str) -> None:
         self.running_job = self._steps = None
@@ -241,7 +241,7 @@ class Hub:
     def job_ended(self, record: BackupRecord) -> None:
         self.running_job = self._steps = None
         if record.status == "Succeeded" and record.id not in self.snapshots:
-            self.snapshots[record.id] = dict(self._pending_snapshots)
+            self.snapshots.keep(record.id, self._pending_snapshots)
         self.sample()
         fields: dict[str, Any] = {"id": record.id, "status": record.status,
                                   "sizeBytes": scale.to_modelled(record.sizeBytes)}
