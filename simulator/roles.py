@@ -258,10 +258,10 @@ class RoleSnapshot:
         self.version = version
         self.objects = objects
         self.data_bytes = data_bytes  # real bytes of data/objects.bin
-        # Its state's parts, weakly: the hub keeps every backup's snapshots for its restores,
-        # and parts held by each (items, entries, openers) were 60,000 objects a simulated
-        # year more for the garbage collector to walk at every full collection, so a day cost
-        # more late in a long run than early. A snapshot whose parts have gone makes them again.
+        # Its state's parts, weakly: a snapshot may be kept long after its backup (the hub
+        # once kept every one for its restores, and the parts they held, items, entries and
+        # openers, were 60,000 objects a simulated year more for the garbage collector to walk
+        # at every full collection). A snapshot whose parts have gone makes them again.
         self._ref = weakref.ref(_parts(seed, name, version, objects))
 
     @property

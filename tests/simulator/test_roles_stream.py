@@ -141,9 +141,10 @@ def test_a_role_changes_as_a_draw_of_randint_from_minus_3_to_10_says(seed, chang
 
 
 def test_a_kept_snapshot_neither_pins_its_states_parts_nor_reads_differently_without_them():
-    # The hub keeps every backup's snapshots for its restores: were each to hold its state's
-    # parts (items, entries, openers), a long run's heap would grow by some 60,000 objects a
-    # simulated year for every full garbage collection to walk. Parts that went are made again.
+    # A snapshot may be kept long after its backup: were each to hold its state's parts
+    # (items, entries, openers), the hub's keeping them all grew a long run's heap by some
+    # 60,000 objects a simulated year for every full collection to walk. Parts that went are
+    # made again.
     from ibs.simulator import roles
 
     snap = RoleSnapshot("k", "ACS", 3, 7, 20_000)
