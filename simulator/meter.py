@@ -24,7 +24,6 @@ class ShareMeter:
         # 9.2 EB modelled (a share of 140 TB real), and a larger figure fails, never rounds.
         self._seconds = array("d", [0.0])
         self._used = array("q", [0])
-        self._last = 0  # the last sample's bytes
 
     @property
     def occupancy(self) -> list[tuple[float, int]]:
@@ -38,7 +37,6 @@ class ShareMeter:
         if used > self.peak_bytes:
             self.peak_bytes = used
             self.peak_budget_bytes = budget()
-        if used != self._last:
-            self._last = used
+        if used != self._used[-1]:
             self._seconds.append(at / TICKS_PER_SECOND)
             self._used.append(used)
