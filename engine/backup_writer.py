@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
-import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Generator, Iterator
@@ -69,15 +68,10 @@ class BackupWriter:
         self.total_bytes = sum(s.total_bytes() for s in self.sources.values())
         self._done = 0
         self._buffers: tuple[memoryview, bytearray] | None = None  # the inline path's
-
-    # Named once: every role's path starts with it, and a UUID spells itself out in Python.
-    @functools.cached_property
-    def partial(self) -> str:
-        return layout.partial_dir(self.backup_id)
-
-    @functools.cached_property
-    def final(self) -> str:
-        return layout.backup_dir(self.backup_id)
+        # Named once: every role's path starts with it, and a UUID spells itself out in Python.
+        name = str(backup_id)
+        self.partial = layout.partial_dir(name)
+        self.final = layout.backup_dir(name)
 
     def steps(self) -> Iterator[Progress]:
         """Write everything; yield after each chunk. Raises ``ShareError`` if the share fails."""
