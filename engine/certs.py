@@ -8,6 +8,7 @@ The thumbprint is what Windows shows: SHA-1 over the certificate's DER bytes, up
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import warnings
 from dataclasses import dataclass
@@ -32,7 +33,9 @@ class Certificate:
     der: bytes
     public_key: rsa.RSAPublicKey
 
-    @property
+    # Kept: every backup names its certificate twice, and the controller keeps one Certificate
+    # for the stored .cer.
+    @functools.cached_property
     def thumbprint(self) -> str:
         return thumbprint(self.der)
 
