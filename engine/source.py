@@ -36,7 +36,9 @@ class FileReader(Protocol):
                  tb: TracebackType | None, /) -> bool | None: ...
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, as ``Entry`` is not: a simulated year makes some 12,000. Nothing changes one once
+# made.
+@dataclass(slots=True)
 class SourceItem:
     entry: Entry
     open: Callable[[], FileReader] | None = None  # files
