@@ -42,7 +42,9 @@ _ROLE_MEMBERS = frozenset({"name", "file", "plaintextBytes", "storedBytes", "chu
                            "entries", "fileBytes"})
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen __init__ costs three times a plain one's, and a simulated year writes
+# some 7,000 role records (engine/entries.py's Entry). Nothing changes one once made.
+@dataclass(slots=True)
 class RoleRecord:
     name: str
     file: str  # relative to the backup folder
