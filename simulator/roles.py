@@ -28,6 +28,8 @@ ROLES = ("Domain", "CA", "WAS", "CRP", "SRP", "NRP", "KeyVault", "RBAC", "ECE", 
 WEIGHTS = {"ACS": 30, "WAS": 15, "CRP": 10, "SRP": 10, "NRP": 8, "ECE": 8,
            "KeyVault": 7, "Domain": 5, "RBAC": 5, "CA": 2}
 _MTIME_BASE_NS = 1_767_225_600 * 10**9  # 2026-01-01
+_FILE = Kind.FILE  # a member looked up on its enum class costs as much as a small function call
+_STREAM_END = END.pack(Kind.END, 4)  # a role's entry stream ends after its four entries
 
 
 def _cipher(label: str):
@@ -130,7 +132,7 @@ class _RoleDataReader:
 def _state_json(name: str, version: int, objects: int) -> bytes:
     # Spelt as ``json.dumps({"role": ..., "version": ..., "objects": ...}, sort_keys=True)``
     # spells it (tests/simulator/test_roles_stream.py), without an encoder for three fields.
-    return f'{{"objects": {objects:d}, "role": {_json_str(name)}, "version": {version:d}}}\n'.encode()
+    return f'{{"objects": {objects}, "role": {_json_str(name)}, "version": {version}}}\n'.encode()
 
 
 def _mtime(version: int) -> int:
@@ -155,7 +157,7 @@ def _folders(version: int) -> tuple[SourceItem, SourceItem]:
 @functools.lru_cache(maxsize=256)
 def _state_entry(version: int, size: int) -> Entry:
     """The entry of a snapshot's state.json, of ``size`` bytes."""
-    return Entry(Kind.FILE, b"state.json", 0o640, _mtime(version), size)
+    return Entry(_FILE, b"state.json", 0o640, _mtime(version), size)
 
 
 class _StateData:
@@ -202,7 +204,7 @@ class _StateParts:
         self.state_json = state = _state_json(name, version, objects)
         self.root, self.folder = _folders(version)
         self.state_item = SourceItem(_state_entry(version, len(state)),
-                                     open=functools.partial(BytesIO, state))
+                                     functools.partial(BytesIO, state))
         self._end: bytes | None = None
         # The last size read (data bytes, items): a role the tenants left alone is read alike
         # at the next backup, and its plan reads the snapshot it then backs up.
@@ -214,8 +216,7 @@ class _StateParts:
         version past the format's timestamps) where its bytes are still wanted."""
         end = self._end
         if end is None:
-            end = self._end = (pack_entry(self.state_item.entry) + self.state_json
-                               + END.pack(Kind.END, 4))
+            end = self._end = pack_entry(self.state_item.entry) + self.state_json + _STREAM_END
         return end
 
     def items(self, data_bytes: int) -> tuple[SourceItem, ...]:
@@ -225,8 +226,8 @@ class _StateParts:
         sized = self._sized
         if sized is not None and sized[0] == data_bytes:
             return sized[1]
-        blob = SourceItem(Entry(Kind.FILE, b"data/objects.bin", 0o640, self.mtime, data_bytes),
-                          open=functools.partial(_RoleDataReader, self.data, data_bytes))
+        blob = SourceItem(Entry(_FILE, b"data/objects.bin", 0o640, self.mtime, data_bytes),
+                          functools.partial(_RoleDataReader, self.data, data_bytes))
         items = (self.root, self.folder, blob, self.state_item)
         self._sized = (data_bytes, items)
         return items
@@ -244,7 +245,7 @@ class RoleSnapshot:
     changed once made (a plain class with slots: a frozen dataclass took four times as long
     to make, some 7,000 times a simulated year)."""
 
-    __slots__ = ("_ref", "data_bytes", "name", "objects", "seed", "version")
+    __slots__ = ("_ref", "_total", "data_bytes", "name", "objects", "seed", "version")
 
     #: Keystream does not compress (engine/source.py): the engine spares it its zstd probes.
     incompressible = True
@@ -262,7 +263,10 @@ class RoleSnapshot:
         # once kept every one for its restores, and the parts they held, items, entries and
         # openers, were 60,000 objects a simulated year more for the garbage collector to walk
         # at every full collection). A snapshot whose parts have gone makes them again.
-        self._ref = weakref.ref(_parts(seed, name, version, objects))
+        parts = _parts(seed, name, version, objects)
+        self._ref = weakref.ref(parts)
+        # Its file bytes, asked by its plan and its backup: kept, not read through the parts.
+        self._total = data_bytes + len(parts.state_json)
 
     @property
     def _parts(self) -> _StateParts:
@@ -284,7 +288,7 @@ class RoleSnapshot:
         return iter(self._parts.items(self.data_bytes))
 
     def total_bytes(self) -> int:
-        return self.data_bytes + len(self._parts.state_json)
+        return self._total
 
     def stream_tail(self, n: int) -> bytes:
         """The last ``n`` bytes of the entry stream a backup makes of this role (the engine's

@@ -101,9 +101,12 @@ def plan(target: int, framing: Framing, state: dict[str, int], weights: dict[str
                                      tuple(weights.items()))
     if found is None:  # too small a target: the last try, about one byte per role
         return dict(last)
-    data = dict(found)
-    savings = {name: saving(name, d) for name, d in found}
-    if size(framing, data, state, savings) == target:
+    pairs, uncompressed = found
+    data = dict(pairs)
+    savings = {name: saving(name, d) for name, d in pairs}
+    # Where no last chunk compresses, the search's size stands: formatting every number of the
+    # manifest again cost two thirds of a plan.
+    if (size(framing, data, state, savings) if any(savings.values()) else uncompressed) == target:
         return data  # most plans: a role whose last chunk is long took what compression saves
     order = sorted(weights, key=lambda k: (savings[k] != 0, -weights[k], k))
     # A role whose last chunk is long takes the rest at once; where every last chunk is short
@@ -123,7 +126,7 @@ def plan(target: int, framing: Framing, state: dict[str, int], weights: dict[str
                 best = (abs(target - trial), name, d, new_saving)
         assert best is not None  # there is a role
         _, name, data[name], savings[name] = best
-    return dict(found)  # under the target by what compression saves: never over it
+    return dict(pairs)  # under the target by what compression saves: never over it
 
 
 _Pairs = tuple[tuple[str, int], ...]
@@ -133,10 +136,11 @@ _Pairs = tuple[tuple[str, int], ...]
 # and state lengths): the search without compression is kept for each.
 @functools.lru_cache(maxsize=256)
 def _uncompressed_plan(target: int, framing: Framing, state_items: tuple[tuple[str, int], ...],
-                       weight_items: tuple[tuple[str, int], ...]) -> tuple[_Pairs | None, _Pairs]:
+                       weight_items: tuple[tuple[str, int], ...]
+                       ) -> tuple[tuple[_Pairs, int] | None, _Pairs]:
     """``plan``'s first step: the data bytes by role, as (role, bytes) pairs, whose backup
-    without compression comes nearest ``target`` from below (None if none is at or below it),
-    and those of the search's last try."""
+    without compression comes nearest ``target`` from below, with that backup's size (None if
+    none is at or below it), and those of the search's last try."""
     state, weights = dict(state_items), dict(weight_items)
     n = len(weights)
     data_total = max(n, target - size(framing, dict.fromkeys(weights, 0), state))
@@ -150,7 +154,7 @@ def _uncompressed_plan(target: int, framing: Framing, state_items: tuple[tuple[s
         if got == target or (data_total == n and got > target):
             break
         data_total = max(n, data_total + target - got)
-    return (None if below is None else tuple(below[1].items())), tuple(data.items())
+    return (None if below is None else (tuple(below[1].items()), below[0])), tuple(data.items())
 
 
 def last_chunk_saving(snapshot, chunk_size: int, entry_bytes: int) -> int:

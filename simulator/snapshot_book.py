@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from itertools import chain
 
 from ibs.simulator.roles import RoleSnapshot
 
@@ -24,10 +23,12 @@ class SnapshotBook(Mapping[str, dict[str, RoleSnapshot]]):
 
     def keep(self, backup_id: str, snapshots: Mapping[str, RoleSnapshot]) -> int:
         """Keep a backup's snapshots (by role); how many roles they are."""
-        self._kept[backup_id] = (
-            tuple(chain.from_iterable((role, s.seed, s.name) for role, s in snapshots.items())),
-            tuple(chain.from_iterable((s.version, s.objects, s.data_bytes)
-                                      for s in snapshots.values())))
+        names: list[str] = []
+        numbers: list[int] = []
+        for role, s in snapshots.items():
+            names += (role, s.seed, s.name)
+            numbers += (s.version, s.objects, s.data_bytes)
+        self._kept[backup_id] = (tuple(names), tuple(numbers))
         return len(snapshots)
 
     def __getitem__(self, backup_id: str) -> dict[str, RoleSnapshot]:

@@ -86,6 +86,21 @@ def test_a_planned_backup_stores_exactly_its_target(target, seed, state):
     assert writer.stored_bytes == target
 
 
+@settings(max_examples=200)
+@given(target=st.integers(0, 10**8), lengths=st.lists(st.integers(30, 130), min_size=10,
+                                                       max_size=10))
+def test_the_search_without_compression_gives_the_size_of_the_plan_it_found(target, lengths):
+    # A plan where no last chunk compresses takes this size as its backup's, without sizing
+    # the backup again (shape.plan).
+    fr = shape.Framing(CHUNK, entry_bytes=180, fixed=1500)
+    state = dict(zip(ROLES, lengths))
+    found, _ = shape._uncompressed_plan(target, fr, tuple(state.items()),
+                                        tuple(WEIGHTS.items()))
+    if found is not None:
+        pairs, got = found
+        assert got == shape.size(fr, dict(pairs), state) <= target
+
+
 @given(total=st.integers(0, 10**12),
        weights=st.dictionaries(st.text(min_size=1, max_size=3), st.integers(1, 100), min_size=1))
 def test_apportion_splits_the_whole_total_in_proportion(total, weights):
