@@ -213,3 +213,28 @@ def test_a_file_its_context_closed_is_closed_as_close_leaves_it():
         with pytest.raises(ValueError, match="closed file"):
             f.write(b"2")
     assert share.stat("d") == ShareStat(0, True) and share.stat("d/x") == ShareStat(1, False)
+
+
+def test_a_watched_share_and_its_files_answer_as_the_ones_they_wrap():
+    # The wrappers pass on each call themselves, with no attribute fallback to the inner share.
+    storage = ShareStorage(100)
+    storage.add_dir("r")
+    share = CrashPoints(_Host()).wrap(MemoryShare(storage, "r", "share", lambda op: None,
+                                                  lambda: True))
+    share.connect()
+    assert share.transfer_encrypted is True and share.describe() == "share"
+    share.makedirs("d")
+    by_close = share.create("d/x")
+    by_close.write(b"12")
+    by_close.close()
+    with pytest.raises(ValueError, match="closed file"):
+        by_close.write(b"3")
+    share.write_bytes("d/y", b"456")
+    assert share.listdir("d") == ["x", "y"] and share.stat("d/x") == ShareStat(2, False)
+    assert share.read_bytes("d/y") == b"456" and share.exists("d")
+    assert (share.free_space(), share.total_space()) == (95, 100)
+    share.rename("d", "e")
+    share.remove("e/x")
+    assert share.listdir("e") == ["y"]
+    share.rmtree("e")
+    assert share.listdir("") == [] and share.stat("e") is None
