@@ -89,6 +89,26 @@ def test_format_time_writes_what_strftime_would_in_utc(t):
     assert format_time(t) == expected
 
 
+class _Later(dt.datetime):
+    pass
+
+
+@given(st.datetimes(min_value=dt.datetime(1000, 1, 1), timezones=st.sampled_from(
+    [dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))])), st.booleans(), st.booleans())
+def test_the_time_just_written_reads_and_writes_again_as_ever(t, fold, subclass):
+    # format_time remembers the instant it wrote last: parse_time of its text, and format_time
+    # of that instant again, give what they give without it, to the type, zone and fold.
+    t = t.replace(fold=int(fold))
+    if subclass:
+        t = _Later(*t.timetuple()[:6], t.microsecond, tzinfo=t.tzinfo, fold=t.fold)
+    text = format_time(t)
+    again, got = format_time(t), parse_time(text)
+    manifest._last_time = (None, "")  # forgotten: the plain paths
+    plain = parse_time(text)
+    assert again == text == format_time(t)
+    assert (got, type(got), got.tzinfo, got.fold) == (plain, type(plain), plain.tzinfo, plain.fold)
+
+
 _FIELDS = ((9999, 4, (3, 5)), (13, 2, (1, 3)), (32, 2, (1, 3)), (24, 2, (1,)), (60, 2, (1,)),
            (62, 2, (1,)), (999999, 6, (1, 3, 7)))
 
