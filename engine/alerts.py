@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 
 from ibs.engine.errors import AlertCategory
 from ibs.engine.settings import Settings
+from ibs.engine.store import StoreFileDamaged, record_from_json
 
 TITLES = {
     AlertCategory.SHARE_CAPACITY: "External file share is out of capacity",
@@ -121,8 +122,6 @@ class AlertBook:
     @classmethod
     def from_json(cls, raw: object, path: str = "alerts.json") -> AlertBook:
         """The book as saved in the store file ``path``; a damaged one is ``StoreFileDamaged``."""
-        from ibs.engine.store import StoreFileDamaged, record_from_json
-
         if not isinstance(raw, list):
             raise StoreFileDamaged(path, "a JSON list of alerts is expected")
         return cls([record_from_json(Alert, a, path) for a in raw])

@@ -177,8 +177,20 @@ _TIME_FORM = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"  # printf-style: twice an f-s
 def format_time(t: dt.datetime) -> str:
     """``strftime("%Y-%m-%dT%H:%M:%S.%fZ")`` in UTC by hand (strftime was most of its cost), four
     year digits always (parse_time wants them; glibc's %Y does not pad years below 1000)."""
-    u = t.astimezone(dt.UTC)
-    return _TIME_FORM % (u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond)
+    global _last_time
+    u = t.astimezone(dt.UTC)  # ``t`` itself when in UTC already
+    instant, text = _last_time
+    if instant is u:
+        return text
+    text = _TIME_FORM % (u.year, u.month, u.day, u.hour, u.minute, u.second, u.microsecond)
+    if not u.fold and type(u) is dt.datetime:  # what parse_time gives for ``text``, exactly
+        _last_time = (u, text)
+    return text
+
+
+# The instant format_time wrote last, and its text: a backup writes the instant it starts and
+# reads it straight back, and writes the instant it ends twice (a datetime never changes).
+_last_time: tuple[dt.datetime | None, str] = (None, "")
 
 
 # The one spelling format_time writes (strptime alone would also take "2026-3-1T8:0:0.5Z"),
@@ -187,6 +199,9 @@ _TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-
 
 
 def parse_time(s: str) -> dt.datetime:
+    instant, text = _last_time
+    if s == text and instant is not None:
+        return instant
     m = _TIME.fullmatch(s) if isinstance(s, str) else None
     try:
         if m is None:

@@ -89,6 +89,26 @@ def test_format_time_writes_what_strftime_would_in_utc(t):
     assert format_time(t) == expected
 
 
+class _Later(dt.datetime):
+    pass
+
+
+@given(st.datetimes(min_value=dt.datetime(1000, 1, 1), timezones=st.sampled_from(
+    [dt.UTC, dt.timezone(dt.timedelta(hours=5, minutes=30))])), st.booleans(), st.booleans())
+def test_the_time_just_written_reads_and_writes_again_as_ever(t, fold, subclass):
+    # format_time remembers the instant it wrote last: parse_time of its text, and format_time
+    # of that instant again, give what they give without it, to the type, zone and fold.
+    t = t.replace(fold=int(fold))
+    if subclass:
+        t = _Later(*t.timetuple()[:6], t.microsecond, tzinfo=t.tzinfo, fold=t.fold)
+    text = format_time(t)
+    again, got = format_time(t), parse_time(text)
+    manifest._last_time = (None, "")  # forgotten: the plain paths
+    plain = parse_time(text)
+    assert again == text == format_time(t)
+    assert (got, type(got), got.tzinfo, got.fold) == (plain, type(plain), plain.tzinfo, plain.fold)
+
+
 _FIELDS = ((9999, 4, (3, 5)), (13, 2, (1, 3)), (32, 2, (1, 3)), (24, 2, (1,)), (60, 2, (1,)),
            (62, 2, (1,)), (999999, 6, (1, 3, 7)))
 
@@ -227,6 +247,23 @@ def test_to_bytes_is_the_json_form_of_the_body_with_its_mac(m, key):
     assert m.to_bytes(key) == _json_signed(m, key)
 
 
+# Texts of the characters at the edges of what json writes as it is (quote, backslash, control
+# characters, DEL, non-ASCII, a lone surrogate) and of what it does: manifest_text writes a text
+# as it is only when json would.
+_edgy = st.text(st.sampled_from(['"', "\\", "\x00", "\x1f", " ", "~", "\x7f", "\x80", "\u00e9",
+                                 "\u2028", "\ud800", "a", "/"]), max_size=4)
+
+
+@given(st.builds(
+    Manifest, backupId=st.uuids(), createdDateTime=st.just(dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+    encryptionCertThumbprint=_edgy, wrappedKey=st.binary(max_size=8), chunkSize=_figure,
+    roles=st.lists(st.builds(RoleRecord, _edgy, _edgy, _figure, _figure, _figure, _edgy, _figure,
+                             _figure), max_size=2).map(tuple),
+    info=st.dictionaries(_edgy, _edgy, max_size=2)), st.binary(min_size=1, max_size=8))
+def test_to_bytes_writes_each_text_as_json_does(m, key):
+    assert m.to_bytes(key) == _json_signed(m, key)
+
+
 # Values no writer gives, which json writes its own way (a bool as true, a float as 1.0).
 _odd = (st.booleans() | st.floats(allow_nan=False) | st.none()
         | st.integers(0, 9).map(lambda n: type("Figure", (int,), {})(n)))
@@ -272,6 +309,12 @@ def test_file_form_of_a_manifest_body_is_json_dumps(body):
     data = file_form(body)
     assert data == json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
     assert data in manifest._CANONICAL  # written by manifest_text, which remembers it
+
+
+@given(_bodies, _edgy)
+def test_file_form_writes_the_mac_text_as_json_does(body, tag):
+    body["mac"] = tag
+    assert file_form(body) == json.dumps(body, indent=2, sort_keys=True).encode("ascii") + b"\n"
 
 
 @pytest.mark.parametrize("place", _PLACES)
