@@ -141,7 +141,7 @@ def _mtime(version: int) -> int:
 
 
 # Roles' versions advance together (tenants change each role as often), so most states'
-# folders are another role's already: a frozen entry and item cost as much to make as the
+# folders are another role's already: an entry and an item cost as much to make as the
 # state's own parts.
 @functools.lru_cache(maxsize=256)
 def _folders(version: int) -> tuple[SourceItem, SourceItem]:
