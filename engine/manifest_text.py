@@ -5,10 +5,10 @@ separators=(",", ":"))`` and the file is ``json.dumps(body, indent=2, sort_keys=
 body's members are fixed too, so the values are set into the two shapes by %-formatting, rather
 than a body of dicts being made and encoded twice: a third of the cost, and a simulated year
 writes 729 manifests. A manifest's texts are looked at together once: json writes each as it
-is between quotes unless one holds a character it escapes, and only then is each escaped. A new manifest's texts come
-from its values (``Manifest.to_bytes``), a body's file form from its members
-(``manifest.file_form``); ``encoded`` answers None when a value is not of the type a writer
-gives it, and the caller then encodes the body with json itself.
+is between quotes unless one holds a character it escapes, and only then is each escaped. A
+new manifest's texts come from its values (``Manifest.to_bytes``), a body's file form from its
+members (``manifest.file_form``); ``encoded`` answers None when a value is not of the type a
+writer gives it, and the caller then encodes the body with json itself.
 """
 
 from __future__ import annotations
