@@ -129,8 +129,11 @@ class HubRun:
     events: int
     backups: int
     succeeded: int
-    cpu_s: float  # this process's CPU time over hub.run (time.process_time)
-    step_cpu_s: list[float] = field(default_factory=list)  # ... step by step
+    step_cpu_s: list[float]  # this process's CPU time over each hub.run (time.process_time)
+
+    @property
+    def cpu_s(self) -> float:
+        return sum(self.step_cpu_s)
 
 
 def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None, steps: int = 1,
@@ -144,7 +147,7 @@ def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None, s
     with counting_hub_environment():
         hub = Hub(HubConfig(HubProfile(nodes=nodes)))
     t1 = time.perf_counter()
-    run_s = cpu_s = 0.0
+    run_s = 0.0
     step_cpu: list[float] = []
     try:
         for k in range(1, steps + 1):
@@ -158,7 +161,6 @@ def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None, s
                     profiler.disable()
             run_s += time.perf_counter() - s1
             step_cpu.append(time.process_time() - c1)
-            cpu_s += step_cpu[-1]
             between()
         env = hub.env
         if not isinstance(env, CountingEnvironment):  # hub.py no longer builds simpy.Environment
@@ -170,8 +172,7 @@ def hub_run(days: float, nodes: int, profiler: cProfile.Profile | None = None, s
         hub.close()
     t4 = time.perf_counter()
     return HubRun(t1 - t0, run_s, t4 - t3, events, len(finished),
-                  sum(1 for e in finished if e.get("status") == "Succeeded"), cpu_s,
-                  step_cpu), hub.env
+                  sum(1 for e in finished if e.get("status") == "Succeeded"), step_cpu), hub.env
 
 
 def steps_for(hub_s: float, bare_s: float) -> int:
