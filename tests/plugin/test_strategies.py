@@ -115,6 +115,18 @@ def test_overlapping_backups_finds_overlaps() -> None:
     assert overlapping_backups(R()) == [("a", "b")]
 
 
+def test_a_backup_still_running_at_the_end_overlaps_every_later_start() -> None:
+    # A job with no finish time was still running when the run stopped, so it was busy through
+    # every later start; the job that finished before it began must not be paired with it.
+    class R:
+        backups: ClassVar[list[dict]] = [{"id": "a", "startedAt": 0, "finishedAt": 100},
+                   {"id": "b", "startedAt": 200, "finishedAt": None},
+                   {"id": "c", "startedAt": 300, "finishedAt": 400},
+                   {"id": "d", "startedAt": 5000, "finishedAt": 5100}]
+
+    assert overlapping_backups(R()) == [("b", "c"), ("b", "d")]
+
+
 def test_strategies_in_a_users_test_file(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_props='''
         from hypothesis import given, settings
