@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 
+from ibs.engine.cli.app import main
 from ibs.simulator.clock import DAY, HOUR, SimClock, ticks
 from ibs.simulator.hub import Hub, HubConfig
 from ibs.simulator.profiles import HubProfile
@@ -25,6 +27,31 @@ def test_a_share_full_alert_gives_modelled_sizes():
         assert 19 * GB < free < 19.1 * GB, message
         assert 19.9 * GB < needed <= 20 * GB, message
         assert "19.0 GB" in message and "20.0 GB" in message
+
+
+def _modelled_sizes(message: str) -> list[float]:
+    """The GB figures in a message, each checked against the exact byte count beside it."""
+    pairs = re.findall(r"([\d.]+) GB \(([\d,]+) bytes\)", message)
+    # A byte count outside a GB pair (say, a share's real bytes) would escape the check below.
+    assert len(pairs) == len(re.findall(r"bytes", message)), message
+    for shown, exact in pairs:
+        assert round(int(exact.replace(",", "")) / GB, 1) == float(shown), message
+    return [float(shown) for shown, _ in pairs]
+
+
+def test_simulate_reports_a_full_share_in_modelled_gb(capsys):
+    # Three 20 GB backups fill 60 GB of a 70 GB share; the fourth (at 48 h) cannot fit. The
+    # share really holds about 2**16 times fewer bytes, which a user must never be shown.
+    run = ["simulate", "--hub", "4", "--days", "2.02", "--share-capacity-gb", "70"]
+    assert main([*run, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["backups"]["Failed"] == 1
+    [alert] = [a for a in result["alerts"] if a["category"] == "ShareCapacity"]
+    assert _modelled_sizes(alert["message"]) == [10.0, 20.0]
+    assert main([*run, "-v"]) == 0
+    told = capsys.readouterr().err.splitlines()
+    [failed] = [line for line in told if "category ShareCapacity" in line]
+    assert _modelled_sizes(failed.partition("  message ")[2]) == [10.0, 20.0]
 
 
 @pytest.mark.slow
