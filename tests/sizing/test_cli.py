@@ -89,6 +89,18 @@ def test_md_writes_png_beside(tmp_path: Path) -> None:
     assert "280 GB" in ibs().stdout
 
 
+def test_a_share_of_exactly_the_peak_holds_and_one_on_demand_backup_is_recommended() -> None:
+    md = ibs("--hub", "4", "--share-capacity-gb", "280").stdout
+    assert "| Peak during a write | **280 GB** |" in md
+    assert "A share exactly as large as the peak holds the schedule" in md
+    # The claim above, with the figures: a 280 GB share never runs out, yet has no spare room.
+    assert "A share of 280 GB leaves 0 B of headroom at that peak: it does not run out within " \
+        "1 year, but it has no room for an on-demand backup at the peak." in md
+    assert "| Share runs out | **Never** |" in md
+    assert "Recommended share size: 300 GB (the peak, plus room for one on-demand backup)." in md
+    assert "| Recommended share | **300 GB** | peak + one on-demand backup |" in md
+
+
 def test_html_is_self_contained(tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     ibs("--format", "html", "--out", str(out), "--share-capacity-gb", "300",
