@@ -332,14 +332,15 @@ class Controller:
     def alert_book(self) -> AlertBook:
         # Every job ends by reading the book: a private store's revision says whether the
         # JSON read last still stands (the book is made afresh from it; the JSON is not changed).
+        # That JSON was checked when read, or written by save_alerts: it is not checked again.
         revision = self.store.revision("alerts.json")
         seen = self._alerts_seen
         if revision and seen is not None and seen[0] == revision:
-            raw = seen[1]
-        else:
-            raw = self.store.read_json("alerts.json", [])
-            self._alerts_seen = (revision, raw) if revision else None
-        return AlertBook.from_json(raw, self.store.path("alerts.json"))
+            return AlertBook.from_saved(seen[1])
+        raw = self.store.read_json("alerts.json", [])
+        book = AlertBook.from_json(raw, self.store.path("alerts.json"))
+        self._alerts_seen = (revision, raw) if revision else None
+        return book
 
     def save_alerts(self, book: AlertBook) -> None:
         raw = book.to_json()
