@@ -1,7 +1,8 @@
 """``ibs bench KIND``: ``engine``, ``smb``, ``sim``, ``rp``, ``cluster`` (Dask,
-scenarios/bench/cluster_bench.py) and ``all``: throughput and memory against plain tools, and the
-simulator against bare SimPy. ``ibs bench all`` runs every kind (and times the stateful fuzzer)
-into one report. Plain ``ibs bench`` lists the kinds and exits 2: every kind runs for minutes,
+scenarios/bench/cluster_bench.py), ``fuzz``, ``scenario`` and ``all``: throughput and memory
+against plain tools, the simulator against bare SimPy, and a scenario file's loader against
+tomllib. ``ibs bench all`` runs engine, smb and sim (and times the stateful fuzzer) into one
+report. Plain ``ibs bench`` lists the kinds and exits 2: every kind runs for minutes,
 ``all`` for much longer, so none is started unasked.
 
 Reports go to ``--report-dir`` (default ``bench-report/``; ``--out`` is its old name) as
@@ -33,7 +34,9 @@ KINDS = (
     ("cluster", ("the built-in scenarios on a local Dask cluster vs serially, and Dask's "
                  "overhead per empty task")),
     ("fuzz", "stateful fuzzing programs per second at sim fidelity (target: 20)"),
-    ("all", ("every kind above in one run and one report (bench-all.md/.json), plus the "
+    ("scenario", ("a scenario file of 10,000 events: loading it against tomllib's parse, and "
+                  "its run's peak memory")),
+    ("all", ("engine, smb and sim in one run and one report (bench-all.md/.json), plus the "
              "stateful fuzzer's programs/s")),
 )
 
@@ -121,6 +124,14 @@ def register(sub) -> None:
                         "(default 2, this machine kind's cores; 0: one process only)")
     _add_out(k)
     k.set_defaults(func=run)
+    k = kinds.add_parser("scenario", help=help_of["scenario"])
+    k.add_argument("--events", type=int, default=10_000, metavar="N",
+                   help="events in the scenario file (default 10000)")
+    k.add_argument("--days", type=float, default=365, metavar="N",
+                   help="virtual days the scenario runs, its events spread evenly over them "
+                        "(default 365)")
+    _add_out(k)
+    k.set_defaults(func=run)
     k = kinds.add_parser("all", help=help_of["all"])
     k.add_argument("--size-mib", type=int, default=1024, metavar="N",
                    help="MiB of random source data for engine and smb (default 1024)")
@@ -154,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
     work = Console(quiet=True) if level(args) == QUIET else console
     if args.bench_kind is None:
         for kind, text in KINDS:
-            console.print(f"  ibs bench {kind:8} {text}", soft_wrap=True)
+            console.print(f"  ibs bench {kind:9} {text}", soft_wrap=True)
         print("ibs: bench needs a KIND (each measures for minutes): "
               f"{', '.join(k for k, _ in KINDS)}; 'ibs bench KIND --help' for its options",
               file=sys.stderr)
@@ -167,6 +178,8 @@ def _run(args: argparse.Namespace) -> int:
         return _run_rp(args, console, work)
     if args.bench_kind == "cluster":
         return _run_cluster(args, console, work)
+    if args.bench_kind == "scenario":
+        return _run_scenario(args, console, work)
     if args.bench_kind == "fuzz":
         from ibs.scenarios.bench.fuzz_bench import run_fuzz_bench
 
@@ -267,6 +280,27 @@ def _run_sim(args: argparse.Namespace, console: Console, work: Console) -> int:
                            long_days=args.long_days)
     report.print(console)
     md, js = report.write(out)
+    console.print(f"report: {md} and {js}")
+    return _failed_exit(report, args.no_check)
+
+
+def _run_scenario(args: argparse.Namespace, console: Console, work: Console) -> int:
+    import sys
+
+    if args.events < 1 or not 0 < args.days <= 3650:
+        print("ibs: --events must be at least 1, --days more than 0 and at most 3650",
+              file=sys.stderr)
+        return 2
+    if int(args.days * 86400) // (args.events + 1) < 1:
+        print(f"ibs: {args.events} events one second apart need more than --days "
+              f"{args.days:g}: fewer events or more days", file=sys.stderr)
+        return 2
+    from ibs.scenarios.bench.scenario_bench import run_scenario_bench
+
+    work.print(f"ibs bench scenario: {args.events:,} events over {args.days:g} days")
+    report = run_scenario_bench(args.events, args.days, work)
+    report.print(console)
+    md, js = report.write(Path(args.report_dir))
     console.print(f"report: {md} and {js}")
     return _failed_exit(report, args.no_check)
 

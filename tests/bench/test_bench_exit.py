@@ -28,6 +28,8 @@ MEASURES = {
     "rp": ("ibs.scenarios.bench.rp_bench.run_rp_bench", ["--seconds", "0.1"]),
     "cluster": ("ibs.scenarios.bench.cluster_bench.run_cluster_bench", []),
     "fuzz": ("ibs.scenarios.bench.fuzz_bench.run_fuzz_bench", ["--batches", "1"]),
+    "scenario": ("ibs.scenarios.bench.scenario_bench.run_scenario_bench",
+                 ["--events", "1", "--days", "1"]),
     "all": ("ibs.scenarios.bench.all_bench.run_all_bench", ["--size-mib", "1", "--sim-days", "1"]),
 }
 
