@@ -88,7 +88,7 @@ def test_events_that_do_not_fit_a_second_apart_are_refused(tmp_path: Path) -> No
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert "90000 events one second apart need more than --days 1" in proc.stderr
-    proc = subprocess.run([IBS, "bench", "scenario", "--events", "0"],
+    proc = subprocess.run([IBS, "bench", "scenario", "--events", "0"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2 and "--events must be at least 1" in proc.stderr
     assert not list(tmp_path.iterdir())  # refused before measuring: no report
