@@ -330,9 +330,8 @@ class Controller:
         raise BadInput(f"no backup with id {key}; see 'ibs backup list'")
 
     def alert_book(self) -> AlertBook:
-        # Every job ends by reading the book: a private store's revision says whether the
-        # JSON read last still stands (the book is made afresh from it; the JSON is not changed).
-        # That JSON was checked when read, or written by save_alerts: it is not checked again.
+        # Every job ends by reading the book: a private store's revision says whether the JSON
+        # read (and checked) or saved last still stands; the book is made afresh from it.
         revision = self.store.revision("alerts.json")
         seen = self._alerts_seen
         if revision and seen is not None and seen[0] == revision:
