@@ -291,11 +291,12 @@ def _run_scenario(args: argparse.Namespace, console: Console, work: Console) -> 
         print("ibs: --events must be at least 1, --days more than 0 and at most 3650",
               file=sys.stderr)
         return 2
-    if int(args.days * 86400) // (args.events + 1) < 1:
+    from ibs.scenarios.bench.scenario_bench import run_scenario_bench, spacing
+
+    if spacing(args.events, args.days) < 1:
         print(f"ibs: {args.events} events one second apart need more than --days "
               f"{args.days:g}: fewer events or more days", file=sys.stderr)
         return 2
-    from ibs.scenarios.bench.scenario_bench import run_scenario_bench
 
     work.print(f"ibs bench scenario: {args.events:,} events over {args.days:g} days")
     report = run_scenario_bench(args.events, args.days, work)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ibs.scenarios.bench.common import Contender, Report, Steps, Target
-from ibs.scenarios.bench.rounds import gnu_time, interleaved, measured
+from ibs.scenarios.bench.rounds import gnu_time, interleaved, measured, spread
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -59,10 +59,16 @@ class ScenarioReport(Report):
                 f"{self.extra['days']:g} days)")
 
 
+def spacing(events: int, days: float) -> int:
+    """Whole seconds between two of ``events`` events spread evenly over ``days`` (0: they do
+    not fit one second apart)."""
+    return int(days * 86400) // (events + 1)
+
+
 def many_events(events: int, days: float, seed: int = 3) -> str:
     """A scenario's TOML: a ``HUB``-node hub for ``days`` with ``events`` events, evenly spaced
     whole seconds apart (``_TURN`` over and over), and no expectation but one success."""
-    step = int(days * 86400) // (events + 1)
+    step = spacing(events, days)
     if step < 1:
         raise ValueError(f"{events} events do not fit {days:g} days one second apart")
     lines = ["[scenario]", f'name = "{events} events over {days:g} days"',
@@ -109,8 +115,8 @@ def run_scenario_bench(events: int, days: float, console: Console) -> Report:
         f"{max(ratios):.2f}x); loader {load_s:.3f} s vs tomllib {parse_s:.3f} s, medians, "
         f"{len(text):,} bytes of TOML"))
     report.contenders += [
-        Contender("tomllib.loads (parse only)", parse_s, len(text), _spread(times["tomllib.loads"])),
-        Contender("ibs loader (parse and check)", load_s, len(text), _spread(times["ibs loader"])),
+        Contender("tomllib.loads (parse only)", parse_s, len(text), spread(times["tomllib.loads"])),
+        Contender("ibs loader (parse and check)", load_s, len(text), spread(times["ibs loader"])),
     ]
     with tempfile.TemporaryDirectory(prefix="ibs-bench-scenario-") as tmp:
         runs = {name: _run(Path(tmp), name, body, steps)
@@ -148,10 +154,6 @@ def _run(tmp: Path, name: str, body: str, steps: Steps) -> tuple[float, float, f
              str(folder / "report"), "-q"], dict(os.environ), f"ibs run of the scenario {name}")
         shown.measured = wall
     return wall, rss, cpu
-
-
-def _spread(times: list[float]) -> str:
-    return f"min/median/max {min(times):.3f}/{statistics.median(times):.3f}/{max(times):.3f} s"
 
 
 def _method(events: int, days: float) -> str:
